@@ -1,0 +1,153 @@
+"""Sign-up, verification, login/logout, password reset and the profile page."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from litestar import Controller, Request, get, post
+from litestar.enums import RequestEncodingType
+from litestar.params import Body, FromPath, FromQuery
+from litestar.response import Response, Template
+
+from portal.accounts import forms, services
+from portal.accounts.rules import time_zones
+from portal.errors import DomainError, Invalid
+from portal.throttle import Throttle
+from portal.web.auth import current_actor, sign_in, sign_out
+from portal.web.responses import after_post, client_ip, flash, form_error, page_or_fragment, safe_next
+
+FORM = Body(media_type=RequestEncodingType.URL_ENCODED)
+
+
+def _throttle(request: Request) -> Throttle:
+    return Throttle(request.app.stores.get("throttle"))
+
+
+def _home_for(actor) -> str:
+    return "/back" if actor.is_staff else "/"
+
+
+class AccountController(Controller):
+    @get("/signup", name="accounts:signup")
+    async def signup_page(self, request: Request) -> Template:
+        return page_or_fragment(request, "accounts/signup.html", "accounts/_signup_form.html",
+                                {"form": forms.SignUpForm(), "errors": {}})
+
+    @post("/signup", name="accounts:signup_submit")
+    async def signup(self, request: Request, data: Annotated[forms.SignUpForm, FORM]) -> Response:
+        try:
+            await services.sign_up(services.SignUp(data.name, data.email, data.password, data.timezone or "UTC"),
+                                   ip=client_ip(request))
+        except DomainError as error:
+            return form_error(request, "accounts/signup.html", "accounts/_signup_form.html",
+                              {"form": data}, error)
+        return page_or_fragment(request, "accounts/check_email.html", "accounts/_check_email.html",
+                                {"email": data.email.strip().lower()}, status_code=201)
+
+    @get("/verify/{token:str}", name="accounts:verify")
+    async def verify(self, request: Request, token: FromPath[str]) -> Response:
+        try:
+            await services.verify_email(token)
+        except Invalid as error:
+            return Template("accounts/link_problem.html", context={"message": error.message}, status_code=400)
+        flash(request, "Your email address is confirmed. You can log in now.")
+        return after_post(request, "/login")
+
+    @get("/login", name="accounts:login")
+    async def login_page(self, request: Request, next: FromQuery[str] = "") -> Response:
+        actor = current_actor(request)
+        if actor:
+            return after_post(request, safe_next(next, _home_for(actor)))
+        return page_or_fragment(request, "accounts/login.html", "accounts/_login_form.html",
+                                {"form": forms.LoginForm(next=safe_next(next, "")), "errors": {}})
+
+    @post("/login", name="accounts:login_submit")
+    async def login(self, request: Request, data: Annotated[forms.LoginForm, FORM]) -> Response:
+        try:
+            actor = await services.authenticate(data.email, data.password, client_ip(request), _throttle(request))
+        except DomainError as error:
+            error.errors = {}  # one message above the form; never say which field was wrong
+            return form_error(request, "accounts/login.html", "accounts/_login_form.html",
+                              {"form": forms.LoginForm(email=data.email, next=safe_next(data.next, ""))}, error)
+        sign_in(request, actor)
+        flash(request, f"Welcome back, {actor.name}.")
+        return after_post(request, safe_next(data.next, _home_for(actor)))
+
+    @post("/logout", name="accounts:logout")
+    async def logout(self, request: Request) -> Response:
+        sign_out(request)
+        return after_post(request, "/")
+
+    @get("/password/forgot", name="accounts:forgot")
+    async def forgot_page(self, request: Request) -> Template:
+        return page_or_fragment(request, "accounts/forgot.html", "accounts/_forgot_form.html",
+                                {"form": forms.EmailForm(), "errors": {}})
+
+    @post("/password/forgot", name="accounts:forgot_submit")
+    async def forgot(self, request: Request, data: Annotated[forms.EmailForm, FORM]) -> Response:
+        try:
+            await services.request_password_reset(data.email, client_ip(request), _throttle(request))
+        except DomainError as error:
+            return form_error(request, "accounts/forgot.html", "accounts/_forgot_form.html", {"form": data}, error)
+        return page_or_fragment(request, "accounts/forgot.html", "accounts/_forgot_form.html",
+                                {"form": forms.EmailForm(), "errors": {}, "sent": True})
+
+    @get("/password/reset/{token:str}", name="accounts:reset")
+    async def reset_page(self, request: Request, token: FromPath[str]) -> Template:
+        try:
+            purpose = await services.reset_link_purpose(token)
+        except Invalid as error:
+            return Template("accounts/link_problem.html", context={"message": error.message}, status_code=400)
+        return page_or_fragment(request, "accounts/reset.html", "accounts/_reset_form.html",
+                                {"token": token, "purpose": purpose, "errors": {}})
+
+    @post("/password/reset/{token:str}", name="accounts:reset_submit")
+    async def reset(self, request: Request, token: FromPath[str], data: Annotated[forms.NewPasswordForm, FORM]) -> Response:
+        try:
+            purpose = await services.reset_link_purpose(token)
+            await services.reset_password(token, data.password, ip=client_ip(request))
+        except Invalid as error:
+            if not error.errors:
+                return Template("accounts/link_problem.html", context={"message": error.message}, status_code=400)
+            return form_error(request, "accounts/reset.html", "accounts/_reset_form.html",
+                              {"token": token, "purpose": purpose}, error)
+        sign_out(request)
+        flash(request, "Your password is set. Log in with it now.")
+        return after_post(request, "/login")
+
+
+class ProfileController(Controller):
+    path = "/account"
+
+    async def _context(self, request: Request, **extra) -> dict:
+        user = await services.profile(current_actor(request))
+        return {"profile": user, "zones": time_zones(), "errors": {}, "password_errors": {}, **extra}
+
+    @get("/", name="accounts:profile")
+    async def show(self, request: Request) -> Template:
+        return Template("accounts/profile.html", context=await self._context(request))
+
+    @post("/", name="accounts:profile_submit")
+    async def update(self, request: Request, data: Annotated[forms.ProfileForm, FORM]) -> Response:
+        try:
+            await services.update_profile(current_actor(request), data.name, data.timezone)
+        except DomainError as error:
+            context = await self._context(request)
+            context["profile"] = {**context["profile"], "name": data.name, "timezone": data.timezone}
+            return form_error(request, "accounts/profile.html", "accounts/_profile_form.html", context, error)
+        flash(request, "Your profile is saved.")
+        return after_post(request, "/account")
+
+    @post("/password", name="accounts:password_change")
+    async def change_password(self, request: Request, data: Annotated[forms.ChangePasswordForm, FORM]) -> Response:
+        actor = current_actor(request)
+        try:
+            version = await services.change_password(actor, data.current_password, data.new_password,
+                                                     ip=client_ip(request))
+        except DomainError as error:
+            context = await self._context(request, password_errors=error.errors)
+            return form_error(request, "accounts/profile.html", "accounts/_password_form.html",
+                              context, error)
+        sign_in(request, type(actor)(**{**actor.__dict__, "session_version": version}))
+        flash(request, "Your password is changed. Every other session of your account has been signed out.")
+        return after_post(request, "/account")

@@ -1,0 +1,14 @@
+from datetime import timedelta
+
+from portal.accounts.tables import AuthToken
+from portal.clock import utcnow
+from portal.db import write_transaction
+from portal.jobs.worker import handler
+
+
+@handler("accounts.purge_tokens")
+async def purge_tokens(payload: dict) -> None:
+    """Drop link tokens a day after they expired or were used; they can never work again."""
+    cutoff = utcnow() - timedelta(days=1)
+    async with write_transaction():
+        await AuthToken.delete().where((AuthToken.expires_at < cutoff) | (AuthToken.used_at < cutoff)).run()

@@ -1,0 +1,346 @@
+"""Account services: every rule about who may sign up, sign in, reset, and manage users."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+from portal.accounts import rules, tokens
+from portal.accounts.passwords import hash_password, needs_rehash, verify_password
+from portal.accounts.rules import Actor
+from portal.accounts.tables import AuditEvent, Team, TeamMember, User
+from portal.clock import utcnow
+from portal.db import write_transaction
+from portal.errors import Forbidden, Invalid, NotFound, Throttled
+from portal.mail.services import queue_mail
+from portal.settings import get_settings
+from portal.throttle import Throttle, minutes_text
+
+LOGIN_FAILED = "Email or password is incorrect."
+
+
+def _actor(row: dict) -> Actor:
+    return Actor(id=row["id"], email=row["email"], name=row["name"], role=row["role"],
+                 timezone=row["timezone"], session_version=row["session_version"])
+
+
+async def actor_for_session(user_id: int, session_version: int) -> Actor | None:
+    """The signed-in actor, or None when the account was deactivated or its sessions were ended."""
+    row = await User.select(User.id, User.email, User.name, User.role, User.timezone,
+                            User.session_version, User.is_active).where(User.id == user_id).first()
+    if row is None or not row["is_active"] or row["session_version"] != session_version:
+        return None
+    return _actor(row)
+
+
+async def audit(actor_id: int | None, action: str, subject: str = "", data: dict | None = None,
+                ip: str = "") -> None:
+    await AuditEvent.insert(AuditEvent(actor=actor_id, action=action, subject=subject[:128],
+                                       data=json.dumps(data or {}), ip=ip[:64], at=utcnow())).run()
+
+
+def _link(path: str) -> str:
+    return f"{get_settings().base_url}{path}"
+
+
+# --- sign-up and verification -------------------------------------------------------------------
+
+@dataclass
+class SignUp:
+    name: str
+    email: str
+    password: str
+    timezone: str = "UTC"
+
+
+def check_sign_up(form: SignUp) -> dict[str, str]:
+    errors = {}
+    email = rules.normalize_email(form.email)
+    for field, problem in (
+        ("name", rules.name_problem(form.name)),
+        ("email", rules.email_problem(email)),
+        ("password", rules.password_problem(form.password, email=email, name=form.name)),
+    ):
+        if problem:
+            errors[field] = problem
+    return errors
+
+
+async def sign_up(form: SignUp, ip: str = "") -> int:
+    errors = check_sign_up(form)
+    if errors:
+        raise Invalid(errors=errors)
+    email = rules.normalize_email(form.email)
+    # The zone comes from the browser, unseen: one we don't know must not block the sign-up.
+    zone = form.timezone if not rules.timezone_problem(form.timezone) else "UTC"
+    password_hash = await hash_password(form.password)
+    async with write_transaction():
+        if await User.exists().where(User.email == email):
+            raise Invalid(errors={"email": "An account with this email already exists. "
+                                           "Log in, or reset your password if you forgot it."})
+        rows = await User.insert(User(email=email, name=form.name.strip(), password_hash=password_hash,
+                                      role="customer", timezone=zone,
+                                      created_at=utcnow())).run()
+        user_id = rows[0]["id"]
+        raw = await tokens.issue(user_id, "verify")
+        await queue_mail(email, "verify_email", {"name": form.name.strip(), "link": _link(f"/verify/{raw}")})
+        await audit(user_id, "account.sign_up", email, ip=ip)
+    return user_id
+
+
+async def verify_email(raw: str) -> Actor:
+    async with write_transaction():
+        token = await tokens.consume(raw, ("verify",))
+        await User.update({User.email_verified_at: utcnow()}).where(
+            (User.id == token["user"]) & User.email_verified_at.is_null()).run()
+        row = await User.select().where(User.id == token["user"]).first()
+        await audit(row["id"], "account.verified", row["email"])
+    if not row["is_active"]:
+        raise Invalid(tokens.BAD_LINK)
+    return _actor(row)
+
+
+async def resend_verification(email: str) -> None:
+    """Send a fresh verification link to an unverified account; silent otherwise."""
+    email = rules.normalize_email(email)
+    async with write_transaction():
+        row = await User.select(User.id, User.name, User.is_active, User.email_verified_at).where(
+            User.email == email).first()
+        if row is None or not row["is_active"] or row["email_verified_at"] is not None:
+            return
+        raw = await tokens.issue(row["id"], "verify")
+        await queue_mail(email, "verify_email", {"name": row["name"], "link": _link(f"/verify/{raw}")})
+
+
+# --- login --------------------------------------------------------------------------------------
+
+async def authenticate(email: str, password: str, ip: str, throttle: Throttle) -> Actor:
+    """Check credentials under per-IP and per-account throttles; one message for every failure."""
+    settings = get_settings()
+    email = rules.normalize_email(email)
+    ip_key, account_key = f"login:ip:{ip}", f"login:account:{email}"
+    wait = max(await throttle.retry_after(ip_key, settings.login_max_per_ip),
+               await throttle.retry_after(account_key, settings.login_max_failures))
+    if wait:
+        raise Throttled(f"Too many login attempts. Try again in {minutes_text(wait)}.", wait)
+    await throttle.hit(ip_key, settings.login_window_seconds)
+    row = await User.select().where(User.email == email).first() if len(email) <= rules.EMAIL_MAX else None
+    ok = await verify_password(row["password_hash"] if row else None, password[: rules.PASSWORD_MAX * 4])
+    if not ok or not row["is_active"]:
+        await throttle.hit(account_key, settings.login_window_seconds)
+        raise Invalid(LOGIN_FAILED, errors={"password": LOGIN_FAILED})
+    if row["email_verified_at"] is None:
+        await resend_verification(email)
+        raise Invalid("Please confirm your email address first: we have sent you a new link.")
+    await throttle.clear(account_key)
+    changes = {User.last_login_at: utcnow()}
+    if needs_rehash(row["password_hash"]):
+        changes[User.password_hash] = await hash_password(password)
+    async with write_transaction():
+        await User.update(changes).where(User.id == row["id"]).run()
+        await audit(row["id"], "account.login", email, ip=ip)
+    return _actor(row)
+
+
+# --- password reset -----------------------------------------------------------------------------
+
+async def request_password_reset(email: str, ip: str, throttle: Throttle) -> None:
+    """Mail a reset link if the account exists; the caller shows the same answer either way."""
+    settings = get_settings()
+    email = rules.normalize_email(email)
+    key = f"reset:{ip}"
+    wait = await throttle.retry_after(key, settings.login_max_per_ip)
+    if wait:
+        raise Throttled(f"Too many requests. Try again in {minutes_text(wait)}.", wait)
+    await throttle.hit(key, settings.login_window_seconds)
+    if rules.email_problem(email):
+        return
+    async with write_transaction():
+        row = await User.select(User.id, User.name, User.is_active).where(User.email == email).first()
+        if row is None or not row["is_active"]:
+            return
+        raw = await tokens.issue(row["id"], "reset")
+        await queue_mail(email, "password_reset", {"name": row["name"],
+                                                    "link": _link(f"/password/reset/{raw}")})
+        await audit(row["id"], "account.reset_requested", email, ip=ip)
+
+
+async def reset_link_purpose(raw: str) -> str:
+    """``reset`` or ``invite`` for a live link (the page wording differs); Invalid otherwise."""
+    return (await tokens.peek(raw, ("reset", "invite")))["purpose"]
+
+
+async def reset_password(raw: str, password: str, ip: str = "") -> Actor:
+    """Set a new password from a link; ends every session of the account and proves the email."""
+    token = await tokens.peek(raw, ("reset", "invite"))
+    row = await User.select(User.email, User.name).where(User.id == token["user"]).first()
+    problem = rules.password_problem(password, email=row["email"], name=row["name"])
+    if problem:
+        raise Invalid(errors={"password": problem})
+    password_hash = await hash_password(password)
+    async with write_transaction():
+        token = await tokens.consume(raw, ("reset", "invite"))
+        now = utcnow()
+        await User.update({User.password_hash: password_hash, User.session_version: User.session_version + 1,
+                           User.email_verified_at: now}).where(User.id == token["user"]).run()
+        user = await User.select().where(User.id == token["user"]).first()
+        await audit(user["id"], f"account.password_{token['purpose']}", user["email"], ip=ip)
+    if not user["is_active"]:
+        raise Invalid(tokens.BAD_LINK)
+    return _actor(user)
+
+
+# --- profile ------------------------------------------------------------------------------------
+
+async def profile(actor: Actor) -> dict:
+    return await User.select(User.id, User.email, User.name, User.timezone, User.role,
+                             User.created_at).where(User.id == actor.id).first()
+
+
+async def update_profile(actor: Actor, name: str, timezone: str) -> None:
+    errors = {k: v for k, v in (("name", rules.name_problem(name)),
+                                ("timezone", rules.timezone_problem(timezone))) if v}
+    if errors:
+        raise Invalid(errors=errors)
+    async with write_transaction():
+        await User.update({User.name: name.strip(), User.timezone: timezone}).where(User.id == actor.id).run()
+        await audit(actor.id, "account.profile_updated", actor.email)
+
+
+async def change_password(actor: Actor, current: str, new: str, ip: str = "") -> int:
+    """Returns the new session version: the caller keeps its own session, every other one ends."""
+    row = await User.select(User.password_hash).where(User.id == actor.id).first()
+    if not await verify_password(row["password_hash"], current[: rules.PASSWORD_MAX * 4]):
+        raise Invalid(errors={"current_password": "That is not your current password."})
+    problem = rules.password_problem(new, email=actor.email, name=actor.name)
+    if problem:
+        raise Invalid(errors={"new_password": problem})
+    password_hash = await hash_password(new)
+    async with write_transaction():
+        await User.update({User.password_hash: password_hash,
+                           User.session_version: User.session_version + 1}).where(User.id == actor.id).run()
+        await audit(actor.id, "account.password_changed", actor.email, ip=ip)
+        row = await User.select(User.session_version).where(User.id == actor.id).first()
+    return row["session_version"]
+
+
+# --- users (admins) -----------------------------------------------------------------------------
+
+USERS_PAGE = 50
+
+
+def _require_admin(actor: Actor) -> None:
+    if not actor.is_admin:
+        raise Forbidden("Only administrators manage users.")
+
+
+async def list_users(actor: Actor, *, q: str = "", role: str = "", after: str = "") -> tuple[list[dict], str | None]:
+    """Users ordered by email, keyset-paginated (``after`` = last email of the previous page)."""
+    _require_admin(actor)
+    query = User.select(User.id, User.email, User.name, User.role, User.is_active,
+                        User.email_verified_at, User.last_login_at, User.password_hash.as_alias("pw"))
+    query = query.order_by(User.email).limit(USERS_PAGE + 1)
+    if q:
+        needle = f"%{q.strip().lower()[:100]}%"
+        query = query.where(User.email.like(needle) | User.name.ilike(needle))
+    if role in rules.ROLES:
+        query = query.where(User.role == role)
+    if after:
+        query = query.where(User.email > after)
+    rows = await query
+    for row in rows:
+        row["invited"] = not row.pop("pw")
+    next_after = rows[USERS_PAGE - 1]["email"] if len(rows) > USERS_PAGE else None
+    return rows[:USERS_PAGE], next_after
+
+
+async def _managed_user(actor: Actor, user_id: int) -> dict:
+    _require_admin(actor)
+    row = await User.select().where(User.id == user_id).first()
+    if row is None:
+        raise NotFound("No such user.")
+    if not rules.can_manage_user(actor, row["id"], row["role"]):
+        raise Forbidden("You cannot change your own role or deactivate yourself.")
+    return row
+
+
+async def invite_user(actor: Actor, email: str, name: str, role: str, ip: str = "") -> int:
+    """Create an agent/admin account without a password and mail them a link to set one."""
+    _require_admin(actor)
+    email = rules.normalize_email(email)
+    errors = {k: v for k, v in (("email", rules.email_problem(email)), ("name", rules.name_problem(name))) if v}
+    if role not in ("agent", "admin"):
+        errors["role"] = "Invite an agent or an administrator."
+    if errors:
+        raise Invalid(errors=errors)
+    async with write_transaction():
+        if await User.exists().where(User.email == email):
+            raise Invalid(errors={"email": "A user with this email already exists: change their role instead."})
+        rows = await User.insert(User(email=email, name=name.strip(), role=role, created_at=utcnow())).run()
+        user_id = rows[0]["id"]
+        raw = await tokens.issue(user_id, "invite")
+        await queue_mail(email, "invite", {"name": name.strip(), "inviter": actor.name, "role": role,
+                                           "link": _link(f"/password/reset/{raw}")})
+        await audit(actor.id, "user.invited", email, {"role": role}, ip=ip)
+    return user_id
+
+
+async def change_role(actor: Actor, user_id: int, role: str, ip: str = "") -> None:
+    if role not in rules.ROLES:
+        raise Invalid(errors={"role": "Choose customer, agent or admin."})
+    async with write_transaction():
+        row = await _managed_user(actor, user_id)
+        if row["role"] == role:
+            return
+        # A role change ends the user's sessions so their navigation and rights change at once.
+        await User.update({User.role: role, User.session_version: User.session_version + 1}).where(
+            User.id == user_id).run()
+        if role == "customer":
+            await TeamMember.delete().where(TeamMember.user == user_id).run()
+        await audit(actor.id, "user.role_changed", row["email"], {"from": row["role"], "to": role}, ip=ip)
+
+
+async def set_active(actor: Actor, user_id: int, active: bool, ip: str = "") -> None:
+    async with write_transaction():
+        row = await _managed_user(actor, user_id)
+        if row["is_active"] == active:
+            return
+        await User.update({User.is_active: active, User.session_version: User.session_version + 1}).where(
+            User.id == user_id).run()
+        await audit(actor.id, "user.activated" if active else "user.deactivated", row["email"], ip=ip)
+
+
+# --- used by the CLI and the demo ---------------------------------------------------------------
+
+async def create_user(email: str, name: str, password: str, role: str = "customer",
+                      timezone: str = "UTC", check_password: bool = True) -> tuple[int, bool]:
+    """Create a verified user, or update the role/name of an existing one; returns (id, created)."""
+    email = rules.normalize_email(email)
+    problems = {k: v for k, v in (("email", rules.email_problem(email)), ("name", rules.name_problem(name)),
+                                  ("role", None if role in rules.ROLES else "unknown role")) if v}
+    if check_password and (problem := rules.password_problem(password, email=email, name=name)):
+        problems["password"] = problem
+    if problems:
+        raise Invalid(errors=problems)
+    existing = await User.select(User.id).where(User.email == email).first()
+    if existing:
+        async with write_transaction():
+            await User.update({User.role: role, User.name: name}).where(User.id == existing["id"]).run()
+        return existing["id"], False
+    password_hash = await hash_password(password)
+    async with write_transaction():
+        rows = await User.insert(User(email=email, name=name, password_hash=password_hash, role=role,
+                                      timezone=timezone, email_verified_at=utcnow(),
+                                      created_at=utcnow())).run()
+    return rows[0]["id"], True
+
+
+async def ensure_team(name: str, member_ids: list[int]) -> int:
+    async with write_transaction():
+        team = await Team.select(Team.id).where(Team.name == name).first()
+        team_id = team["id"] if team else (await Team.insert(Team(name=name, created_at=utcnow())).run())[0]["id"]
+        present = {r["user"] for r in await TeamMember.select(TeamMember.user).where(TeamMember.team == team_id)}
+        for user_id in member_ids:
+            if user_id not in present:
+                await TeamMember.insert(TeamMember(team=team_id, user=user_id)).run()
+    return team_id

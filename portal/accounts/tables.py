@@ -1,0 +1,58 @@
+"""Accounts: users, teams, audit trail and single-purpose link tokens."""
+
+from piccolo.columns import (
+    JSON,
+    Boolean,
+    ForeignKey,
+    Integer,
+    OnDelete,
+    Timestamptz,
+    Varchar,
+)
+from piccolo.table import Table
+
+
+class User(Table, tablename="portal_user"):
+    """``user`` is a reserved word in PostgreSQL, hence the table name."""
+
+    email = Varchar(length=254, unique=True)  # stored lower-cased by the service layer
+    name = Varchar(length=120)
+    password_hash = Varchar(length=255, default="")  # "" = no password yet (invited)
+    role = Varchar(length=16, default="customer", index=True)
+    timezone = Varchar(length=64, default="UTC")
+    locale = Varchar(length=16, default="en")
+    is_active = Boolean(default=True)
+    email_verified_at = Timestamptz(null=True, default=None)
+    session_version = Integer(default=1)
+    created_at = Timestamptz()
+    last_login_at = Timestamptz(null=True, default=None)
+
+
+class Team(Table, tablename="team"):
+    name = Varchar(length=80, unique=True)
+    created_at = Timestamptz()
+
+
+class TeamMember(Table, tablename="team_member"):
+    team = ForeignKey(references=Team, on_delete=OnDelete.cascade, index=True)
+    user = ForeignKey(references=User, on_delete=OnDelete.cascade, index=True)
+
+
+class AuditEvent(Table, tablename="audit_event"):
+    actor = ForeignKey(references=User, null=True, on_delete=OnDelete.set_null)
+    action = Varchar(length=64)
+    subject = Varchar(length=128, default="")
+    data = JSON(default="{}")
+    ip = Varchar(length=64, default="")
+    at = Timestamptz(index=True)
+
+
+class AuthToken(Table, tablename="auth_token"):
+    """A link token (verify, reset, invite): only its SHA-256 is stored, used once, expiring."""
+
+    user = ForeignKey(references=User, on_delete=OnDelete.cascade, index=True)
+    purpose = Varchar(length=16)
+    token_hash = Varchar(length=64, unique=True)
+    expires_at = Timestamptz()
+    used_at = Timestamptz(null=True, default=None)
+    created_at = Timestamptz()

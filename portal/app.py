@@ -1,0 +1,88 @@
+"""The application factory: engines, stores, sessions, CSRF, templates, routes and the job worker."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from typing import AsyncIterator
+
+from litestar import Litestar
+from litestar.config.csrf import CSRFConfig
+from litestar.plugins.jinja import JinjaTemplateEngine
+from litestar.datastructures import CacheControlHeader
+from litestar.plugins.htmx import HTMXPlugin, HTMXRequest
+from litestar.static_files import create_static_files_router
+from litestar.template.config import TemplateConfig
+
+from portal import db
+from portal.accounts.controllers import AccountController, ProfileController
+from portal.backoffice.controllers import BackOfficeController, OutboxController, UsersController
+from portal.jobs.worker import Worker
+from portal.settings import Settings, get_settings, use_settings
+from portal.web.auth import ActorMiddleware
+from portal.web.access import enforce_access_policy
+from portal.web.errors import EXCEPTION_HANDLERS
+from portal.web.pages import health, home
+from portal.web.security import security_headers_middleware
+from portal.web.sessions import PortalSessionConfig
+from portal.web.stores import store_registry
+from portal.web.templating import STATIC, environment
+
+
+def _template_config() -> TemplateConfig:
+    return TemplateConfig(instance=JinjaTemplateEngine.from_environment(environment()))
+
+
+def create_app(settings: Settings | None = None) -> Litestar:
+    settings = settings or get_settings()
+    use_settings(settings)
+    engine = db.make_engine(settings.database_url)
+    db.use_engine(engine)
+    worker_holder: dict = {}
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        use_settings(settings)
+        db.use_engine(engine)
+        await db.open_engine(engine, settings.db_pool_size)
+        task = None
+        if settings.run_worker_in_process:
+            worker = worker_holder["worker"] = Worker()
+            task = asyncio.create_task(worker.run(), name="portal-jobs")
+        try:
+            yield
+        finally:
+            if task:
+                worker_holder["worker"].stop()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await asyncio.wait_for(task, timeout=10)
+            await db.close_engine(engine)
+
+    session_config = PortalSessionConfig(
+        store="sessions", key="session", max_age=settings.session_max_age, renew_on_access=True,
+        secure=settings.secure_cookies, httponly=True, samesite="lax", exclude=["^/static/"],
+    )
+    app = Litestar(
+        route_handlers=[
+            home, health, AccountController, ProfileController, BackOfficeController, UsersController,
+            OutboxController,
+            create_static_files_router(path="/static", directories=[STATIC], name="static",
+                                       cache_control=CacheControlHeader(max_age=31536000, public=True)),
+        ],
+        guards=[enforce_access_policy],
+        middleware=[security_headers_middleware(settings.secure_cookies), session_config.middleware,
+                    ActorMiddleware()],
+        csrf_config=CSRFConfig(secret=settings.secret_key, cookie_secure=settings.secure_cookies,
+                               cookie_httponly=False, cookie_samesite="lax", exclude=["^/static/"]),
+        stores=store_registry(settings),
+        template_config=_template_config(),
+        plugins=[HTMXPlugin()],
+        request_class=HTMXRequest,
+        exception_handlers=EXCEPTION_HANDLERS,
+        lifespan=[lifespan],
+        openapi_config=None,
+        debug=False,
+    )
+    app.state.settings = settings
+    app.state.worker = worker_holder
+    return app

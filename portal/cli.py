@@ -1,0 +1,174 @@
+"""The ``portal`` command: serve, migrate, demo, create-user, worker, config."""
+
+from __future__ import annotations
+
+import asyncio
+import getpass
+import os
+import sys
+from typing import Awaitable, Callable
+
+import click
+from rich.console import Console
+from rich.progress import Progress
+from rich.table import Table as RichTable
+
+from portal import db
+from portal.settings import VARIABLES, get_settings
+
+console = Console()
+
+
+def _run(main: Callable[[], Awaitable]) -> object:
+    """Run ``main`` with the configured engine open (pool on PostgreSQL)."""
+
+    async def wrapper():
+        settings = get_settings()
+        engine = db.make_engine(settings.database_url)
+        db.use_engine(engine)
+        async with db.engine_open(engine, pool_size=2):
+            return await main()
+
+    return asyncio.run(wrapper())
+
+
+@click.group()
+def main() -> None:
+    """Front Desk: help desk and appointment booking."""
+
+
+@main.command()
+def migrate() -> None:
+    """Apply pending database migrations."""
+
+    async def go():
+        applied = await db.migrate(verbose=False)
+        return applied
+
+    applied = _run(go)
+    if applied:
+        for migration_id in applied:
+            console.print(f"  applied [bold]{migration_id}[/]")
+    console.print(f"[green]Database is up to date[/] ({get_settings().database_url.split('@')[-1]}).")
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--workers", default=1, show_default=True, type=int, help="uvicorn worker processes")
+@click.option("--reload", is_flag=True, help="restart on code changes (development)")
+@click.option("--migrate/--no-migrate", "run_migrations", default=True, show_default=True,
+              help="apply pending migrations before starting")
+def serve(host: str, port: int, workers: int, reload: bool, run_migrations: bool) -> None:
+    """Run the web app under uvicorn."""
+    import uvicorn
+
+    if run_migrations:
+        _run(lambda: db.migrate(verbose=False))
+    console.print(f"Front Desk on [bold]http://{host}:{port}[/] ({workers} worker{'s' * (workers > 1)}, "
+                  f"database {get_settings().database_url.split('@')[-1]}). Ctrl+C stops it.")
+    uvicorn.run("portal.app:create_app", factory=True, host=host, port=port, workers=workers,
+                reload=reload, proxy_headers=True, log_level="info", access_log=False)
+
+
+DEMO_PASSWORD = "demo-pass-2026"
+DEMO_STAFF = [
+    ("admin", "admin@example.org", "Ada Admin", None),
+    ("agent", "agent1@example.org", "Ben Agent", "Support"),
+    ("agent", "agent2@example.org", "Chloe Agent", "Support"),
+    ("agent", "agent3@example.org", "Dev Agent", "Billing"),
+]
+DEMO_CUSTOMER_NAMES = ["Alice Martin", "Bruno Costa", "Carmen Diaz", "Daniel Kim", "Emma Schmidt",
+                       "Farid Haddad", "Grace Okafor", "Hiro Tanaka", "Ines Moreau", "Jonas Berg"]
+
+
+@main.command()
+def demo() -> None:
+    """Create demo data (idempotent): an admin, three agents in two teams, ten customers."""
+    from portal.accounts import services
+
+    async def go():
+        await db.migrate(verbose=False)
+        people = [*DEMO_STAFF, *[("customer", f"customer{i + 1}@example.org", name, None)
+                                 for i, name in enumerate(DEMO_CUSTOMER_NAMES)]]
+        teams: dict[str, list[int]] = {}
+        created = 0
+        with Progress(console=console, transient=True) as progress:
+            task = progress.add_task("Demo users", total=len(people))
+            for role, email, name, team in people:
+                user_id, was_created = await services.create_user(email, name, DEMO_PASSWORD, role,
+                                                                  timezone="Europe/Paris", check_password=False)
+                created += was_created
+                if team:
+                    teams.setdefault(team, []).append(user_id)
+                progress.advance(task)
+        for team, members in teams.items():
+            await services.ensure_team(team, members)
+        return people, created
+
+    people, created = _run(go)
+    table = RichTable(title=f"Demo logins (password for all: {DEMO_PASSWORD})")
+    for column in ("role", "email", "password"):
+        table.add_column(column)
+    for role, email, _, _ in people[: len(DEMO_STAFF) + 2]:
+        table.add_row(role, email, DEMO_PASSWORD)
+    table.add_row("customer", f"customer3 … customer{len(DEMO_CUSTOMER_NAMES)}@example.org", DEMO_PASSWORD)
+    console.print(table)
+    console.print(f"{created} new demo users; the rest already existed.")
+
+
+@main.command("create-user")
+@click.option("--email", required=True)
+@click.option("--name", required=True)
+@click.option("--role", type=click.Choice(["customer", "agent", "admin"]), default="customer", show_default=True)
+@click.option("--password", envvar="PORTAL_NEW_USER_PASSWORD", default=None,
+              help="omit to be asked (or set PORTAL_NEW_USER_PASSWORD)")
+def create_user(email: str, name: str, role: str, password: str | None) -> None:
+    """Create a verified user (the first admin comes from here)."""
+    from portal.accounts import services
+    from portal.errors import Invalid
+
+    if password is None:
+        password = getpass.getpass("Password: ")
+    try:
+        user_id, was_created = _run(lambda: services.create_user(email, name, password, role))
+    except Invalid as error:
+        for field, problem in error.errors.items():
+            console.print(f"[red]{field}[/]: {problem}")
+        sys.exit(2)
+    console.print(f"{'Created' if was_created else 'Updated'} {role} {email} (id {user_id}).")
+
+
+@main.command()
+@click.option("--poll", default=1.0, show_default=True, help="seconds between polls when idle")
+def worker(poll: float) -> None:
+    """Run background jobs (mail, schedules) until stopped. Run several on PostgreSQL if needed."""
+    from portal.jobs.worker import Worker
+
+    async def go():
+        w = Worker(poll_seconds=poll)
+        console.print(f"Worker {w.worker_id} started; Ctrl+C stops it.")
+        await w.run()
+
+    try:
+        _run(go)
+    except KeyboardInterrupt:
+        console.print("Worker stopped.")
+
+
+@main.command()
+def config() -> None:
+    """Show the PORTAL_* variables and their current values."""
+    table = RichTable(title="Configuration")
+    for column in ("variable", "current", "meaning"):
+        table.add_column(column)
+    for name, default, meaning in VARIABLES:
+        value = os.environ.get(name, f"(default) {default}")
+        if "SECRET" in name or "URL" in name and "@" in value:
+            value = "(set)" if name in os.environ else value
+        table.add_row(name, value, meaning)
+    console.print(table)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,195 @@
+"""Database engines, the one write-transaction helper, and migrations.
+
+SQLite is the embedded default: WAL, a 30 s busy timeout, and every write transaction opened with
+``BEGIN IMMEDIATE`` so concurrent writers queue instead of failing on lock upgrade. PostgreSQL uses
+an asyncpg pool opened and closed in the app lifespan.
+
+Piccolo 1.38 leaks a connection (and, on SQLite, a non-daemon thread) when ``BEGIN`` or ``COMMIT``
+raises; the ``Safe*Transaction`` classes below close or release in ``finally``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+from pathlib import Path
+from typing import Any, AsyncIterator
+from urllib.parse import urlsplit
+
+from piccolo.engine.base import Engine
+from piccolo.engine.postgres import PostgresEngine, PostgresTransaction
+from piccolo.engine.sqlite import SQLiteEngine, SQLiteTransaction, TransactionType
+
+SQLITE_BUSY_TIMEOUT_SECONDS = 30
+
+
+class SafeSQLiteTransaction(SQLiteTransaction):
+    async def __aenter__(self) -> SQLiteTransaction:
+        if self._parent is not None:
+            return self._parent
+        self.connection = await self.get_connection()
+        try:
+            await self.begin()
+        except BaseException:
+            await self.connection.close()
+            raise
+        self.context = self.engine.current_transaction.set(self)
+        return self
+
+    async def __aexit__(self, exception_type, exception, traceback) -> bool:
+        if self._parent:
+            return exception is None
+        try:
+            if exception:
+                if not self._rolled_back:
+                    await self.rollback()
+            elif not self._committed and not self._rolled_back:
+                await self.commit()
+        finally:
+            await self.connection.close()
+            self.engine.current_transaction.reset(self.context)
+        return exception is None
+
+
+class SafePostgresTransaction(PostgresTransaction):
+    async def __aenter__(self) -> PostgresTransaction:
+        if self._parent is not None:
+            return self._parent
+        self.connection = await self.get_connection()
+        self.transaction = self.connection.transaction()
+        try:
+            await self.begin()
+        except BaseException:
+            await self._give_back()
+            raise
+        self.context = self.engine.current_transaction.set(self)
+        return self
+
+    async def _give_back(self) -> None:
+        if self.engine.pool:
+            await self.engine.pool.release(self.connection)
+        else:
+            await self.connection.close()
+
+    async def __aexit__(self, exception_type, exception, traceback) -> bool:
+        if self._parent:
+            return exception is None
+        try:
+            if exception:
+                if not self._rolled_back:
+                    await self.rollback()
+            elif not self._committed and not self._rolled_back:
+                await self.commit()
+        finally:
+            await self._give_back()
+            self.engine.current_transaction.reset(self.context)
+        return exception is None
+
+
+class PortalSQLiteEngine(SQLiteEngine):
+    def transaction(self, transaction_type: TransactionType = TransactionType.deferred,
+                    allow_nested: bool = True) -> SQLiteTransaction:
+        return SafeSQLiteTransaction(engine=self, transaction_type=transaction_type,
+                                     allow_nested=allow_nested)
+
+
+class PortalPostgresEngine(PostgresEngine):
+    def transaction(self, allow_nested: bool = True) -> PostgresTransaction:
+        return SafePostgresTransaction(engine=self, allow_nested=allow_nested)
+
+
+def sqlite_path(database_url: str) -> Path:
+    """``sqlite:///var/x.db`` is relative to the working directory; ``sqlite:////abs`` is absolute."""
+    return Path(database_url.removeprefix("sqlite:///"))
+
+
+def make_engine(database_url: str) -> Engine:
+    scheme = urlsplit(database_url).scheme
+    if scheme == "sqlite":
+        path = sqlite_path(database_url)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return PortalSQLiteEngine(path=str(path), timeout=SQLITE_BUSY_TIMEOUT_SECONDS)
+    if scheme in {"postgres", "postgresql"}:
+        return PortalPostgresEngine(config={"dsn": database_url})
+    raise ValueError(f"PORTAL_DATABASE_URL must start with sqlite:/// or postgresql://, not {scheme!r}")
+
+
+def current_engine() -> Engine:
+    from portal import piccolo_conf
+
+    return piccolo_conf.DB
+
+
+def is_sqlite(engine: Engine | None = None) -> bool:
+    return (engine or current_engine()).engine_type == "sqlite"
+
+
+def use_engine(engine: Engine) -> None:
+    """Point Piccolo's config and every table of the app (tables cache their engine) at ``engine``."""
+    from piccolo.apps.migrations.tables import Migration
+
+    from portal import piccolo_conf
+    from portal.piccolo_app import APP_CONFIG
+
+    piccolo_conf.DB = engine
+    for table in [*APP_CONFIG.table_classes, Migration]:
+        table._meta.db = engine
+
+
+def write_transaction():
+    """The transaction every write goes through: IMMEDIATE on SQLite, plain on PostgreSQL."""
+    engine = current_engine()
+    if engine.engine_type == "sqlite":
+        return engine.transaction(transaction_type=TransactionType.immediate)
+    return engine.transaction()
+
+
+async def open_engine(engine: Engine, pool_size: int = 10) -> None:
+    if engine.engine_type == "sqlite":
+        # WAL is a property of the file: set once, kept by every later connection.
+        await engine._run_in_new_connection("PRAGMA journal_mode=WAL")
+    else:
+        await engine.start_connection_pool(min_size=1, max_size=pool_size)
+
+
+async def close_engine(engine: Engine) -> None:
+    if engine.engine_type != "sqlite":
+        await engine.close_connection_pool()
+
+
+async def fetch(sql: str, *args: Any) -> list[dict]:
+    """Raw SQL with ``{}`` placeholders (Piccolo's portable style); one statement per call."""
+    from portal.accounts.tables import User  # any table bound to the current engine
+
+    return await User.raw(sql, *args)
+
+
+async def migrate(verbose: bool = True) -> list[str]:
+    """Run every pending migration of the ``portal`` app; return the ids it applied."""
+    from piccolo.apps.migrations.commands.forwards import ForwardsMigrationManager
+    from piccolo.apps.migrations.tables import Migration
+
+    before = set(await _ran_migrations(Migration))
+    output = io.StringIO()
+    redirect = contextlib.nullcontext() if verbose else contextlib.redirect_stdout(output)
+    with redirect:
+        result = await ForwardsMigrationManager(app_name="portal").run()
+    if not result.success:
+        raise RuntimeError(f"Migrations failed: {result.message}\n{output.getvalue()}")
+    after = set(await _ran_migrations(Migration))
+    return sorted(after - before)
+
+
+async def _ran_migrations(migration_table) -> list[str]:
+    if not await migration_table.table_exists().run():
+        return []
+    return await migration_table.get_migrations_which_ran(app_name="portal")
+
+
+@contextlib.asynccontextmanager
+async def engine_open(engine: Engine, pool_size: int = 10) -> AsyncIterator[Engine]:
+    await open_engine(engine, pool_size)
+    try:
+        yield engine
+    finally:
+        await close_engine(engine)

@@ -1,0 +1,139 @@
+"""Runs jobs: handler registry, recurring schedules, and the polling loop.
+
+The same loop runs inside each app process (PORTAL_WORKER=inprocess, the default) or in separate
+``portal worker`` processes. Recurring schedules insert one job per occurrence under a unique key,
+so any number of workers schedule each occurrence exactly once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import socket
+import traceback
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Awaitable, Callable
+
+from portal.clock import utcnow
+from portal.jobs import queue
+
+log = logging.getLogger("portal.jobs")
+
+Handler = Callable[[dict], Awaitable[None]]
+HANDLERS: dict[str, Handler] = {}
+GIVE_UP: dict[str, Callable[[dict, str], Awaitable[None]]] = {}
+
+
+def handler(kind: str, on_give_up: Callable[[dict, str], Awaitable[None]] | None = None
+            ) -> Callable[[Handler], Handler]:
+    """Register ``function`` for jobs of ``kind``; ``on_give_up`` runs once retries are exhausted."""
+
+    def register(function: Handler) -> Handler:
+        HANDLERS[kind] = function
+        if on_give_up:
+            GIVE_UP[kind] = on_give_up
+        return function
+
+    return register
+
+
+@dataclass(frozen=True)
+class Schedule:
+    kind: str
+    every: timedelta
+
+    def occurrence(self, now: datetime) -> datetime:
+        """The start of the current period, aligned to the epoch (same for every worker)."""
+        seconds = int(self.every.total_seconds())
+        return datetime.fromtimestamp(int(now.timestamp()) // seconds * seconds, tz=now.tzinfo)
+
+
+SCHEDULES: list[Schedule] = [
+    Schedule("accounts.purge_tokens", timedelta(hours=1)),
+    Schedule("stores.purge_expired", timedelta(hours=1)),
+]
+
+
+def worker_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"[:64]
+
+
+def _load_handlers() -> None:
+    # Importing the modules registers their handlers.
+    import portal.accounts.jobs  # noqa: F401
+    import portal.mail.jobs  # noqa: F401
+    import portal.web.stores  # noqa: F401
+
+
+async def schedule_due(now: datetime | None = None) -> None:
+    now = now or utcnow()
+    for schedule in SCHEDULES:
+        at = schedule.occurrence(now)
+        await queue.enqueue(schedule.kind, {}, run_at=at, unique_key=f"{schedule.kind}@{at.isoformat()}")
+
+
+async def run_one(worker_id: str) -> bool:
+    """Claim and run one due job. Returns False when nothing was due."""
+    _load_handlers()
+    job = await queue.claim_next(worker_id)
+    if job is None:
+        return False
+    function = HANDLERS.get(job.kind)
+    try:
+        if function is None:
+            raise LookupError(f"no handler for job kind {job.kind!r}")
+        await function(job.payload)
+    except Exception as exc:  # noqa: BLE001 - every failure is recorded and retried
+        log.warning("job %s (%s) failed, attempt %s: %s", job.id, job.kind, job.attempts, exc)
+        error = "".join(traceback.format_exception_only(exc)).strip()
+        await queue.fail(job, worker_id, error)
+        if job.attempts >= job.max_attempts and job.kind in GIVE_UP:
+            await GIVE_UP[job.kind](job.payload, error)
+    else:
+        await queue.complete(job, worker_id)
+    return True
+
+
+async def drain(worker_id: str | None = None, limit: int = 1000) -> int:
+    """Run due jobs until none is left (or ``limit``); returns how many ran. Used by tests and CLI."""
+    worker_id = worker_id or worker_name()
+    count = 0
+    while count < limit and await run_one(worker_id):
+        count += 1
+    return count
+
+
+class Worker:
+    def __init__(self, poll_seconds: float = 1.0, worker_id: str | None = None) -> None:
+        self.poll_seconds = poll_seconds
+        self.worker_id = worker_id or worker_name()
+        self.wakeup = asyncio.Event()
+        self.stopping = asyncio.Event()
+        self.processed = 0
+
+    def notify(self) -> None:
+        self.wakeup.set()
+
+    def stop(self) -> None:
+        self.stopping.set()
+        self.wakeup.set()
+
+    async def run(self) -> None:
+        last_schedule = None
+        while not self.stopping.is_set():
+            try:
+                now = utcnow()
+                if last_schedule is None or now - last_schedule > timedelta(minutes=1):
+                    await schedule_due(now)
+                    last_schedule = now
+                while not self.stopping.is_set() and await run_one(self.worker_id):
+                    self.processed += 1
+            except Exception:  # noqa: BLE001 - a database hiccup must not kill the loop
+                log.exception("job worker loop error; retrying")
+            self.wakeup.clear()
+            try:
+                await asyncio.wait_for(self.wakeup.wait(), timeout=self.poll_seconds)
+            except asyncio.TimeoutError:
+                pass

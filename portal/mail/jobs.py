@@ -1,0 +1,71 @@
+"""Delivery of outbox messages: SMTP when PORTAL_SMTP_URL is set, otherwise kept as ``stored``."""
+
+from __future__ import annotations
+
+from email.message import EmailMessage
+from email.utils import formatdate, make_msgid
+from urllib.parse import unquote, urlsplit
+
+import aiosmtplib
+
+from portal.clock import utcnow
+from portal.db import write_transaction
+from portal.jobs.worker import handler
+from portal.mail.tables import OutboundMail
+from portal.settings import get_settings
+
+
+def build_message(row: dict, sender: str) -> EmailMessage:
+    message = EmailMessage()
+    message["From"] = sender
+    message["To"] = row["to_address"]
+    message["Subject"] = row["subject"]
+    message["Date"] = formatdate(localtime=False)
+    message["Message-ID"] = make_msgid(domain="front-desk")
+    message.set_content(row["body_text"])
+    message.add_alternative(row["body_html"], subtype="html")
+    return message
+
+
+def smtp_options(url: str) -> dict:
+    parts = urlsplit(url)
+    implicit_tls = parts.scheme == "smtps"
+    options = {
+        "hostname": parts.hostname or "127.0.0.1",
+        "port": parts.port or (465 if implicit_tls else 587 if parts.scheme == "smtp+starttls" else 25),
+        "use_tls": implicit_tls,
+        "start_tls": True if parts.scheme == "smtp+starttls" else False,
+        "timeout": 30,
+    }
+    if parts.username:
+        options["username"] = unquote(parts.username)
+        options["password"] = unquote(parts.password or "")
+    return options
+
+
+async def mark_failed(payload: dict, error: str) -> None:
+    async with write_transaction():
+        await OutboundMail.update({OutboundMail.status: "failed", OutboundMail.error: error[:2000]}).where(
+            OutboundMail.id == payload["mail_id"]).run()
+
+
+@handler("mail.send", on_give_up=mark_failed)
+async def send_mail(payload: dict) -> None:
+    settings = get_settings()
+    row = await OutboundMail.select().where(OutboundMail.id == payload["mail_id"]).first()
+    if row is None or row["status"] in {"sent", "stored"}:
+        return  # already delivered: a retried job must not send twice
+    if not settings.smtp_url:
+        status = "stored"
+    else:
+        try:
+            await aiosmtplib.send(build_message(row, settings.mail_from), **smtp_options(settings.smtp_url))
+        except Exception as exc:
+            async with write_transaction():
+                await OutboundMail.update({OutboundMail.error: str(exc)[:2000]}).where(
+                    OutboundMail.id == row["id"]).run()
+            raise
+        status = "sent"
+    async with write_transaction():
+        await OutboundMail.update({OutboundMail.status: status, OutboundMail.sent_at: utcnow(),
+                                   OutboundMail.error: ""}).where(OutboundMail.id == row["id"]).run()

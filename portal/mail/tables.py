@@ -1,0 +1,16 @@
+from piccolo.columns import Text, Timestamptz, Varchar
+from piccolo.table import Table
+
+
+class OutboundMail(Table, tablename="outbound_mail"):
+    """Every message the portal sends, kept as the outbox (status queued|sent|stored|failed)."""
+
+    to_address = Varchar(length=254)
+    subject = Varchar(length=300)
+    body_text = Text()
+    body_html = Text()
+    template = Varchar(length=64, default="")
+    status = Varchar(length=16, default="queued")
+    error = Text(default="")
+    created_at = Timestamptz(index=True)
+    sent_at = Timestamptz(null=True, default=None)

@@ -1,0 +1,16 @@
+"""The one Piccolo app, ``portal``: every table of every domain, migrations in <repo>/migrations."""
+
+from piccolo.conf.apps import AppConfig
+
+from portal.accounts.tables import AuditEvent, AuthToken, Team, TeamMember, User
+from portal.jobs.tables import Job
+from portal.mail.tables import OutboundMail
+from portal.settings import REPO_ROOT
+
+APP_CONFIG = AppConfig(
+    app_name="portal",
+    migrations_folder_path=str(REPO_ROOT / "migrations"),
+    table_classes=[User, Team, TeamMember, AuditEvent, AuthToken, Job, OutboundMail],
+    migration_dependencies=[],
+    commands=[],
+)

@@ -1,0 +1,130 @@
+"""Configuration from PORTAL_* environment variables, with defaults that need no set-up.
+
+Every variable is listed in ``VARIABLES`` (name, default, meaning) so the README table and
+``portal config`` print the same truth as the code reads.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Mapping
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+VARIABLES: list[tuple[str, str, str]] = [
+    ("PORTAL_DATABASE_URL", "sqlite:///var/portal.sqlite3",
+     "`sqlite:///relative/path`, `sqlite:////absolute/path` or `postgresql://user:pass@host:5432/db`"),
+    ("PORTAL_DB_POOL_SIZE", "10", "PostgreSQL connections per app process"),
+    ("PORTAL_REDIS_URL", "", "Redis for sessions and rate limits shared by several hosts (else files under var/)"),
+    ("PORTAL_SECRET_KEY", "generated into var/secret_key",
+     "signs CSRF tokens; set the same value on every host"),
+    ("PORTAL_BASE_URL", "http://127.0.0.1:8000", "public address used in mailed links; https turns on Secure cookies"),
+    ("PORTAL_SITE_NAME", "Front Desk", "name shown in pages and mails"),
+    ("PORTAL_VAR_DIR", "var", "runtime files: SQLite database, sessions, uploads, secret key"),
+    ("PORTAL_SMTP_URL", "", "`smtp://user:pass@host:25`, `smtp+starttls://…:587` or `smtps://…:465`; empty keeps mail in the outbox"),
+    ("PORTAL_MAIL_FROM", "Front Desk <desk@localhost>", "sender of outgoing mail"),
+    ("PORTAL_WORKER", "inprocess", "`inprocess` runs jobs inside each app process; `off` leaves them to `portal worker`"),
+    ("PORTAL_LOGIN_MAX_FAILURES", "5", "failed logins per account before it is throttled for the window"),
+    ("PORTAL_LOGIN_MAX_PER_IP", "20", "login attempts per IP address per window"),
+    ("PORTAL_LOGIN_WINDOW_SECONDS", "900", "throttle window for logins and password-reset requests"),
+    ("PORTAL_SESSION_MAX_AGE", "1209600", "seconds a session lives without activity (default 14 days)"),
+    ("PORTAL_DEBUG", "0", "1 shows tracebacks; never in production"),
+]
+
+
+def _default_database_url(var_dir: Path) -> str:
+    return f"sqlite:///{var_dir / 'portal.sqlite3'}"
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str
+    var_dir: Path
+    secret_key: str
+    base_url: str = "http://127.0.0.1:8000"
+    site_name: str = "Front Desk"
+    db_pool_size: int = 10
+    redis_url: str = ""
+    smtp_url: str = ""
+    mail_from: str = "Front Desk <desk@localhost>"
+    worker: str = "inprocess"
+    login_max_failures: int = 5
+    login_max_per_ip: int = 20
+    login_window_seconds: int = 900
+    session_max_age: int = 14 * 24 * 3600
+    debug: bool = False
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite:")
+
+    @property
+    def secure_cookies(self) -> bool:
+        return self.base_url.startswith("https://")
+
+    @property
+    def run_worker_in_process(self) -> bool:
+        return self.worker == "inprocess"
+
+    def with_(self, **changes) -> Settings:
+        return replace(self, **changes)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if env is None else env
+        var_dir = Path(env.get("PORTAL_VAR_DIR") or "var")
+        if not var_dir.is_absolute():
+            var_dir = Path.cwd() / var_dir
+        return cls(
+            database_url=env.get("PORTAL_DATABASE_URL") or _default_database_url(var_dir),
+            var_dir=var_dir,
+            secret_key=env.get("PORTAL_SECRET_KEY") or _stored_secret(var_dir),
+            base_url=(env.get("PORTAL_BASE_URL") or "http://127.0.0.1:8000").rstrip("/"),
+            site_name=env.get("PORTAL_SITE_NAME") or "Front Desk",
+            db_pool_size=int(env.get("PORTAL_DB_POOL_SIZE") or 10),
+            redis_url=env.get("PORTAL_REDIS_URL", ""),
+            smtp_url=env.get("PORTAL_SMTP_URL", ""),
+            mail_from=env.get("PORTAL_MAIL_FROM") or "Front Desk <desk@localhost>",
+            worker=(env.get("PORTAL_WORKER") or "inprocess").lower(),
+            login_max_failures=int(env.get("PORTAL_LOGIN_MAX_FAILURES") or 5),
+            login_max_per_ip=int(env.get("PORTAL_LOGIN_MAX_PER_IP") or 20),
+            login_window_seconds=int(env.get("PORTAL_LOGIN_WINDOW_SECONDS") or 900),
+            session_max_age=int(env.get("PORTAL_SESSION_MAX_AGE") or 14 * 24 * 3600),
+            debug=(env.get("PORTAL_DEBUG") or "0") in {"1", "true", "yes"},
+        )
+
+
+def _stored_secret(var_dir: Path) -> str:
+    """A per-installation secret kept in var/, so restarts and sibling workers agree on it."""
+    path = var_dir / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    var_dir.mkdir(parents=True, exist_ok=True)
+    secret = secrets.token_urlsafe(48)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:  # a sibling process won the race
+        return path.read_text().strip()
+    with os.fdopen(fd, "w") as handle:
+        handle.write(secret)
+    return secret
+
+
+_active: Settings | None = None
+
+
+def get_settings() -> Settings:
+    """The settings in force: those given to ``create_app``, else read once from the environment."""
+    global _active
+    if _active is None:
+        _active = Settings.from_env()
+    return _active
+
+
+def use_settings(settings: Settings) -> None:
+    global _active
+    _active = settings

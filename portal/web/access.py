@@ -1,0 +1,67 @@
+"""The access policy: every route of the app, and who may use it. One table, enforced by one guard.
+
+Keys are Litestar's ``path_format`` (the route path without parameter types), which the router
+puts in ``scope["path_template"]``. A route missing from ``POLICY`` is refused (fail closed) and
+fails the access-policy test.
+"""
+
+from __future__ import annotations
+
+from litestar.connection import ASGIConnection
+from litestar.exceptions import PermissionDeniedException
+from litestar.handlers.base import BaseRouteHandler
+
+from portal.accounts.rules import ROLE_RANK
+
+PUBLIC = "public"
+CUSTOMER = "customer"  # any signed-in person (staff included)
+AGENT = "agent"        # agents and admins
+ADMIN = "admin"
+
+POLICY: dict[str, str] = {
+    "/": PUBLIC,
+    "/healthz": PUBLIC,
+    "/static/{file_path}": PUBLIC,
+    "/signup": PUBLIC,
+    "/verify/{token}": PUBLIC,
+    "/login": PUBLIC,
+    "/logout": PUBLIC,
+    "/password/forgot": PUBLIC,
+    "/password/reset/{token}": PUBLIC,
+    "/account": CUSTOMER,
+    "/account/password": CUSTOMER,
+    "/back": AGENT,
+    "/back/users": ADMIN,
+    "/back/users/invite": ADMIN,
+    "/back/users/{user_id}/role": ADMIN,
+    "/back/users/{user_id}/active": ADMIN,
+    "/back/outbox": ADMIN,
+    "/back/outbox/{mail_id}": ADMIN,
+}
+
+
+class LoginRequired(Exception):
+    """Raised for an anonymous visitor on a signed-in page; answered with a redirect to /login."""
+
+    def __init__(self, next_url: str) -> None:
+        super().__init__(next_url)
+        self.next_url = next_url
+
+
+def required_level(path_template: str) -> str | None:
+    return POLICY.get(path_template)
+
+
+def enforce_access_policy(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+    level = required_level(connection.scope.get("path_template", ""))
+    if level is None:
+        raise PermissionDeniedException("This page is not open to anyone yet.")
+    if level == PUBLIC:
+        return
+    actor = connection.scope.get("user")
+    if actor is None:
+        path = connection.scope.get("path", "/")
+        query = connection.scope.get("query_string", b"").decode("latin-1")
+        raise LoginRequired(path + (f"?{query}" if query else ""))
+    if ROLE_RANK[actor.role] < ROLE_RANK[level]:
+        raise PermissionDeniedException("Your account does not have access to this page.")

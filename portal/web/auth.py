@@ -1,0 +1,41 @@
+"""Who is signed in: the session holds (user id, session version); every request re-checks both."""
+
+from __future__ import annotations
+
+from litestar.connection import ASGIConnection
+from litestar.middleware import ASGIMiddleware
+from litestar.types import ASGIApp, Receive, Scope, Send
+
+from portal.accounts.rules import Actor
+from portal.accounts.services import actor_for_session
+from portal.web.sessions import rotate_session
+
+
+class ActorMiddleware(ASGIMiddleware):
+    exclude_path_pattern = ("^/static/", "^/healthz$")
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
+        session = scope.get("session")
+        actor = None
+        if isinstance(session, dict) and session.get("uid"):
+            actor = await actor_for_session(int(session["uid"]), int(session.get("sv", 0)))
+            if actor is None:  # deactivated, or password changed elsewhere: this session is over
+                scope["session"] = {k: v for k, v in session.items() if k not in ("uid", "sv")}
+        scope["user"] = actor
+        await next_app(scope, receive, send)
+
+
+def current_actor(connection: ASGIConnection) -> Actor | None:
+    return connection.scope.get("user")
+
+
+def sign_in(connection: ASGIConnection, actor: Actor) -> None:
+    flashes = (connection.scope.get("session") or {}).get("_flash", [])
+    connection.set_session({"uid": actor.id, "sv": actor.session_version, "_flash": flashes})
+    rotate_session(connection)
+    connection.scope["user"] = actor
+
+
+def sign_out(connection: ASGIConnection) -> None:
+    connection.clear_session()
+    connection.scope["user"] = None

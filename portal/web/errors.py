@@ -1,0 +1,86 @@
+"""Turns exceptions into HTML error pages, or into fragments aimed at #messages for htmx."""
+
+from __future__ import annotations
+
+import logging
+from urllib.parse import quote
+
+from litestar import Request
+from litestar.exceptions import HTTPException
+from litestar.response import Redirect, Response, Template
+
+from portal.errors import DomainError
+from portal.web.access import LoginRequired
+from portal.web.responses import VARY, wants_fragment
+
+log = logging.getLogger("portal.web")
+
+TITLES = {
+    400: "That request could not be read",
+    403: "Not allowed",
+    404: "Page not found",
+    405: "Not allowed here",
+    409: "Conflict",
+    413: "That upload is too large",
+    422: "Please check what you entered",
+    429: "Too many attempts",
+    500: "Something went wrong on our side",
+}
+MESSAGES = {
+    400: "The form could not be read. Reload the page and try again.",
+    403: "Your account does not have access to this page.",
+    404: "We could not find that page. It may have moved, or the link may be incomplete.",
+    405: "This address does not accept that kind of request.",
+    413: "The request was larger than we accept.",
+    429: "Please wait a little and try again.",
+    500: "The error has been logged. Please try again in a moment.",
+}
+CSRF_MESSAGE = "This form has expired or was sent from elsewhere. Reload the page and try again."
+
+
+def render_error(request: Request, status: int, message: str = "", headers: dict | None = None) -> Response:
+    context = {"status": status, "title": TITLES.get(status, "Error"),
+               "message": message or MESSAGES.get(status, "")}
+    merged = {**VARY, **(headers or {})}
+    if wants_fragment(request):
+        merged.update({"HX-Retarget": "#messages", "HX-Reswap": "innerHTML"})
+        return Template("errors/_error.html", context=context, status_code=status, headers=merged)
+    return Template("errors/error.html", context=context, status_code=status, headers=merged)
+
+
+def login_required_handler(request: Request, exc: LoginRequired) -> Response:
+    url = "/login?next=" + quote(exc.next_url, safe="/")
+    if getattr(request, "htmx", None):
+        return Response(content=b"", status_code=401, headers={"HX-Redirect": url, **VARY})
+    return Redirect(path=url, status_code=303, headers=VARY)
+
+
+def domain_error_handler(request: Request, exc: DomainError) -> Response:
+    headers = {"Retry-After": str(exc.retry_after)} if hasattr(exc, "retry_after") else None
+    return render_error(request, exc.status_code, exc.message, headers)
+
+
+def http_error_handler(request: Request, exc: HTTPException) -> Response:
+    status = exc.status_code
+    detail = str(exc.detail or "")
+    if status == 403 and "csrf" in detail.lower():
+        message = CSRF_MESSAGE
+    elif status == 403 and detail and detail != "Forbidden":
+        message = detail
+    else:
+        message = MESSAGES.get(status, detail)
+    return render_error(request, status, message, dict(exc.headers or {}))
+
+
+def server_error_handler(request: Request, exc: Exception) -> Response:
+    log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    return render_error(request, 500)
+
+
+EXCEPTION_HANDLERS = {
+    LoginRequired: login_required_handler,
+    DomainError: domain_error_handler,
+    HTTPException: http_error_handler,
+    500: server_error_handler,
+    Exception: server_error_handler,
+}

@@ -1,0 +1,71 @@
+"""Rendering helpers shared by every controller: page or fragment, redirects after POST, flashes."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlsplit
+
+from litestar import Request
+from litestar.response import Redirect, Response, Template
+
+from portal.errors import DomainError
+
+VARY = {"Vary": "HX-Request"}
+
+
+def wants_fragment(request: Request) -> bool:
+    """A plain htmx swap asks for the fragment; boosted links and history restores want the page."""
+    htmx = getattr(request, "htmx", None)
+    return bool(htmx) and not htmx.boosted and not htmx.history_restore_request
+
+
+def page_or_fragment(request: Request, page: str, fragment: str, context: dict[str, Any],
+                     status_code: int = 200, headers: dict[str, str] | None = None) -> Template:
+    return Template(template_name=fragment if wants_fragment(request) else page, context=context,
+                    status_code=status_code, headers={**VARY, **(headers or {})})
+
+
+def form_error(request: Request, page: str, fragment: str, context: dict[str, Any],
+               error: DomainError) -> Template:
+    """Re-render a form with its messages: 422 (or the error's own status, e.g. 429)."""
+    context = {**context, "errors": error.errors, "error_message": error.message if not error.errors else ""}
+    headers = {"Retry-After": str(error.retry_after)} if hasattr(error, "retry_after") else None
+    return page_or_fragment(request, page, fragment, context, status_code=error.status_code, headers=headers)
+
+
+def flash(request: Request, message: str, kind: str = "success") -> None:
+    session = request.scope.get("session")
+    if not isinstance(session, dict):
+        session = {}
+    session = {**session, "_flash": [*session.get("_flash", []), {"kind": kind, "message": message}]}
+    request.set_session(session)
+
+
+def pop_flashes(request: Request) -> list[dict]:
+    session = request.scope.get("session")
+    if not isinstance(session, dict) or not session.get("_flash"):
+        return []
+    flashes = session["_flash"]
+    request.set_session({k: v for k, v in session.items() if k != "_flash"})
+    return flashes
+
+
+def after_post(request: Request, url: str) -> Response:
+    """303 to the next page; for htmx, HX-Redirect so the browser navigates the same way."""
+    if getattr(request, "htmx", None):
+        return Response(content=b"", status_code=200, headers={"HX-Redirect": url, **VARY})
+    return Redirect(path=url, status_code=303, headers=VARY)
+
+
+def safe_next(url: str | None, default: str = "/") -> str:
+    """Only same-site paths: ``next`` must never send someone to another host."""
+    if not url or not url.startswith("/") or url.startswith("//") or "\\" in url:
+        return default
+    parts = urlsplit(url)
+    if parts.scheme or parts.netloc:
+        return default
+    return url
+
+
+def client_ip(request: Request) -> str:
+    return request.client.host if request.client else ""

@@ -1,0 +1,57 @@
+"""One Jinja environment for pages and mails: autoescaped HTML, helpers for time and static files."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime
+from functools import lru_cache
+from zoneinfo import ZoneInfo
+
+from jinja2 import Environment, FileSystemLoader, pass_context, select_autoescape
+
+from portal.settings import REPO_ROOT, get_settings
+
+TEMPLATES = REPO_ROOT / "templates"
+STATIC = REPO_ROOT / "static"
+
+
+@lru_cache(maxsize=256)
+def static_url(path: str) -> str:
+    """``/static/<path>?v=<hash>``: cache-busted so static files can be cached for a year."""
+    file = STATIC / path.lstrip("/")
+    digest = hashlib.sha256(file.read_bytes()).hexdigest()[:10] if file.exists() else "0"
+    return f"/static/{path.lstrip('/')}?v={digest}"
+
+
+def local_time(value: datetime | None, zone: str = "UTC", fmt: str = "%Y-%m-%d %H:%M") -> str:
+    if value is None:
+        return ""
+    try:
+        tz = ZoneInfo(zone or "UTC")
+    except (KeyError, ValueError):
+        tz = ZoneInfo("UTC")
+    return value.astimezone(tz).strftime(fmt)
+
+
+@pass_context
+def current_user(context):
+    """The signed-in Actor in any page or fragment rendered for a request (None otherwise)."""
+    request = context.get("request")
+    return request.scope.get("user") if request is not None else None
+
+
+@lru_cache(maxsize=1)
+def environment() -> Environment:
+    env = Environment(
+        loader=FileSystemLoader(str(TEMPLATES)),
+        autoescape=select_autoescape(enabled_extensions=("html",), default_for_string=True),
+        trim_blocks=True,
+        lstrip_blocks=True,
+        auto_reload=get_settings().debug,
+    )
+    env.globals.update(static_url=static_url, site_name=get_settings().site_name, current_user=current_user)
+    env.filters["localtime"] = local_time
+    from portal.web.responses import pop_flashes  # late: responses imports nothing from here
+
+    env.globals["pop_flashes"] = pop_flashes
+    return env
