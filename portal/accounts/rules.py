@@ -82,7 +82,8 @@ def password_problem(password: str, *, email: str = "", name: str = "") -> str |
     if lowered in COMMON_PASSWORDS or len(set(lowered)) < 4:
         return "This password is too easy to guess. Try a few unrelated words."
     local = email.split("@")[0].lower()
-    if (local and len(local) >= 4 and local in lowered) or (name and name.lower().replace(" ", "") == lowered):
+    compact_name = "".join(name.lower().split())
+    if any(len(part) >= 4 and part in lowered for part in (local, compact_name)):
         return "Don't use your email or name in your password."
     return None
 

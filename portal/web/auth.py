@@ -12,9 +12,14 @@ from portal.web.sessions import rotate_session
 
 
 class ActorMiddleware(ASGIMiddleware):
-    exclude_path_pattern = ("^/static/", "^/healthz$")
+    """Puts the signed-in Actor (or None) in ``scope["user"]``; static files and health checks skip it."""
 
     async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
+        path = scope.get("path", "")
+        if path.startswith("/static/") or path == "/healthz":
+            scope["user"] = None
+            await next_app(scope, receive, send)
+            return
         session = scope.get("session")
         actor = None
         if isinstance(session, dict) and session.get("uid"):
