@@ -31,7 +31,7 @@ VARIABLES: list[tuple[str, str, str]] = [
     ("PORTAL_LOGIN_MAX_PER_IP", "20", "login attempts per IP address per window"),
     ("PORTAL_LOGIN_WINDOW_SECONDS", "900", "throttle window for logins and password-reset requests"),
     ("PORTAL_SESSION_MAX_AGE", "1209600", "seconds a session lives without activity (default 14 days)"),
-    ("PORTAL_DEBUG", "0", "1 shows tracebacks; never in production"),
+    ("PORTAL_DEBUG", "0", "1 reloads templates when they change (development)"),
 ]
 
 
