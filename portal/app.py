@@ -81,6 +81,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         exception_handlers=EXCEPTION_HANDLERS,
         lifespan=[lifespan],
         openapi_config=None,
+        request_max_body_size=1024 * 1024,  # forms are small; upload routes raise their own limit
         debug=False,
     )
     app.state.settings = settings

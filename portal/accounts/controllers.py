@@ -37,7 +37,7 @@ class AccountController(Controller):
     async def signup(self, request: Request, data: Annotated[forms.SignUpForm, FORM]) -> Response:
         try:
             await services.sign_up(services.SignUp(data.name, data.email, data.password, data.timezone or "UTC"),
-                                   ip=client_ip(request))
+                                   ip=client_ip(request), throttle=_throttle(request))
         except DomainError as error:
             return form_error(request, "accounts/signup.html", "accounts/_signup_form.html",
                               {"form": data}, error)

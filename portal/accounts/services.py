@@ -66,10 +66,18 @@ def check_sign_up(form: SignUp) -> dict[str, str]:
     return errors
 
 
-async def sign_up(form: SignUp, ip: str = "") -> int:
+async def sign_up(form: SignUp, ip: str = "", throttle: Throttle | None = None) -> int:
+    """Create a customer and mail a verification link. Sign-ups per IP are throttled, so the form
+    cannot be used to flood someone's inbox with verification mails."""
     errors = check_sign_up(form)
     if errors:
         raise Invalid(errors=errors)
+    if throttle is not None:
+        settings = get_settings()
+        wait = await throttle.retry_after(f"signup:{ip}", settings.login_max_per_ip)
+        if wait:
+            raise Throttled(f"Too many sign-ups from your network. Try again in {minutes_text(wait)}.", wait)
+        await throttle.hit(f"signup:{ip}", settings.login_window_seconds)
     email = rules.normalize_email(form.email)
     # The zone comes from the browser, unseen: one we don't know must not block the sign-up.
     zone = form.timezone if not rules.timezone_problem(form.timezone) else "UTC"

@@ -69,3 +69,37 @@ async def test_healthz_checks_the_database(browser):
 async def test_home_offers_both_entry_points(browser):
     page = await browser.get("/")
     assert "Get help" in page.text and "Book an appointment" in page.text and "Log in" in page.text
+
+
+async def test_unexpected_error_gives_a_500_page_without_details(app, browser, monkeypatch):
+    from litestar import get
+
+    from portal.web import access
+
+    @get("/boom", name="test:boom")
+    async def boom() -> str:
+        raise RuntimeError("secret internals")
+
+    app.register(boom)
+    monkeypatch.setitem(access.POLICY, "/boom", access.PUBLIC)
+    page = await browser.get("/boom")
+    assert page.status_code == 500 and "Something went wrong on our side" in page.text
+    assert "secret internals" not in page.text and "Traceback" not in page.text
+    fragment = await browser.get("/boom", headers={"HX-Request": "true"})
+    assert fragment.status_code == 500 and "<html" not in fragment.text
+
+
+async def test_oversized_request_is_refused_with_a_page(browser):
+    response = await browser.post("/signup", {"name": "x" * (2 * 1024 * 1024), "email": "a@example.org",
+                                              "password": "purple otter canoe"})
+    assert response.status_code == 413 and "too large" in response.text
+
+
+async def test_sign_ups_are_throttled_per_ip(browser):
+    for i in range(20):
+        response = await browser.post("/signup", {"name": "Spam", "email": f"victim{i}@example.org",
+                                                  "password": "purple otter canoe"})
+        assert response.status_code == 201
+    response = await browser.post("/signup", {"name": "Spam", "email": "victim99@example.org",
+                                              "password": "purple otter canoe"})
+    assert response.status_code == 429 and "Too many sign-ups" in response.text
