@@ -25,6 +25,9 @@ HEADERS = {
     "X-Frame-Options": "DENY",
     "Permissions-Policy": "camera=(), microphone=(), geolocation=(), payment=()",
     "Cross-Origin-Opener-Policy": "same-origin",
+    # Pages show personal data: after logout, Back must not show them from the browser cache.
+    # Static files set their own long-lived Cache-Control and keep it.
+    "Cache-Control": "no-store",
 }
 
 
@@ -39,7 +42,7 @@ def security_headers_middleware(hsts: bool):
                 if message["type"] == "http.response.start":
                     headers = MutableScopeHeaders.from_message(message)
                     for name, value in HEADERS.items():
-                        if name not in headers:  # a route may set a stricter one (attachments)
+                        if name not in headers:  # a route's own value wins (static files, attachments)
                             headers[name] = value
                     if hsts:
                         headers["Strict-Transport-Security"] = "max-age=31536000; includeSubDomains"

@@ -103,3 +103,10 @@ async def test_sign_ups_are_throttled_per_ip(browser):
     response = await browser.post("/signup", {"name": "Spam", "email": "victim99@example.org",
                                               "password": "purple otter canoe"})
     assert response.status_code == 429 and "Too many sign-ups" in response.text
+
+
+async def test_pages_are_not_cached_but_static_files_are(browser, make_user):
+    await make_user("bob@example.org")
+    await browser.login("bob@example.org")
+    assert (await browser.get("/account")).headers["cache-control"] == "no-store"
+    assert "max-age=31536000" in (await browser.get("/static/css/portal.css")).headers["cache-control"]
