@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Awaitable, Callable
 
 from portal.clock import utcnow
 from portal.db import current_engine, fetch, write_transaction
@@ -74,23 +74,37 @@ async def claim_next(worker_id: str, *, kinds: list[str] | None = None) -> Claim
                       attempts=row["attempts"], max_attempts=row["max_attempts"])
 
 
-async def complete(job: ClaimedJob, worker_id: str) -> None:
+async def complete(job: ClaimedJob, worker_id: str) -> bool:
+    """Mark done; False when this worker no longer holds the job (its lease ran out)."""
     async with write_transaction():
-        await Job.update({Job.done_at: utcnow(), Job.locked_until: None}).where(
-            (Job.id == job.id) & (Job.locked_by == worker_id)
-        ).run()
+        rows = await Job.update({Job.done_at: utcnow(), Job.locked_until: None}).where(
+            (Job.id == job.id) & (Job.locked_by == worker_id) & Job.done_at.is_null()
+        ).returning(Job.id).run()
+    return bool(rows)
 
 
-async def fail(job: ClaimedJob, worker_id: str, error: str) -> None:
-    """Schedule a retry with backoff, or give up after ``max_attempts``."""
+async def fail(job: ClaimedJob, worker_id: str, error: str,
+               on_give_up: Callable[[dict, str], Awaitable[None]] | None = None) -> bool:
+    """Schedule a retry with backoff, or give up after ``max_attempts``.
+
+    Only the worker that still holds the lease may do either; the give-up hook runs in the same
+    transaction as the update, so it runs exactly once and never for a job someone else finished.
+    Returns True when the job was given up.
+    """
     now = utcnow()
+    give_up = job.attempts >= job.max_attempts
     changes: dict = {Job.last_error: error[:4000], Job.locked_until: None}
-    if job.attempts >= job.max_attempts:
+    if give_up:
         changes[Job.failed_at] = now
     else:
         changes[Job.run_at] = now + backoff(job.attempts)
     async with write_transaction():
-        await Job.update(changes).where((Job.id == job.id) & (Job.locked_by == worker_id)).run()
+        rows = await Job.update(changes).where(
+            (Job.id == job.id) & (Job.locked_by == worker_id) & Job.done_at.is_null() & Job.failed_at.is_null()
+        ).returning(Job.id).run()
+        if rows and give_up and on_give_up is not None:
+            await on_give_up(job.payload, error)
+    return bool(rows) and give_up
 
 
 async def pending_count() -> int:

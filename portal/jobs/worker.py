@@ -88,11 +88,10 @@ async def run_one(worker_id: str) -> bool:
     except Exception as exc:  # noqa: BLE001 - every failure is recorded and retried
         log.warning("job %s (%s) failed, attempt %s: %s", job.id, job.kind, job.attempts, exc)
         error = "".join(traceback.format_exception_only(exc)).strip()
-        await queue.fail(job, worker_id, error)
-        if job.attempts >= job.max_attempts and job.kind in GIVE_UP:
-            await GIVE_UP[job.kind](job.payload, error)
+        await queue.fail(job, worker_id, error, GIVE_UP.get(job.kind))
     else:
-        await queue.complete(job, worker_id)
+        if not await queue.complete(job, worker_id):
+            log.warning("job %s (%s) finished after its lease ran out; another worker may run it", job.id, job.kind)
     return True
 
 
