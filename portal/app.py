@@ -18,6 +18,7 @@ from portal import db
 from portal.accounts.controllers import AccountController, ProfileController
 from portal.backoffice.controllers import BackOfficeController, OutboxController, UsersController
 from portal.jobs.worker import Worker
+from portal.tickets.controllers import GuestTicketController, TicketController
 from portal.settings import Settings, get_settings, use_settings
 from portal.web.auth import ActorMiddleware
 from portal.web.access import enforce_access_policy
@@ -64,7 +65,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     )
     app = Litestar(
         route_handlers=[
-            home, health, AccountController, ProfileController, BackOfficeController, UsersController,
+            home, health, AccountController, ProfileController, TicketController, GuestTicketController, BackOfficeController, UsersController,
             OutboxController,
             create_static_files_router(path="/static", directories=[STATIC], name="static",
                                        cache_control=CacheControlHeader(max_age=31536000, public=True)),

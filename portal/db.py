@@ -157,6 +157,11 @@ async def close_engine(engine: Engine) -> None:
         await engine.close_connection_pool()
 
 
+def ilike(column, pattern: str):
+    """Case-insensitive LIKE on both engines (SQLite's LIKE already ignores ASCII case)."""
+    return column.like(pattern) if is_sqlite() else column.ilike(pattern)
+
+
 async def fetch(sql: str, *args: Any) -> list[dict]:
     """Raw SQL with ``{}`` placeholders (Piccolo's portable style); one statement per call."""
     from portal.accounts.tables import User  # any table bound to the current engine

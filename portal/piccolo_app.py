@@ -6,11 +6,13 @@ from portal.accounts.tables import AuditEvent, AuthToken, Team, TeamMember, User
 from portal.jobs.tables import Job
 from portal.mail.tables import OutboundMail
 from portal.settings import REPO_ROOT
+from portal.tickets.tables import Attachment, Category, Message, Ticket, TicketToken
 
 APP_CONFIG = AppConfig(
     app_name="portal",
     migrations_folder_path=str(REPO_ROOT / "migrations"),
-    table_classes=[User, Team, TeamMember, AuditEvent, AuthToken, Job, OutboundMail],
+    table_classes=[User, Team, TeamMember, AuditEvent, AuthToken, Job, OutboundMail,
+                   Category, Ticket, Message, Attachment, TicketToken],
     migration_dependencies=[],
     commands=[],
 )

@@ -23,7 +23,7 @@ VARIABLES: list[tuple[str, str, str]] = [
      "signs CSRF tokens; set the same value on every host"),
     ("PORTAL_BASE_URL", "http://127.0.0.1:8000", "public address used in mailed links; https turns on Secure cookies"),
     ("PORTAL_SITE_NAME", "Front Desk", "name shown in pages and mails"),
-    ("PORTAL_VAR_DIR", "var", "runtime files: SQLite database, sessions, uploads, secret key"),
+    ("PORTAL_VAR_DIR", "var", "runtime files: SQLite database, sessions, uploads (var/uploads), secret key"),
     ("PORTAL_SMTP_URL", "", "`smtp://user:pass@host:25`, `smtp+starttls://…:587` or `smtps://…:465`; empty keeps mail in the outbox"),
     ("PORTAL_MAIL_FROM", "Front Desk <desk@localhost>", "sender of outgoing mail"),
     ("PORTAL_WORKER", "inprocess", "`inprocess` runs jobs inside each app process; `off` leaves them to `portal worker`"),
@@ -31,6 +31,8 @@ VARIABLES: list[tuple[str, str, str]] = [
     ("PORTAL_LOGIN_MAX_PER_IP", "20", "login attempts per IP address per window"),
     ("PORTAL_LOGIN_WINDOW_SECONDS", "900", "throttle window for logins and password-reset requests"),
     ("PORTAL_SESSION_MAX_AGE", "1209600", "seconds a session lives without activity (default 14 days)"),
+    ("PORTAL_UPLOAD_MAX_BYTES", "10485760", "largest attachment accepted, in bytes (10 MB)"),
+    ("PORTAL_UPLOAD_MAX_FILES", "5", "attachments per message"),
     ("PORTAL_DEBUG", "0", "1 reloads templates when they change (development)"),
 ]
 
@@ -55,6 +57,8 @@ class Settings:
     login_max_per_ip: int = 20
     login_window_seconds: int = 900
     session_max_age: int = 14 * 24 * 3600
+    upload_max_bytes: int = 10 * 1024 * 1024
+    upload_max_files: int = 5
     debug: bool = False
     extra: dict = field(default_factory=dict)
 
@@ -94,6 +98,8 @@ class Settings:
             login_max_per_ip=int(env.get("PORTAL_LOGIN_MAX_PER_IP") or 20),
             login_window_seconds=int(env.get("PORTAL_LOGIN_WINDOW_SECONDS") or 900),
             session_max_age=int(env.get("PORTAL_SESSION_MAX_AGE") or 14 * 24 * 3600),
+            upload_max_bytes=int(env.get("PORTAL_UPLOAD_MAX_BYTES") or 10 * 1024 * 1024),
+            upload_max_files=int(env.get("PORTAL_UPLOAD_MAX_FILES") or 5),
             debug=(env.get("PORTAL_DEBUG") or "0") in {"1", "true", "yes"},
         )
 

@@ -4,6 +4,7 @@ PORTAL_TEST_DATABASE_URL is set (CI sets it). The schema is built by the real mi
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import os
 import re
@@ -25,7 +26,8 @@ from portal.settings import Settings  # noqa: E402
 
 PG_URL = os.environ.get("PORTAL_TEST_DATABASE_URL", "")
 ENGINES = ["sqlite", *(["postgres"] if PG_URL else [])]
-TABLES = ["portal_user", "team", "team_member", "audit_event", "auth_token", "job", "outbound_mail"]
+TABLES = ["portal_user", "team", "team_member", "audit_event", "auth_token", "job", "outbound_mail",
+          "category", "ticket", "message", "attachment", "ticket_token"]
 
 
 async def _migrate(url: str, reset_pg: bool = False) -> None:
@@ -41,16 +43,22 @@ async def _migrate(url: str, reset_pg: bool = False) -> None:
             await engine._run_in_new_connection("PRAGMA wal_checkpoint(TRUNCATE)")
 
 
+def run_in_own_thread(coroutine) -> None:
+    """asyncio.run in a fresh thread: sync Playwright keeps a loop running on the main thread."""
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        pool.submit(asyncio.run, coroutine).result()
+
+
 @pytest.fixture(scope="session")
 def sqlite_template() -> Path:
     path = _RUN_DIR / "template.sqlite3"
-    asyncio.run(_migrate(f"sqlite:///{path}"))
+    run_in_own_thread(_migrate(f"sqlite:///{path}"))
     return path
 
 
 @pytest.fixture(scope="session")
 def postgres_schema() -> str:
-    asyncio.run(_migrate(PG_URL, reset_pg=True))
+    run_in_own_thread(_migrate(PG_URL, reset_pg=True))
     return PG_URL
 
 

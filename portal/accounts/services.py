@@ -10,7 +10,7 @@ from portal.accounts.passwords import hash_password, needs_rehash, verify_passwo
 from portal.accounts.rules import Actor
 from portal.accounts.tables import AuditEvent, Team, TeamMember, User
 from portal.clock import utcnow
-from portal.db import write_transaction
+from portal.db import ilike, write_transaction
 from portal.errors import Forbidden, Invalid, NotFound, Throttled
 from portal.mail.services import queue_mail
 from portal.settings import get_settings
@@ -105,6 +105,9 @@ async def verify_email(raw: str) -> Actor:
         await audit(row["id"], "account.verified", row["email"])
     if not row["is_active"]:
         raise Invalid(tokens.BAD_LINK)
+    from portal.tickets.services import claim_guest_tickets  # the address is proven: its tickets join
+
+    await claim_guest_tickets(row["id"], row["email"])
     return _actor(row)
 
 
@@ -250,7 +253,7 @@ async def list_users(actor: Actor, *, q: str = "", role: str = "", after: str = 
     query = query.order_by(User.email).limit(USERS_PAGE + 1)
     if q:
         needle = f"%{q.strip().lower()[:100]}%"
-        query = query.where(User.email.like(needle) | User.name.ilike(needle))
+        query = query.where(User.email.like(needle) | ilike(User.name, needle))
     if role in rules.ROLES:
         query = query.where(User.role == role)
     if after:

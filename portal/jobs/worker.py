@@ -53,6 +53,8 @@ class Schedule:
 SCHEDULES: list[Schedule] = [
     Schedule("accounts.purge_tokens", timedelta(hours=1)),
     Schedule("stores.purge_expired", timedelta(hours=1)),
+    Schedule("tickets.close_solved", timedelta(hours=1)),
+    Schedule("tickets.purge_links", timedelta(days=1)),
 ]
 
 
@@ -64,6 +66,7 @@ def _load_handlers() -> None:
     # Importing the modules registers their handlers.
     import portal.accounts.jobs  # noqa: F401
     import portal.mail.jobs  # noqa: F401
+    import portal.tickets.jobs  # noqa: F401
     import portal.web.stores  # noqa: F401
 
 

@@ -209,12 +209,17 @@ async def test_schedule_due_creates_one_job_per_occurrence(app):
 
     rows = await Job.select(Job.kind, Job.run_at, Job.unique_key).order_by(Job.id)
     assert sorted(row["kind"] for row in rows) == sorted(kinds)
+    periods = {schedule.kind: schedule.every for schedule in SCHEDULES}
     for row in rows:
-        assert row["run_at"] == datetime(2026, 11, 23, 22, 0, tzinfo=timezone.utc)
-        assert row["unique_key"] == f"{row['kind']}@2026-11-23T22:00:00+00:00"
+        expected = {timedelta(hours=1): datetime(2026, 11, 23, 22, 0, tzinfo=timezone.utc),
+                    timedelta(days=1): datetime(2026, 11, 23, 0, 0, tzinfo=timezone.utc)}[periods[row["kind"]]]
+        assert row["run_at"] == expected
+        assert row["unique_key"] == f"{row['kind']}@{expected.isoformat()}"
 
+    # An hour later the hourly schedules occur again; the daily ones do not.
     await asyncio.gather(schedule_due(now + timedelta(hours=1)), schedule_due(now + timedelta(hours=1)))
-    assert await Job.count() == 2 * len(kinds)
+    hourly = sum(1 for schedule in SCHEDULES if schedule.every == timedelta(hours=1))
+    assert await Job.count() == len(kinds) + hourly
 
 
 async def test_enqueue_with_unique_key_is_idempotent(app):

@@ -1,0 +1,305 @@
+"""Front-office tickets: file, list, follow, reply, solve/reopen, rate, download; signed in or by link.
+
+``/tickets/{number}/…`` serves the signed-in requester, ``/t/{token}/…`` the holder of a guest link;
+both call the same page functions with a ``Viewer``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from typing import Annotated
+
+from litestar import Controller, Request, get, post
+from litestar.datastructures import UploadFile
+from litestar.enums import RequestEncodingType
+from litestar.params import Body, FromPath, FromQuery
+from litestar.response import Response, Template
+
+from portal import files
+from portal.errors import DomainError, Invalid
+from portal.settings import get_settings
+from portal.throttle import Throttle
+from portal.tickets import rules, services
+from portal.tickets.services import Viewer
+from portal.web.auth import current_actor
+from portal.web.responses import after_post, client_ip, flash, form_error, page_or_fragment
+
+MULTIPART = Body(media_type=RequestEncodingType.MULTI_PART)
+FORM = Body(media_type=RequestEncodingType.URL_ENCODED)
+_settings = get_settings()
+UPLOAD_BODY_LIMIT = _settings.upload_max_files * _settings.upload_max_bytes + 1024 * 1024
+
+
+@dataclass
+class NewTicketForm:
+    subject: str = ""
+    category: str = ""
+    body: str = ""
+    name: str = ""
+    email: str = ""
+    website: str = ""
+    files: list[UploadFile] = field(default_factory=list)
+
+
+@dataclass
+class ReplyForm:
+    body: str = ""
+    files: list[UploadFile] = field(default_factory=list)
+
+
+@dataclass
+class RatingForm:
+    rating: str = ""
+    comment: str = ""
+
+
+@dataclass
+class FindForm:
+    number: str = ""
+    email: str = ""
+
+
+@dataclass
+class PreviewForm:
+    body: str = ""
+
+
+async def _uploads(items: list[UploadFile] | UploadFile | None) -> list[services.Upload]:
+    """Read the chosen files; the empty part a browser sends when no file was chosen is skipped."""
+    if items is None:
+        return []
+    uploads = []
+    for item in items if isinstance(items, list) else [items]:
+        data = await item.read()
+        if item.filename or data:
+            uploads.append(services.Upload(filename=item.filename or "attachment", data=data))
+    return uploads
+
+
+def _throttle(request: Request) -> Throttle:
+    return Throttle(request.app.stores.get("throttle"))
+
+
+# --- page functions shared by both kinds of access ----------------------------------------------
+
+def _version(ticket: dict, thread: list[dict]) -> str:
+    return f"{ticket['status']}-{thread[-1]['id'] if thread else 0}"
+
+
+async def _ticket_context(viewer: Viewer, ticket: dict, **extra) -> dict:
+    thread = await services.public_thread(ticket["id"])
+    from portal.clock import utcnow
+
+    now = utcnow()
+    label, tone = rules.customer_status(ticket["status"])
+    return {
+        "ticket": ticket, "thread": thread, "base": viewer.base(ticket["number"]), "is_guest": bool(viewer.token),
+        "status_label": label, "status_tone": tone, "version": _version(ticket, thread),
+        "can_reply": rules.status_after_customer_reply(ticket["status"], ticket["solved_at"], now) is not None,
+        "can_solve": rules.can_customer_solve(ticket["status"]),
+        "can_reopen": rules.can_reopen(ticket["status"], ticket["solved_at"], now),
+        "can_rate": rules.can_rate(ticket["status"]),
+        "errors": {}, "reply_body": "", "rating_choice": ticket["csat_rating"] or "",
+        "max_files": get_settings().upload_max_files,
+        "max_mb": get_settings().upload_max_bytes // (1024 * 1024), **extra,
+    }
+
+
+async def show_ticket(request: Request, viewer: Viewer, number: int | None) -> Template:
+    ticket = await services.ticket_for_viewer(viewer, number)
+    context = await _ticket_context(viewer, ticket)
+    await services.mark_seen(ticket)
+    return Template("tickets/show.html", context=context, headers={"Vary": "HX-Request"})
+
+
+async def poll_thread(request: Request, viewer: Viewer, number: int | None, version: str) -> Response:
+    """204 when nothing changed; the new thread when messages arrived; a refresh when the status moved."""
+    ticket = await services.ticket_for_viewer(viewer, number)
+    context = await _ticket_context(viewer, ticket)
+    if context["version"] == version:
+        return Response(content=b"", status_code=204, headers={"Vary": "HX-Request"})
+    await services.mark_seen(ticket)
+    if version.split("-")[0] != ticket["status"]:
+        return Response(content=b"", status_code=200, headers={"HX-Refresh": "true", "Vary": "HX-Request"})
+    return Template("tickets/_thread.html", context=context, headers={"Vary": "HX-Request"})
+
+
+async def post_reply(request: Request, viewer: Viewer, number: int | None, data: ReplyForm) -> Response:
+    ticket = await services.ticket_for_viewer(viewer, number)
+    try:
+        await services.reply(viewer, ticket, data.body, await _uploads(data.files))
+    except Invalid as error:
+        context = await _ticket_context(viewer, ticket, reply_body=data.body)
+        return form_error(request, "tickets/show.html", "tickets/_reply_form.html", context, error)
+    flash(request, "Your reply was added. We will get back to you.")
+    return after_post(request, viewer.base(ticket["number"]) + "#thread-end")
+
+
+async def post_solve(request: Request, viewer: Viewer, number: int | None) -> Response:
+    ticket = await services.ticket_for_viewer(viewer, number)
+    await services.solve_by_customer(ticket)
+    flash(request, "Thank you! The ticket is marked as solved. You can reopen it within 14 days.")
+    return after_post(request, viewer.base(ticket["number"]))
+
+
+async def post_reopen(request: Request, viewer: Viewer, number: int | None) -> Response:
+    ticket = await services.ticket_for_viewer(viewer, number)
+    await services.reopen(ticket)
+    flash(request, "The ticket is open again. Tell us what is still wrong.")
+    return after_post(request, viewer.base(ticket["number"]) + "#reply")
+
+
+async def rate_page(request: Request, viewer: Viewer, number: int | None, choice: str) -> Template:
+    ticket = await services.ticket_for_viewer(viewer, number)
+    context = await _ticket_context(viewer, ticket,
+                                    rating_choice=choice if choice in rules.RATINGS else ticket["csat_rating"] or "",
+                                    auto_submit=choice in rules.RATINGS and rules.can_rate(ticket["status"]))
+    return Template("tickets/show.html", context=context)
+
+
+async def post_rating(request: Request, viewer: Viewer, number: int | None, data: RatingForm) -> Response:
+    ticket = await services.ticket_for_viewer(viewer, number)
+    try:
+        await services.rate(ticket, data.rating, data.comment)
+    except Invalid as error:
+        context = await _ticket_context(viewer, ticket, rating_choice=data.rating, rating_comment=data.comment)
+        return form_error(request, "tickets/show.html", "tickets/_rating.html", context, error)
+    if getattr(request, "htmx", None):
+        ticket = await services.ticket_for_viewer(viewer, number)
+        context = await _ticket_context(viewer, ticket, rating_saved=True)
+        return Template("tickets/_rating.html", context=context)
+    flash(request, "Thank you for your rating.")
+    return after_post(request, viewer.base(ticket["number"]) + "#rating")
+
+
+async def download(viewer: Viewer, number: int | None, attachment_id: int) -> Response:
+    ticket = await services.ticket_for_viewer(viewer, number)
+    row = await services.attachment_for(ticket, attachment_id)
+    path = files.path_for(get_settings().var_dir / "uploads", row["storage_key"])
+    content = await asyncio.to_thread(path.read_bytes)
+    return Response(content=content, headers=files.serving_headers(row["content_type"], row["filename"]),
+                    media_type=None)
+
+
+# --- controllers --------------------------------------------------------------------------------
+
+class TicketController(Controller):
+    path = "/tickets"
+
+    @get("/new", name="tickets:new")
+    async def new_page(self, request: Request) -> Template:
+        return Template("tickets/new.html", context={
+            "form": NewTicketForm(), "errors": {}, "categories": await services.categories(),
+            "max_files": _settings.upload_max_files, "max_mb": _settings.upload_max_bytes // (1024 * 1024)})
+
+    @post("/new", name="tickets:create", request_max_body_size=UPLOAD_BODY_LIMIT)
+    async def create(self, request: Request, data: Annotated[NewTicketForm, MULTIPART]) -> Response:
+        actor = current_actor(request)
+        form = services.NewTicket(subject=data.subject, category=data.category, body=data.body, name=data.name,
+                                  email=data.email, website=data.website, uploads=await _uploads(data.files))
+        try:
+            ticket, guest_path = await services.open_ticket(actor, form, ip=client_ip(request),
+                                                            throttle=_throttle(request))
+        except DomainError as error:
+            context = {"form": data, "categories": await services.categories(),
+                       "max_files": _settings.upload_max_files, "max_mb": _settings.upload_max_bytes // (1024 * 1024)}
+            return form_error(request, "tickets/new.html", "tickets/_new_form.html", context, error)
+        return Template("tickets/created.html", status_code=201, context={
+            "ticket": ticket, "link": guest_path or f"/tickets/{ticket['number']}", "is_guest": actor is None})
+
+    @post("/preview", name="tickets:preview")
+    async def preview(self, data: Annotated[PreviewForm, FORM]) -> Template:
+        html = await services.render_off_loop(data.body[: rules.BODY_MAX]) if data.body.strip() else ""
+        return Template("tickets/_preview.html", context={"html": html})
+
+    @get("/", name="tickets:mine")
+    async def mine(self, request: Request, status: FromQuery[str] = "", q: FromQuery[str] = "",
+                   cursor: FromQuery[str] = "") -> Template:
+        rows, next_cursor = await services.my_tickets(current_actor(request), status=status, q=q, cursor=cursor)
+        context = {"rows": rows, "next_cursor": next_cursor, "status": status, "q": q,
+                   "labels": rules.CUSTOMER_STATUS}
+        return page_or_fragment(request, "tickets/mine.html", "tickets/_mine_table.html", context)
+
+    @get("/find", name="tickets:find")
+    async def find_page(self) -> Template:
+        return Template("tickets/find.html", context={"form": FindForm(), "errors": {}})
+
+    @post("/find", name="tickets:find_submit")
+    async def find(self, request: Request, data: Annotated[FindForm, FORM]) -> Response:
+        try:
+            await services.resend_link(data.number, data.email, ip=client_ip(request), throttle=_throttle(request))
+        except DomainError as error:
+            return form_error(request, "tickets/find.html", "tickets/_find_form.html", {"form": data}, error)
+        return page_or_fragment(request, "tickets/find.html", "tickets/_find_form.html",
+                                {"form": FindForm(), "errors": {}, "sent": True})
+
+    @get("/{number:int}", name="tickets:show")
+    async def show(self, request: Request, number: FromPath[int]) -> Template:
+        return await show_ticket(request, Viewer(actor=current_actor(request)), number)
+
+    @get("/{number:int}/thread", name="tickets:thread")
+    async def thread(self, request: Request, number: FromPath[int], v: FromQuery[str] = "") -> Response:
+        return await poll_thread(request, Viewer(actor=current_actor(request)), number, v)
+
+    @post("/{number:int}/reply", name="tickets:reply", request_max_body_size=UPLOAD_BODY_LIMIT)
+    async def reply(self, request: Request, number: FromPath[int], data: Annotated[ReplyForm, MULTIPART]) -> Response:
+        return await post_reply(request, Viewer(actor=current_actor(request)), number, data)
+
+    @post("/{number:int}/solve", name="tickets:solve")
+    async def solve(self, request: Request, number: FromPath[int]) -> Response:
+        return await post_solve(request, Viewer(actor=current_actor(request)), number)
+
+    @post("/{number:int}/reopen", name="tickets:reopen")
+    async def reopen(self, request: Request, number: FromPath[int]) -> Response:
+        return await post_reopen(request, Viewer(actor=current_actor(request)), number)
+
+    @get("/{number:int}/rate", name="tickets:rate")
+    async def rate(self, request: Request, number: FromPath[int], r: FromQuery[str] = "") -> Template:
+        return await rate_page(request, Viewer(actor=current_actor(request)), number, r)
+
+    @post("/{number:int}/rating", name="tickets:rating")
+    async def rating(self, request: Request, number: FromPath[int], data: Annotated[RatingForm, FORM]) -> Response:
+        return await post_rating(request, Viewer(actor=current_actor(request)), number, data)
+
+    @get("/{number:int}/attachments/{attachment_id:int}", name="tickets:attachment")
+    async def attachment(self, request: Request, number: FromPath[int], attachment_id: FromPath[int]) -> Response:
+        return await download(Viewer(actor=current_actor(request)), number, attachment_id)
+
+
+class GuestTicketController(Controller):
+    """The same pages through a guest link: the token is the credential."""
+
+    path = "/t/{token:str}"
+
+    @get("/", name="guest:show")
+    async def show(self, request: Request, token: FromPath[str]) -> Template:
+        return await show_ticket(request, Viewer(token=token), None)
+
+    @get("/thread", name="guest:thread")
+    async def thread(self, request: Request, token: FromPath[str], v: FromQuery[str] = "") -> Response:
+        return await poll_thread(request, Viewer(token=token), None, v)
+
+    @post("/reply", name="guest:reply", request_max_body_size=UPLOAD_BODY_LIMIT)
+    async def reply(self, request: Request, token: FromPath[str], data: Annotated[ReplyForm, MULTIPART]) -> Response:
+        return await post_reply(request, Viewer(token=token), None, data)
+
+    @post("/solve", name="guest:solve")
+    async def solve(self, request: Request, token: FromPath[str]) -> Response:
+        return await post_solve(request, Viewer(token=token), None)
+
+    @post("/reopen", name="guest:reopen")
+    async def reopen(self, request: Request, token: FromPath[str]) -> Response:
+        return await post_reopen(request, Viewer(token=token), None)
+
+    @get("/rate", name="guest:rate")
+    async def rate(self, request: Request, token: FromPath[str], r: FromQuery[str] = "") -> Template:
+        return await rate_page(request, Viewer(token=token), None, r)
+
+    @post("/rating", name="guest:rating")
+    async def rating(self, request: Request, token: FromPath[str], data: Annotated[RatingForm, FORM]) -> Response:
+        return await post_rating(request, Viewer(token=token), None, data)
+
+    @get("/attachments/{attachment_id:int}", name="guest:attachment")
+    async def attachment(self, token: FromPath[str], attachment_id: FromPath[int]) -> Response:
+        return await download(Viewer(token=token), None, attachment_id)

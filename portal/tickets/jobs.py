@@ -1,0 +1,17 @@
+from portal.clock import utcnow
+from portal.db import write_transaction
+from portal.jobs.worker import handler
+from portal.tickets.services import close_solved_tickets
+from portal.tickets.tables import TicketToken
+
+
+@handler("tickets.close_solved")
+async def close_solved(payload: dict) -> None:
+    await close_solved_tickets()
+
+
+@handler("tickets.purge_links")
+async def purge_links(payload: dict) -> None:
+    """Expired or revoked guest links can never open anything again."""
+    async with write_transaction():
+        await TicketToken.delete().where((TicketToken.expires_at < utcnow()) | TicketToken.revoked_at.is_not_null()).run()

@@ -1,0 +1,80 @@
+"""Tickets: categories (routed to teams), tickets, their messages and attachments, guest links."""
+
+from piccolo.columns import (
+    BigInt,
+    Boolean,
+    ForeignKey,
+    Integer,
+    OnDelete,
+    Text,
+    Timestamptz,
+    Varchar,
+)
+from piccolo.table import Table
+
+from portal.accounts.tables import Team, User
+
+
+class Category(Table, tablename="category"):
+    name = Varchar(length=80, unique=True)
+    team = ForeignKey(references=Team, null=True, on_delete=OnDelete.set_null)
+    position = Integer(default=0)
+    is_active = Boolean(default=True)
+
+
+class Ticket(Table, tablename="ticket"):
+    number = BigInt(unique=True)  # shown as #1234; equals the id unless imported
+    subject = Varchar(length=200)
+    status = Varchar(length=16, default="new", index=True)
+    priority = Varchar(length=16, default="normal")
+    category = ForeignKey(references=Category, null=True, on_delete=OnDelete.set_null)
+    team = ForeignKey(references=Team, null=True, on_delete=OnDelete.set_null, index=True)
+    requester = ForeignKey(references=User, null=True, on_delete=OnDelete.restrict, index=True)
+    requester_email = Varchar(length=254, index=True)
+    requester_name = Varchar(length=120)
+    assignee = ForeignKey(references=User, null=True, on_delete=OnDelete.set_null, index=True)
+    via = Varchar(length=16, default="web")
+    created_at = Timestamptz()
+    updated_at = Timestamptz(index=True)
+    staff_replied_at = Timestamptz(null=True, default=None)   # last public staff message
+    customer_seen_at = Timestamptz(null=True, default=None)   # requester last opened the thread
+    first_response_at = Timestamptz(null=True, default=None)
+    solved_at = Timestamptz(null=True, default=None)
+    closed_at = Timestamptz(null=True, default=None)
+    csat_rating = Varchar(length=8, null=True, default=None)  # good | bad
+    csat_comment = Text(default="")
+    csat_at = Timestamptz(null=True, default=None)
+
+
+class Message(Table, tablename="message"):
+    ticket = ForeignKey(references=Ticket, on_delete=OnDelete.restrict, index=True)
+    author = ForeignKey(references=User, null=True, on_delete=OnDelete.set_null)
+    author_name = Varchar(length=120)
+    author_is_staff = Boolean(default=False)
+    kind = Varchar(length=16, default="public")  # public | internal | system
+    body_source = Text()
+    body_html = Text()
+    via = Varchar(length=16, default="web")
+    created_at = Timestamptz()
+
+
+class Attachment(Table, tablename="attachment"):
+    ticket = ForeignKey(references=Ticket, on_delete=OnDelete.restrict, index=True)
+    message = ForeignKey(references=Message, on_delete=OnDelete.restrict, index=True)
+    filename = Varchar(length=160)
+    content_type = Varchar(length=100)
+    size = BigInt()
+    sha256 = Varchar(length=64)
+    storage_key = Varchar(length=80)
+    created_at = Timestamptz()
+
+
+class TicketToken(Table, tablename="ticket_token"):
+    """A guest link to one ticket: only the SHA-256 is stored; it dies after 30 idle days."""
+
+    ticket = ForeignKey(references=Ticket, on_delete=OnDelete.cascade, index=True)
+    token_hash = Varchar(length=64, unique=True)
+    expires_at = Timestamptz()
+    last_used_at = Timestamptz(null=True, default=None)
+    revoked_at = Timestamptz(null=True, default=None)
+    created_at = Timestamptz()
