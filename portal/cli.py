@@ -84,7 +84,7 @@ DEMO_CUSTOMER_NAMES = ["Alice Martin", "Bruno Costa", "Carmen Diaz", "Daniel Kim
 
 @main.command()
 def demo() -> None:
-    """Create demo data (idempotent): an admin, three agents in two teams, ten customers."""
+    """Create demo data (idempotent): an admin, three agents in two teams, ten customers, tickets."""
     from portal.accounts import services
 
     async def go():
@@ -104,6 +104,14 @@ def demo() -> None:
                 progress.advance(task)
         for team, members in teams.items():
             await services.ensure_team(team, members)
+        from portal.accounts.tables import User
+        from portal.tickets.demo import seed_demo_tickets
+
+        ids = {row["email"]: row["id"] for row in await User.select(User.id, User.email)}
+        tickets = await seed_demo_tickets([ids[e] for r, e, _, _ in people if r == "customer"],
+                                          [ids[e] for r, e, _, _ in people if r == "agent"])
+        if tickets:
+            console.print(f"{tickets} demo tickets with replies, ratings and mails in the outbox.")
         return people, created
 
     people, created = _run(go)

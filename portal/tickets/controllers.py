@@ -60,11 +60,6 @@ class FindForm:
     email: str = ""
 
 
-@dataclass
-class PreviewForm:
-    body: str = ""
-
-
 async def _uploads(items: list[UploadFile] | UploadFile | None) -> list[services.Upload]:
     """Read the chosen files; the empty part a browser sends when no file was chosen is skipped."""
     if items is None:
@@ -209,8 +204,10 @@ class TicketController(Controller):
             "ticket": ticket, "link": guest_path or f"/tickets/{ticket['number']}", "is_guest": actor is None})
 
     @post("/preview", name="tickets:preview")
-    async def preview(self, data: Annotated[PreviewForm, FORM]) -> Template:
-        html = await services.render_off_loop(data.body[: rules.BODY_MAX]) if data.body.strip() else ""
+    async def preview(self, request: Request) -> Template:
+        """The editor sends its text alone; inside an upload form htmx encodes it as multipart."""
+        body = str((await request.form()).get("body") or "")[: rules.BODY_MAX]
+        html = await services.render_off_loop(body) if body.strip() else ""
         return Template("tickets/_preview.html", context={"html": html})
 
     @get("/", name="tickets:mine")

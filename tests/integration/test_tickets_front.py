@@ -377,3 +377,8 @@ async def test_markdown_preview(browser):
     response = await browser.post("/tickets/preview", {"body": "**hi** <script>x</script>"},
                                   headers={"HX-Request": "true"})
     assert response.status_code == 200 and "<strong>hi</strong>" in response.text and "<script>" not in response.text
+    # Inside the upload form htmx sends the editor's text as multipart.
+    multipart = await browser.client.post("/tickets/preview", files={"body": (None, "*yes*")},
+                                          headers={"HX-Request": "true",
+                                                   "X-CSRFToken": browser.cookies.get("csrftoken")})
+    assert multipart.status_code == 200 and "<em>yes</em>" in multipart.text
