@@ -382,3 +382,15 @@ async def test_markdown_preview(browser):
                                           headers={"HX-Request": "true",
                                                    "X-CSRFToken": browser.cookies.get("csrftoken")})
     assert multipart.status_code == 200 and "<em>yes</em>" in multipart.text
+
+
+async def test_ticket_forms_refuse_missing_csrf_and_write_nothing(browser, category, outbox):
+    await post_ticket(browser, guest_form(category))
+    link = link_in((await outbox("gwen@example.org"))[-1]["body_text"], "/t/")
+    browser.cookies.delete("csrftoken")
+    forged = await browser.client.post("/tickets/new", data=guest_form(category, subject="forged"))
+    assert forged.status_code == 403
+    for url, form in ((f"{link}/reply", {"body": "forged"}), (f"{link}/solve", {}), (f"{link}/rating", {"rating": "bad"})):
+        assert (await browser.client.post(url, data=form)).status_code == 403
+    assert await Ticket.count() == 1 and await Message.count() == 1
+    assert (await Ticket.select().first())["status"] == "new"
