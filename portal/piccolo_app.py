@@ -2,6 +2,9 @@
 
 from piccolo.conf.apps import AppConfig
 
+from portal.booking.tables import (
+    Appointment, DateOverride, Holiday, Service, ServiceStaff, TimeOff, WeeklyHours,
+)
 from portal.accounts.tables import AuditEvent, AuthToken, Team, TeamMember, User
 from portal.jobs.tables import Job
 from portal.mail.tables import OutboundMail
@@ -12,7 +15,8 @@ APP_CONFIG = AppConfig(
     app_name="portal",
     migrations_folder_path=str(REPO_ROOT / "migrations"),
     table_classes=[User, Team, TeamMember, AuditEvent, AuthToken, Job, OutboundMail,
-                   Category, Ticket, Message, Attachment, TicketToken],
+                   Category, Ticket, Message, Attachment, TicketToken,
+                   Service, ServiceStaff, WeeklyHours, DateOverride, Holiday, TimeOff, Appointment],
     migration_dependencies=[],
     commands=[],
 )

@@ -27,7 +27,8 @@ from portal.settings import Settings  # noqa: E402
 PG_URL = os.environ.get("PORTAL_TEST_DATABASE_URL", "")
 ENGINES = ["sqlite", *(["postgres"] if PG_URL else [])]
 TABLES = ["portal_user", "team", "team_member", "audit_event", "auth_token", "job", "outbound_mail",
-          "category", "ticket", "message", "attachment", "ticket_token"]
+          "category", "ticket", "message", "attachment", "ticket_token", "service", "service_staff",
+          "weekly_hours", "date_override", "holiday", "time_off", "appointment"]
 
 
 async def _migrate(url: str, reset_pg: bool = False) -> None:

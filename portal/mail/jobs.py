@@ -24,6 +24,15 @@ def build_message(row: dict, sender: str) -> EmailMessage:
     message["Message-ID"] = make_msgid(domain="front-desk")
     message.set_content(row["body_text"])
     message.add_alternative(row["body_html"], subtype="html")
+    from portal.mail.services import mail_attachments
+
+    for item in mail_attachments(row):
+        # "text/calendar; method=CANCEL" → text, calendar, {"method": "CANCEL"}
+        kind, *raw_params = [part.strip() for part in item.content_type.split(";")]
+        maintype, _, subtype = kind.partition("/")
+        params = dict(p.split("=", 1) for p in raw_params if "=" in p)
+        message.add_attachment(item.data, maintype=maintype, subtype=subtype, filename=item.filename,
+                               params=params)
     return message
 
 

@@ -6,6 +6,8 @@ back change sends nothing and a committed one always sends.
 
 from __future__ import annotations
 
+import base64
+import json
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -36,11 +38,24 @@ def render(template: str, context: dict[str, Any]) -> RenderedMail:
     return RenderedMail(subject=subject.strip()[:300], text=body.lstrip("\n"), html=html)
 
 
-async def queue_mail(to: str, template: str, context: dict[str, Any]) -> int:
+@dataclass(frozen=True)
+class MailAttachment:
+    filename: str
+    content_type: str
+    data: bytes
+
+    def as_json(self) -> dict:
+        return {"filename": self.filename, "content_type": self.content_type,
+                "data": base64.b64encode(self.data).decode()}
+
+
+async def queue_mail(to: str, template: str, context: dict[str, Any],
+                     attachments: list[MailAttachment] | None = None) -> int:
     mail = render(template, context)
     rows = await OutboundMail.insert(OutboundMail(
         to_address=to, subject=mail.subject, body_text=mail.text, body_html=mail.html,
         template=template, status="queued", created_at=utcnow(),
+        attachments=json.dumps([a.as_json() for a in attachments or []]),
     )).run()
     mail_id = rows[0]["id"]
     await queue.enqueue("mail.send", {"mail_id": mail_id})
@@ -81,4 +96,11 @@ async def outbox_message(mail_id: int) -> dict:
     row = await OutboundMail.select().where(OutboundMail.id == mail_id).first()
     if row is None:
         raise NotFound("No such message in the outbox.")
+    row["attachment_list"] = mail_attachments(row)
     return row
+
+
+def mail_attachments(row: dict) -> list[MailAttachment]:
+    raw = row.get("attachments") or "[]"
+    items = json.loads(raw) if isinstance(raw, str) else raw
+    return [MailAttachment(i["filename"], i["content_type"], base64.b64decode(i["data"])) for i in items]

@@ -1,4 +1,4 @@
-from piccolo.columns import Text, Timestamptz, Varchar
+from piccolo.columns import JSON, Text, Timestamptz, Varchar
 from piccolo.table import Table
 
 
@@ -14,3 +14,4 @@ class OutboundMail(Table, tablename="outbound_mail"):
     error = Text(default="")
     created_at = Timestamptz(index=True)
     sent_at = Timestamptz(null=True, default=None)
+    attachments = JSON(default="[]")  # [{filename, content_type, data (base64)}], e.g. .ics files

@@ -1,0 +1,33 @@
+"""Booking indexes: overlap lookups per staff member, one seat per customer, unique staff per service."""
+
+from piccolo.apps.migrations.auto.migration_manager import MigrationManager
+from piccolo.engine import engine_finder
+from piccolo.querystring import QueryString
+
+ID = "2026-11-23T23:11:00:000000"
+VERSION = "1.38.0"
+DESCRIPTION = "booking indexes"
+
+STATEMENTS = [
+    "CREATE INDEX IF NOT EXISTS appointment_staff_start_idx ON appointment (staff, start_at)",
+    "CREATE INDEX IF NOT EXISTS appointment_customer_start_idx ON appointment (customer, start_at)",
+    # A customer holds at most one seat of a given session.
+    "CREATE UNIQUE INDEX IF NOT EXISTS appointment_seat_uq ON appointment (service, staff, start_at, customer_email) "
+    "WHERE status = 'booked'",
+    "CREATE UNIQUE INDEX IF NOT EXISTS service_staff_service_staff_uq ON service_staff (service, staff)",
+    "CREATE INDEX IF NOT EXISTS weekly_hours_staff_weekday_idx ON weekly_hours (staff, weekday)",
+    "CREATE INDEX IF NOT EXISTS date_override_staff_day_idx ON date_override (staff, day)",
+    "CREATE INDEX IF NOT EXISTS time_off_staff_start_idx ON time_off (staff, start_at)",
+]
+
+
+async def forwards():
+    manager = MigrationManager(migration_id=ID, app_name="portal", description=DESCRIPTION)
+
+    async def run():
+        engine = engine_finder()
+        for statement in STATEMENTS:
+            await engine.run_querystring(QueryString(statement))
+
+    manager.add_raw(run)
+    return manager

@@ -1,0 +1,96 @@
+"""Booking: services, who offers them, weekly hours, overrides, holidays, time off, appointments.
+
+Local times of day are stored as minutes from midnight (0–1440) in the staff member's zone
+(their ``portal_user.timezone``); instants are UTC.
+"""
+
+from piccolo.columns import (
+    JSON,
+    Boolean,
+    Date,
+    ForeignKey,
+    Integer,
+    OnDelete,
+    Text,
+    Timestamptz,
+    Varchar,
+)
+from piccolo.table import Table
+
+from portal.accounts.tables import User
+
+
+class Service(Table, tablename="service"):
+    slug = Varchar(length=80, unique=True)
+    name = Varchar(length=120)
+    description = Text(default="")
+    duration_minutes = Integer(default=30)
+    buffer_before_minutes = Integer(default=0)
+    buffer_after_minutes = Integer(default=0)
+    step_minutes = Integer(default=30)
+    min_notice_minutes = Integer(default=120)
+    horizon_days = Integer(default=60)
+    capacity = Integer(default=1)
+    cancel_cutoff_minutes = Integer(default=1440)
+    reschedule_cutoff_minutes = Integer(default=1440)
+    reminder_offsets = JSON(default="[1440, 60]")      # minutes before the start
+    intake_questions = JSON(default="[]")              # [{id, label, kind, required, options}]
+    is_active = Boolean(default=True)
+    position = Integer(default=0)
+    created_at = Timestamptz()
+
+
+class ServiceStaff(Table, tablename="service_staff"):
+    service = ForeignKey(references=Service, on_delete=OnDelete.cascade, index=True)
+    staff = ForeignKey(references=User, on_delete=OnDelete.cascade, index=True)
+
+
+class WeeklyHours(Table, tablename="weekly_hours"):
+    staff = ForeignKey(references=User, on_delete=OnDelete.cascade, index=True)
+    weekday = Integer()          # 0 = Monday
+    start_minute = Integer()
+    end_minute = Integer()       # 1440 = midnight at the end of the day
+
+
+class DateOverride(Table, tablename="date_override"):
+    """Other hours on one local date; a row with null minutes closes the day."""
+
+    staff = ForeignKey(references=User, on_delete=OnDelete.cascade, index=True)
+    day = Date()
+    start_minute = Integer(null=True, default=None)
+    end_minute = Integer(null=True, default=None)
+
+
+class Holiday(Table, tablename="holiday"):
+    day = Date(unique=True)
+    name = Varchar(length=120)
+
+
+class TimeOff(Table, tablename="time_off"):
+    staff = ForeignKey(references=User, on_delete=OnDelete.cascade, index=True)
+    start_at = Timestamptz()
+    end_at = Timestamptz()
+    reason = Varchar(length=200, default="")
+
+
+class Appointment(Table, tablename="appointment"):
+    service = ForeignKey(references=Service, on_delete=OnDelete.restrict, index=True)
+    staff = ForeignKey(references=User, on_delete=OnDelete.restrict, index=True)
+    customer = ForeignKey(references=User, null=True, on_delete=OnDelete.restrict, index=True)
+    customer_name = Varchar(length=120)
+    customer_email = Varchar(length=254, index=True)
+    customer_phone = Varchar(length=40, default="")
+    customer_timezone = Varchar(length=64, default="UTC")
+    answers = JSON(default="{}")
+    note = Text(default="")
+    start_at = Timestamptz()
+    end_at = Timestamptz()
+    status = Varchar(length=16, default="booked")  # booked | cancelled | completed | no_show
+    seats = Integer(default=1)
+    uid = Varchar(length=100, unique=True)          # iCalendar UID, stable across changes
+    sequence = Integer(default=0)                   # iCalendar SEQUENCE, +1 on each change
+    manage_token_hash = Varchar(length=64, unique=True)
+    cancel_reason = Text(default="")
+    cancelled_at = Timestamptz(null=True, default=None)
+    created_at = Timestamptz()
+    updated_at = Timestamptz()
