@@ -200,8 +200,10 @@ class TicketController(Controller):
             context = {"form": data, "categories": await services.categories(),
                        "max_files": _settings.upload_max_files, "max_mb": _settings.upload_max_bytes // (1024 * 1024)}
             return form_error(request, "tickets/new.html", "tickets/_new_form.html", context, error)
-        return Template("tickets/created.html", status_code=201, context={
-            "ticket": ticket, "link": guest_path or f"/tickets/{ticket['number']}", "is_guest": actor is None})
+        context = {"ticket": ticket, "link": guest_path or f"/tickets/{ticket['number']}", "is_guest": actor is None}
+        # htmx: the confirmation replaces the page's content, not just the form.
+        return page_or_fragment(request, "tickets/created.html", "tickets/_created.html", context, status_code=201,
+                                headers={"HX-Retarget": "#main", "HX-Reswap": "innerHTML"})
 
     @post("/preview", name="tickets:preview")
     async def preview(self, request: Request) -> Template:

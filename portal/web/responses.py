@@ -51,8 +51,16 @@ def pop_flashes(request: Request) -> list[dict]:
 
 
 def after_post(request: Request, url: str) -> Response:
-    """303 to the next page; for htmx, HX-Redirect so the browser navigates the same way."""
+    """303 to the next page; for htmx, HX-Redirect so the browser navigates the same way.
+
+    When htmx posts from the page it would be sent back to, HX-Refresh reloads it: a redirect that
+    only changes the #fragment would scroll without reloading, leaving the page stale.
+    """
     if getattr(request, "htmx", None):
+        target = urlsplit(url)
+        current = urlsplit(request.headers.get("hx-current-url", ""))
+        if (target.path, target.query) == (current.path, current.query):
+            return Response(content=b"", status_code=200, headers={"HX-Refresh": "true", **VARY})
         return Response(content=b"", status_code=200, headers={"HX-Redirect": url, **VARY})
     return Redirect(path=url, status_code=303, headers=VARY)
 
