@@ -17,6 +17,7 @@ from litestar.template.config import TemplateConfig
 from portal import db
 from portal.accounts.controllers import AccountController, ProfileController
 from portal.backoffice.controllers import BackOfficeController, OutboxController, UsersController
+from portal.booking.controllers import BookingController, ManageByLinkController, MyAppointmentsController
 from portal.jobs.worker import Worker
 from portal.tickets.controllers import GuestTicketController, TicketController
 from portal.settings import Settings, get_settings, use_settings
@@ -65,7 +66,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
     )
     app = Litestar(
         route_handlers=[
-            home, health, AccountController, ProfileController, TicketController, GuestTicketController, BackOfficeController, UsersController,
+            home, health, AccountController, ProfileController, TicketController, GuestTicketController,
+            BookingController, ManageByLinkController, MyAppointmentsController, BackOfficeController, UsersController,
             OutboxController,
             create_static_files_router(path="/static", directories=[STATIC], name="static",
                                        cache_control=CacheControlHeader(max_age=31536000, public=True)),

@@ -84,7 +84,7 @@ DEMO_CUSTOMER_NAMES = ["Alice Martin", "Bruno Costa", "Carmen Diaz", "Daniel Kim
 
 @main.command()
 def demo() -> None:
-    """Create demo data (idempotent): an admin, three agents in two teams, ten customers, tickets."""
+    """Create demo data (idempotent): an admin, three agents in two teams, ten customers, tickets, services and appointments."""
     from portal.accounts import services
 
     async def go():
@@ -112,6 +112,12 @@ def demo() -> None:
                                           [ids[e] for r, e, _, _ in people if r == "agent"])
         if tickets:
             console.print(f"{tickets} demo tickets with replies, ratings and mails in the outbox.")
+        from portal.booking.demo import seed_demo_booking
+
+        booked = await seed_demo_booking([ids[e] for r, e, _, _ in people if r == "agent"],
+                                         [ids[e] for r, e, _, _ in people if r == "customer"])
+        if booked:
+            console.print(f"3 bookable services and {booked} demo appointments.")
         return people, created
 
     people, created = _run(go)

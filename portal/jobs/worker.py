@@ -65,6 +65,7 @@ def worker_name() -> str:
 def _load_handlers() -> None:
     # Importing the modules registers their handlers.
     import portal.accounts.jobs  # noqa: F401
+    import portal.booking.jobs  # noqa: F401
     import portal.mail.jobs  # noqa: F401
     import portal.tickets.jobs  # noqa: F401
     import portal.web.stores  # noqa: F401

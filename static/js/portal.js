@@ -9,7 +9,18 @@
       if (!input.value || input.value === "UTC") input.value = zone;
     });
   }
-  document.addEventListener("DOMContentLoaded", function () { detectTimezone(document); });
+  // The booking picker: show times in the browser's zone unless the customer chose one before.
+  function detectTimezoneSelect(root) {
+    var zone;
+    try { zone = Intl.DateTimeFormat().resolvedOptions().timeZone; } catch (e) { return; }
+    root.querySelectorAll("select[data-detect-timezone-select=on]").forEach(function (select) {
+      if (zone && select.value !== zone && select.querySelector('option[value="' + zone + '"]')) {
+        select.value = zone;
+        select.dispatchEvent(new Event("change", { bubbles: true }));
+      }
+    });
+  }
+  document.addEventListener("DOMContentLoaded", function () { detectTimezone(document); detectTimezoneSelect(document); });
   document.addEventListener("htmx:afterSwap", function (event) { detectTimezone(event.target); });
   // Move focus to the first invalid field after a form comes back with errors.
   document.addEventListener("htmx:afterSwap", function (event) {

@@ -1,0 +1,282 @@
+"""Customer booking: services → calendar → times → details → booked; manage by link or account."""
+
+from __future__ import annotations
+
+import calendar as calendar_module
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Annotated, Any
+
+from litestar import Controller, Request, get, post
+from litestar.enums import RequestEncodingType
+from litestar.params import Body, FromPath, FromQuery
+from litestar.response import Response, Template
+from zoneinfo import ZoneInfo
+
+from portal.accounts.rules import time_zones
+from portal.booking import services
+from portal.booking.ics import calendar_file
+from portal.booking.services import ANYONE, SlotTaken
+from portal.clock import utcnow
+from portal.errors import DomainError, Invalid
+from portal.settings import get_settings
+from portal.web.auth import current_actor
+from portal.web.responses import after_post, flash, form_error, page_or_fragment
+
+FORM = Body(media_type=RequestEncodingType.URL_ENCODED)
+TZ_COOKIE = "portal_tz"
+
+
+def _zone(request: Request, tz: str) -> str:
+    """The customer's zone: chosen now, else remembered, else their profile's, else UTC."""
+    actor = current_actor(request)
+    for candidate in (tz, request.cookies.get(TZ_COOKIE, ""), actor.timezone if actor else ""):
+        if candidate and services.zone_or_utc(candidate) == candidate:
+            return candidate
+    return "UTC"
+
+
+def _remember_zone(response: Response, zone: str) -> Response:
+    response.set_cookie(TZ_COOKIE, zone, max_age=365 * 24 * 3600, samesite="lax", httponly=True,
+                        secure=get_settings().secure_cookies)
+    return response
+
+
+def _month(value: str, zone: str) -> date:
+    today = utcnow().astimezone(ZoneInfo(zone)).date()
+    try:
+        year, month = (int(p) for p in value.split("-")[:2]) if value else (today.year, today.month)
+        return date(year, month, 1)
+    except ValueError:
+        return today.replace(day=1)
+
+
+def _day(value: str) -> date | None:
+    try:
+        return date.fromisoformat(value) if value else None
+    except ValueError:
+        raise Invalid("That date could not be read. Pick a day from the calendar.") from None
+
+
+async def _calendar_context(request: Request, service: dict, staff: str, month: str, day: str, tz: str,
+                            action: str) -> dict[str, Any]:
+    zone = _zone(request, tz)
+    first = _month(month, zone)
+    chosen_day = _day(day)
+    counts = await services.month_days(service, staff, first, zone)
+    weeks = calendar_module.Calendar(firstweekday=0).monthdatescalendar(first.year, first.month)
+    times = await services.day_times(service, staff, chosen_day, zone) if chosen_day else []
+    today = utcnow().astimezone(ZoneInfo(zone)).date()
+    return {
+        "service": service, "staff": staff or ANYONE, "staff_list": await services.service_staff(service["id"]),
+        "zone": zone, "zones": time_zones(), "month": first, "weeks": weeks, "counts": counts,
+        "prev_month": (first - timedelta(days=1)).replace(day=1), "next_month": (first + timedelta(days=32)).replace(day=1),
+        "show_prev": first > today.replace(day=1), "day": chosen_day, "times": times, "action": action,
+        "today": today,
+    }
+
+
+@dataclass
+class BookForm:
+    start: str = ""
+    staff: str = ANYONE
+    name: str = ""
+    email: str = ""
+    phone: str = ""
+    note: str = ""
+    timezone: str = "UTC"
+
+
+@dataclass
+class CancelForm:
+    reason: str = ""
+
+
+@dataclass
+class MoveForm:
+    start: str = ""
+
+
+def _answers(form: dict, service: dict) -> dict[str, str]:
+    return {f"q_{q['id']}": str(form.get(f"q_{q['id']}", ""))[:2000] for q in service["questions"]}
+
+
+class BookingController(Controller):
+    path = "/book"
+
+    @get("/", name="booking:services")
+    async def services_page(self) -> Template:
+        return Template("booking/services.html", context={"services": await services.active_services()})
+
+    @get("/{slug:str}", name="booking:calendar")
+    async def calendar(self, request: Request, slug: FromPath[str], staff: FromQuery[str] = ANYONE,
+                       month: FromQuery[str] = "", day: FromQuery[str] = "", tz: FromQuery[str] = "") -> Response:
+        service = await services.service_by_slug(slug)
+        context = await _calendar_context(request, service, staff, month, day, tz, f"/book/{slug}/details")
+        response = page_or_fragment(request, "booking/calendar.html", "booking/_picker.html", context)
+        return _remember_zone(response, context["zone"]) if tz else response
+
+    @get("/{slug:str}/details", name="booking:details")
+    async def details(self, request: Request, slug: FromPath[str], start: FromQuery[str] = "",
+                      staff: FromQuery[str] = ANYONE, tz: FromQuery[str] = "") -> Template:
+        service = await services.service_by_slug(slug)
+        when = services.parse_start(start)
+        zone = _zone(request, tz)
+        return Template("booking/details.html", context={
+            "service": service, "start": when.isoformat(), "staff": staff, "zone": zone,
+            "when": services.local_label(when, zone), "form": BookForm(timezone=zone), "answers": {}, "errors": {}})
+
+    @post("/{slug:str}", name="booking:book")
+    async def book(self, request: Request, slug: FromPath[str]) -> Response:
+        service = await services.service_by_slug(slug)
+        raw = await request.form()
+        form = BookForm(**{k: str(raw.get(k, "") or "")[:2000] for k in BookForm.__dataclass_fields__})
+        details = services.Details(name=form.name, email=form.email, phone=form.phone, note=form.note,
+                                   timezone=services.zone_or_utc(form.timezone), answers=_answers(raw, service))
+        try:
+            appointment, token = await services.book(current_actor(request), service, form.staff or ANYONE,
+                                                     form.start, details)
+        except DomainError as error:
+            when = services.parse_start(form.start) if form.start else utcnow()
+            context = {"service": service, "start": form.start, "staff": form.staff, "zone": details.timezone,
+                       "when": services.local_label(when, details.timezone), "form": form,
+                       "answers": details.answers, "alternatives": getattr(error, "alternatives", []),
+                       "label": lambda s: services.local_label(s, details.timezone)}
+            return form_error(request, "booking/details.html", "booking/_details_form.html", context, error)
+        flash(request, "Your appointment is booked. We have sent you a confirmation with a calendar file.")
+        return after_post(request, f"/appointments/manage/{token}")
+
+
+# --- managing: by link (token) or by the signed-in customer (id) --------------------------------
+
+async def _manage_context(appointment: dict, base: str) -> dict:
+    now = utcnow()
+    booked = appointment["status"] == "booked"
+    return {
+        "appointment": appointment, "base": base,
+        "when": services.local_label(appointment["start_at"], appointment["customer_timezone"]),
+        "can_cancel": booked and appointment["start_at"] - timedelta(minutes=appointment["cancel_cutoff"]) > now,
+        "can_move": booked and appointment["start_at"] - timedelta(minutes=appointment["reschedule_cutoff"]) > now,
+        "errors": {}, "answers": services._loads(appointment["answers"], {}),
+    }
+
+
+async def _manage_page(appointment: dict, base: str) -> Template:
+    return Template("booking/manage.html", context=await _manage_context(appointment, base))
+
+
+async def _ics(appointment: dict) -> Response:
+    method = "CANCEL" if appointment["status"] == "cancelled" else "REQUEST"
+    body = calendar_file(appointment, method=method, organizer_email=get_settings().mail_from)
+    return Response(content=body, media_type="text/calendar; charset=utf-8", headers={
+        "Content-Disposition": 'attachment; filename="appointment.ics"', "Cache-Control": "private, no-store"})
+
+
+async def _cancel(request: Request, appointment: dict, base: str, token: str | None, reason: str) -> Response:
+    try:
+        await services.cancel(appointment, reason, token)
+    except DomainError as error:
+        context = await _manage_context(appointment, base)
+        return form_error(request, "booking/manage.html", "booking/_cancel_form.html", context, error)
+    flash(request, "Your appointment is cancelled. We have sent you a confirmation.")
+    return after_post(request, base)
+
+
+async def _move_page(request: Request, appointment: dict, base: str, month: str, day: str, tz: str) -> Response:
+    service = await services.service_by_slug(appointment["service_slug"])
+    context = await _calendar_context(request, service, str(appointment["staff"]), month, day,
+                                      tz or appointment["customer_timezone"], f"{base}/reschedule/confirm")
+    context.update({"appointment": appointment, "base": base, "moving": True})
+    return page_or_fragment(request, "booking/reschedule.html", "booking/_picker.html", context)
+
+
+async def _move_confirm(request: Request, appointment: dict, base: str, start: str) -> Template:
+    when = services.parse_start(start)
+    return Template("booking/reschedule_confirm.html", context={
+        "appointment": appointment, "base": base, "start": when.isoformat(),
+        "when": services.local_label(when, appointment["customer_timezone"]), "errors": {}})
+
+
+async def _move(request: Request, appointment: dict, base: str, token: str | None, start: str) -> Response:
+    try:
+        await services.reschedule(appointment, start, token)
+    except DomainError as error:
+        context = {"appointment": appointment, "base": base, "start": start, "errors": {},
+                   "when": services.local_label(services.parse_start(start), appointment["customer_timezone"])
+                   if start else "", "alternatives": getattr(error, "alternatives", []),
+                   "label": lambda s: services.local_label(s, appointment["customer_timezone"])}
+        return form_error(request, "booking/reschedule_confirm.html", "booking/_move_form.html", context, error)
+    flash(request, "Your appointment has moved. We have sent you an updated calendar file.")
+    return after_post(request, base)
+
+
+class ManageByLinkController(Controller):
+    path = "/appointments/manage/{token:str}"
+
+    @get("/", name="booking:manage")
+    async def show(self, token: FromPath[str]) -> Template:
+        return await _manage_page(await services.appointment_for_token(token), f"/appointments/manage/{token}")
+
+    @get("/ics", name="booking:manage_ics")
+    async def ics(self, token: FromPath[str]) -> Response:
+        return await _ics(await services.appointment_for_token(token))
+
+    @post("/cancel", name="booking:manage_cancel")
+    async def cancel(self, request: Request, token: FromPath[str], data: Annotated[CancelForm, FORM]) -> Response:
+        return await _cancel(request, await services.appointment_for_token(token), f"/appointments/manage/{token}",
+                             token, data.reason)
+
+    @get("/reschedule", name="booking:manage_move")
+    async def move(self, request: Request, token: FromPath[str], month: FromQuery[str] = "", day: FromQuery[str] = "",
+                   tz: FromQuery[str] = "") -> Response:
+        return await _move_page(request, await services.appointment_for_token(token),
+                                f"/appointments/manage/{token}", month, day, tz)
+
+    @get("/reschedule/confirm", name="booking:manage_move_confirm")
+    async def move_confirm(self, request: Request, token: FromPath[str], start: FromQuery[str] = "") -> Template:
+        return await _move_confirm(request, await services.appointment_for_token(token),
+                                   f"/appointments/manage/{token}", start)
+
+    @post("/reschedule", name="booking:manage_move_submit")
+    async def move_submit(self, request: Request, token: FromPath[str], data: Annotated[MoveForm, FORM]) -> Response:
+        return await _move(request, await services.appointment_for_token(token), f"/appointments/manage/{token}",
+                           token, data.start)
+
+
+class MyAppointmentsController(Controller):
+    path = "/appointments"
+
+    @get("/", name="booking:mine")
+    async def mine(self, request: Request) -> Template:
+        upcoming, past = await services.my_appointments(current_actor(request))
+        return Template("booking/mine.html", context={"upcoming": upcoming, "past": past})
+
+    @get("/{appointment_id:int}", name="booking:mine_show")
+    async def show(self, request: Request, appointment_id: FromPath[int]) -> Template:
+        appointment = await services.appointment_for_actor(current_actor(request), appointment_id)
+        return await _manage_page(appointment, f"/appointments/{appointment_id}")
+
+    @get("/{appointment_id:int}/ics", name="booking:mine_ics")
+    async def ics(self, request: Request, appointment_id: FromPath[int]) -> Response:
+        return await _ics(await services.appointment_for_actor(current_actor(request), appointment_id))
+
+    @post("/{appointment_id:int}/cancel", name="booking:mine_cancel")
+    async def cancel(self, request: Request, appointment_id: FromPath[int], data: Annotated[CancelForm, FORM]) -> Response:
+        appointment = await services.appointment_for_actor(current_actor(request), appointment_id)
+        return await _cancel(request, appointment, f"/appointments/{appointment_id}", None, data.reason)
+
+    @get("/{appointment_id:int}/reschedule", name="booking:mine_move")
+    async def move(self, request: Request, appointment_id: FromPath[int], month: FromQuery[str] = "",
+                   day: FromQuery[str] = "", tz: FromQuery[str] = "") -> Response:
+        appointment = await services.appointment_for_actor(current_actor(request), appointment_id)
+        return await _move_page(request, appointment, f"/appointments/{appointment_id}", month, day, tz)
+
+    @get("/{appointment_id:int}/reschedule/confirm", name="booking:mine_move_confirm")
+    async def move_confirm(self, request: Request, appointment_id: FromPath[int], start: FromQuery[str] = "") -> Template:
+        appointment = await services.appointment_for_actor(current_actor(request), appointment_id)
+        return await _move_confirm(request, appointment, f"/appointments/{appointment_id}", start)
+
+    @post("/{appointment_id:int}/reschedule", name="booking:mine_move_submit")
+    async def move_submit(self, request: Request, appointment_id: FromPath[int], data: Annotated[MoveForm, FORM]) -> Response:
+        appointment = await services.appointment_for_actor(current_actor(request), appointment_id)
+        return await _move(request, appointment, f"/appointments/{appointment_id}", None, data.start)

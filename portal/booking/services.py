@@ -1,0 +1,462 @@
+"""Booking services: what is free, booking it without ever double-booking, and managing it later.
+
+The one guarantee: a slot is re-validated inside the booking's write transaction, with writers for
+that staff member serialized (SQLite: ``BEGIN IMMEDIATE`` serializes every writer; PostgreSQL: a
+row lock on the staff member's user row), so the check and the insert cannot interleave.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta, timezone
+from zoneinfo import ZoneInfo
+
+from portal.accounts.rules import Actor, email_problem, name_problem, normalize_email, timezone_problem
+from portal.accounts.tables import User
+from portal.booking import availability as engine
+from portal.booking.ics import calendar_file
+from portal.booking.tables import (
+    Appointment,
+    DateOverride,
+    Holiday,
+    Service,
+    ServiceStaff,
+    TimeOff,
+    WeeklyHours,
+)
+from portal.clock import utcnow
+from portal.db import current_engine, fetch, write_transaction
+from portal.errors import Conflict, Invalid, NotFound
+from portal.jobs import queue
+from portal.mail.services import MailAttachment, queue_mail
+from portal.settings import get_settings
+
+ANYONE = "any"
+NOT_FOUND = "We could not find that appointment."
+
+
+# --- services and staff -------------------------------------------------------------------------
+
+def _loads(value, default):
+    if value is None:
+        return default
+    return json.loads(value) if isinstance(value, str) else value
+
+
+def rules_for(service: dict) -> engine.ServiceRules:
+    return engine.ServiceRules(
+        service_id=service["id"], duration=timedelta(minutes=service["duration_minutes"]),
+        step=timedelta(minutes=service["step_minutes"]),
+        buffer_before=timedelta(minutes=service["buffer_before_minutes"]),
+        buffer_after=timedelta(minutes=service["buffer_after_minutes"]),
+        min_notice=timedelta(minutes=service["min_notice_minutes"]),
+        horizon=timedelta(days=service["horizon_days"]), capacity=service["capacity"])
+
+
+async def active_services() -> list[dict]:
+    return await Service.select().where(Service.is_active == True).order_by(Service.position).order_by(  # noqa: E712
+        Service.name)
+
+
+async def service_by_slug(slug: str) -> dict:
+    row = await Service.select().where((Service.slug == slug[:80]) & (Service.is_active == True)).first()  # noqa: E712
+    if row is None:
+        raise NotFound("We could not find that service.")
+    row["questions"] = _loads(row["intake_questions"], [])
+    return row
+
+
+async def service_staff(service_id: int) -> list[dict]:
+    return await User.select(User.id, User.name, User.timezone).where(
+        User.id.is_in(ServiceStaff.select(ServiceStaff.staff).where(ServiceStaff.service == service_id))
+        & (User.is_active == True)).order_by(User.name)  # noqa: E712
+
+
+def _minutes(value: int) -> time:
+    return time(0, 0) if value >= 1440 else time(value // 60, value % 60)
+
+
+async def calendars(staff: list[dict], window_start: datetime, window_end: datetime) -> list[engine.StaffCalendar]:
+    """Every staff member's calendar for the window: a handful of queries whatever the staff count."""
+    ids = [s["id"] for s in staff]
+    if not ids:
+        return []
+    margin = timedelta(days=2)  # local days and buffers reach past the UTC window
+    lo, hi = window_start - margin, window_end + margin
+    weekly: dict[int, dict[int, list]] = {i: {} for i in ids}
+    for row in await WeeklyHours.select().where(WeeklyHours.staff.is_in(ids)).order_by(WeeklyHours.start_minute):
+        weekly[row["staff"]].setdefault(row["weekday"], []).append(
+            (_minutes(row["start_minute"]), _minutes(row["end_minute"])))
+    overrides: dict[int, dict[date, list]] = {i: {} for i in ids}
+    for row in await DateOverride.select().where(DateOverride.staff.is_in(ids) & (DateOverride.day >= lo.date())
+                                                 & (DateOverride.day <= hi.date())):
+        ranges = overrides[row["staff"]].setdefault(row["day"], [])
+        if row["start_minute"] is not None:
+            ranges.append((_minutes(row["start_minute"]), _minutes(row["end_minute"])))
+    holidays = frozenset(r["day"] for r in await Holiday.select(Holiday.day).where(
+        (Holiday.day >= lo.date()) & (Holiday.day <= hi.date())))
+    time_off: dict[int, list] = {i: [] for i in ids}
+    for row in await TimeOff.select().where(TimeOff.staff.is_in(ids) & (TimeOff.end_at > lo) & (TimeOff.start_at < hi)):
+        time_off[row["staff"]].append((row["start_at"], row["end_at"]))
+    bookings: dict[int, list] = {i: [] for i in ids}
+    for row in await fetch(
+            "SELECT a.id, a.staff, a.service, a.start_at, a.end_at, a.seats, s.buffer_before_minutes AS bb, "
+            "s.buffer_after_minutes AS ba FROM appointment a JOIN service s ON s.id = a.service "
+            "WHERE a.staff IN (" + ", ".join("{}" for _ in ids) + ") AND a.status = 'booked' "
+            "AND a.end_at > {} AND a.start_at < {}", *ids, lo, hi):
+        bookings[row["staff"]].append(engine.Booking(
+            start=_aware(row["start_at"]), end=_aware(row["end_at"]), service_id=row["service"],
+            buffer_before=timedelta(minutes=row["bb"]), buffer_after=timedelta(minutes=row["ba"]),
+            seats=row["seats"], id=row["id"]))
+    return [engine.StaffCalendar(
+        staff_id=s["id"], zone=s["timezone"] or "UTC",
+        weekly={k: tuple(v) for k, v in weekly[s["id"]].items()},
+        overrides={k: tuple(v) for k, v in overrides[s["id"]].items()}, holidays=holidays,
+        time_off=tuple(time_off[s["id"]]), bookings=tuple(bookings[s["id"]])) for s in staff]
+
+
+def _aware(value) -> datetime:
+    """Raw SQL on SQLite returns text; on PostgreSQL an aware datetime."""
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+
+
+def _choose(staff: list[dict], choice: str) -> list[dict]:
+    if choice in ("", ANYONE):
+        return staff
+    chosen = [s for s in staff if str(s["id"]) == choice]
+    if not chosen:
+        raise NotFound("That person does not offer this service.")
+    return chosen
+
+
+def zone_or_utc(zone: str) -> str:
+    return zone if zone and not timezone_problem(zone) else "UTC"
+
+
+async def free_slots(service: dict, staff_choice: str, window_start: datetime, window_end: datetime,
+                     now: datetime | None = None) -> list[engine.Slot]:
+    now = now or utcnow()
+    staff = _choose(await service_staff(service["id"]), staff_choice)
+    rules = rules_for(service)
+    slots: list[engine.Slot] = []
+    for calendar in await calendars(staff, window_start, window_end):
+        slots.extend(engine.free_slots(rules, calendar, window_start, window_end, now))
+    return sorted(slots)
+
+
+def month_window(month: date, zone: str) -> tuple[datetime, datetime]:
+    tz = ZoneInfo(zone)
+    first = month.replace(day=1)
+    nxt = (first + timedelta(days=32)).replace(day=1)
+    return (datetime.combine(first, time(0), tz).astimezone(timezone.utc),
+            datetime.combine(nxt, time(0), tz).astimezone(timezone.utc))
+
+
+def day_window(day: date, zone: str) -> tuple[datetime, datetime]:
+    tz = ZoneInfo(zone)
+    return (datetime.combine(day, time(0), tz).astimezone(timezone.utc),
+            datetime.combine(day + timedelta(days=1), time(0), tz).astimezone(timezone.utc))
+
+
+async def month_days(service: dict, staff_choice: str, month: date, zone: str) -> dict[date, int]:
+    """Local dates (customer's zone) in the month that have free times, with how many starts."""
+    start, end = month_window(month, zone)
+    days: dict[date, set] = {}
+    for slot in await free_slots(service, staff_choice, start, end):
+        days.setdefault(slot.start.astimezone(ZoneInfo(zone)).date(), set()).add(slot.start)
+    return {day: len(starts) for day, starts in days.items()}
+
+
+@dataclass(frozen=True)
+class TimeChoice:
+    start: datetime          # UTC
+    label: str               # "09:30" in the customer's zone
+    seats_left: int
+
+
+async def day_times(service: dict, staff_choice: str, day: date, zone: str) -> list[TimeChoice]:
+    start, end = day_window(day, zone)
+    tz = ZoneInfo(zone)
+    best: dict[datetime, int] = {}
+    for slot in await free_slots(service, staff_choice, start, end):
+        best[slot.start] = max(best.get(slot.start, 0), slot.seats_left)
+    return [TimeChoice(s, s.astimezone(tz).strftime("%H:%M"), seats) for s, seats in sorted(best.items())]
+
+
+# --- booking ------------------------------------------------------------------------------------
+
+@dataclass
+class Details:
+    name: str = ""
+    email: str = ""
+    phone: str = ""
+    note: str = ""
+    timezone: str = "UTC"
+    answers: dict[str, str] = field(default_factory=dict)
+
+
+def check_details(service: dict, details: Details, actor: Actor | None) -> dict[str, str]:
+    errors = {}
+    if actor is None:
+        if problem := name_problem(details.name):
+            errors["name"] = problem
+        if problem := email_problem(normalize_email(details.email)):
+            errors["email"] = problem
+    if len(details.phone) > 40 or any(c not in "+0123456789 ()-./" for c in details.phone):
+        errors["phone"] = "Enter a phone number with digits, spaces and + ( ) - only."
+    if len(details.note) > 2000:
+        errors["note"] = "A note can have at most 2,000 characters."
+    for question in service["questions"]:
+        key = f"q_{question['id']}"
+        value = details.answers.get(key, "").strip()
+        if question.get("required") and not value:
+            errors[key] = "Please answer this question."
+        elif value and question.get("kind") == "choice" and value not in question.get("options", []):
+            errors[key] = "Choose one of the options."
+        elif value and question.get("kind") == "yesno" and value not in ("yes", "no"):
+            errors[key] = "Answer yes or no."
+        elif len(value) > 1000:
+            errors[key] = "An answer can have at most 1,000 characters."
+    return errors
+
+
+def parse_start(raw: str) -> datetime:
+    try:
+        value = datetime.fromisoformat(raw.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise Invalid("That time could not be read. Pick a time from the calendar.") from None
+    if value.tzinfo is None:
+        raise Invalid("That time could not be read. Pick a time from the calendar.")
+    return value.astimezone(timezone.utc)
+
+
+async def _lock_staff(staff_ids: list[int]) -> None:
+    """PostgreSQL: serialize bookings per staff member (SQLite's IMMEDIATE already serializes all)."""
+    if current_engine().engine_type != "sqlite":
+        for staff_id in sorted(staff_ids):  # a fixed order: no deadlocks between bookers
+            await fetch("SELECT id FROM portal_user WHERE id = {} FOR UPDATE", staff_id)
+
+
+async def _bookings_that_day(staff_ids: list[int], start: datetime) -> tuple[dict[int, int], dict[int, int]]:
+    day_start = start.replace(hour=0, minute=0, second=0, microsecond=0)
+    rows = await Appointment.select(Appointment.staff, Appointment.start_at).where(
+        Appointment.staff.is_in(staff_ids) & (Appointment.status == "booked")
+        & (Appointment.start_at >= day_start - timedelta(days=28)) & (Appointment.start_at < day_start + timedelta(days=1)))
+    today = {i: 0 for i in staff_ids}
+    recent = {i: 0 for i in staff_ids}
+    for row in rows:
+        recent[row["staff"]] += 1
+        if row["start_at"] >= day_start:
+            today[row["staff"]] += 1
+    return today, recent
+
+
+def _digest(raw: str) -> str:
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+async def nearest_alternatives(service: dict, staff_choice: str, start: datetime, count: int = 3) -> list[datetime]:
+    slots = await free_slots(service, staff_choice, start - timedelta(days=3), start + timedelta(days=14))
+    starts = sorted({s.start for s in slots}, key=lambda s: (abs((s - start).total_seconds()), s))
+    return sorted(starts[:count])
+
+
+class SlotTaken(Conflict):
+    def __init__(self, alternatives: list[datetime]) -> None:
+        super().__init__("Sorry, that time was just taken. Here are the nearest free times.")
+        self.alternatives = alternatives
+
+
+async def book(actor: Actor | None, service: dict, staff_choice: str, start_raw: str,
+               details: Details) -> tuple[dict, str]:
+    """Book one seat. Returns the appointment and the raw manage token (only ever in the mail/page)."""
+    start = parse_start(start_raw)
+    errors = check_details(service, details, actor)
+    if errors:
+        raise Invalid(errors=errors)
+    staff = _choose(await service_staff(service["id"]), staff_choice)
+    rules = rules_for(service)
+    now = utcnow()
+    email = actor.email if actor else normalize_email(details.email)
+    name = actor.name if actor else details.name.strip()
+    raw_token = secrets.token_urlsafe(32)
+    async with write_transaction():
+        await _lock_staff([s["id"] for s in staff])
+        free = [calendar.staff_id for calendar in await calendars(staff, start - timedelta(days=1), start + timedelta(days=1))
+                if any(slot.start == start for slot in engine.free_slots(rules, calendar, start, start + timedelta(seconds=1), now))]
+        if not free:
+            why = None
+            if len(staff) == 1:
+                calendar = (await calendars(staff, start - timedelta(days=1), start + timedelta(days=1)))[0]
+                why = engine.explain(rules, calendar, start, now)
+            taken = why is None or "overlaps" in why or "full" in why
+            if not taken:
+                raise Invalid(f"That time cannot be booked: {why}.")
+            raise SlotTaken(await nearest_alternatives(service, staff_choice, start))
+        today, recent = await _bookings_that_day(free, start)
+        staff_id = engine.choose_staff(free, today, recent)
+        if await Appointment.exists().where(
+                (Appointment.service == service["id"]) & (Appointment.staff == staff_id)
+                & (Appointment.start_at == start) & (Appointment.customer_email == email)
+                & (Appointment.status == "booked")):
+            raise Invalid("You already have a seat at that time.")
+        rows = await Appointment.insert(Appointment(
+            service=service["id"], staff=staff_id, customer=actor.id if actor else None, customer_name=name,
+            customer_email=email, customer_phone=details.phone.strip(),
+            customer_timezone=zone_or_utc(details.timezone), answers=json.dumps(details.answers), note=details.note,
+            start_at=start, end_at=start + rules.duration, uid=f"{secrets.token_hex(16)}@front-desk",
+            manage_token_hash=_digest(raw_token), created_at=now, updated_at=now)).run()
+        appointment = await _full(rows[0]["id"])
+        await _mail_change(appointment, "appointment_confirmed", raw_token)
+        await _schedule_reminders(appointment)
+    return appointment, raw_token
+
+
+async def _full(appointment_id: int) -> dict:
+    row = await Appointment.select(
+        Appointment.all_columns(), Appointment.service.name.as_alias("service_name"),
+        Appointment.service.slug.as_alias("service_slug"),
+        Appointment.service.cancel_cutoff_minutes.as_alias("cancel_cutoff"),
+        Appointment.service.reschedule_cutoff_minutes.as_alias("reschedule_cutoff"),
+        Appointment.service.reminder_offsets.as_alias("reminder_offsets"),
+        Appointment.staff.name.as_alias("staff_name"), Appointment.staff.email.as_alias("staff_email"),
+        Appointment.staff.timezone.as_alias("staff_timezone"),
+    ).where(Appointment.id == appointment_id).first()
+    if row is None:
+        raise NotFound(NOT_FOUND)
+    return row
+
+
+async def _mail_change(appointment: dict, template: str, raw_token: str | None) -> None:
+    method = "CANCEL" if appointment["status"] == "cancelled" else "REQUEST"
+    link = f"{get_settings().base_url}/appointments/manage/{raw_token}" if raw_token else \
+        f"{get_settings().base_url}/appointments"
+    ics = calendar_file(appointment, method=method, organizer_email=get_settings().mail_from)
+    await queue_mail(appointment["customer_email"], template, {
+        "appointment": appointment, "link": link,
+        "when": local_label(appointment["start_at"], appointment["customer_timezone"]),
+    }, attachments=[MailAttachment("invite.ics" if method == "REQUEST" else "cancel.ics",
+                                   f"text/calendar; method={method}", ics)])
+
+
+def local_label(instant: datetime, zone: str) -> str:
+    local = instant.astimezone(ZoneInfo(zone_or_utc(zone)))
+    return f"{local.strftime('%A %d %B %Y, %H:%M')} ({zone_or_utc(zone)})"
+
+
+async def _schedule_reminders(appointment: dict) -> None:
+    now = utcnow()
+    for minutes in _loads(appointment["reminder_offsets"], []):
+        at = appointment["start_at"] - timedelta(minutes=int(minutes))
+        if at > now:
+            await queue.enqueue("booking.reminder", {"appointment_id": appointment["id"],
+                                                     "sequence": appointment["sequence"], "minutes": int(minutes)},
+                                run_at=at, unique_key=f"reminder:{appointment['id']}:{appointment['sequence']}:{minutes}")
+
+
+async def send_reminder(payload: dict) -> None:
+    """Runs as a job: skipped when the appointment was cancelled or moved since it was scheduled."""
+    appointment = await _full(payload["appointment_id"])
+    if appointment["status"] != "booked" or appointment["sequence"] != payload["sequence"]:
+        return
+    async with write_transaction():
+        await queue_mail(appointment["customer_email"], "appointment_reminder", {
+            "appointment": appointment, "link": f"{get_settings().base_url}/appointments",
+            "when": local_label(appointment["start_at"], appointment["customer_timezone"])})
+
+
+# --- managing -----------------------------------------------------------------------------------
+
+async def appointment_for_token(raw: str) -> dict:
+    if not raw or len(raw) > 100:
+        raise NotFound(NOT_FOUND)
+    row = await Appointment.select(Appointment.id).where(Appointment.manage_token_hash == _digest(raw)).first()
+    if row is None:
+        raise NotFound(NOT_FOUND)
+    appointment = await _full(row["id"])
+    if appointment["end_at"] < utcnow() - timedelta(days=30):
+        raise NotFound("This link has expired.")
+    return appointment
+
+
+async def my_appointments(actor: Actor) -> tuple[list[dict], list[dict]]:
+    rows = await Appointment.select(
+        Appointment.id, Appointment.start_at, Appointment.end_at, Appointment.status,
+        Appointment.service.name.as_alias("service_name"), Appointment.staff.name.as_alias("staff_name"),
+    ).where((Appointment.customer == actor.id) | (Appointment.customer_email == actor.email)).order_by(
+        Appointment.start_at)
+    now = utcnow()
+    upcoming = [r for r in rows if r["end_at"] >= now and r["status"] == "booked"]
+    past = [r for r in reversed(rows) if r not in upcoming]
+    return upcoming, past
+
+
+async def appointment_for_actor(actor: Actor, appointment_id: int) -> dict:
+    appointment = await _full(appointment_id)
+    if appointment["customer"] != actor.id and appointment["customer_email"] != actor.email:
+        raise NotFound(NOT_FOUND)
+    return appointment
+
+
+def _cutoff_passed(appointment: dict, minutes: int, now: datetime) -> bool:
+    return appointment["start_at"] - timedelta(minutes=minutes) <= now
+
+
+async def cancel(appointment: dict, reason: str, raw_token: str | None) -> None:
+    now = utcnow()
+    if appointment["status"] != "booked":
+        raise Invalid("This appointment is not booked any more.")
+    if _cutoff_passed(appointment, appointment["cancel_cutoff"], now):
+        raise Invalid(f"Appointments can be cancelled up to {_hours(appointment['cancel_cutoff'])} before they "
+                      "start. Please contact us.")
+    if len(reason) > 1000:
+        raise Invalid(errors={"reason": "A reason can have at most 1,000 characters."})
+    async with write_transaction():
+        await Appointment.update({Appointment.status: "cancelled", Appointment.cancelled_at: now,
+                                  Appointment.cancel_reason: reason.strip(), Appointment.updated_at: now,
+                                  Appointment.sequence: Appointment.sequence + 1}).where(
+            (Appointment.id == appointment["id"]) & (Appointment.status == "booked")).run()
+        await _mail_change(await _full(appointment["id"]), "appointment_cancelled", raw_token)
+
+
+async def reschedule(appointment: dict, start_raw: str, raw_token: str | None) -> dict:
+    now = utcnow()
+    if appointment["status"] != "booked":
+        raise Invalid("This appointment is not booked any more.")
+    if _cutoff_passed(appointment, appointment["reschedule_cutoff"], now):
+        raise Invalid(f"Appointments can be moved up to {_hours(appointment['reschedule_cutoff'])} before they "
+                      "start. Please contact us.")
+    start = parse_start(start_raw)
+    service = await Service.select().where(Service.id == appointment["service"]).first()
+    service["questions"] = _loads(service["intake_questions"], [])
+    rules = rules_for(service)
+    staff = [s for s in await service_staff(service["id"]) if s["id"] == appointment["staff"]]
+    if not staff:
+        raise Invalid("This appointment cannot be moved online. Please contact us.")
+    async with write_transaction():
+        await _lock_staff([appointment["staff"]])
+        calendar = (await calendars(staff, start - timedelta(days=1), start + timedelta(days=1)))[0]
+        # The appointment being moved does not block its own new time.
+        calendar = engine.StaffCalendar(**{**calendar.__dict__, "bookings": tuple(
+            b for b in calendar.bookings if b.id != appointment["id"])})
+        why = engine.explain(rules, calendar, start, now)
+        if why is not None:
+            if "overlaps" in why or "full" in why:
+                raise SlotTaken(await nearest_alternatives(service, str(appointment["staff"]), start))
+            raise Invalid(f"That time cannot be booked: {why}.")
+        await Appointment.update({Appointment.start_at: start, Appointment.end_at: start + rules.duration,
+                                  Appointment.sequence: Appointment.sequence + 1, Appointment.updated_at: now}).where(
+            Appointment.id == appointment["id"]).run()
+        moved = await _full(appointment["id"])
+        await _mail_change(moved, "appointment_moved", raw_token)
+        await _schedule_reminders(moved)
+    return moved
+
+
+def _hours(minutes: int) -> str:
+    return f"{minutes // 60} hours" if minutes >= 120 else f"{minutes} minutes"
