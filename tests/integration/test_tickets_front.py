@@ -394,3 +394,15 @@ async def test_ticket_forms_refuse_missing_csrf_and_write_nothing(browser, categ
         assert (await browser.client.post(url, data=form)).status_code == 403
     assert await Ticket.count() == 1 and await Message.count() == 1
     assert (await Ticket.select().first())["status"] == "new"
+
+
+async def test_htmx_reply_refreshes_the_page_it_came_from(browser, category, outbox):
+    await post_ticket(browser, guest_form(category))
+    link = link_in((await outbox("gwen@example.org"))[-1]["body_text"], "/t/")
+    headers = {"HX-Request": "true", "HX-Current-URL": f"http://testserver{link}#reply",
+               "X-CSRFToken": browser.cookies.get("csrftoken")}
+    response = await browser.client.post(f"{link}/reply", data={"body": "more"}, headers=headers)
+    assert response.headers["hx-refresh"] == "true" and "hx-redirect" not in response.headers
+    elsewhere = await browser.client.post(f"{link}/reply", data={"body": "again"},
+                                          headers={**headers, "HX-Current-URL": "http://testserver/other"})
+    assert elsewhere.headers["hx-redirect"] == f"{link}#thread-end"
