@@ -401,8 +401,9 @@ async def test_htmx_reply_refreshes_the_page_it_came_from(browser, category, out
     link = link_in((await outbox("gwen@example.org"))[-1]["body_text"], "/t/")
     headers = {"HX-Request": "true", "HX-Current-URL": f"http://testserver{link}#reply",
                "X-CSRFToken": browser.cookies.get("csrftoken")}
-    response = await browser.client.post(f"{link}/reply", data={"body": "more"}, headers=headers)
+    response = await browser.client.post(f"{link}/reply", files={"body": (None, "more")}, headers=headers)
+    assert response.status_code == 200, (response.status_code, response.text[:300])
     assert response.headers["hx-refresh"] == "true" and "hx-redirect" not in response.headers
-    elsewhere = await browser.client.post(f"{link}/reply", data={"body": "again"},
+    elsewhere = await browser.client.post(f"{link}/reply", files={"body": (None, "again")},
                                           headers={**headers, "HX-Current-URL": "http://testserver/other"})
     assert elsewhere.headers["hx-redirect"] == f"{link}#thread-end"
