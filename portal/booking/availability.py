@@ -14,16 +14,21 @@ Conventions on DST days (documented because wall time is then not a line):
   skipped one it is the moment the clocks jump. ``time(0, 0)`` as an end means the next local
   midnight (24:00).
 
-Everything inside runs on integer microseconds since the epoch: bookings and time off are sorted and
-merged once, then each candidate is checked with a binary search.
+A day whose two midnights are 24 hours apart has one UTC offset throughout, so its grid is an
+arithmetic progression in UTC; other days are cut where the offset changes (found by bisection).
+A change and its reversal within the same local day would go unnoticed; no zone does that.
+
+Speed: everything inside runs on integer microseconds since the epoch. Time off and bookings are
+converted, sorted and merged once; each working range is then walked against them (bisection to
+the first candidate blocker, whole free stretches emitted at once, blocked stretches jumped).
 """
 
 from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field
-from itertools import accumulate
 from datetime import date, datetime, time, timedelta, timezone
+from itertools import accumulate
 from zoneinfo import ZoneInfo
 
 __all__ = ["Booking", "ServiceRules", "Slot", "StaffCalendar", "choose_staff", "explain", "free_slots"]
@@ -297,10 +302,7 @@ def _offset_us(zone: ZoneInfo, us: int) -> int:
 
 
 def _pieces(zone: ZoneInfo, lo: int, hi: int) -> list[tuple[int, int, int]]:
-    """[lo, hi) cut where the UTC offset changes: (start, end, offset) pieces, found by bisection.
-
-    A change and its reversal within one day would go unseen; no zone does that.
-    """
+    """[lo, hi) cut where the UTC offset changes: (start, end, offset) pieces, found by bisection."""
     pieces = []
     offset, offset_hi = _offset_us(zone, lo), _offset_us(zone, hi - 1)
     while offset != offset_hi:
@@ -406,7 +408,7 @@ def explain(rules: ServiceRules, staff: StaffCalendar, start: datetime, now: dat
             what += f" with its buffers ({_wall(zone, lo):%H:%M}–{_wall(zone, hi):%H:%M})"
         hours = ", ".join(f"{a:%H:%M}–{'24:00' if b is None else format(b, '%H:%M')}" for a, b in ranges)
         return f"{what} is outside working hours ({hours} {staff.zone})"
-    if False:
+    if (local - datetime.combine(day, _MIDNIGHT)) % rules.step:
         return f"{local:%H:%M} is not a valid start: starts must be on the {_human_step(rules.step)} grid"
     for off_start, off_end in staff.time_off:
         o_lo, o_hi = _us(off_start), _us(off_end)

@@ -58,6 +58,20 @@ def _day(value: str) -> date | None:
         raise Invalid("That date could not be read. Pick a day from the calendar.") from None
 
 
+def _wants_times_only(request: Request) -> bool:
+    """A click on a day swaps only the times: compute that day, not the whole month."""
+    htmx = getattr(request, "htmx", None)
+    return bool(htmx) and htmx.target == "times-slot" and not htmx.boosted
+
+
+async def _times_context(request: Request, service: dict, staff: str, day: str, tz: str, action: str) -> dict:
+    zone = _zone(request, tz)
+    chosen_day = _day(day)
+    times = await services.day_times(service, staff, chosen_day, zone) if chosen_day else []
+    return {"service": service, "staff": staff or ANYONE, "zone": zone, "day": chosen_day, "times": times,
+            "action": action}
+
+
 async def _calendar_context(request: Request, service: dict, staff: str, month: str, day: str, tz: str,
                             action: str) -> dict[str, Any]:
     zone = _zone(request, tz)
@@ -112,6 +126,9 @@ class BookingController(Controller):
     async def calendar(self, request: Request, slug: FromPath[str], staff: FromQuery[str] = ANYONE,
                        month: FromQuery[str] = "", day: FromQuery[str] = "", tz: FromQuery[str] = "") -> Response:
         service = await services.service_by_slug(slug)
+        if _wants_times_only(request):
+            context = await _times_context(request, service, staff, day, tz, f"/book/{slug}/details")
+            return Template("booking/_times.html", context=context, headers={"Vary": "HX-Request, HX-Target"})
         context = await _calendar_context(request, service, staff, month, day, tz, f"/book/{slug}/details")
         response = page_or_fragment(request, "booking/calendar.html", "booking/_picker.html", context)
         return _remember_zone(response, context["zone"]) if tz else response
@@ -184,6 +201,10 @@ async def _cancel(request: Request, appointment: dict, base: str, token: str | N
 
 async def _move_page(request: Request, appointment: dict, base: str, month: str, day: str, tz: str) -> Response:
     service = await services.service_by_slug(appointment["service_slug"])
+    if _wants_times_only(request):
+        context = await _times_context(request, service, str(appointment["staff"]), day,
+                                       tz or appointment["customer_timezone"], f"{base}/reschedule/confirm")
+        return Template("booking/_times.html", context=context, headers={"Vary": "HX-Request, HX-Target"})
     context = await _calendar_context(request, service, str(appointment["staff"]), month, day,
                                       tz or appointment["customer_timezone"], f"{base}/reschedule/confirm")
     context.update({"appointment": appointment, "base": base, "moving": True})

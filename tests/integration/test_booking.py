@@ -247,3 +247,12 @@ async def test_cutoffs_are_enforced_for_every_route(browser, desk):
     moved = await browser.post(f"{manage}/reschedule", {"start": tomorrow_at(15, days=3).isoformat()})
     assert moved.status_code == 422
     assert (await Appointment.select().first())["status"] == "booked"
+
+
+async def test_choosing_a_day_with_htmx_returns_only_its_times(browser, desk):
+    day = tomorrow_at(10).astimezone(PARIS).date()
+    response = await browser.get(f"/book/consultation?tz=Europe/Paris&day={day.isoformat()}",
+                                 headers={"HX-Request": "true", "HX-Target": "times-slot"})
+    assert response.status_code == 200
+    assert response.text.lstrip().startswith('<section id="times"') and ">10:00<" in response.text
+    assert "month-grid" not in response.text

@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -61,7 +62,8 @@ def day_ranges(cal: StaffCalendar, day: date) -> list[tuple[datetime, datetime]]
     return out
 
 
-def brute_force_ok(rules: ServiceRules, cal: StaffCalendar, start: datetime, now: datetime) -> bool:
+def brute_force_ok(rules: ServiceRules, cal: StaffCalendar, start: datetime, now: datetime,
+                   ranges_cache: dict | None = None) -> bool:
     """Every rule but the window, re-derived for one start."""
     zone = ZoneInfo(cal.zone)
     wall = wall_of(start, zone)
@@ -71,7 +73,12 @@ def brute_force_ok(rules: ServiceRules, cal: StaffCalendar, start: datetime, now
         return False
     if day in cal.holidays:
         return False
-    if not any(r_lo <= lo and hi <= r_hi for r_lo, r_hi in day_ranges(cal, day)):
+    ranges = ranges_cache.get(day) if ranges_cache is not None else None
+    if ranges is None:
+        ranges = day_ranges(cal, day)
+        if ranges_cache is not None:
+            ranges_cache[day] = ranges
+    if not any(r_lo <= lo and hi <= r_hi for r_lo, r_hi in ranges):
         return False
     if (wall - datetime.combine(day, time(0, 0))) % rules.step != timedelta(0):
         return False
@@ -91,8 +98,8 @@ def brute_force_ok(rules: ServiceRules, cal: StaffCalendar, start: datetime, now
 def grid_instants(rules: ServiceRules, cal: StaffCalendar, window_start: datetime, window_end: datetime):
     """Every wall time k * step after each local midnight, both folds, as UTC instants in the window."""
     zone = ZoneInfo(cal.zone)
-    day = wall_of(window_start, zone).date() - ONE_DAY
-    last = wall_of(window_end, zone).date() + ONE_DAY
+    day = wall_of(window_start, zone).date()
+    last = wall_of(window_end, zone).date()
     found = set()
     while day <= last:
         offset = timedelta(0)
@@ -127,8 +134,9 @@ def hm(minute: int) -> time:
 @st.composite
 def a_range(draw):
     kind = draw(st.sampled_from(["day", "day", "day", "night", "to_midnight", "inverted"]))
-    if kind == "night":  # over the small hours, where the clocks change
-        return time(0, 0), hm(draw(st.integers(3 * 60, 8 * 60)))
+    if kind == "night":  # starting or ending in the small hours, where the clocks change
+        start = draw(st.sampled_from([0, 0, 60, 90, 120, 150, 180]))
+        return hm(start), hm(start + draw(st.sampled_from([30, 60, 90, 120, 150, 180, 240, 360])))
     start = draw(st.integers(0, 23 * 60).map(lambda m: m - m % 5))
     if kind == "to_midnight":
         return hm(start), time(0, 0)
@@ -143,10 +151,10 @@ working_day = st.lists(a_range(), min_size=1, max_size=3).map(tuple)
 
 @st.composite
 def scenarios(draw):
-    zone_name = draw(st.sampled_from(sorted(ZONE_CHANGES)))
+    zone_name = draw(st.sampled_from(sorted(ZONE_CHANGES) + [z for z in sorted(ZONE_CHANGES) if ZONE_CHANGES[z]]))
     zone = ZoneInfo(zone_name)
     changes = ZONE_CHANGES[zone_name]
-    if changes and draw(st.booleans()):
+    if changes and draw(st.integers(0, 3)):  # mostly around a clock change
         anchor = draw(st.sampled_from(changes))
     else:
         anchor = draw(st.dates(date(2026, 1, 1), date(2026, 12, 31)))
@@ -161,13 +169,19 @@ def scenarios(draw):
         capacity=draw(st.integers(1, 3)),
     )
     midnight = datetime.combine(anchor, time(0, 0), tzinfo=zone).astimezone(UTC)
-    window_start = midnight - timedelta(minutes=draw(st.integers(-6 * 60, 30 * 60)))
+    window_start = midnight - timedelta(minutes=draw(st.integers(-4 * 60, 30 * 60)))
     window_end = window_start + timedelta(minutes=draw(st.one_of(st.integers(0, 3 * 24 * 60),
                                                                  st.integers(20 * 60, 3 * 24 * 60))))
     # now + notice mostly a little before the window, sometimes inside it or far before it
     now = window_start - rules.min_notice - timedelta(minutes=draw(st.integers(-12 * 60, 36 * 60)))
     near = st.dates(anchor - timedelta(days=3), anchor + timedelta(days=4))
-    weekly = {day: draw(working_day) for day in range(7) if draw(st.integers(0, 9))}  # 9 in 10 days worked
+    usual = draw(working_day)  # most days have the same hours; a few differ or are off
+    weekly = {day: usual for day in range(7)}
+    for day, hours in draw(st.dictionaries(st.integers(0, 6), ranges, max_size=2)).items():
+        if hours:
+            weekly[day] = hours
+        else:
+            del weekly[day]
     overrides = draw(st.dictionaries(near, ranges, max_size=2))
     holidays = frozenset(draw(st.lists(near, max_size=1)))
 
@@ -232,7 +246,8 @@ def test_free_slots_equal_the_brute_force_set(scenario, seconds):
 
     # complete: every grid instant of the window that the checker accepts is returned
     candidates = grid_instants(rules, cal, window_start, window_end)
-    expected = {c for c in candidates if brute_force_ok(rules, cal, c, now)}
+    cache: dict = {}
+    expected = {c for c in candidates if brute_force_ok(rules, cal, c, now, cache)}
     assert set(starts) == expected
 
     # explain is None exactly for the returned starts: grid instants, then any instant at all
@@ -243,6 +258,29 @@ def test_free_slots_equal_the_brute_force_set(scenario, seconds):
         moment = window_start + timedelta(seconds=second % span)
         why = explain(rules, cal, moment, now)
         assert (why is None) == (moment in expected), (moment, why)
+
+
+CHANGE_CASES = [(zone, day) for zone, days in ZONE_CHANGES.items() for day in days]
+
+
+@pytest.mark.parametrize("zone, day", CHANGE_CASES, ids=[f"{z}-{d}" for z, d in CHANGE_CASES])
+def test_clock_change_days_exhaustively(zone, day):
+    """Every step, a few durations and buffers, on each clock-change day: the day itself and around it."""
+    hours = ((time(0, 0), time(0, 0)),), ((time(0, 0), time(4)), (time(1, 30), time(3)), (time(2, 30), time(9)))
+    window_start = datetime.combine(day - ONE_DAY, time(20), tzinfo=ZoneInfo(zone)).astimezone(UTC)
+    window_end = window_start + timedelta(hours=36)
+    now = window_start - ONE_DAY
+    for ranges in hours:
+        cal = StaffCalendar(1, zone, weekly={d: ranges for d in range(7)})
+        for step in (5, 10, 15, 20, 30, 60):
+            for duration, before, after in ((15, 0, 0), (90, 10, 20)):
+                rules = ServiceRules(1, timedelta(minutes=duration), timedelta(minutes=step),
+                                     timedelta(minutes=before), timedelta(minutes=after))
+                cache: dict = {}
+                expected = sorted(c for c in grid_instants(rules, cal, window_start, window_end)
+                                  if brute_force_ok(rules, cal, c, now, cache))
+                got = [s.start for s in free_slots(rules, cal, window_start, window_end, now)]
+                assert got == expected, (ranges, step, duration)
 
 
 @settings(PROPERTY_SETTINGS, max_examples=60)
