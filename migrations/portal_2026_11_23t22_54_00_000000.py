@@ -1,8 +1,6 @@
 """Composite indexes for the customer's ticket list (keyset by activity) and thread order."""
 
-from piccolo.apps.migrations.auto.migration_manager import MigrationManager
-from piccolo.engine import engine_finder
-from piccolo.querystring import QueryString
+from portal.db import raw_sql_migration
 
 ID = "2026-11-23T22:54:00:000000"
 VERSION = "1.38.0"
@@ -16,13 +14,4 @@ STATEMENTS = [
 ]
 
 
-async def forwards():
-    manager = MigrationManager(migration_id=ID, app_name="portal", description=DESCRIPTION)
-
-    async def run():
-        engine = engine_finder()
-        for statement in STATEMENTS:
-            await engine.run_querystring(QueryString(statement))
-
-    manager.add_raw(run)
-    return manager
+forwards = raw_sql_migration(ID, DESCRIPTION, STATEMENTS)

@@ -1,8 +1,6 @@
 """Booking indexes: overlap lookups per staff member, one seat per customer, unique staff per service."""
 
-from piccolo.apps.migrations.auto.migration_manager import MigrationManager
-from piccolo.engine import engine_finder
-from piccolo.querystring import QueryString
+from portal.db import raw_sql_migration
 
 ID = "2026-11-23T23:11:00:000000"
 VERSION = "1.38.0"
@@ -21,13 +19,4 @@ STATEMENTS = [
 ]
 
 
-async def forwards():
-    manager = MigrationManager(migration_id=ID, app_name="portal", description=DESCRIPTION)
-
-    async def run():
-        engine = engine_finder()
-        for statement in STATEMENTS:
-            await engine.run_querystring(QueryString(statement))
-
-    manager.add_raw(run)
-    return manager
+forwards = raw_sql_migration(ID, DESCRIPTION, STATEMENTS)

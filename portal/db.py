@@ -169,6 +169,27 @@ async def fetch(sql: str, *args: Any) -> list[dict]:
     return await User.raw(sql, *args)
 
 
+def raw_sql_migration(migration_id: str, description: str, statements: list[str]):
+    """A ``forwards`` for a hand-written migration of portable SQL statements, run one per call
+    (asyncpg takes one statement at a time) inside the migration's transaction."""
+    from piccolo.apps.migrations.auto.migration_manager import MigrationManager
+    from piccolo.engine import engine_finder
+    from piccolo.querystring import QueryString
+
+    async def forwards():
+        manager = MigrationManager(migration_id=migration_id, app_name="portal", description=description)
+
+        async def run():
+            engine = engine_finder()
+            for statement in statements:
+                await engine.run_querystring(QueryString(statement))
+
+        manager.add_raw(run)
+        return manager
+
+    return forwards
+
+
 async def migrate(verbose: bool = True) -> list[str]:
     """Run every pending migration of the ``portal`` app; return the ids it applied."""
     from piccolo.apps.migrations.commands.forwards import ForwardsMigrationManager
