@@ -93,6 +93,7 @@ async def _calendar_context(request: Request, service: dict, staff: str, month: 
 @dataclass
 class BookForm:
     start: str = ""
+    alternative: str = ""  # one of the nearby times offered after a slot was taken
     staff: str = ANYONE
     name: str = ""
     email: str = ""
@@ -148,6 +149,8 @@ class BookingController(Controller):
         service = await services.service_by_slug(slug)
         raw = await request.form()
         form = BookForm(**{k: str(raw.get(k, "") or "")[:2000] for k in BookForm.__dataclass_fields__})
+        if form.alternative:
+            form.start, form.alternative = form.alternative, ""
         details = services.Details(name=form.name, email=form.email, phone=form.phone, note=form.note,
                                    timezone=services.zone_or_utc(form.timezone), answers=_answers(raw, service))
         try:

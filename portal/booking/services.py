@@ -326,9 +326,13 @@ async def _full(appointment_id: int) -> dict:
         Appointment.service.reminder_offsets.as_alias("reminder_offsets"),
         Appointment.staff.name.as_alias("staff_name"), Appointment.staff.email.as_alias("staff_email"),
         Appointment.staff.timezone.as_alias("staff_timezone"),
+        Appointment.service.intake_questions.as_alias("questions"),
     ).where(Appointment.id == appointment_id).first()
     if row is None:
         raise NotFound(NOT_FOUND)
+    answers = _loads(row["answers"], {})
+    row["answer_list"] = [(q["label"], answers.get(f"q_{q['id']}", "")) for q in _loads(row["questions"], [])
+                          if answers.get(f"q_{q['id']}")]
     return row
 
 

@@ -21,6 +21,17 @@
     });
   }
   document.addEventListener("DOMContentLoaded", function () { detectTimezone(document); detectTimezoneSelect(document); });
+  // The booking grid: when only the times were swapped in, mark the day that was clicked.
+  document.addEventListener("htmx:afterSwap", function (event) {
+    if (!event.target || event.target.id !== "times-slot") return;
+    var link = event.detail && event.detail.requestConfig && event.detail.requestConfig.elt;
+    var grid = link && link.closest && link.closest(".month-grid");
+    if (!grid) return;
+    grid.querySelectorAll("td.chosen").forEach(function (cell) { cell.classList.remove("chosen"); });
+    grid.querySelectorAll("[aria-current=date]").forEach(function (el) { el.removeAttribute("aria-current"); });
+    link.closest("td").classList.add("chosen");
+    link.setAttribute("aria-current", "date");
+  });
   document.addEventListener("htmx:afterSwap", function (event) { detectTimezone(event.target); });
   // Move focus to the first invalid field after a form comes back with errors.
   document.addEventListener("htmx:afterSwap", function (event) {
