@@ -28,7 +28,7 @@ from portal.booking.tables import (
     WeeklyHours,
 )
 from portal.clock import utcnow
-from portal.db import current_engine, fetch, write_transaction
+from portal.db import current_engine, fetch, read_together, write_transaction
 from portal.errors import Conflict, Invalid, NotFound
 from portal.jobs import queue
 from portal.mail.services import MailAttachment, queue_mail
@@ -141,10 +141,12 @@ def zone_or_utc(zone: str) -> str:
 async def free_slots(service: dict, staff_choice: str, window_start: datetime, window_end: datetime,
                      now: datetime | None = None) -> list[engine.Slot]:
     now = now or utcnow()
-    staff = _choose(await service_staff(service["id"]), staff_choice)
+    async with read_together():
+        staff = _choose(await service_staff(service["id"]), staff_choice)
+        loaded = await calendars(staff, window_start, window_end)
     rules = rules_for(service)
     slots: list[engine.Slot] = []
-    for calendar in await calendars(staff, window_start, window_end):
+    for calendar in loaded:
         slots.extend(engine.free_slots(rules, calendar, window_start, window_end, now))
     return sorted(slots)
 
