@@ -84,7 +84,7 @@ async def calendars(staff: list[dict], window_start: datetime, window_end: datet
     ids = [s["id"] for s in staff]
     if not ids:
         return []
-    margin = timedelta(days=2)  # local days and buffers reach past the UTC window
+    margin = timedelta(days=1)  # local days, durations and buffers (all under a day) reach past the window
     lo, hi = window_start - margin, window_end + margin
     weekly: dict[int, dict[int, list]] = {i: {} for i in ids}
     for row in await WeeklyHours.select().where(WeeklyHours.staff.is_in(ids)).order_by(WeeklyHours.start_minute):
@@ -102,8 +102,12 @@ async def calendars(staff: list[dict], window_start: datetime, window_end: datet
     for row in await TimeOff.select().where(TimeOff.staff.is_in(ids) & (TimeOff.end_at > lo) & (TimeOff.start_at < hi)):
         time_off[row["staff"]].append((row["start_at"], row["end_at"]))
     bookings: dict[int, list] = {i: [] for i in ids}
+    # On SQLite, instants are read as text and parsed here: Piccolo's per-value type converters
+    # cost more than the query itself for a month of appointments.
+    instant = "{col} || ''" if current_engine().engine_type == "sqlite" else "{col}"
     for row in await fetch(
-            "SELECT a.id, a.staff, a.service, a.start_at, a.end_at, a.seats, s.buffer_before_minutes AS bb, "
+            f"SELECT a.id, a.staff, a.service, {instant.format(col='a.start_at')} AS start_at, "
+            f"{instant.format(col='a.end_at')} AS end_at, a.seats, s.buffer_before_minutes AS bb, "
             "s.buffer_after_minutes AS ba FROM appointment a JOIN service s ON s.id = a.service "
             "WHERE a.staff IN (" + ", ".join("{}" for _ in ids) + ") AND a.status = 'booked' "
             "AND a.end_at > {} AND a.start_at < {}", *ids, lo, hi):
