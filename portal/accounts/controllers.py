@@ -121,7 +121,7 @@ class ProfileController(Controller):
 
     async def _context(self, request: Request, **extra) -> dict:
         user = await services.profile(current_actor(request))
-        return {"profile": user, "zones": time_zones(), "errors": {}, "password_errors": {}, **extra}
+        return {"profile": user, "zones": time_zones(), "errors": {}, **extra}
 
     @get("/", name="accounts:profile")
     async def show(self, request: Request) -> Template:
@@ -145,7 +145,7 @@ class ProfileController(Controller):
             version = await services.change_password(actor, data.current_password, data.new_password,
                                                      ip=client_ip(request))
         except DomainError as error:
-            context = await self._context(request, password_errors=error.errors)
+            context = await self._context(request)
             return form_error(request, "accounts/profile.html", "accounts/_password_form.html",
                               context, error)
         sign_in(request, type(actor)(**{**actor.__dict__, "session_version": version}))

@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 from portal.accounts.rules import time_zones
 from portal.booking import services
 from portal.booking.ics import calendar_file
-from portal.booking.services import ANYONE, SlotTaken
+from portal.booking.services import ANYONE
 from portal.clock import utcnow
 from portal.errors import DomainError, Invalid
 from portal.settings import get_settings
