@@ -225,6 +225,39 @@ async def fetch(sql: str, *args: Any) -> list[dict]:
     return await User.raw(sql, *args)
 
 
+async def fetch_rows(sql: str, *args: Any) -> list[tuple]:
+    """Like ``fetch`` but rows come back as plain tuples, with no per-row dict or type conversion:
+    for hot reads of thousands of rows (a month of appointments), where Piccolo's row handling
+    costs several times the query. Runs in the current transaction when there is one."""
+    from piccolo.querystring import QueryString
+
+    engine = current_engine()
+    transaction = engine.current_transaction.get()
+    if engine.engine_type == "sqlite":
+        query, values = QueryString(sql, *args).compile_string(engine_type="sqlite")
+        if transaction is not None:
+            return await _sqlite_tuples(transaction.connection, query, values)
+        connection = await engine.get_connection()
+        clean = False
+        try:
+            rows = await _sqlite_tuples(connection, query, values)
+            clean = True
+            return rows
+        finally:
+            await engine.release(connection, reusable=clean)
+    query, values = QueryString(sql, *args).compile_string(engine_type="postgres")
+    if transaction is not None:
+        return await transaction.connection.fetch(query, *values)
+    async with engine.pool.acquire() as connection:
+        return await connection.fetch(query, *values)
+
+
+async def _sqlite_tuples(connection: aiosqlite.Connection, query: str, values: list) -> list[tuple]:
+    async with connection.execute(query, values) as cursor:
+        cursor.row_factory = None
+        return list(await cursor.fetchall())
+
+
 def raw_sql_migration(migration_id: str, description: str, statements: list[str]):
     """A ``forwards`` for a hand-written migration of portable SQL statements, run one per call
     (asyncpg takes one statement at a time) inside the migration's transaction."""

@@ -29,13 +29,14 @@ from portal.booking.tables import (
     WeeklyHours,
 )
 from portal.clock import utcnow
-from portal.db import current_engine, fetch, read_together, write_transaction
+from portal.db import current_engine, fetch, fetch_rows, read_together, write_transaction
 from portal.errors import Conflict, Invalid, NotFound
 from portal.jobs import queue
 from portal.mail.services import MailAttachment, queue_mail
 from portal.settings import get_settings
 
 ANYONE = "any"
+MAX_APPOINTMENT_SPAN = timedelta(days=1)  # duration + buffers of any service stay below this
 NOT_FOUND = "We could not find that appointment."
 
 
@@ -102,25 +103,36 @@ async def calendars(staff: list[dict], window_start: datetime, window_end: datet
     time_off: dict[int, list] = {i: [] for i in ids}
     for row in await TimeOff.select().where(TimeOff.staff.is_in(ids) & (TimeOff.end_at > lo) & (TimeOff.start_at < hi)):
         time_off[row["staff"]].append((row["start_at"], row["end_at"]))
-    bookings: dict[int, list] = {i: [] for i in ids}
-    # On SQLite, instants are read as text and parsed here: Piccolo's per-value type converters
-    # cost more than the query itself for a month of appointments.
-    instant = "{col} || ''" if current_engine().engine_type == "sqlite" else "{col}"
-    for row in await fetch(
-            f"SELECT a.id, a.staff, a.service, {instant.format(col='a.start_at')} AS start_at, "
-            f"{instant.format(col='a.end_at')} AS end_at, a.seats, s.buffer_before_minutes AS bb, "
-            "s.buffer_after_minutes AS ba FROM appointment a JOIN service s ON s.id = a.service "
-            "WHERE a.staff IN (" + ", ".join("{}" for _ in ids) + ") AND a.status = 'booked' "
-            "AND a.end_at > {} AND a.start_at < {}", *ids, lo, hi):
-        bookings[row["staff"]].append(engine.Booking(
-            start=_aware(row["start_at"]), end=_aware(row["end_at"]), service_id=row["service"],
-            buffer_before=timedelta(minutes=row["bb"]), buffer_after=timedelta(minutes=row["ba"]),
-            seats=row["seats"], id=row["id"]))
+    bookings = await _bookings(ids, lo, hi)
     return [engine.StaffCalendar(
         staff_id=s["id"], zone=s["timezone"] or "UTC",
         weekly={k: tuple(v) for k, v in weekly[s["id"]].items()},
         overrides={k: tuple(v) for k, v in overrides[s["id"]].items()}, holidays=holidays,
         time_off=tuple(time_off[s["id"]]), bookings=tuple(bookings[s["id"]])) for s in staff]
+
+
+async def _bookings(ids: list[int], lo: datetime, hi: datetime) -> dict[int, list[engine.Booking]]:
+    """Booked appointments of these staff members overlapping [lo, hi), as engine Bookings.
+    Read as plain tuples, and on SQLite as untyped expressions: Piccolo's per-row dicts and
+    per-value type converters cost several times the query itself for a month of appointments."""
+    if current_engine().engine_type == "sqlite":  # expressions have no declared type: no converter runs
+        instant, number = "{} || ''", "{} + 0"
+    else:
+        instant = number = "{}"
+    rows = await fetch_rows(
+        "SELECT " + ", ".join(number.format(c) for c in ("a.id", "a.staff", "a.service")) + ", "
+        + ", ".join(instant.format(c) for c in ("a.start_at", "a.end_at")) + ", "
+        + ", ".join(number.format(c) for c in ("a.seats", "s.buffer_before_minutes", "s.buffer_after_minutes"))
+        + " FROM appointment a JOIN service s ON s.id = a.service WHERE a.staff IN ("
+        + ", ".join("{}" for _ in ids) + ") AND a.status = 'booked' AND a.end_at > {} AND a.start_at < {} AND a.start_at > {}",
+        *ids, lo, hi, lo - MAX_APPOINTMENT_SPAN)  # the last bound keeps the index range to the window
+    bookings: dict[int, list] = {i: [] for i in ids}
+    minutes: dict[int, timedelta] = {}
+    for id_, staff, service, start, end, seats, before, after in rows:
+        bb = minutes.get(before) or minutes.setdefault(before, timedelta(minutes=before))
+        ba = minutes.get(after) or minutes.setdefault(after, timedelta(minutes=after))
+        bookings[staff].append(engine.quick_booking(_aware(start), _aware(end), service, bb, ba, seats, id_))
+    return bookings
 
 
 def _aware(value) -> datetime:
@@ -174,14 +186,24 @@ def day_window(day: date, zone: str) -> tuple[datetime, datetime]:
             datetime.combine(day + timedelta(days=1), time(0), tz).astimezone(timezone.utc))
 
 
-async def month_days(service: dict, staff_choice: str, month: date, zone: str) -> dict[date, int]:
+async def month_days(service: dict, staff_choice: str, month: date, zone: str,
+                     now: datetime | None = None) -> dict[date, int]:
     """Local dates (customer's zone) in the month that have free times, with how many starts."""
+    now = now or utcnow()
     start, end = month_window(month, zone)
+    async with read_together():
+        staff = _choose(await service_staff(service["id"]), staff_choice)
+        loaded = await calendars(staff, start, end)
+    rules = rules_for(service)
+    starts: set[int] = set()
+    for calendar in loaded:
+        starts.update(engine.free_start_instants(rules, calendar, start, end, now))
     tz = ZoneInfo(zone)
-    days: dict[date, set] = {}
-    for slot in await free_slots(service, staff_choice, start, end):
-        days.setdefault(slot.start.astimezone(tz).date(), set()).add(slot.start)
-    return {day: len(starts) for day, starts in days.items()}
+    days: dict[date, int] = {}
+    for us in starts:
+        day = engine.instant(us).astimezone(tz).date()
+        days[day] = days.get(day, 0) + 1
+    return days
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,16 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from portal.booking.availability import Booking, ServiceRules, StaffCalendar, choose_staff, explain, free_slots
+from portal.booking.availability import (
+    Booking,
+    ServiceRules,
+    StaffCalendar,
+    choose_staff,
+    explain,
+    free_slots,
+    free_start_instants,
+    instant,
+)
 
 UTC = timezone.utc
 ONE_DAY = timedelta(days=1)
@@ -290,6 +299,15 @@ def test_a_window_split_in_two_gives_the_same_slots(scenario, cut_minutes):
     cut = min(window_start + timedelta(minutes=cut_minutes), window_end)
     whole = free_slots(rules, cal, window_start, window_end, now)
     assert free_slots(rules, cal, window_start, cut, now) + free_slots(rules, cal, cut, window_end, now) == whole
+
+
+@settings(PROPERTY_SETTINGS, max_examples=60)
+@given(scenarios())
+def test_start_instants_are_the_slots_starts(scenario):
+    """The month grid counts integer instants; they must be exactly the slots' starts."""
+    rules, cal, window_start, window_end, now = scenario
+    instants = free_start_instants(rules, cal, window_start, window_end, now)
+    assert [instant(us) for us in instants] == [s.start for s in free_slots(rules, cal, window_start, window_end, now)]
 
 
 @given(st.lists(st.integers(1, 30), min_size=1, max_size=8, unique=True),
