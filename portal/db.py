@@ -258,9 +258,11 @@ async def _sqlite_tuples(connection: aiosqlite.Connection, query: str, values: l
         return list(await cursor.fetchall())
 
 
-def raw_sql_migration(migration_id: str, description: str, statements: list[str]):
+def raw_sql_migration(migration_id: str, description: str, statements: list[str], *,
+                      sqlite: list[str] = (), postgres: list[str] = ()):
     """A ``forwards`` for a hand-written migration of portable SQL statements, run one per call
-    (asyncpg takes one statement at a time) inside the migration's transaction."""
+    (asyncpg takes one statement at a time) inside the migration's transaction; ``sqlite`` and
+    ``postgres`` statements run after them on that engine only (triggers, full-text search)."""
     from piccolo.apps.migrations.auto.migration_manager import MigrationManager
     from piccolo.engine import engine_finder
     from piccolo.querystring import QueryString
@@ -270,7 +272,8 @@ def raw_sql_migration(migration_id: str, description: str, statements: list[str]
 
         async def run():
             engine = engine_finder()
-            for statement in statements:
+            extra = sqlite if engine.engine_type == "sqlite" else postgres
+            for statement in [*statements, *extra]:
                 await engine.run_querystring(QueryString(statement))
 
         manager.add_raw(run)
