@@ -26,7 +26,7 @@ from portal.web.auth import ActorMiddleware
 from portal.web.access import enforce_access_policy
 from portal.web.errors import EXCEPTION_HANDLERS
 from portal.web.pages import health, home
-from portal.web.security import security_headers_middleware
+from portal.web.security import security_headers_middleware, server_timing_middleware
 from portal.web.sessions import PortalSessionConfig
 from portal.web.stores import store_registry
 from portal.web.templating import STATIC, environment
@@ -79,7 +79,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
                                        cache_control=CacheControlHeader(max_age=31536000, public=True)),
         ],
         guards=[enforce_access_policy],
-        middleware=[security_headers_middleware(settings.secure_cookies), session_config.middleware,
+        middleware=[server_timing_middleware, security_headers_middleware(settings.secure_cookies),
+                    session_config.middleware,
                     ActorMiddleware()],
         csrf_config=CSRFConfig(secret=settings.secret_key, cookie_secure=settings.secure_cookies,
                                cookie_httponly=False, cookie_samesite="lax", exclude=["^/static/"]),
