@@ -26,6 +26,9 @@ from portal.web.auth import ActorMiddleware
 from portal.web.access import enforce_access_policy
 from portal.web.errors import EXCEPTION_HANDLERS
 from portal.web.pages import health, home
+from portal.tickets import live
+from portal.tickets.back_controllers import CannedController, QueueController, events
+from portal.tickets.teams_controllers import AgentSettingsController, CategoriesController, TeamsController, availability
 from portal.web.security import security_headers_middleware, server_timing_middleware
 from portal.web.sessions import PortalSessionConfig
 from portal.web.stores import store_registry
@@ -74,7 +77,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
         route_handlers=[
             home, health, AccountController, ProfileController, TicketController, GuestTicketController,
             BookingController, ManageByLinkController, MyAppointmentsController, BackOfficeController, UsersController,
-            OutboxController,
+            OutboxController, QueueController, CannedController, TeamsController, CategoriesController,
+            AgentSettingsController, availability, events,
             create_static_files_router(path="/static", directories=[STATIC], name="static",
                                        cache_control=CacheControlHeader(max_age=31536000, public=True)),
         ],
@@ -86,7 +90,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
                                cookie_httponly=False, cookie_samesite="lax", exclude=["^/static/"]),
         stores=store_registry(settings),
         template_config=_template_config(),
-        plugins=[HTMXPlugin()],
+        plugins=[HTMXPlugin(), live.make_plugin(settings)],
         request_class=HTMXRequest,
         exception_handlers=EXCEPTION_HANDLERS,
         lifespan=[lifespan],

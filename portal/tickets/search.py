@@ -58,7 +58,7 @@ async def forget_ticket(ticket_id: int) -> None:
 
 
 # The PostgreSQL document: subject weighs most, then people, then bodies. Used by bench seeding too.
-PG_DOCUMENT = ("setweight(to_tsvector('english', {}), 'A') || setweight(to_tsvector('simple', {}), 'B') "
+PG_DOCUMENT = ("setweight(to_tsvector('english', {}), 'A') || setweight(to_tsvector('english', {}), 'B') "
                "|| setweight(to_tsvector('english', left({}, 200000)), 'C')")
 
 
