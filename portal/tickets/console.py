@@ -191,8 +191,13 @@ def _local_midnight(day: date, zone: str) -> datetime:
     return datetime.combine(day, time(0), ZoneInfo(zone)).astimezone(timezone.utc)
 
 
-def view_conditions(filters: Filters, scope: Scope, now: datetime) -> tuple[list[str], list]:
-    """SQL conditions on ``t`` for the view and the filters (the scope included)."""
+def view_conditions(filters: Filters, scope: Scope, now: datetime,
+                    split_teams: bool = False) -> tuple[list[str], list, tuple[int, ...]]:
+    """SQL conditions on ``t`` for the view and the filters (the scope included).
+
+    With ``split_teams``, a restriction to several teams is not written as ``team IN (…)`` but
+    returned, so the caller can run one index-ordered query per team: an IN list cannot use the
+    (team, updated_at) order and made the database sort every open ticket of those teams."""
     where: list[str] = []
     args: list = []
     actor = scope.actor
@@ -204,12 +209,6 @@ def view_conditions(filters: Filters, scope: Scope, now: datetime) -> tuple[list
     elif view == "mine":
         where.append("t.assignee = {}")
         args.append(actor.id)
-    elif view == "team":
-        if scope.teams:
-            where.append(f"t.team IN ({', '.join('{}' for _ in scope.teams)})")
-            args.extend(sorted(scope.teams))
-        else:
-            where.append("1 = 0")
     elif view == "pending":
         where.append("t.status = 'pending'")
     elif view == "solved":
@@ -221,7 +220,7 @@ def view_conditions(filters: Filters, scope: Scope, now: datetime) -> tuple[list
     if filters.priority:
         where.append(f"t.priority IN ({', '.join('{}' for _ in filters.priority)})")
         args.extend(filters.priority)
-    for column, value in (("category", filters.category), ("team", filters.team), ("assignee", filters.assignee)):
+    for column, value in (("category", filters.category), ("assignee", filters.assignee)):
         if value == 0:
             where.append(f"t.{column} IS NULL")
         elif value is not None:
@@ -247,11 +246,35 @@ def view_conditions(filters: Filters, scope: Scope, now: datetime) -> tuple[list
         if end:
             where.append(f"t.{column} < {{}}")
             args.append(_local_midnight(end + timedelta(days=1), zone))
-    scope_sql, scope_args = scope.sql()
-    if scope_sql:
-        where.append(scope_sql)
-        args.extend(scope_args)
-    return where, args
+    split: tuple[int, ...] = ()
+    teams = _allowed_teams(filters, scope, view)
+    if filters.team == 0:
+        where.append("t.team IS NULL" if teams is None else "1 = 0")
+    elif teams is not None:
+        if not teams:
+            where.append("1 = 0")
+        elif len(teams) == 1:
+            where.append("t.team = {}")
+            args.append(teams[0])
+        elif split_teams:
+            split = teams
+        else:
+            where.append(f"t.team IN ({', '.join('{}' for _ in teams)})")
+            args.extend(teams)
+    return where, args, split
+
+
+def _allowed_teams(filters: Filters, scope: Scope, view: str) -> tuple[int, ...] | None:
+    """The teams the rows must belong to (None: any team, or none), from the view, the team filter
+    and the agent's limitation together."""
+    allowed: set[int] | None = None
+    if view == "team":
+        allowed = set(scope.teams)
+    if scope.limited:
+        allowed = set(scope.teams) if allowed is None else allowed & scope.teams
+    if filters.team:
+        allowed = {filters.team} if allowed is None else allowed & {filters.team}
+    return None if allowed is None else tuple(sorted(allowed))
 
 
 LIST_COLUMNS = (
@@ -266,28 +289,45 @@ async def queue_page(scope: Scope, filters: Filters, cursor: str = "") -> Page:
     q = filters.q.strip()
     if q.startswith("#") and q[1:].isdigit() and len(q) < 15:
         return Page(rows=[], next_cursor=None, jump_to=int(q[1:]))
-    where, args = view_conditions(filters, scope, now)
     if q:
+        # Search looks at every ticket the agent may see; explicit filters still narrow it.
+        where, args, _ = view_conditions(replace(filters, view="all", base=""), scope, now)
         ids = await search.matching_ids(q, *_and(where, args))
-        rows = await _rows_by_ids(ids)
-        return Page(rows=await _with_tags(rows), next_cursor=None)
+        return Page(rows=await _with_tags(await _rows_by_ids(ids)), next_cursor=None)
+    where, args, split = view_conditions(filters, scope, now, split_teams=True)
     sort = filters.sort
     if sort == "priority":
-        order = "t.priority_rank DESC, t.updated_at DESC, t.id DESC"
+        order = "priority_rank DESC, updated_at DESC, id DESC"
         keys = "(t.priority_rank, t.updated_at, t.id)"
     else:
-        order = f"t.{sort}_at DESC, t.id DESC"
+        order = f"{sort}_at DESC, id DESC"
         keys = f"(t.{sort}_at, t.id)"
     decoded = _decode_cursor(cursor, sort) if cursor else None
     if decoded:
         where.append(f"{keys} < ({', '.join('{}' for _ in decoded)})")
         args.extend(decoded)
-    sql = (f"SELECT {LIST_COLUMNS} FROM ticket t {LIST_JOINS}"
-           f"{' WHERE ' + ' AND '.join(where) if where else ''} ORDER BY {order} LIMIT {PAGE_SIZE + 1}")
+    limit = PAGE_SIZE + 1
+    if split:
+        # One index-ordered arm per team, merged: each arm reads at most a page.
+        arms, arm_args = [], []
+        for i, team in enumerate(split):
+            conditions = " AND ".join([*where, "t.team = {}"])
+            arms.append(f"SELECT * FROM (SELECT {LIST_COLUMNS} FROM ticket t {LIST_JOINS} WHERE {conditions} "
+                        f"ORDER BY {_qualified(order)} LIMIT {limit}) arm{i}")
+            arm_args.extend([*args, team])
+        sql = " UNION ALL ".join(arms) + f" ORDER BY {order} LIMIT {limit}"
+        args = arm_args
+    else:
+        sql = (f"SELECT {LIST_COLUMNS} FROM ticket t {LIST_JOINS}"
+               f"{' WHERE ' + ' AND '.join(where) if where else ''} ORDER BY {_qualified(order)} LIMIT {limit}")
     rows = [_aware_row(r) for r in await fetch(sql, *args)]
     more = len(rows) > PAGE_SIZE
     rows = rows[:PAGE_SIZE]
     return Page(rows=await _with_tags(rows), next_cursor=_encode_cursor(rows[-1], sort) if more else None)
+
+
+def _qualified(order: str) -> str:
+    return ", ".join("t." + part.strip() for part in order.split(","))
 
 
 def _and(where: list[str], args: list) -> tuple[str, tuple]:

@@ -396,3 +396,18 @@ async def test_queue_page_query_budget(desk, make_browser):
     with count_queries() as queries:
         page = await ben.get("/back/tickets?view=open")
     assert page.status_code == 200 and queries[0] <= 10, queries[0]
+
+
+async def test_team_view_over_several_teams_merges_in_order(desk, make_browser):
+    async with write_transaction():
+        await TeamMember.insert(TeamMember(team=desk.billing, user=desk.ben)).run()
+    made = [await file_ticket(f"Mixed {i}", desk.tech if i % 2 else desk.money) for i in range(56)]
+    await file_ticket("Nobody's team", desk.general)
+    ben = await agent(make_browser, "ben@example.org")
+    first = await ben.get("/back/tickets?view=team")
+    seen = numbers_in(first.text)
+    assert len(seen) == 50
+    nxt = re.search(r'rel="next" href="([^"]+)"', first.text).group(1).replace("&amp;", "&")
+    seen += numbers_in((await ben.get(nxt)).text)
+    # Newest update first, across both teams, each ticket once.
+    assert seen == sorted((t["number"] for t in made), reverse=True)
