@@ -647,3 +647,23 @@ async def test_staff_feed_shown_once_revocable_and_regenerable(office, make_brow
     third_path = re.search(r'value="http://testserver(/feeds/staff/[A-Za-z0-9_-]+\.ics)"', third.text).group(1)
     assert (await admin.post(f"/back/schedules/{office['sam_id']}/feed/revoke", {})).status_code == 303
     assert (await anonymous.get(third_path)).status_code == 404
+
+
+async def test_staff_with_upcoming_appointments_cannot_be_deactivated(office, make_browser):
+    admin, sam_id = office["admin"], office["sam_id"]
+    appointment_id = await book_as_customer(make_browser, at(10))
+    response = await admin.post(f"/back/users/{sam_id}/active", {"active": "0"})
+    assert response.status_code == 422 and "Sam Staff has 1 upcoming appointment" in response.text
+    assert (await User.select(User.is_active).where(User.id == sam_id).first())["is_active"]
+    assert (await office["sam"].post(f"/back/calendar/appointments/{appointment_id}/cancel",
+                                     {"reason": "Leaving"})).status_code == 303
+    assert (await admin.post(f"/back/users/{sam_id}/active", {"active": "0"})).status_code == 303
+    assert not (await User.select(User.is_active).where(User.id == sam_id).first())["is_active"]
+
+
+async def test_navigation_by_role(office):
+    sam_nav = (await office["sam"].get("/back")).text
+    assert 'href="/back/calendar"' in sam_nav and 'href="/back/services"' not in sam_nav
+    admin_nav = (await office["admin"].get("/back")).text
+    for link in ("/back/calendar", "/back/services", "/back/schedules", "/back/holidays", "/back/availability/why"):
+        assert f'href="{link}"' in admin_nav, link
