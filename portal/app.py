@@ -28,7 +28,10 @@ from portal.web.auth import ActorMiddleware
 from portal.web.access import enforce_access_policy
 from portal.web.errors import EXCEPTION_HANDLERS
 from portal.web.pages import health, home
-from portal.web.security import security_headers_middleware
+from portal.tickets import live
+from portal.tickets.back_controllers import CannedController, QueueController, events
+from portal.tickets.teams_controllers import AgentSettingsController, CategoriesController, TeamsController, availability
+from portal.web.security import security_headers_middleware, server_timing_middleware
 from portal.web.sessions import PortalSessionConfig
 from portal.web.stores import store_registry
 from portal.web.templating import STATIC, environment
@@ -76,19 +79,22 @@ def create_app(settings: Settings | None = None) -> Litestar:
         route_handlers=[
             home, health, AccountController, ProfileController, TicketController, GuestTicketController,
             BookingController, ManageByLinkController, MyAppointmentsController, BackOfficeController, UsersController,
-            OutboxController, ServicesController, SchedulesController, HolidaysController, WhyController,
+            OutboxController, QueueController, CannedController, TeamsController, CategoriesController,
+            AgentSettingsController, availability, events,
+            ServicesController, SchedulesController, HolidaysController, WhyController,
             CalendarController, StaffFeedAdminController, staff_feed,
             create_static_files_router(path="/static", directories=[STATIC], name="static",
                                        cache_control=CacheControlHeader(max_age=31536000, public=True)),
         ],
         guards=[enforce_access_policy],
-        middleware=[security_headers_middleware(settings.secure_cookies), session_config.middleware,
+        middleware=[server_timing_middleware, security_headers_middleware(settings.secure_cookies),
+                    session_config.middleware,
                     ActorMiddleware()],
         csrf_config=CSRFConfig(secret=settings.secret_key, cookie_secure=settings.secure_cookies,
                                cookie_httponly=False, cookie_samesite="lax", exclude=["^/static/"]),
         stores=store_registry(settings),
         template_config=_template_config(),
-        plugins=[HTMXPlugin()],
+        plugins=[HTMXPlugin(), live.make_plugin(settings)],
         request_class=HTMXRequest,
         exception_handlers=EXCEPTION_HANDLERS,
         lifespan=[lifespan],

@@ -11,6 +11,7 @@ raises; the ``Safe*Transaction`` classes below close or release in ``finally``.
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import io
 from pathlib import Path
 from typing import Any, AsyncIterator
@@ -22,6 +23,26 @@ import aiosqlite
 from piccolo.engine.sqlite import SQLiteEngine, SQLiteTransaction, TransactionType, dict_factory
 
 SQLITE_BUSY_TIMEOUT_SECONDS = 30
+
+# Statements run in the current request (or other unit of work), when someone is counting.
+_query_counter: contextvars.ContextVar[list[int] | None] = contextvars.ContextVar("query_counter", default=None)
+
+
+@contextlib.contextmanager
+def count_queries():
+    """Count the SQL statements run inside the block (tests, the Server-Timing header)."""
+    counter = [0]
+    reset = _query_counter.set(counter)
+    try:
+        yield counter
+    finally:
+        _query_counter.reset(reset)
+
+
+def _counted() -> None:
+    counter = _query_counter.get()
+    if counter is not None:
+        counter[0] += 1
 
 
 class SafeSQLiteTransaction(SQLiteTransaction):
@@ -125,6 +146,10 @@ class PortalSQLiteEngine(SQLiteEngine):
         for connection in idle:
             await connection.close()
 
+    async def run_querystring(self, querystring, in_pool: bool = False):
+        _counted()
+        return await super().run_querystring(querystring, in_pool)
+
     async def _run_in_new_connection(self, query: str, args=None, query_type: str = "generic", table=None):
         connection = await self.get_connection()
         clean = False
@@ -139,6 +164,10 @@ class PortalSQLiteEngine(SQLiteEngine):
 
 
 class PortalPostgresEngine(PostgresEngine):
+    async def run_querystring(self, querystring, in_pool: bool = True):
+        _counted()
+        return await super().run_querystring(querystring, in_pool)
+
     def transaction(self, allow_nested: bool = True) -> PostgresTransaction:
         return SafePostgresTransaction(engine=self, allow_nested=allow_nested)
 
@@ -231,6 +260,7 @@ async def fetch_rows(sql: str, *args: Any) -> list[tuple]:
     costs several times the query. Runs in the current transaction when there is one."""
     from piccolo.querystring import QueryString
 
+    _counted()
     engine = current_engine()
     transaction = engine.current_transaction.get()
     if engine.engine_type == "sqlite":
@@ -258,9 +288,11 @@ async def _sqlite_tuples(connection: aiosqlite.Connection, query: str, values: l
         return list(await cursor.fetchall())
 
 
-def raw_sql_migration(migration_id: str, description: str, statements: list[str]):
+def raw_sql_migration(migration_id: str, description: str, statements: list[str], *,
+                      sqlite: list[str] = (), postgres: list[str] = ()):
     """A ``forwards`` for a hand-written migration of portable SQL statements, run one per call
-    (asyncpg takes one statement at a time) inside the migration's transaction."""
+    (asyncpg takes one statement at a time) inside the migration's transaction; ``sqlite`` and
+    ``postgres`` statements run after them on that engine only (triggers, full-text search)."""
     from piccolo.apps.migrations.auto.migration_manager import MigrationManager
     from piccolo.engine import engine_finder
     from piccolo.querystring import QueryString
@@ -270,7 +302,8 @@ def raw_sql_migration(migration_id: str, description: str, statements: list[str]
 
         async def run():
             engine = engine_finder()
-            for statement in statements:
+            extra = sqlite if engine.engine_type == "sqlite" else postgres
+            for statement in [*statements, *extra]:
                 await engine.run_querystring(QueryString(statement))
 
         manager.add_raw(run)

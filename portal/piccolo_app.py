@@ -9,13 +9,17 @@ from portal.accounts.tables import AuditEvent, AuthToken, Team, TeamMember, User
 from portal.jobs.tables import Job
 from portal.mail.tables import OutboundMail
 from portal.settings import REPO_ROOT
-from portal.tickets.tables import Attachment, Category, Message, Ticket, TicketToken
+from portal.tickets.tables import (
+    Attachment, CannedReply, Category, Message, QueueTally, SavedView, Tag, Ticket, TicketEvent, TicketTag,
+    TicketToken,
+)
 
 APP_CONFIG = AppConfig(
     app_name="portal",
     migrations_folder_path=str(REPO_ROOT / "migrations"),
     table_classes=[User, Team, TeamMember, AuditEvent, AuthToken, Job, OutboundMail,
-                   Category, Ticket, Message, Attachment, TicketToken,
+                   Category, Ticket, Message, Attachment, TicketToken, TicketEvent, Tag, TicketTag,
+                   CannedReply, SavedView, QueueTally,
                    Service, ServiceStaff, WeeklyHours, DateOverride, Holiday, TimeOff, Appointment, StaffFeed],
     migration_dependencies=[],
     commands=[],

@@ -26,11 +26,17 @@ class User(Table, tablename="portal_user"):
     session_version = Integer(default=1)
     created_at = Timestamptz()
     last_login_at = Timestamptz(null=True, default=None)
+    # Agents: round-robin takes available agents below their cap; "limited" sees only their teams.
+    is_available = Boolean(default=True)
+    open_ticket_cap = Integer(null=True, default=None)
+    limited_to_teams = Boolean(default=False)
 
 
 class Team(Table, tablename="team"):
     name = Varchar(length=80, unique=True)
     created_at = Timestamptz()
+    round_robin = Boolean(default=False)      # assign new tickets to the next available member
+    last_assigned = Integer(null=True, default=None)  # user id the round-robin gave the last ticket to
 
 
 class TeamMember(Table, tablename="team_member"):

@@ -77,3 +77,88 @@ def text_problem(value: str, label: str, maximum: int) -> str | None:
 def one_line(value: str) -> str:
     """Subjects are one line: newlines and tabs become spaces."""
     return " ".join(value.split())
+
+
+# --- the agent console ----------------------------------------------------------------------------
+
+UNSOLVED = ("new", "open", "pending", "on_hold")
+PRIORITY_RANK = {"low": 0, "normal": 1, "high": 2, "urgent": 3}
+STATUS_LABELS = {"new": "New", "open": "Open", "pending": "Pending", "on_hold": "On hold",
+                 "solved": "Solved", "closed": "Closed"}
+RECENTLY_SOLVED = timedelta(days=7)
+# Built-in queue views: (label, what it shows). Their filters are in console.view_filters().
+VIEWS = {
+    "unassigned": "Unassigned",
+    "mine": "Mine",
+    "team": "My teams",
+    "open": "All open",
+    "pending": "Pending",
+    "solved": "Recently solved",
+}
+SORTS = {"updated": "Last updated", "created": "Newest", "priority": "Priority"}
+TAG_MAX = 40
+TAGS_PER_TICKET = 20
+PLACEHOLDERS = ("customer_name", "customer_first_name", "ticket_number", "ticket_subject", "agent_name")
+
+
+def status_changes(old: str, new: str, now: datetime) -> dict[str, datetime | None]:
+    """The timestamps a status change sets or clears (column name -> value)."""
+    changes: dict[str, datetime | None] = {}
+    if new == "solved" and old != "solved":
+        changes["solved_at"] = now
+    if new in UNSOLVED and old in ("solved", "closed"):
+        changes["solved_at"] = None
+        changes["closed_at"] = None
+    if new == "closed" and old != "closed":
+        changes["closed_at"] = now
+    return changes
+
+
+def may_see(team_id: int | None, limited: bool, my_teams: frozenset[int]) -> bool:
+    """An agent limited to their teams sees tickets of those teams only; others see every ticket."""
+    return not limited or (team_id is not None and team_id in my_teams)
+
+
+def normalize_tag(raw: str) -> str | None:
+    """Tags are lower-case words joined by dashes: "Billing Issue" -> "billing-issue"."""
+    tag = "-".join(raw.strip().lower().replace("#", " ").split())
+    tag = "".join(c for c in tag if c.isalnum() or c in "-_.")
+    return tag[:TAG_MAX] or None
+
+
+def parse_tags(text: str) -> list[str]:
+    seen: list[str] = []
+    for part in text.replace(";", ",").split(","):
+        tag = normalize_tag(part)
+        if tag and tag not in seen:
+            seen.append(tag)
+    return seen
+
+
+def fill_placeholders(body: str, values: dict[str, str]) -> str:
+    """Canned reply placeholders like {{customer_name}}; unknown ones stay as written."""
+    out = body
+    for key in PLACEHOLDERS:
+        for form in ("{{" + key + "}}", "{{ " + key + " }}"):
+            out = out.replace(form, values.get(key, ""))
+    return out
+
+
+def placeholder_values(ticket: dict, agent_name: str) -> dict[str, str]:
+    name = ticket["requester_name"] or ""
+    return {"customer_name": name, "customer_first_name": name.split()[0] if name.split() else "",
+            "ticket_number": str(ticket["number"]), "ticket_subject": ticket["subject"], "agent_name": agent_name}
+
+
+def next_in_rotation(candidates: list[dict], last_assigned: int | None) -> dict | None:
+    """Round-robin: among available agents below their cap (``candidates``: id, available, cap,
+    open), the first one after ``last_assigned`` in id order, wrapping around."""
+    eligible = sorted((c for c in candidates if c["available"] and (c["cap"] is None or c["open"] < c["cap"])),
+                      key=lambda c: c["id"])
+    if not eligible:
+        return None
+    if last_assigned is not None:
+        for candidate in eligible:
+            if candidate["id"] > last_assigned:
+                return candidate
+    return eligible[0]

@@ -23,7 +23,7 @@ from portal.errors import Invalid, NotFound, Throttled
 from portal.mail.services import queue_mail
 from portal.settings import get_settings
 from portal.throttle import Throttle, minutes_text
-from portal.tickets import rules
+from portal.tickets import live, rules, search, work
 from portal.tickets.tables import Attachment, Category, Message, Ticket, TicketToken
 
 NOT_FOUND = "We could not find that ticket."
@@ -280,10 +280,14 @@ async def open_ticket(actor: Actor | None, form: NewTicket, *, ip: str, throttle
         ticket = await Ticket.select().where(Ticket.id == ticket_id).first()
         await _add_message(ticket, author_id=actor.id if actor else None, author_name=name, staff=False,
                            kind="public", body=form.body, stored=stored)
+        await search.index_ticket(ticket_id)
+        if await work.assign_by_rotation(ticket):
+            ticket = await Ticket.select().where(Ticket.id == ticket_id).first()
         guest_path = await _issue_link(ticket) if actor is None else None
         link = f"{get_settings().base_url}{guest_path}" if guest_path and not requester else await _link_for_mail(ticket)
         await queue_mail(email, "ticket_received", {"name": name, "ticket": ticket, "link": link,
                                                      "body": form.body})
+    live.announce(ticket, None, "new")
     return ticket, guest_path
 
 
@@ -313,6 +317,11 @@ async def reply(viewer: Viewer, ticket: dict, body: str, uploads: list[Upload]) 
         if status != current["status"] and current["status"] == "solved":
             changes[Ticket.solved_at] = None
         await Ticket.update(changes).where(Ticket.id == current["id"]).run()
+        if status != current["status"]:
+            await work._event(current["id"], None, "status", rules.STATUS_LABELS[current["status"]],
+                              rules.STATUS_LABELS[status], "the customer replied")
+        await search.index_ticket(current["id"])
+    live.announce(current, None, "reply")
 
 
 async def solve_by_customer(ticket: dict) -> None:
@@ -323,6 +332,9 @@ async def solve_by_customer(ticket: dict) -> None:
         await Ticket.update({Ticket.status: "solved", Ticket.solved_at: now, Ticket.updated_at: now}).where(
             (Ticket.id == ticket["id"]) & Ticket.status.is_in(["new", "open", "pending", "on_hold"])).run()
         await _system_note(ticket, "The customer marked this ticket as solved.")
+        await work._event(ticket["id"], None, "status", rules.STATUS_LABELS[ticket["status"]], "Solved",
+                          "the customer marked it solved")
+    live.announce(ticket, None, "changed")
 
 
 async def reopen(ticket: dict) -> None:
@@ -334,6 +346,8 @@ async def reopen(ticket: dict) -> None:
         await Ticket.update({Ticket.status: "open", Ticket.solved_at: None, Ticket.updated_at: now}).where(
             (Ticket.id == ticket["id"]) & (Ticket.status == "solved")).run()
         await _system_note(ticket, "The customer reopened this ticket.")
+        await work._event(ticket["id"], None, "status", "Solved", "Open", "the customer reopened it")
+    live.announce(ticket, None, "changed")
 
 
 async def _system_note(ticket: dict, text: str) -> None:

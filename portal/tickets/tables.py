@@ -27,6 +27,7 @@ class Ticket(Table, tablename="ticket"):
     subject = Varchar(length=200)
     status = Varchar(length=16, default="new", index=True)
     priority = Varchar(length=16, default="normal")
+    priority_rank = Integer(default=1)  # 0 low … 3 urgent: what "sort by priority" orders on
     category = ForeignKey(references=Category, null=True, on_delete=OnDelete.set_null)
     team = ForeignKey(references=Team, null=True, on_delete=OnDelete.set_null, index=True)
     requester = ForeignKey(references=User, null=True, on_delete=OnDelete.restrict, index=True)
@@ -44,6 +45,7 @@ class Ticket(Table, tablename="ticket"):
     csat_rating = Varchar(length=8, null=True, default=None)  # good | bad
     csat_comment = Text(default="")
     csat_at = Timestamptz(null=True, default=None)
+    merged_into = BigInt(null=True, default=None)  # the number of the ticket this one was merged into
 
 
 class Message(Table, tablename="message"):
@@ -78,3 +80,55 @@ class TicketToken(Table, tablename="ticket_token"):
     last_used_at = Timestamptz(null=True, default=None)
     revoked_at = Timestamptz(null=True, default=None)
     created_at = Timestamptz()
+
+
+class TicketEvent(Table, tablename="ticket_event"):
+    """The ticket's history: who changed what, when, from what to what (and why, for automation)."""
+
+    ticket = ForeignKey(references=Ticket, on_delete=OnDelete.cascade, index=True)
+    actor = ForeignKey(references=User, null=True, on_delete=OnDelete.set_null)
+    actor_name = Varchar(length=120)
+    field = Varchar(length=32)         # status | priority | category | team | assignee | tags | merge | …
+    old_value = Varchar(length=200, default="")
+    new_value = Varchar(length=200, default="")
+    reason = Varchar(length=200, default="")
+    at = Timestamptz()
+
+
+class Tag(Table, tablename="tag"):
+    name = Varchar(length=40, unique=True)  # lower-case, no spaces
+
+
+class TicketTag(Table, tablename="ticket_tag"):
+    ticket = ForeignKey(references=Ticket, on_delete=OnDelete.cascade, index=True)
+    tag = ForeignKey(references=Tag, on_delete=OnDelete.cascade, index=True)
+
+
+class CannedReply(Table, tablename="canned_reply"):
+    """A reply template; ``owner`` null = shared by admins with every agent."""
+
+    title = Varchar(length=120)
+    body = Text()
+    owner = ForeignKey(references=User, null=True, on_delete=OnDelete.cascade, index=True)
+    created_at = Timestamptz()
+    updated_at = Timestamptz()
+
+
+class SavedView(Table, tablename="saved_view"):
+    """An agent's queue view (filters + sort); an admin may share one with a team."""
+
+    owner = ForeignKey(references=User, on_delete=OnDelete.cascade, index=True)
+    name = Varchar(length=60)
+    query = Varchar(length=1000)       # the filter form's query string, validated when used
+    team = ForeignKey(references=Team, null=True, on_delete=OnDelete.cascade, index=True)
+    created_at = Timestamptz()
+
+
+class QueueTally(Table, tablename="queue_tally"):
+    """Tickets per (status, team, assignee), kept by database triggers on ``ticket``: queue counts
+    read a few dozen rows instead of counting a million. 0 stands for "none" (unique index)."""
+
+    status = Varchar(length=16)
+    team = Integer(default=0)
+    assignee = Integer(default=0)
+    n = Integer(default=0)

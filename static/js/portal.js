@@ -38,4 +38,45 @@
     var invalid = event.target.querySelector && event.target.querySelector("[aria-invalid=true]");
     if (invalid) invalid.focus();
   });
+  // Console: "select all" checkboxes for bulk actions.
+  document.addEventListener("change", function (event) {
+    var all = event.target.closest && event.target.closest("[data-select-all]");
+    if (!all) return;
+    var form = all.form || all.closest("form");
+    form.querySelectorAll('input[type=checkbox][name="' + all.dataset.selectAll + '"]').forEach(function (box) {
+      box.checked = all.checked;
+    });
+  });
+  // Console: a canned reply is inserted at the cursor instead of reloading the page.
+  function insertAtCursor(area, text) {
+    var start = area.selectionStart || 0, end = area.selectionEnd || 0;
+    area.value = area.value.slice(0, start) + text + area.value.slice(end);
+    area.selectionStart = area.selectionEnd = start + text.length;
+    area.dispatchEvent(new Event("input", { bubbles: true }));
+    area.focus();
+  }
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest && event.target.closest("[data-canned-insert]");
+    if (!button) return;
+    var select = button.form.querySelector("[data-canned-url]");
+    var area = document.querySelector(".console-reply textarea[name=body]");
+    if (!select || !select.value || !area) return;
+    event.preventDefault();
+    fetch(select.dataset.cannedUrl + encodeURIComponent(select.value), { headers: { "X-Canned-Text": "1" }, credentials: "same-origin" })
+      .then(function (r) { if (!r.ok) throw new Error(r.status); return r.text(); })
+      .then(function (text) { insertAtCursor(area, text); select.value = ""; })
+      .catch(function () { button.form.submit(); });
+  });
+  // Console: tell other agents on this ticket that someone is typing (at most every 4 s).
+  var lastTyping = 0;
+  document.addEventListener("input", function (event) {
+    var form = event.target.closest && event.target.closest("form[data-typing-url]");
+    if (!form || event.target.name !== "body") return;
+    var now = Date.now();
+    if (now - lastTyping < 4000) return;
+    lastTyping = now;
+    var token = (document.body.getAttribute("hx-headers") || "").match(/"X-CSRFToken": "([^"]+)"/);
+    fetch(form.dataset.typingUrl, { method: "POST", credentials: "same-origin",
+      headers: token ? { "X-CSRFToken": token[1] } : {} }).catch(function () {});
+  });
 })();

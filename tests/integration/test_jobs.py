@@ -251,7 +251,7 @@ async def test_four_concurrent_workers_run_each_job_exactly_once(register):
     ran: list[int] = []
 
     async def record(payload: dict) -> None:
-        await asyncio.sleep(0)
+        await asyncio.sleep(0.002)  # a job takes a moment: the other workers claim meanwhile
         ran.append(payload["n"])
 
     register("test.many", record)

@@ -1,0 +1,385 @@
+"""The agent console: queues (/back/tickets), a ticket's page and its actions, canned replies, SSE.
+
+Thin: parse the request, load the agent's ``Scope``, call ``console`` (reads) or ``work`` (writes),
+render. htmx requests get the fragment they target; everything also works as plain forms.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from dataclasses import dataclass, field
+from typing import Annotated
+
+from litestar import Controller, Request, get, post
+from litestar.channels import ChannelsPlugin
+from litestar.di import NamedDependency
+from litestar.datastructures import UploadFile
+from litestar.params import FromPath, FromQuery
+from litestar.response import Redirect, Response, ServerSentEvent, Template
+from litestar.response.sse import ServerSentEventMessage
+
+from portal import files
+from portal.errors import DomainError, Invalid, NotFound
+from portal.settings import get_settings
+from portal.tickets import console, live, rules, work
+from portal.tickets.controllers import FORM, MULTIPART, UPLOAD_BODY_LIMIT, _uploads
+from portal.web.auth import current_actor
+from portal.web.responses import VARY, after_post, flash, form_error, page_or_fragment, safe_next, wants_fragment
+from portal.web.templating import environment
+
+
+def _target(request: Request) -> str:
+    htmx = getattr(request, "htmx", None)
+    return (htmx.target or "") if htmx else ""
+
+
+# --- the queue -----------------------------------------------------------------------------------------
+
+async def _queue_context(request: Request, scope: console.Scope, after: str = "") -> dict:
+    filters = console.parse_filters(list(request.query_params.multi_items()))
+    views = await console.saved_views(scope)
+    filters = console.apply_saved(filters, views)
+    page = await console.queue_page(scope, filters, after)
+    return {"filters": filters, "page": page, "views": views, "labels": rules.VIEWS, "sorts": rules.SORTS,
+            "statuses": rules.STATUS_LABELS, "priorities": rules.PRIORITIES, "after": after,
+            "section": "tickets", "errors": filters.errors}
+
+
+class QueueController(Controller):
+    path = "/back/tickets"
+
+    @get("/", name="console:queue")
+    async def queue(self, request: Request, after: FromQuery[str] = "") -> Response:
+        scope = await console.scope_for(current_actor(request))
+        context = await _queue_context(request, scope, after)
+        if context["page"].jump_to is not None:
+            return Redirect(path=f"/back/tickets/{context['page'].jump_to}", status_code=303, headers=VARY)
+        context["directory"] = await work.directory()
+        if _target(request) == "queue" and wants_fragment(request):
+            return Template("tickets/back/_queue.html", context=context, headers=VARY)
+        context["counts"] = await console.view_counts(scope)
+        return Template("tickets/back/queue.html", context=context, headers=VARY)
+
+    @get("/counts", name="console:counts")
+    async def counts(self, request: Request) -> Template:
+        scope = await console.scope_for(current_actor(request))
+        current = request.query_params.get("view", "open")
+        return Template("tickets/back/_views.html", context={
+            "counts": await console.view_counts(scope), "views": await console.saved_views(scope),
+            "labels": rules.VIEWS, "current": current}, headers=VARY)
+
+    @post("/bulk", name="console:bulk")
+    async def bulk(self, request: Request) -> Response:
+        scope = await console.scope_for(current_actor(request))
+        form = await request.form()
+        back = safe_next(str(form.get("next") or ""), "/back/tickets")
+        numbers = [int(n) for n in form.getall("number") if str(n).isdigit() and len(str(n)) < 15]
+        change = _bulk_change(form)
+        try:
+            result = await work.bulk(scope, numbers, change, add_tag=str(form.get("add_tag") or ""))
+        except Invalid as error:
+            flash(request, _error_text(error), "error")
+            return after_post(request, back)
+        flash(request, result.summary(), "success" if not result.refused else "warn")
+        return after_post(request, back)
+
+    @post("/views", name="console:save_view")
+    async def save_view(self, request: Request) -> Response:
+        scope = await console.scope_for(current_actor(request))
+        form = await request.form()
+        team = str(form.get("team") or "")
+        try:
+            view_id = await work.save_view(scope, str(form.get("name") or ""), str(form.get("query") or ""),
+                                           int(team) if team.isdigit() else None)
+        except Invalid as error:
+            flash(request, _error_text(error), "error")
+            return after_post(request, "/back/tickets?" + str(form.get("query") or ""))
+        flash(request, "The view is saved.")
+        return after_post(request, f"/back/tickets?view=saved-{view_id}")
+
+    @post("/views/{view_id:int}/delete", name="console:delete_view")
+    async def delete_view(self, request: Request, view_id: FromPath[int]) -> Response:
+        scope = await console.scope_for(current_actor(request))
+        await work.delete_view(scope, view_id)
+        flash(request, "The view is deleted.")
+        return after_post(request, "/back/tickets")
+
+    # --- one ticket ---
+
+    @get("/{number:int}", name="console:ticket")
+    async def ticket(self, request: Request, number: FromPath[int], canned: FromQuery[int] = 0) -> Template:
+        scope = await console.scope_for(current_actor(request))
+        context = await _ticket_context(scope, number)
+        if canned:
+            context["reply_body"] = await work.canned_text(scope.actor, canned, context["ticket"])
+        if _target(request) == "ticket-main" and wants_fragment(request):
+            return Template("tickets/back/_ticket_main.html", context=context, headers=VARY)
+        return Template("tickets/back/ticket.html", context=context, headers=VARY)
+
+    @post("/{number:int}/reply", name="console:reply", request_max_body_size=UPLOAD_BODY_LIMIT)
+    async def reply(self, request: Request, number: FromPath[int], data: Annotated[ReplyForm, MULTIPART]) -> Response:
+        scope = await console.scope_for(current_actor(request))
+        internal = data.kind == "internal"
+        try:
+            await work.reply(scope, number, data.body, internal=internal, uploads=await _uploads(data.files),
+                             status=data.status or None)
+        except Invalid as error:
+            context = await _ticket_context(scope, number, reply_body=data.body, reply_kind=data.kind)
+            return form_error(request, "tickets/back/ticket.html", "tickets/back/_reply_form.html", context, error)
+        flash(request, "Internal note added." if internal else "Reply sent to the customer.")
+        return after_post(request, f"/back/tickets/{number}#end")
+
+    @post("/{number:int}/fields", name="console:fields")
+    async def fields(self, request: Request, number: FromPath[int]) -> Response:
+        scope = await console.scope_for(current_actor(request))
+        form = await request.form()
+        try:
+            changed = await work.change(scope, number, _change_from(form))
+        except Invalid as error:
+            context = await _ticket_context(scope, number)
+            return form_error(request, "tickets/back/ticket.html", "tickets/back/_ticket_main.html", context, error)
+        return await _after_change(request, scope, number, changed)
+
+    @post("/{number:int}/take", name="console:take")
+    async def take(self, request: Request, number: FromPath[int]) -> Response:
+        scope = await console.scope_for(current_actor(request))
+        await work.take(scope, number)
+        return await _after_change(request, scope, number, ["assignee"])
+
+    @post("/{number:int}/tags", name="console:tags")
+    async def set_tags(self, request: Request, number: FromPath[int], data: Annotated[TagsForm, FORM]) -> Response:
+        scope = await console.scope_for(current_actor(request))
+        try:
+            await work.set_tags(scope, number, data.tags)
+        except Invalid as error:
+            context = await _ticket_context(scope, number)
+            return form_error(request, "tickets/back/ticket.html", "tickets/back/_ticket_main.html", context, error)
+        return await _after_change(request, scope, number, ["tags"])
+
+    @post("/{number:int}/merge", name="console:merge")
+    async def merge(self, request: Request, number: FromPath[int], data: Annotated[MergeForm, FORM]) -> Response:
+        scope = await console.scope_for(current_actor(request))
+        try:
+            target = await work.merge(scope, number, data.into)
+        except Invalid as error:
+            context = await _ticket_context(scope, number, merge_into=data.into)
+            return form_error(request, "tickets/back/ticket.html", "tickets/back/_merge_form.html", context, error)
+        flash(request, f"#{number} was merged into this ticket; the customer was told.")
+        return after_post(request, f"/back/tickets/{target['number']}")
+
+    @get("/{number:int}/canned/{reply_id:int}", name="console:canned")
+    async def canned(self, request: Request, number: FromPath[int], reply_id: FromPath[int]) -> Response:
+        """The reply editor with a canned reply filled in (htmx swaps the editor; without JS the
+        ticket page's ?canned= does the same)."""
+        scope = await console.scope_for(current_actor(request))
+        if request.headers.get("x-canned-text"):  # the editor inserts the text at the cursor itself
+            ticket = await work.ticket_in_scope(scope, number)
+            text = await work.canned_text(scope.actor, reply_id, ticket)
+            return Response(content=text, media_type="text/plain; charset=utf-8", headers=VARY)
+        context = await _ticket_context(scope, number)
+        context["reply_body"] = await work.canned_text(scope.actor, reply_id, context["ticket"])
+        return page_or_fragment(request, "tickets/back/ticket.html", "tickets/back/_reply_form.html", context)
+
+    @post("/{number:int}/typing", name="console:typing")
+    async def typing(self, request: Request, number: FromPath[int]) -> Response:
+        scope = await console.scope_for(current_actor(request))
+        await work.ticket_in_scope(scope, number)
+        live.announce_presence(number, scope.actor.id, scope.actor.name, "typing")
+        return Response(content=b"", status_code=204)
+
+    @get("/{number:int}/attachments/{attachment_id:int}", name="console:attachment")
+    async def attachment(self, request: Request, number: FromPath[int], attachment_id: FromPath[int]) -> Response:
+        scope = await console.scope_for(current_actor(request))
+        row = await work.attachment_in_scope(scope, number, attachment_id)
+        path = files.path_for(get_settings().var_dir / "uploads", row["storage_key"])
+        content = await asyncio.to_thread(path.read_bytes)
+        return Response(content=content, headers=files.serving_headers(row["content_type"], row["filename"]),
+                        media_type=None)
+
+
+@dataclass
+class ReplyForm:
+    body: str = ""
+    kind: str = "public"
+    status: str = ""
+    files: list[UploadFile] = field(default_factory=list)
+
+
+@dataclass
+class TagsForm:
+    tags: str = ""
+
+
+@dataclass
+class MergeForm:
+    into: str = ""
+
+
+def _change_from(form) -> work.Change:
+    """Fields present in the form become the change ("" means "none" for category/team/assignee)."""
+    def ref(name: str) -> int | None:
+        if name not in form:
+            return None
+        value = str(form.get(name) or "")
+        if value in ("", "none"):
+            return -1
+        return int(value) if value.isdigit() and len(value) < 12 else -2
+
+    return work.Change(status=str(form["status"]) if form.get("status") else None,
+                       priority=str(form["priority"]) if form.get("priority") else None,
+                       category=ref("category"), team=ref("team"), assignee=ref("assignee"))
+
+
+def _error_text(error: Invalid) -> str:
+    return " ".join(error.errors.values()) if error.errors else error.message
+
+
+def _bulk_change(form) -> work.Change:
+    """The bulk bar: an empty menu means "leave as is", "none" clears, a number picks."""
+    def last(name: str) -> str:
+        values = [str(v) for v in form.getall(name) if str(v)] if name in form else []
+        return values[-1] if values else ""
+
+    def ref(name: str) -> int | None:
+        value = last(name)
+        if not value:
+            return None
+        if value == "none":
+            return -1
+        return int(value) if value.isdigit() and len(value) < 12 else -2
+
+    return work.Change(status=last("status") or None, priority=last("priority") or None,
+                       team=ref("team"), assignee=ref("assignee"))
+
+
+async def _after_change(request: Request, scope: console.Scope, number: int, changed: list[str]) -> Response:
+    """htmx: re-render the ticket's main column in place; plain form: back to the page."""
+    if changed:
+        flash(request, "Saved: " + ", ".join(work.FIELD_LABELS.get(c, c).lower() for c in changed) + ".")
+    if getattr(request, "htmx", None):
+        try:
+            context = await _ticket_context(scope, number)
+        except NotFound:  # moved to a team this agent does not see
+            return after_post(request, "/back/tickets")
+        return Template("tickets/back/_ticket_main.html", context=context, headers=VARY)
+    return after_post(request, f"/back/tickets/{number}")
+
+
+async def _ticket_context(scope: console.Scope, number: int, **extra) -> dict:
+    ticket = await work.ticket_in_scope(scope, number)
+    messages = await work.thread(ticket["id"])
+    events = await work.history(ticket["id"])
+    settings = get_settings()
+    return {
+        "ticket": ticket, "timeline": work.timeline(messages, events), "tags": await work.ticket_tags(ticket["id"]),
+        "others": await work.requester_tickets(scope, ticket), "directory": await work.directory(),
+        "canned": await work.canned_replies(scope.actor), "statuses": rules.STATUS_LABELS,
+        "priorities": rules.PRIORITIES, "section": "tickets", "errors": {}, "reply_body": "", "reply_kind": "public",
+        "merge_into": "", "max_files": settings.upload_max_files,
+        "max_mb": settings.upload_max_bytes // (1024 * 1024), **extra,
+    }
+
+
+# --- canned replies ---------------------------------------------------------------------------------------
+
+@dataclass
+class CannedForm:
+    title: str = ""
+    body: str = ""
+    shared: str = ""
+
+
+class CannedController(Controller):
+    path = "/back/canned"
+
+    @get("/", name="console:canned_list")
+    async def index(self, request: Request, edit: FromQuery[int] = 0) -> Template:
+        actor = current_actor(request)
+        replies = await work.canned_list(actor)
+        editing = next((r for r in replies if r["id"] == edit and (r["owner"] == actor.id or actor.is_admin)), None)
+        return Template("tickets/back/canned.html", context={
+            "replies": replies, "editing": editing, "form": CannedForm(
+                title=editing["title"], body=editing["body"], shared="1" if editing["owner"] is None else "")
+            if editing else CannedForm(), "errors": {}, "section": "canned",
+            "placeholders": rules.PLACEHOLDERS})
+
+    @post("/", name="console:canned_create")
+    async def create(self, request: Request, data: Annotated[CannedForm, FORM]) -> Response:
+        return await _save_canned(request, None, data)
+
+    @post("/{reply_id:int}", name="console:canned_update")
+    async def update(self, request: Request, reply_id: FromPath[int], data: Annotated[CannedForm, FORM]) -> Response:
+        return await _save_canned(request, reply_id, data)
+
+    @post("/{reply_id:int}/delete", name="console:canned_delete")
+    async def delete(self, request: Request, reply_id: FromPath[int]) -> Response:
+        await work.delete_canned(current_actor(request), reply_id)
+        flash(request, "The canned reply is deleted.")
+        return after_post(request, "/back/canned")
+
+
+async def _save_canned(request: Request, reply_id: int | None, data: CannedForm) -> Response:
+    actor = current_actor(request)
+    try:
+        await work.save_canned(actor, reply_id, data.title, data.body, data.shared == "1")
+    except Invalid as error:
+        replies = await work.canned_list(actor)
+        editing = next((r for r in replies if r["id"] == reply_id), None)
+        context = {"replies": replies, "editing": editing, "form": data, "section": "canned",
+                   "placeholders": rules.PLACEHOLDERS}
+        return form_error(request, "tickets/back/canned.html", "tickets/back/_canned_form.html", context, error)
+    flash(request, "The canned reply is saved.")
+    return after_post(request, "/back/canned")
+
+
+# --- live (SSE) ---------------------------------------------------------------------------------------------
+
+def _sse(event: str, data: str = "") -> ServerSentEventMessage:
+    return ServerSentEventMessage(event=event, data=data.replace("\n", " ") or "-")
+
+
+@get("/events", name="live:events")
+async def events(request: Request, channels: NamedDependency[ChannelsPlugin], ticket: FromQuery[int] = 0) -> ServerSentEvent:
+    """One stream per open console page: ``queue-changed`` for queues (only tickets this agent may
+    see), and on a ticket page ``ticket-changed`` plus the ``presence`` of other agents."""
+    scope = await console.scope_for(current_actor(request))
+    if ticket:
+        await work.ticket_in_scope(scope, ticket)
+    return ServerSentEvent(_stream(scope, channels, ticket))
+
+
+async def _stream(scope: console.Scope, channels: ChannelsPlugin, number: int):
+    me = scope.actor
+    presence = live.Presence(me=me.id)
+    template = environment().get_template("tickets/back/_presence.html")
+    inbox: asyncio.Queue = asyncio.Queue()
+    yield ServerSentEventMessage(comment="connected", retry=3000)
+    async with channels.start_subscription(live.CHANNELS) as subscriber:
+        async with subscriber.run_in_background(inbox.put, join=False):
+            if number:
+                live.announce_presence(number, me.id, me.name, "viewing")
+            try:
+                while True:
+                    raw = await live.next_event(inbox, live.HEARTBEAT_SECONDS)
+                    now = live.monotonic()
+                    if raw is None:
+                        if number:
+                            live.announce_presence(number, me.id, me.name, "viewing")
+                            if presence.expire(now):
+                                yield _sse("presence", template.render(people=presence.visible(now)))
+                        yield ServerSentEventMessage(comment="keep-alive")
+                        continue
+                    event = live.decode(raw)
+                    if event.get("type") == "ticket" and scope.sees(event.get("team")):
+                        if not number:
+                            yield _sse("queue-changed", str(event.get("number")))
+                        elif event.get("number") == number and event.get("actor") != me.id:
+                            yield _sse("ticket-changed", json.dumps({"name": event.get("name"),
+                                                                     "what": event.get("what")}))
+                    elif event.get("type") == "presence" and number and event.get("number") == number:
+                        if presence.update(event, now):
+                            yield _sse("presence", template.render(people=presence.visible(now)))
+            finally:
+                if number:
+                    live.announce_presence(number, me.id, me.name, "left")

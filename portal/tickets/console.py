@@ -1,0 +1,431 @@
+"""The agent console's reads: who may see what, queue views with filters and keyset pages, counts.
+
+Every read is scoped by ``Scope`` (an agent limited to their teams sees those teams' tickets
+only), on lists, counts, search and single tickets alike. Queues are one SQL statement for the rows
+plus one for their tags, whatever the page; counts read ``queue_tally`` (kept by triggers).
+"""
+
+from __future__ import annotations
+
+import base64
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime, time, timedelta, timezone
+from urllib.parse import parse_qsl, urlencode
+from zoneinfo import ZoneInfo
+
+from portal.accounts.rules import Actor
+from portal.clock import utcnow
+from portal.db import fetch
+from portal.errors import NotFound
+from portal.tickets import rules, search
+
+PAGE_SIZE = 50
+NOT_FOUND = "We could not find that ticket."
+UNSOLVED_SQL = "t.status IN ('new', 'open', 'pending', 'on_hold')"  # matches the partial indexes
+
+
+@dataclass(frozen=True)
+class Scope:
+    """What an agent may see: every ticket, or (limited) only their teams' tickets."""
+
+    actor: Actor
+    teams: frozenset[int]
+    limited: bool
+
+    def sees(self, team_id: int | None) -> bool:
+        return rules.may_see(team_id, self.limited, self.teams)
+
+    def sql(self) -> tuple[str, tuple]:
+        """A condition on ``t`` restricting rows to what this agent sees ("" when unrestricted)."""
+        if not self.limited:
+            return "", ()
+        if not self.teams:
+            return "1 = 0", ()
+        return f"t.team IN ({', '.join('{}' for _ in self.teams)})", tuple(sorted(self.teams))
+
+
+async def scope_for(actor: Actor) -> Scope:
+    if not actor.is_staff:
+        raise NotFound(NOT_FOUND)
+    rows = await fetch('SELECT u.limited_to_teams AS limited, m.team AS team FROM portal_user u '
+                       'LEFT JOIN team_member m ON m."user" = u.id WHERE u.id = {}', actor.id)
+    teams = frozenset(r["team"] for r in rows if r["team"] is not None)
+    limited = bool(rows and rows[0]["limited"]) and not actor.is_admin
+    return Scope(actor=actor, teams=teams, limited=limited)
+
+
+# --- filters ----------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Filters:
+    view: str = "open"
+    status: tuple[str, ...] = ()
+    priority: tuple[str, ...] = ()
+    category: int | None = None
+    team: int | None = None          # 0 = no team
+    assignee: int | None = None      # 0 = unassigned
+    tag: str = ""
+    requester: str = ""              # an email, or part of a name/email
+    created_from: date | None = None
+    created_to: date | None = None
+    updated_from: date | None = None
+    updated_to: date | None = None
+    sort: str = "updated"
+    q: str = ""
+    base: str = ""                   # a saved view's own built-in view ("open", "mine", …)
+    errors: dict[str, str] = field(default_factory=dict)
+
+    def query_string(self, **override) -> str:
+        """The filters as a URL query (without the page cursor), for links and saved views."""
+        values = {"view": self.view, "status": list(self.status), "priority": list(self.priority),
+                  "category": self.category, "team": self.team, "assignee": self.assignee, "tag": self.tag,
+                  "requester": self.requester, "created_from": self.created_from, "created_to": self.created_to,
+                  "updated_from": self.updated_from, "updated_to": self.updated_to,
+                  "sort": "" if self.sort == "updated" else self.sort, "q": self.q}
+        values.update(override)
+        pairs = []
+        for key, value in values.items():
+            for item in value if isinstance(value, list) else [value]:
+                if item is not None and item != "":
+                    pairs.append((key, str(item)))
+        return urlencode(pairs)
+
+    @property
+    def refined(self) -> bool:
+        """Whether anything beyond the view is set (the filter panel opens then)."""
+        return self.query_string(view="", sort="", q="") != ""
+
+
+def _int(value: str, errors: dict, key: str, label: str) -> int | None:
+    if value in ("", None):
+        return None
+    if value.isdigit() and len(value) < 12:
+        return int(value)
+    errors[key] = f"Choose a {label} from the list."
+    return None
+
+
+def _day(value: str, errors: dict, key: str) -> date | None:
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        errors[key] = "Enter a date like 2026-11-24."
+        return None
+
+
+def parse_filters(pairs: list[tuple[str, str]]) -> Filters:
+    """Filters from a query string. Bad values are dropped with a message, never a 500."""
+    multi: dict[str, list[str]] = {}
+    for key, value in pairs:
+        multi.setdefault(key, []).append(value.strip())
+    one = {k: v[-1] for k, v in multi.items()}
+    errors: dict[str, str] = {}
+    view = one.get("view", "open")
+    if view not in rules.VIEWS and not (view.startswith("saved-") and view[6:].isdigit()):
+        errors["view"] = "That view does not exist."
+        view = "open"
+    statuses = tuple(s for s in multi.get("status", []) if s in rules.STATUSES)
+    priorities = tuple(p for p in multi.get("priority", []) if p in rules.PRIORITIES)
+    sort = one.get("sort") or "updated"
+    if sort not in rules.SORTS:
+        errors["sort"] = "Unknown sort order."
+        sort = "updated"
+    filters = Filters(
+        view=view, status=statuses, priority=priorities,
+        category=_int(one.get("category", ""), errors, "category", "category"),
+        team=_int(one.get("team", ""), errors, "team", "team"),
+        assignee=_int(one.get("assignee", ""), errors, "assignee", "person"),
+        tag=rules.normalize_tag(one.get("tag", "")) or "", requester=one.get("requester", "")[:254],
+        created_from=_day(one.get("created_from", ""), errors, "created_from"),
+        created_to=_day(one.get("created_to", ""), errors, "created_to"),
+        updated_from=_day(one.get("updated_from", ""), errors, "updated_from"),
+        updated_to=_day(one.get("updated_to", ""), errors, "updated_to"),
+        sort=sort, q=one.get("q", "")[:200], errors=errors)
+    return filters
+
+
+def parse_query_string(text: str) -> Filters:
+    return parse_filters(parse_qsl(text, keep_blank_values=False))
+
+
+# --- the queue ---------------------------------------------------------------------------------------
+
+@dataclass
+class Page:
+    rows: list[dict]
+    next_cursor: str | None
+    jump_to: int | None = None       # "#1234" in the search box: open that ticket
+
+
+def _encode_cursor(row: dict, sort: str) -> str:
+    if sort == "priority":
+        raw = f"{row['priority_rank']}|{_stamp(row['updated_at'])}|{row['id']}"
+    else:
+        raw = f"{_stamp(row[sort + '_at'])}|{row['id']}"
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def _stamp(value) -> str:
+    return value.isoformat() if isinstance(value, datetime) else str(value)
+
+
+def _decode_cursor(cursor: str, sort: str) -> tuple | None:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        parts = raw.split("|")
+        if sort == "priority":
+            return int(parts[0]), _parse_instant(parts[1]), int(parts[2])
+        return _parse_instant(parts[0]), int(parts[1])
+    except (ValueError, IndexError, UnicodeDecodeError):
+        return None
+
+
+def _parse_instant(text: str) -> datetime:
+    value = datetime.fromisoformat(text)
+    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+
+
+def _local_midnight(day: date, zone: str) -> datetime:
+    return datetime.combine(day, time(0), ZoneInfo(zone)).astimezone(timezone.utc)
+
+
+def view_conditions(filters: Filters, scope: Scope, now: datetime,
+                    split_teams: bool = False) -> tuple[list[str], list, tuple[int, ...]]:
+    """SQL conditions on ``t`` for the view and the filters (the scope included).
+
+    With ``split_teams``, a restriction to several teams is not written as ``team IN (…)`` but
+    returned, so the caller can run one index-ordered query per team: an IN list cannot use the
+    (team, updated_at) order and made the database sort every open ticket of those teams."""
+    where: list[str] = []
+    args: list = []
+    actor = scope.actor
+    view = filters.base or filters.view
+    if view in ("unassigned", "mine", "team", "open"):
+        where.append(UNSOLVED_SQL)
+    if view == "unassigned":
+        where.append("t.assignee IS NULL")
+    elif view == "mine":
+        where.append("t.assignee = {}")
+        args.append(actor.id)
+    elif view == "pending":
+        where.append("t.status = 'pending'")
+    elif view == "solved":
+        where.append("t.solved_at >= {}")
+        args.append(now - rules.RECENTLY_SOLVED)
+    if filters.status:
+        where.append(f"t.status IN ({', '.join('{}' for _ in filters.status)})")
+        args.extend(filters.status)
+    if filters.priority:
+        where.append(f"t.priority IN ({', '.join('{}' for _ in filters.priority)})")
+        args.extend(filters.priority)
+    for column, value in (("category", filters.category), ("assignee", filters.assignee)):
+        if value == 0:
+            where.append(f"t.{column} IS NULL")
+        elif value is not None:
+            where.append(f"t.{column} = {{}}")
+            args.append(value)
+    if filters.tag:
+        where.append("t.id IN (SELECT tt.ticket FROM ticket_tag tt JOIN tag g ON g.id = tt.tag WHERE g.name = {})")
+        args.append(filters.tag)
+    if filters.requester:
+        if "@" in filters.requester:
+            where.append("t.requester_email = {}")
+            args.append(filters.requester.lower())
+        else:
+            where.append("(LOWER(t.requester_name) LIKE {} OR t.requester_email LIKE {})")
+            pattern = "%" + filters.requester.lower().replace("%", "").replace("_", "") + "%"
+            args.extend([pattern, pattern])
+    zone = actor.timezone or "UTC"
+    for column, start, end in (("created_at", filters.created_from, filters.created_to),
+                               ("updated_at", filters.updated_from, filters.updated_to)):
+        if start:
+            where.append(f"t.{column} >= {{}}")
+            args.append(_local_midnight(start, zone))
+        if end:
+            where.append(f"t.{column} < {{}}")
+            args.append(_local_midnight(end + timedelta(days=1), zone))
+    split: tuple[int, ...] = ()
+    teams = _allowed_teams(filters, scope, view)
+    if filters.team == 0:
+        where.append("t.team IS NULL" if teams is None else "1 = 0")
+    elif teams is not None:
+        if not teams:
+            where.append("1 = 0")
+        elif len(teams) == 1:
+            where.append("t.team = {}")
+            args.append(teams[0])
+        elif split_teams:
+            split = teams
+        else:
+            where.append(f"t.team IN ({', '.join('{}' for _ in teams)})")
+            args.extend(teams)
+    return where, args, split
+
+
+def _allowed_teams(filters: Filters, scope: Scope, view: str) -> tuple[int, ...] | None:
+    """The teams the rows must belong to (None: any team, or none), from the view, the team filter
+    and the agent's limitation together."""
+    allowed: set[int] | None = None
+    if view == "team":
+        allowed = set(scope.teams)
+    if scope.limited:
+        allowed = set(scope.teams) if allowed is None else allowed & scope.teams
+    if filters.team:
+        allowed = {filters.team} if allowed is None else allowed & {filters.team}
+    return None if allowed is None else tuple(sorted(allowed))
+
+
+LIST_COLUMNS = (
+    "t.id, t.number, t.subject, t.status, t.priority, t.priority_rank, t.requester_name, t.requester_email, "
+    "t.created_at, t.updated_at, t.team AS team_id, t.assignee AS assignee_id, t.category AS category_id, "
+    "a.name AS assignee_name, g.name AS team_name, t.staff_replied_at, t.first_response_at")
+LIST_JOINS = "LEFT JOIN portal_user a ON a.id = t.assignee LEFT JOIN team g ON g.id = t.team"
+
+
+async def queue_page(scope: Scope, filters: Filters, cursor: str = "") -> Page:
+    now = utcnow()
+    q = filters.q.strip()
+    if q.startswith("#") and q[1:].isdigit() and len(q) < 15:
+        return Page(rows=[], next_cursor=None, jump_to=int(q[1:]))
+    if q:
+        # Search looks at every ticket the agent may see; explicit filters still narrow it.
+        where, args, _ = view_conditions(replace(filters, view="all", base=""), scope, now)
+        ids = await search.matching_ids(q, *_and(where, args))
+        return Page(rows=await _with_tags(await _rows_by_ids(ids)), next_cursor=None)
+    where, args, split = view_conditions(filters, scope, now, split_teams=True)
+    sort = filters.sort
+    if sort == "priority":
+        order = "priority_rank DESC, updated_at DESC, id DESC"
+        keys = "(t.priority_rank, t.updated_at, t.id)"
+    else:
+        order = f"{sort}_at DESC, id DESC"
+        keys = f"(t.{sort}_at, t.id)"
+    decoded = _decode_cursor(cursor, sort) if cursor else None
+    if decoded:
+        where.append(f"{keys} < ({', '.join('{}' for _ in decoded)})")
+        args.extend(decoded)
+    limit = PAGE_SIZE + 1
+    if split:
+        # One index-ordered arm per team, merged: each arm reads at most a page.
+        arms, arm_args = [], []
+        for i, team in enumerate(split):
+            conditions = " AND ".join([*where, "t.team = {}"])
+            arms.append(f"SELECT * FROM (SELECT {LIST_COLUMNS} FROM ticket t {LIST_JOINS} WHERE {conditions} "
+                        f"ORDER BY {_qualified(order)} LIMIT {limit}) arm{i}")
+            arm_args.extend([*args, team])
+        sql = " UNION ALL ".join(arms) + f" ORDER BY {order} LIMIT {limit}"
+        args = arm_args
+    else:
+        sql = (f"SELECT {LIST_COLUMNS} FROM ticket t {LIST_JOINS}"
+               f"{' WHERE ' + ' AND '.join(where) if where else ''} ORDER BY {_qualified(order)} LIMIT {limit}")
+    rows = [_aware_row(r) for r in await fetch(sql, *args)]
+    more = len(rows) > PAGE_SIZE
+    rows = rows[:PAGE_SIZE]
+    return Page(rows=await _with_tags(rows), next_cursor=_encode_cursor(rows[-1], sort) if more else None)
+
+
+def _qualified(order: str) -> str:
+    return ", ".join("t." + part.strip() for part in order.split(","))
+
+
+def _and(where: list[str], args: list) -> tuple[str, tuple]:
+    return " AND ".join(where), tuple(args)
+
+
+async def _rows_by_ids(ids: list[int]) -> list[dict]:
+    if not ids:
+        return []
+    rows = await fetch(f"SELECT {LIST_COLUMNS} FROM ticket t {LIST_JOINS} WHERE t.id IN "
+                       f"({', '.join('{}' for _ in ids)})", *ids)
+    order = {ticket_id: i for i, ticket_id in enumerate(ids)}
+    return sorted((_aware_row(r) for r in rows), key=lambda r: order[r["id"]])
+
+
+def _aware_row(row: dict) -> dict:
+    for key in ("created_at", "updated_at", "staff_replied_at", "first_response_at"):
+        value = row.get(key)
+        if isinstance(value, str):
+            row[key] = _parse_instant(value)
+        elif isinstance(value, datetime) and value.tzinfo is None:
+            row[key] = value.replace(tzinfo=timezone.utc)
+    return row
+
+
+async def _with_tags(rows: list[dict]) -> list[dict]:
+    by_id = {r["id"]: r for r in rows}
+    for row in rows:
+        row["tags"] = []
+    if by_id:
+        for tag in await fetch("SELECT tt.ticket AS ticket, g.name AS name FROM ticket_tag tt JOIN tag g "
+                               f"ON g.id = tt.tag WHERE tt.ticket IN ({', '.join('{}' for _ in by_id)}) "
+                               "ORDER BY g.name", *by_id):
+            by_id[tag["ticket"]]["tags"].append(tag["name"])
+    return rows
+
+
+# --- counts ------------------------------------------------------------------------------------------
+
+async def view_counts(scope: Scope) -> dict[str, int]:
+    """Tickets in each built-in view, from the tallies (a few dozen rows) plus one indexed range
+    count for "recently solved" (a week of solved tickets)."""
+    tallies = await fetch("SELECT status, team, assignee, n FROM queue_tally WHERE n <> 0")
+    counts = dict.fromkeys(rules.VIEWS, 0)
+    me = scope.actor.id
+    for row in tallies:
+        team = row["team"] or None
+        if not scope.sees(team):
+            continue
+        n = row["n"]
+        if row["status"] == "pending":
+            counts["pending"] += n
+        if row["status"] not in rules.UNSOLVED:
+            continue
+        counts["open"] += n
+        if not row["assignee"]:
+            counts["unassigned"] += n
+        if row["assignee"] == me:
+            counts["mine"] += n
+        if team in scope.teams:
+            counts["team"] += n
+    scope_sql, scope_args = scope.sql()
+    solved = await fetch("SELECT COUNT(*) AS n FROM ticket t WHERE t.solved_at >= {}"
+                         + (f" AND {scope_sql}" if scope_sql else ""), utcnow() - rules.RECENTLY_SOLVED, *scope_args)
+    counts["solved"] = solved[0]["n"]
+    return counts
+
+
+async def rebuild_tallies() -> None:
+    """Recount ``queue_tally`` from the tickets (after a bulk import, or to repair drift)."""
+    from portal.db import write_transaction
+
+    async with write_transaction():
+        await fetch("DELETE FROM queue_tally")
+        await fetch("INSERT INTO queue_tally (status, team, assignee, n) SELECT status, COALESCE(team, 0), "
+                    "COALESCE(assignee, 0), COUNT(*) FROM ticket GROUP BY status, COALESCE(team, 0), "
+                    "COALESCE(assignee, 0)")
+
+
+# --- saved views ----------------------------------------------------------------------------------------
+
+async def saved_views(scope: Scope) -> list[dict]:
+    """The agent's own views and those shared with one of their teams."""
+    teams = sorted(scope.teams)
+    shared = f" OR v.team IN ({', '.join('{}' for _ in teams)})" if teams else ""
+    return await fetch("SELECT v.id, v.name, v.query, v.owner, v.team, g.name AS team_name FROM saved_view v "
+                       f"LEFT JOIN team g ON g.id = v.team WHERE v.owner = {{}}{shared} ORDER BY v.name",
+                       scope.actor.id, *teams)
+
+
+def apply_saved(filters: Filters, views: list[dict]) -> Filters:
+    """A saved view's filters, with the page's sort and search kept when given."""
+    if not filters.view.startswith("saved-"):
+        return filters
+    wanted = int(filters.view[6:])
+    for view in views:
+        if view["id"] == wanted:
+            saved = parse_query_string(view["query"])
+            return replace(saved, view=filters.view, base=saved.view, q=filters.q or saved.q,
+                           sort=filters.sort if filters.sort != "updated" else saved.sort)
+    return replace(filters, view="open", errors={**filters.errors, "view": "That view does not exist (any more)."})

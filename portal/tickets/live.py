@@ -1,0 +1,121 @@
+"""Live updates for the console: ticket events and presence over Litestar channels, served as SSE.
+
+The channel backend follows the deployment: memory inside one process; Redis pub/sub when
+``PORTAL_REDIS_URL`` is set; PostgreSQL LISTEN/NOTIFY when the database is PostgreSQL. So several
+app processes (or hosts) see each other's events.
+
+Services call ``announce`` after their transaction committed. Each SSE stream filters what its
+agent may see (``Scope``), so a limited agent never learns about other teams' tickets.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from dataclasses import dataclass, field
+
+from litestar.channels import ChannelsPlugin
+from litestar.channels.backends.memory import MemoryChannelsBackend
+
+from portal.settings import Settings
+
+CHANNELS = ["tickets", "presence"]
+HEARTBEAT_SECONDS = 10.0     # a viewer re-announces itself this often …
+VIEWER_TTL = 25.0            # … and is forgotten when silent this long (a closed laptop)
+TYPING_TTL = 6.0
+
+_plugin: ChannelsPlugin | None = None
+
+
+def make_plugin(settings: Settings) -> ChannelsPlugin:
+    global _plugin
+    if settings.redis_url:
+        from litestar.channels.backends.redis import RedisChannelsPubSubBackend
+        from redis.asyncio import Redis
+
+        backend = RedisChannelsPubSubBackend(redis=Redis.from_url(settings.redis_url), key_prefix="portal_live")
+    elif settings.database_url.startswith(("postgres://", "postgresql://")):
+        from litestar.channels.backends.asyncpg import AsyncPgChannelsBackend
+
+        backend = AsyncPgChannelsBackend(dsn=settings.database_url)
+    else:
+        backend = MemoryChannelsBackend()
+    _plugin = ChannelsPlugin(backend=backend, channels=CHANNELS, subscriber_max_backlog=1000,
+                             subscriber_backlog_strategy="dropleft")
+    return _plugin
+
+
+def plugin() -> ChannelsPlugin | None:
+    return _plugin
+
+
+def announce(ticket: dict, actor, what: str) -> None:
+    """Tell open consoles that a ticket changed (``what``: new | reply | note | changed)."""
+    if _plugin is None:
+        return
+    _plugin.publish({"type": "ticket", "number": ticket["number"], "team": ticket.get("team"),
+                     "actor": getattr(actor, "id", None), "name": getattr(actor, "name", "A customer"),
+                     "what": what}, "tickets")
+
+
+def announce_presence(number: int, user_id: int, name: str, state: str) -> None:
+    """``state``: viewing | typing | left."""
+    if _plugin is None:
+        return
+    _plugin.publish({"type": "presence", "number": number, "user": user_id, "name": name, "state": state},
+                    "presence")
+
+
+def decode(raw: bytes) -> dict:
+    try:
+        value = json.loads(raw)
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+@dataclass
+class Presence:
+    """Who else is on one ticket page, as seen by one viewer's stream (pure bookkeeping)."""
+
+    me: int
+    others: dict[int, dict] = field(default_factory=dict)
+
+    def update(self, event: dict, now: float) -> bool:
+        """Apply a presence event; True when what the viewer should see changed."""
+        user = event.get("user")
+        if user == self.me or not isinstance(user, int):
+            return False
+        before = self.visible(now)
+        state = event.get("state")
+        if state == "left":
+            self.others.pop(user, None)
+        else:
+            entry = self.others.setdefault(user, {"name": str(event.get("name", ""))[:120], "typing_until": 0.0})
+            entry["seen"] = now
+            if state == "typing":
+                entry["typing_until"] = now + TYPING_TTL
+        return self.visible(now) != before
+
+    def expire(self, now: float) -> bool:
+        before = self.visible(now - 0.001)
+        self.others = {u: e for u, e in self.others.items() if now - e["seen"] <= VIEWER_TTL}
+        return self.visible(now) != before
+
+    def visible(self, now: float) -> list[tuple[str, bool]]:
+        return sorted((e["name"], e["typing_until"] > now) for e in self.others.values())
+
+
+async def next_event(inbox: asyncio.Queue, timeout: float) -> bytes | None:
+    """The next raw event, or None after ``timeout`` seconds (heartbeat time). The subscriber feeds
+    ``inbox`` from a background task: cancelling a wait on a queue is safe, cancelling a wait inside
+    the subscriber's own async generator would end it."""
+    try:
+        return await asyncio.wait_for(inbox.get(), timeout)
+    except asyncio.TimeoutError:
+        return None
+
+
+def monotonic() -> float:
+    return time.monotonic()

@@ -1,0 +1,143 @@
+"""Back-office pages for teams, category routing and agent settings (admins), and an agent's own
+availability switch."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated
+
+from litestar import Controller, Request, post
+from litestar.params import FromPath
+from litestar.response import Response, Template
+from litestar import get
+
+from portal.errors import Invalid
+from portal.tickets import teams
+from portal.tickets.controllers import FORM
+from portal.web.auth import current_actor
+from portal.web.responses import after_post, flash, form_error, safe_next
+
+
+@dataclass
+class TeamForm:
+    name: str = ""
+    round_robin: str = ""
+
+
+@dataclass
+class MemberForm:
+    user: str = ""
+
+
+@dataclass
+class CategoryForm:
+    name: str = ""
+    team: str = ""
+    active: str = ""
+
+
+@dataclass
+class AgentForm:
+    available: str = ""
+    cap: str = ""
+    limited: str = ""
+
+
+async def _page(request: Request, error: Invalid | None = None, **extra) -> Response:
+    context = {**await teams.overview(), "section": "teams", "errors": {}, **extra}
+    if error is not None:
+        return form_error(request, "tickets/back/teams.html", "tickets/back/teams.html", context, error)
+    return Template("tickets/back/teams.html", context=context)
+
+
+class TeamsController(Controller):
+    path = "/back/teams"
+
+    @get("/", name="teams:index")
+    async def index(self, request: Request) -> Response:
+        return await _page(request)
+
+    @post("/", name="teams:create")
+    async def create(self, request: Request, data: Annotated[TeamForm, FORM]) -> Response:
+        try:
+            await teams.create_team(current_actor(request), data.name)
+        except Invalid as error:
+            return await _page(request, error, new_team=data.name)
+        flash(request, f"Team “{data.name.strip()}” created. Add its members below.")
+        return after_post(request, "/back/teams")
+
+    @post("/{team_id:int}", name="teams:update")
+    async def update(self, request: Request, team_id: FromPath[int], data: Annotated[TeamForm, FORM]) -> Response:
+        try:
+            await teams.update_team(current_actor(request), team_id, data.name, data.round_robin == "1")
+        except Invalid as error:
+            return await _page(request, error, error_team=team_id)
+        flash(request, "Team saved.")
+        return after_post(request, "/back/teams")
+
+    @post("/{team_id:int}/members", name="teams:add_member")
+    async def add_member(self, request: Request, team_id: FromPath[int], data: Annotated[MemberForm, FORM]) -> Response:
+        try:
+            await teams.add_member(current_actor(request), team_id, int(data.user) if data.user.isdigit() else 0)
+        except Invalid as error:
+            return await _page(request, error, error_team=team_id)
+        flash(request, "Member added.")
+        return after_post(request, "/back/teams")
+
+    @post("/{team_id:int}/members/{user_id:int}/delete", name="teams:remove_member")
+    async def remove_member(self, request: Request, team_id: FromPath[int], user_id: FromPath[int]) -> Response:
+        await teams.remove_member(current_actor(request), team_id, user_id)
+        flash(request, "Member removed.")
+        return after_post(request, "/back/teams")
+
+
+class CategoriesController(Controller):
+    path = "/back/categories"
+
+    @post("/", name="categories:create")
+    async def create(self, request: Request, data: Annotated[CategoryForm, FORM]) -> Response:
+        try:
+            await teams.save_category(current_actor(request), None, data.name, data.team, True)
+        except Invalid as error:
+            return await _page(request, error, new_category=data)
+        flash(request, "Category added.")
+        return after_post(request, "/back/teams#categories")
+
+    @post("/{category_id:int}", name="categories:update")
+    async def update(self, request: Request, category_id: FromPath[int], data: Annotated[CategoryForm, FORM]) -> Response:
+        try:
+            await teams.save_category(current_actor(request), category_id, data.name, data.team, data.active == "1")
+        except Invalid as error:
+            return await _page(request, error, error_category=category_id)
+        flash(request, "Category saved.")
+        return after_post(request, "/back/teams#categories")
+
+
+class AgentSettingsController(Controller):
+    path = "/back/users/{user_id:int}/agent"
+
+    @post("/", name="agents:settings")
+    async def save(self, request: Request, user_id: FromPath[int], data: Annotated[AgentForm, FORM]) -> Response:
+        try:
+            await teams.save_agent_settings(current_actor(request), user_id, data.available == "1", data.cap,
+                                            data.limited == "1")
+        except Invalid as error:
+            return await _page(request, error, error_agent=user_id)
+        flash(request, "Agent settings saved.")
+        return after_post(request, "/back/teams#agents")
+
+
+@dataclass
+class AvailabilityForm:
+    available: str = ""
+    next: str = ""
+
+
+@post("/back/availability", name="agents:availability")
+async def availability(request: Request, data: Annotated[AvailabilityForm, FORM]) -> Response:
+    """An agent switches themselves on or off the round-robin (lunch, end of shift)."""
+    available = data.available == "1"
+    await teams.set_own_availability(current_actor(request), available)
+    flash(request, "You are available for new tickets." if available else
+          "You are away: round-robin skips you until you come back.")
+    return after_post(request, safe_next(data.next, "/back/tickets"))
