@@ -18,6 +18,8 @@ from litestar.template.config import TemplateConfig
 from portal import db
 from portal.accounts.controllers import AccountController, ProfileController
 from portal.backoffice.controllers import BackOfficeController, OutboxController, UsersController
+from portal.booking.back_controllers import HolidaysController, SchedulesController, ServicesController, WhyController
+from portal.booking.calendar_controllers import CalendarController, StaffFeedAdminController, staff_feed
 from portal.booking.controllers import BookingController, ManageByLinkController, MyAppointmentsController
 from portal.jobs.worker import Worker
 from portal.tickets.controllers import GuestTicketController, TicketController
@@ -79,6 +81,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
             BookingController, ManageByLinkController, MyAppointmentsController, BackOfficeController, UsersController,
             OutboxController, QueueController, CannedController, TeamsController, CategoriesController,
             AgentSettingsController, availability, events,
+            ServicesController, SchedulesController, HolidaysController, WhyController,
+            CalendarController, StaffFeedAdminController, staff_feed,
             create_static_files_router(path="/static", directories=[STATIC], name="static",
                                        cache_control=CacheControlHeader(max_age=31536000, public=True)),
         ],

@@ -3,7 +3,7 @@
 from piccolo.conf.apps import AppConfig
 
 from portal.booking.tables import (
-    Appointment, DateOverride, Holiday, Service, ServiceStaff, TimeOff, WeeklyHours,
+    Appointment, DateOverride, Holiday, Service, ServiceStaff, StaffFeed, TimeOff, WeeklyHours,
 )
 from portal.accounts.tables import AuditEvent, AuthToken, Team, TeamMember, User
 from portal.jobs.tables import Job
@@ -20,7 +20,7 @@ APP_CONFIG = AppConfig(
     table_classes=[User, Team, TeamMember, AuditEvent, AuthToken, Job, OutboundMail,
                    Category, Ticket, Message, Attachment, TicketToken, TicketEvent, Tag, TicketTag,
                    CannedReply, SavedView, QueueTally,
-                   Service, ServiceStaff, WeeklyHours, DateOverride, Holiday, TimeOff, Appointment],
+                   Service, ServiceStaff, WeeklyHours, DateOverride, Holiday, TimeOff, Appointment, StaffFeed],
     migration_dependencies=[],
     commands=[],
 )

@@ -316,9 +316,19 @@ async def set_active(actor: Actor, user_id: int, active: bool, ip: str = "") -> 
         row = await _managed_user(actor, user_id)
         if row["is_active"] == active:
             return
+        if not active and (upcoming := await _upcoming_appointments(user_id)):
+            raise Invalid(f"{row['name']} has {upcoming} upcoming appointment{'s' if upcoming != 1 else ''}: "
+                          "move or cancel them from the calendar first, so no customer is left waiting.")
         await User.update({User.is_active: active, User.session_version: User.session_version + 1}).where(
             User.id == user_id).run()
         await audit(actor.id, "user.activated" if active else "user.deactivated", row["email"], ip=ip)
+
+
+async def _upcoming_appointments(staff_id: int) -> int:
+    from portal.booking.tables import Appointment  # booking builds on accounts, not the other way round
+
+    return await Appointment.count().where((Appointment.staff == staff_id) & (Appointment.status == "booked")
+                                           & (Appointment.end_at > utcnow()))
 
 
 # --- used by the CLI and the demo ---------------------------------------------------------------

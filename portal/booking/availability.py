@@ -31,7 +31,8 @@ from datetime import date, datetime, time, timedelta, timezone
 from itertools import accumulate
 from zoneinfo import ZoneInfo
 
-__all__ = ["Booking", "ServiceRules", "Slot", "StaffCalendar", "choose_staff", "explain", "free_slots"]
+__all__ = ["Booking", "ServiceRules", "Slot", "StaffCalendar", "choose_staff", "explain", "free_slots",
+           "working_intervals"]
 
 UTC = timezone.utc
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -463,6 +464,21 @@ def explain(rules: ServiceRules, staff: StaffCalendar, start: datetime, now: dat
     if group and taken >= rules.capacity:
         return f"the group session is full ({taken} of {rules.capacity} seats taken)"
     return None
+
+
+def working_intervals(staff: StaffCalendar, first_day: date, last_day: date) -> list[tuple[date, datetime, datetime]]:
+    """The staff member's working hours on their local dates first_day..last_day (inclusive), as
+    (local date, UTC start, UTC end): overrides replace the weekly ranges, holidays close the day.
+    Time off and bookings are not subtracted (the staff calendar shows them on their own)."""
+    zone = ZoneInfo(staff.zone)
+    out = []
+    day = first_day
+    while day <= last_day:
+        if day not in staff.holidays:
+            for lo, hi in _ranges_utc(zone, day, _ranges_of_day(staff, day)):
+                out.append((day, _utc(lo), _utc(hi)))
+        day += _DAY
+    return out
 
 
 def choose_staff(free_staff: list[int], bookings_that_day: dict[int, int], bookings_recently: dict[int, int]) -> int:

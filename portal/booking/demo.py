@@ -8,7 +8,7 @@ from datetime import date, timedelta
 from portal.accounts.rules import Actor
 from portal.accounts.tables import User
 from portal.booking import services
-from portal.booking.tables import Appointment, Holiday, Service, ServiceStaff, WeeklyHours
+from portal.booking.tables import Appointment, DateOverride, Holiday, Service, ServiceStaff, TimeOff, WeeklyHours
 from portal.clock import utcnow
 from portal.db import write_transaction
 
@@ -48,6 +48,14 @@ async def seed_demo_booking(agent_ids: list[int], customer_ids: list[int]) -> in
                 for start, end in ((9 * 60, 12 * 60 + 30), (13 * 60 + 30, 17 * 60 + 30)):
                     await WeeklyHours.insert(WeeklyHours(staff=staff_id, weekday=weekday, start_minute=start,
                                                          end_minute=end)).run()
+        # Something for the staff calendar to show: an afternoon off and a short Friday.
+        soon = now.date() + timedelta(days=3)
+        await TimeOff.insert(TimeOff(staff=agent_ids[0], start_at=now.replace(hour=13, minute=0, second=0, microsecond=0)
+                                     + timedelta(days=3), end_at=now.replace(hour=17, minute=0, second=0, microsecond=0)
+                                     + timedelta(days=3), reason="Training")).run()
+        friday = soon + timedelta(days=(4 - soon.weekday()) % 7)
+        await DateOverride.insert(DateOverride(staff=agent_ids[-1], day=friday, start_minute=9 * 60,
+                                               end_minute=13 * 60)).run()
         year = now.year
         for day, name in ((date(year, 12, 25), "Christmas Day"), (date(year, 12, 26), "Boxing Day"),
                           (date(year + 1, 1, 1), "New Year's Day")):

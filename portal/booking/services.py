@@ -307,8 +307,9 @@ class SlotTaken(Conflict):
 
 
 async def book(actor: Actor | None, service: dict, staff_choice: str, start_raw: str,
-               details: Details) -> tuple[dict, str]:
-    """Book one seat. Returns the appointment and the raw manage token (only ever in the mail/page)."""
+               details: Details, *, booked_by: int | None = None) -> tuple[dict, str]:
+    """Book one seat. Returns the appointment and the raw manage token (only ever in the mail/page).
+    ``actor`` is the customer (None for a guest); ``booked_by`` the staff member booking for them."""
     start = parse_start(start_raw)
     errors = check_details(service, details, actor)
     if errors:
@@ -344,7 +345,7 @@ async def book(actor: Actor | None, service: dict, staff_choice: str, start_raw:
             customer_email=email, customer_phone=details.phone.strip(),
             customer_timezone=zone_or_utc(details.timezone), answers=json.dumps(details.answers), note=details.note,
             start_at=start, end_at=start + rules.duration, uid=f"{secrets.token_hex(16)}@front-desk",
-            manage_token_hash=_digest(raw_token), created_at=now, updated_at=now)).run()
+            manage_token_hash=_digest(raw_token), booked_by=booked_by, created_at=now, updated_at=now)).run()
         appointment = await _full(rows[0]["id"])
         await _mail_change(appointment, "appointment_confirmed", raw_token)
         await _schedule_reminders(appointment)
@@ -445,11 +446,12 @@ def _cutoff_passed(appointment: dict, minutes: int, now: datetime) -> bool:
     return appointment["start_at"] - timedelta(minutes=minutes) <= now
 
 
-async def cancel(appointment: dict, reason: str, raw_token: str | None) -> None:
+async def cancel(appointment: dict, reason: str, raw_token: str | None, *, by_staff: bool = False) -> None:
+    """Cancel and mail the customer a CANCEL .ics. Staff (``by_staff``) are not bound by the cutoff."""
     now = utcnow()
     if appointment["status"] != "booked":
         raise Invalid("This appointment is not booked any more.")
-    if _cutoff_passed(appointment, appointment["cancel_cutoff"], now):
+    if not by_staff and _cutoff_passed(appointment, appointment["cancel_cutoff"], now):
         raise Invalid(f"Appointments can be cancelled up to {_hours(appointment['cancel_cutoff'])} before they "
                       "start. Please contact us.")
     if len(reason) > 1000:
@@ -462,11 +464,14 @@ async def cancel(appointment: dict, reason: str, raw_token: str | None) -> None:
         await _mail_change(await _full(appointment["id"]), "appointment_cancelled", raw_token)
 
 
-async def reschedule(appointment: dict, start_raw: str, raw_token: str | None) -> dict:
+async def reschedule(appointment: dict, start_raw: str, raw_token: str | None, *, by_staff: bool = False) -> dict:
+    """Move to another start of the same staff member, re-validated under the staff lock; the customer
+    is mailed. Staff (``by_staff``) are not bound by the cutoff; every other rule of the engine holds.
+    A staff move gives the customer a fresh manage link (only its hash is stored, so the old one ends)."""
     now = utcnow()
     if appointment["status"] != "booked":
         raise Invalid("This appointment is not booked any more.")
-    if _cutoff_passed(appointment, appointment["reschedule_cutoff"], now):
+    if not by_staff and _cutoff_passed(appointment, appointment["reschedule_cutoff"], now):
         raise Invalid(f"Appointments can be moved up to {_hours(appointment['reschedule_cutoff'])} before they "
                       "start. Please contact us.")
     start = parse_start(start_raw)
@@ -475,7 +480,10 @@ async def reschedule(appointment: dict, start_raw: str, raw_token: str | None) -
     rules = rules_for(service)
     staff = [s for s in await service_staff(service["id"]) if s["id"] == appointment["staff"]]
     if not staff:
-        raise Invalid("This appointment cannot be moved online. Please contact us.")
+        raise Invalid("This appointment cannot be moved online. Please contact us." if not by_staff else
+                      f"{appointment['staff_name']} no longer offers {service['name']}: cancel it and book again.")
+    if by_staff and raw_token is None:
+        raw_token = secrets.token_urlsafe(32)
     async with write_transaction():
         await _lock_staff([appointment["staff"]])
         calendar = (await calendars(staff, start - timedelta(days=1), start + timedelta(days=1)))[0]
@@ -487,9 +495,14 @@ async def reschedule(appointment: dict, start_raw: str, raw_token: str | None) -
             if "overlaps" in why or "full" in why:
                 raise SlotTaken(await nearest_alternatives(service, str(appointment["staff"]), start))
             raise Invalid(f"That time cannot be booked: {why}.")
-        await Appointment.update({Appointment.start_at: start, Appointment.end_at: start + rules.duration,
-                                  Appointment.sequence: Appointment.sequence + 1, Appointment.updated_at: now}).where(
-            Appointment.id == appointment["id"]).run()
+        changes = {Appointment.start_at: start, Appointment.end_at: start + rules.duration,
+                   Appointment.sequence: Appointment.sequence + 1, Appointment.updated_at: now}
+        if by_staff:
+            changes[Appointment.manage_token_hash] = _digest(raw_token)
+        moved_rows = await Appointment.update(changes).where(
+            (Appointment.id == appointment["id"]) & (Appointment.status == "booked")).returning(Appointment.id).run()
+        if not moved_rows:
+            raise Invalid("This appointment is not booked any more.")
         moved = await _full(appointment["id"])
         await _mail_change(moved, "appointment_moved", raw_token)
         await _schedule_reminders(moved)

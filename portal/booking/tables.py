@@ -91,6 +91,18 @@ class Appointment(Table, tablename="appointment"):
     sequence = Integer(default=0)                   # iCalendar SEQUENCE, +1 on each change
     manage_token_hash = Varchar(length=64, unique=True)
     cancel_reason = Text(default="")
+    staff_note = Text(default="")                   # internal: staff only, never mailed
+    booked_by = ForeignKey(references=User, null=True, on_delete=OnDelete.set_null)  # staff, for phone bookings
     cancelled_at = Timestamptz(null=True, default=None)
     created_at = Timestamptz()
     updated_at = Timestamptz()
+
+
+class StaffFeed(Table, tablename="staff_feed"):
+    """A staff member's iCal subscription: only the SHA-256 of the secret URL token is stored.
+    One row per staff member; regenerating replaces the hash, revoking deletes the row."""
+
+    staff = ForeignKey(references=User, on_delete=OnDelete.cascade, unique=True)
+    token_hash = Varchar(length=64, unique=True)
+    created_at = Timestamptz()
+    last_used_at = Timestamptz(null=True, default=None)

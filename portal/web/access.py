@@ -100,6 +100,37 @@ POLICY: dict[str, str] = {
     "/back/users/{user_id}/agent": ADMIN,
     "/back/availability": AGENT,
     "/events": AGENT,
+    # Booking back office. Agents run their own calendar (the service layer scopes it to them);
+    # admins configure services, schedules and holidays and see everyone's calendar.
+    "/back/calendar": AGENT,
+    "/back/calendar/appointments/{appointment_id}": AGENT,
+    "/back/calendar/appointments/{appointment_id}/note": AGENT,
+    "/back/calendar/appointments/{appointment_id}/status": AGENT,
+    "/back/calendar/appointments/{appointment_id}/cancel": AGENT,
+    "/back/calendar/appointments/{appointment_id}/reschedule": AGENT,
+    "/back/calendar/book": AGENT,
+    "/back/calendar/feed": AGENT,
+    "/back/calendar/feed/revoke": AGENT,
+    "/back/services": ADMIN,
+    "/back/services/new": ADMIN,
+    "/back/services/{service_id}": ADMIN,
+    "/back/services/{service_id}/delete": ADMIN,
+    "/back/services/{service_id}/preview": ADMIN,
+    "/back/schedules": ADMIN,
+    "/back/schedules/{user_id}": ADMIN,
+    "/back/schedules/{user_id}/weekly": ADMIN,
+    "/back/schedules/{user_id}/copy": ADMIN,
+    "/back/schedules/{user_id}/overrides": ADMIN,
+    "/back/schedules/{user_id}/overrides/delete": ADMIN,
+    "/back/schedules/{user_id}/time-off": ADMIN,
+    "/back/schedules/{user_id}/time-off/{time_off_id}/delete": ADMIN,
+    "/back/schedules/{user_id}/feed/revoke": ADMIN,
+    "/back/holidays": ADMIN,
+    "/back/holidays/import": ADMIN,
+    "/back/holidays/{holiday_id}/delete": ADMIN,
+    "/back/availability/why": ADMIN,
+    # A staff member's calendar subscription: the secret token in the URL is the credential.
+    "/feeds/staff/{token}": PUBLIC,
 }
 
 

@@ -1,0 +1,298 @@
+"""Back office for booking (admins): services, staff schedules, holidays, "why is this time not bookable?"."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from litestar import Controller, Request, get, post
+from litestar.datastructures import UploadFile
+from litestar.params import FromPath, FromQuery
+from litestar.response import Response, Template
+
+from portal.booking import admin, schedules
+from portal.booking.back_forms import KINDS, WEEKDAYS, Form, ServiceInput, hhmm, one, parse_override, parse_service, \
+    parse_weekly
+from portal.booking.calendar import viewer_zone
+from portal.errors import DomainError, Invalid
+from portal.web.auth import current_actor
+from portal.web.responses import after_post, flash, form_error, page_or_fragment, wants_fragment
+
+BLANK_QUESTIONS = 2
+
+
+async def form_of(request: Request) -> Form:
+    raw = await request.form()
+    return {key: [v if isinstance(v, str) else "" for v in raw.getall(key)] for key in raw.keys()}
+
+
+# --- services ------------------------------------------------------------------------------------
+
+def _question_rows(data: ServiceInput) -> list:
+    return [*data.questions, *([None] * BLANK_QUESTIONS)]
+
+
+async def _service_context(request: Request, data: ServiceInput, service: dict | None) -> dict:
+    actor = current_actor(request)
+    slots = await admin.preview(actor, service["id"], viewer_zone(actor)) if service and not wants_fragment(request) else []
+    return {"form": data, "service": service, "staff_options": await admin.staff_members(), "kinds": KINDS,
+            "question_rows": _question_rows(data), "errors": {}, "zone": viewer_zone(actor), "slots": slots}
+
+
+class ServicesController(Controller):
+    path = "/back/services"
+
+    @get("/", name="back:services")
+    async def index(self, request: Request) -> Template:
+        rows = await admin.list_services(current_actor(request))
+        return Template("booking/back/services.html", context={"services": rows})
+
+    @get("/new", name="back:services_new")
+    async def new(self, request: Request) -> Template:
+        admin.require_admin(current_actor(request))
+        return Template("booking/back/service.html", context=await _service_context(request, ServiceInput(), None))
+
+    @post("/", name="back:services_create")
+    async def create(self, request: Request) -> Response:
+        data, errors = parse_service(await form_of(request))
+        try:
+            service_id = await admin.create_service(current_actor(request), data, errors)
+        except DomainError as error:
+            context = await _service_context(request, data, None)
+            return form_error(request, "booking/back/service.html", "booking/back/_service_form.html", context, error)
+        flash(request, f"Service “{data.name}” created.")
+        return after_post(request, f"/back/services/{service_id}")
+
+    @get("/{service_id:int}", name="back:service")
+    async def show(self, request: Request, service_id: FromPath[int]) -> Template:
+        service, data = await admin.service_form(current_actor(request), service_id)
+        return Template("booking/back/service.html", context=await _service_context(request, data, service))
+
+    @post("/{service_id:int}", name="back:service_update")
+    async def update(self, request: Request, service_id: FromPath[int]) -> Response:
+        actor = current_actor(request)
+        data, errors = parse_service(await form_of(request))
+        try:
+            cancelled = await admin.update_service(actor, service_id, data, errors)
+        except DomainError as error:
+            service = (await admin.service_form(actor, service_id))[0]
+            context = await _service_context(request, data, service)
+            return form_error(request, "booking/back/service.html", "booking/back/_service_form.html", context, error)
+        flash(request, f"Service “{data.name}” saved." + (
+            f" {cancelled} appointment{'s' if cancelled != 1 else ''} cancelled; the customers were notified."
+            if cancelled else ""))
+        return after_post(request, f"/back/services/{service_id}")
+
+    @post("/{service_id:int}/delete", name="back:service_delete")
+    async def delete(self, request: Request, service_id: FromPath[int]) -> Response:
+        name = await admin.delete_service(current_actor(request), service_id)
+        flash(request, f"Service “{name}” deleted.")
+        return after_post(request, "/back/services")
+
+    @get("/{service_id:int}/preview", name="back:service_preview")
+    async def preview(self, request: Request, service_id: FromPath[int]) -> Template:
+        actor = current_actor(request)
+        service = await admin.service_row(service_id)
+        slots = await admin.preview(actor, service_id, viewer_zone(actor))
+        return Template("booking/back/_preview.html", context={"service": service, "slots": slots,
+                                                                "zone": viewer_zone(actor)})
+
+
+# --- schedules -----------------------------------------------------------------------------------
+
+def _saved_rows(weekly: dict[int, list[tuple[int, int]]]) -> dict[int, list[tuple[str, str]]]:
+    """Ranges as the time inputs show them (24:00 is written 00:00), plus a blank row to add one."""
+    rows = {}
+    for weekday in range(7):
+        ranges = [(hhmm(a), "00:00" if b >= 1440 else hhmm(b)) for a, b in weekly.get(weekday, [])]
+        rows[weekday] = ranges + [("", "")] * max(1, 2 - len(ranges))
+    return rows
+
+
+def _posted_rows(form: Form) -> dict[int, list[tuple[str, str]]]:
+    rows = {}
+    for weekday in range(7):
+        ranges = [(one(form, f"w{weekday}_{r}_start"), one(form, f"w{weekday}_{r}_end")) for r in range(8)]
+        kept = [r for r in ranges if r != ("", "")]
+        rows[weekday] = kept + [("", "")] * max(1, 2 - len(kept))
+    return rows
+
+
+@dataclass
+class OverrideValues:
+    day: str = ""
+    kind: str = "closed"
+    r0_start: str = ""
+    r0_end: str = ""
+    r1_start: str = ""
+    r1_end: str = ""
+
+
+@dataclass
+class TimeOffValues:
+    start_day: str = ""
+    start_time: str = ""
+    end_day: str = ""
+    end_time: str = ""
+    reason: str = ""
+
+
+async def _schedule_context(request: Request, user_id: int, **extra) -> dict:
+    data = await schedules.schedule(current_actor(request), user_id)
+    context = {**data, "weekdays": WEEKDAYS, "zones": schedules.zones(), "zone_value": data["staff"]["timezone"],
+               "rows": _saved_rows(data["weekly"]), "override": OverrideValues(), "time_off_form": TimeOffValues(),
+               "errors": {}}
+    context.update(extra)
+    return context
+
+
+class SchedulesController(Controller):
+    path = "/back/schedules"
+
+    @get("/", name="back:schedules")
+    async def index(self, request: Request) -> Template:
+        return Template("booking/back/schedules.html",
+                        context={"staff": await schedules.overview(current_actor(request)), "weekdays": WEEKDAYS})
+
+    @get("/{user_id:int}", name="back:schedule")
+    async def show(self, request: Request, user_id: FromPath[int]) -> Template:
+        return Template("booking/back/schedule.html", context=await _schedule_context(request, user_id))
+
+    async def _refused(self, request: Request, user_id: int, fragment: str, error: DomainError, **extra) -> Response:
+        context = await _schedule_context(request, user_id, **extra)
+        return form_error(request, "booking/back/schedule.html", f"booking/back/{fragment}", context, error)
+
+    @post("/{user_id:int}/weekly", name="back:schedule_weekly")
+    async def weekly(self, request: Request, user_id: FromPath[int]) -> Response:
+        form = await form_of(request)
+        weekly, errors = parse_weekly(form)
+        zone = one(form, "timezone")
+        try:
+            await schedules.save_weekly(current_actor(request), user_id, zone, weekly, errors)
+        except DomainError as error:
+            return await self._refused(request, user_id, "_weekly_form.html", error, rows=_posted_rows(form),
+                                       zone_value=zone)
+        flash(request, "Working hours saved.")
+        return after_post(request, f"/back/schedules/{user_id}")
+
+    @post("/{user_id:int}/copy", name="back:schedule_copy")
+    async def copy(self, request: Request, user_id: FromPath[int]) -> Response:
+        form = await form_of(request)
+        try:
+            source = int(one(form, "source", "-1"))
+            targets = [int(t) for t in form.get("targets", []) if t.isdigit()]
+            copied = await schedules.copy_day(current_actor(request), user_id, source, targets)
+        except ValueError:
+            return await self._refused(request, user_id, "_copy_form.html",
+                                       Invalid(errors={"copy": "Choose the day to copy."}))
+        except DomainError as error:
+            return await self._refused(request, user_id, "_copy_form.html", error)
+        flash(request, f"{WEEKDAYS[source]}'s hours copied to {copied} day{'s' if copied != 1 else ''}.")
+        return after_post(request, f"/back/schedules/{user_id}")
+
+    @post("/{user_id:int}/overrides", name="back:schedule_override")
+    async def override(self, request: Request, user_id: FromPath[int]) -> Response:
+        form = await form_of(request)
+        values = OverrideValues(**{k: one(form, k, v) for k, v in OverrideValues().__dict__.items()})
+        try:
+            staff = await schedules.staff_row(user_id)
+            data, errors = parse_override(form, schedules.staff_today(staff["timezone"]))
+            await schedules.save_override(current_actor(request), user_id, data, errors)
+        except DomainError as error:
+            return await self._refused(request, user_id, "_override_form.html", error, override=values)
+        flash(request, f"Override for {values.day} saved.")
+        return after_post(request, f"/back/schedules/{user_id}")
+
+    @post("/{user_id:int}/overrides/delete", name="back:schedule_override_delete")
+    async def override_delete(self, request: Request, user_id: FromPath[int]) -> Response:
+        day = one(await form_of(request), "day")
+        await schedules.delete_override(current_actor(request), user_id, day)
+        flash(request, f"Override for {day} removed: the weekly hours apply again.")
+        return after_post(request, f"/back/schedules/{user_id}")
+
+    @post("/{user_id:int}/time-off", name="back:schedule_time_off")
+    async def time_off(self, request: Request, user_id: FromPath[int]) -> Response:
+        form = await form_of(request)
+        values = TimeOffValues(**{k: one(form, k) for k in TimeOffValues().__dict__})
+        try:
+            await schedules.add_time_off(current_actor(request), user_id, values.start_day, values.start_time,
+                                         values.end_day, values.end_time, values.reason)
+        except DomainError as error:
+            return await self._refused(request, user_id, "_time_off_form.html", error, time_off_form=values)
+        flash(request, "Time off added.")
+        return after_post(request, f"/back/schedules/{user_id}")
+
+    @post("/{user_id:int}/time-off/{time_off_id:int}/delete", name="back:schedule_time_off_delete")
+    async def time_off_delete(self, request: Request, user_id: FromPath[int], time_off_id: FromPath[int]) -> Response:
+        await schedules.delete_time_off(current_actor(request), user_id, time_off_id)
+        flash(request, "Time off removed.")
+        return after_post(request, f"/back/schedules/{user_id}")
+
+
+# --- holidays ------------------------------------------------------------------------------------
+
+async def _holidays_context(request: Request, **extra) -> dict:
+    return {"holidays": await schedules.holidays(current_actor(request)), "errors": {}, "day": "", "name": "",
+            **extra}
+
+
+class HolidaysController(Controller):
+    path = "/back/holidays"
+
+    @get("/", name="back:holidays")
+    async def index(self, request: Request) -> Template:
+        return Template("booking/back/holidays.html", context=await _holidays_context(request))
+
+    @post("/", name="back:holidays_add")
+    async def add(self, request: Request) -> Response:
+        form = await form_of(request)
+        day, name = one(form, "day"), one(form, "name")
+        try:
+            await schedules.add_holiday(current_actor(request), day, name)
+        except DomainError as error:
+            context = await _holidays_context(request, day=day, name=name)
+            return form_error(request, "booking/back/holidays.html", "booking/back/_holiday_form.html", context, error)
+        flash(request, f"{day} is now a holiday.")
+        return after_post(request, "/back/holidays")
+
+    @post("/import", name="back:holidays_import")
+    async def import_ics(self, request: Request) -> Response:
+        raw = await request.form()
+        upload = raw.get("file")
+        data = await upload.read() if isinstance(upload, UploadFile) else b""
+        try:
+            added, skipped = await schedules.import_holidays(current_actor(request), data)
+        except DomainError as error:
+            context = await _holidays_context(request)
+            return form_error(request, "booking/back/holidays.html", "booking/back/_import_form.html", context, error)
+        flash(request, f"Imported {added} holiday{'s' if added != 1 else ''}"
+                       + (f"; {skipped} skipped (past or already there)." if skipped else "."))
+        return after_post(request, "/back/holidays")
+
+    @post("/{holiday_id:int}/delete", name="back:holidays_delete")
+    async def delete(self, request: Request, holiday_id: FromPath[int]) -> Response:
+        await schedules.delete_holiday(current_actor(request), holiday_id)
+        flash(request, "Holiday removed.")
+        return after_post(request, "/back/holidays")
+
+
+# --- why is this time not bookable? --------------------------------------------------------------
+
+class WhyController(Controller):
+    path = "/back/availability"
+
+    @get("/why", name="back:why")
+    async def why(self, request: Request, service: FromQuery[int] = 0, staff: FromQuery[int] = 0,
+                  date: FromQuery[str] = "", time: FromQuery[str] = "", tz: FromQuery[str] = "") -> Template:
+        actor = current_actor(request)
+        zone = tz or viewer_zone(actor)
+        context = {"services": await admin.list_services(actor), "staff_list": await admin.staff_members(),
+                   "service_id": service, "staff_id": staff, "date": date, "time": time, "zone": zone,
+                   "zones": schedules.zones(), "result": None, "errors": {}, "error_message": ""}
+        if service and staff:
+            try:
+                context["result"] = await schedules.why_not(actor, service, staff, date, time, zone)
+            except DomainError as error:
+                context.update(errors=error.errors, error_message=error.message if not error.errors else "")
+                return page_or_fragment(request, "booking/back/why.html", "booking/back/_why.html", context,
+                                        status_code=error.status_code)
+        return page_or_fragment(request, "booking/back/why.html", "booking/back/_why.html", context)
