@@ -354,26 +354,43 @@ async def _stream(scope: console.Scope, channels: ChannelsPlugin, number: int):
     presence = live.Presence(me=me.id)
     template = environment().get_template("tickets/back/_presence.html")
     inbox: asyncio.Queue = asyncio.Queue()
+    # Queue pages refetch on "queue-changed": at most one per QUEUE_EVERY seconds, and never
+    # dropping the last one (a burst of changes ends with a refresh that shows all of them).
+    last_queue_event, queue_pending = 0.0, False
     yield ServerSentEventMessage(comment="connected", retry=3000)
     async with channels.start_subscription(live.CHANNELS) as subscriber:
         async with subscriber.run_in_background(inbox.put, join=False):
             if number:
                 live.announce_presence(number, me.id, me.name, "viewing")
+            next_heartbeat = live.monotonic() + live.HEARTBEAT_SECONDS
             try:
                 while True:
-                    raw = await live.next_event(inbox, live.HEARTBEAT_SECONDS)
                     now = live.monotonic()
+                    wait = next_heartbeat - now
+                    if queue_pending:
+                        wait = min(wait, last_queue_event + live.QUEUE_EVERY - now)
+                    raw = await live.next_event(inbox, max(wait, 0.0))
+                    now = live.monotonic()
+                    if queue_pending and now >= last_queue_event + live.QUEUE_EVERY:
+                        queue_pending, last_queue_event = False, now
+                        yield _sse("queue-changed")
                     if raw is None:
-                        if number:
-                            live.announce_presence(number, me.id, me.name, "viewing")
-                            if presence.expire(now):
-                                yield _sse("presence", template.render(people=presence.visible(now)))
-                        yield ServerSentEventMessage(comment="keep-alive")
+                        if now >= next_heartbeat:
+                            next_heartbeat = now + live.HEARTBEAT_SECONDS
+                            if number:
+                                live.announce_presence(number, me.id, me.name, "viewing")
+                                if presence.expire(now):
+                                    yield _sse("presence", template.render(people=presence.visible(now)))
+                            yield ServerSentEventMessage(comment="keep-alive")
                         continue
                     event = live.decode(raw)
                     if event.get("type") == "ticket" and scope.sees(event.get("team")):
                         if not number:
-                            yield _sse("queue-changed", str(event.get("number")))
+                            if now >= last_queue_event + live.QUEUE_EVERY:
+                                last_queue_event = now
+                                yield _sse("queue-changed", str(event.get("number")))
+                            else:
+                                queue_pending = True
                         elif event.get("number") == number and event.get("actor") != me.id:
                             yield _sse("ticket-changed", json.dumps({"name": event.get("name"),
                                                                      "what": event.get("what")}))

@@ -1,19 +1,28 @@
-"""Demo tickets: a realistic mix of states, replies and ratings (idempotent: only on an empty desk)."""
+"""Demo help desk: a few hundred tickets over the last six weeks across teams, in every state, with
+replies, internal notes, tags, history, ratings and canned replies (idempotent: only on an empty desk).
+
+Everything goes through the real services (so search, tallies and history are right); afterwards
+each ticket's timestamps are moved back in time to spread the desk over the weeks.
+"""
 
 from __future__ import annotations
 
 import random
+from datetime import timedelta
 
 from litestar.stores.memory import MemoryStore
 
 from portal.accounts.rules import Actor
 from portal.accounts.tables import Team, User
-from portal.db import write_transaction
+from portal.clock import utcnow
+from portal.db import fetch, write_transaction
 from portal.throttle import Throttle
-from portal.tickets import services
-from portal.tickets.tables import Category, Ticket
+from portal.tickets import console, services, work
+from portal.tickets.tables import CannedReply, Category, Ticket
 
-CATEGORIES = [("General question", "Support"), ("Technical problem", "Support"), ("Billing and invoices", "Billing")]
+CATEGORIES = [("General question", "Support"), ("Technical problem", "Support"), ("Account and login", "Support"),
+              ("Billing and invoices", "Billing"), ("Refunds", "Billing"), ("Feature request", None)]
+TICKETS = 300
 
 STORIES = [
     ("Cannot log in since this morning", "When I enter my password the page just reloads. I tried two browsers.",
@@ -24,51 +33,160 @@ STORIES = [
      "Yes: go to *Account → Export*, choose CSV and you get a download link by mail."),
     ("App crashes when uploading a photo", "Every time I attach a photo bigger than 5 MB the app closes.",
      "We could reproduce it. A fix ships next week; meanwhile, photos under 5 MB work."),
-    ("Change of billing address", "We moved to 12 rue de la Paix, Paris. Please update future invoices.", None),
+    ("Change of billing address", "We moved to 12 rue de la Paix, Paris. Please update future invoices.",
+     "Done: your next invoices carry the new address."),
     ("Double charge on my card", "I was charged twice on the 3rd for the same order #4471.",
      "You are right, the second charge is refunded; expect it in 3–5 days."),
     ("Feature request: dark mode", "Would love a dark theme for evening work.",
      "Great idea, we added your vote to the request."),
-    ("Password reset mail never arrives", "I asked three times, nothing in spam either.", None),
+    ("Password reset mail never arrives", "I asked three times, nothing in spam either.",
+     "Your mail provider rejected our messages; we whitelisted it. Please try once more."),
+    ("Sync stops after an hour", "The desktop app stops syncing after about an hour and needs a restart.",
+     "Thanks for the logs. Version 4.2.1 fixes the token refresh; please update."),
+    ("Refund for the annual plan", "I cancelled within the 14 days, please refund the annual plan.",
+     "The refund is on its way; it shows on your statement within a week."),
+    ("Two-factor codes rejected", "My authenticator codes are always refused, even fresh ones.",
+     "Your phone clock was 3 minutes off; enabling automatic time fixes it."),
+    ("Printer driver for the label printer", "Which driver do I need for the LP-200 label printer on macOS?",
+     "Use the generic ZPL driver from our downloads page; the setup guide is linked there."),
+    ("Slow dashboard with many projects", "With 300 projects the dashboard takes 20 seconds to open.",
+     "We added an index for large accounts; it opens in under a second now."),
+    ("Add a colleague to our account", "How can I invite my colleague Marc to our team?",
+     "Open *Team → Invite*, enter his address, and he gets an invitation mail."),
+]
+FOLLOW_UPS = ["Thanks, that worked!", "Still the same problem, unfortunately.", "Could you check again please?",
+              "Here is a screenshot of the error.", "Any news on this?"]
+NOTES = ["Checked the logs: the account was locked after five attempts.", "Escalated to engineering (BUG-1182).",
+         "Customer is on the enterprise plan: priority handling.", "Same issue as last month, see the other ticket."]
+TAGS = ["vip", "bug", "refund", "login", "mobile", "desktop", "invoice", "feature-request", "escalated"]
+GUESTS = ["Marie Curie", "Alan Turing", "Grace Hopper", "Ada Byron", "Linus Pauling", "Rosalind Franklin",
+          "Niels Bohr", "Hedy Lamarr", "Katherine Johnson", "Tim Berners", "Margaret Hamilton", "Dennis Ritchie",
+          "Barbara Liskov", "Ken Thompson", "Frances Allen", "John Backus", "Radia Perlman", "Edsger Dijkstra"]
+CANNED = [
+    ("Greeting", "Hello {{customer_first_name}},\n\nthanks for reaching out about ticket #{{ticket_number}}. "),
+    ("Need more details", "Could you send us a screenshot and the exact time it happened? That helps us find it "
+                          "in our logs.\n\n{{agent_name}}"),
+    ("Solved, closing", "Glad we could help, {{customer_first_name}}! I am marking this as solved; just reply if "
+                        "anything else comes up.\n\n{{agent_name}}"),
+    ("Refund processed", "The refund is processed and will show on your statement within 5 business days."),
 ]
 
 
-async def seed_demo_tickets(customer_ids: list[int], agent_ids: list[int]) -> int:
-    """Categories always; tickets only when there are none yet. Returns how many tickets were made."""
-    teams = {row["name"]: row["id"] for row in await Team.select(Team.id, Team.name)}
+class _NoLimit(Throttle):
+    def __init__(self) -> None:
+        super().__init__(MemoryStore())
+
+    async def retry_after(self, key, limit):
+        return 0
+
+
+async def _categories(teams: dict[str, int]) -> dict[str, int]:
     async with write_transaction():
         for position, (name, team) in enumerate(CATEGORIES):
             if not await Category.exists().where(Category.name == name):
-                await Category.insert(Category(name=name, team=teams.get(team), position=position)).run()
+                await Category.insert(Category(name=name, team=teams.get(team) if team else None,
+                                               position=position)).run()
+    return {row["name"]: row["id"] for row in await Category.select(Category.id, Category.name)}
+
+
+async def _canned(agent_ids: list[int]) -> None:
+    if await CannedReply.count():
+        return
+    now = utcnow()
+    async with write_transaction():
+        for title, body in CANNED:
+            await CannedReply.insert(CannedReply(title=title, body=body, created_at=now, updated_at=now)).run()
+        if agent_ids:
+            await CannedReply.insert(CannedReply(title="My sign-off", body="Best regards,\n{{agent_name}}",
+                                                 owner=agent_ids[0], created_at=now, updated_at=now)).run()
+
+
+async def seed_demo_tickets(customer_ids: list[int], agent_ids: list[int]) -> int:
+    """Categories and canned replies always; tickets only when there are none yet."""
+    teams = {row["name"]: row["id"] for row in await Team.select(Team.id, Team.name)}
+    categories = await _categories(teams)
+    await _canned(agent_ids)
     if await Ticket.count():
         return 0
-    categories = {row["name"]: row["id"] for row in await Category.select(Category.id, Category.name)}
     users = {row["id"]: row for row in await User.select().where(User.id.is_in(customer_ids + agent_ids))}
+    agents = [Actor(id=u, email=users[u]["email"], name=users[u]["name"], role=users[u]["role"]) for u in agent_ids]
+    scopes = {a.id: await console.scope_for(a) for a in agents}
     rng = random.Random(2026)
-    throttle = Throttle(MemoryStore())
-    made = 0
-    for index, customer_id in enumerate(customer_ids):
-        customer = users[customer_id]
-        actor = Actor(id=customer_id, email=customer["email"], name=customer["name"], role="customer")
-        for offset in range(1 + index % 3):
-            subject, body, answer = STORIES[(index + offset * 3) % len(STORIES)]
-            category = CATEGORIES[(index + offset) % len(CATEGORIES)][0]
-            ticket, _ = await services.open_ticket(
-                actor, services.NewTicket(subject=subject, body=body, category=str(categories[category])),
-                ip="127.0.0.1", throttle=throttle)
-            made += 1
-            if answer is None:
-                continue
-            agent = users[rng.choice(agent_ids)]
-            staff = Actor(id=agent["id"], email=agent["email"], name=agent["name"], role="agent")
-            await services.staff_reply(staff, ticket["id"], answer)
-            fate = rng.random()
-            if fate < 0.35:
-                await services.staff_set_status(staff, ticket["id"], "solved")
-                if fate < 0.25:
-                    solved = await Ticket.select().where(Ticket.id == ticket["id"]).first()
-                    await services.rate(solved, "good" if fate < 0.2 else "bad",
-                                        "Quick and friendly, thanks!" if fate < 0.2 else "Took too long.")
-            elif fate < 0.55:
-                await services.staff_set_status(staff, ticket["id"], "pending")
-    return made
+    throttle = _NoLimit()
+    category_names = list(categories)
+    for index in range(TICKETS):
+        subject, body, answer = STORIES[index % len(STORIES)]
+        category = category_names[(index * 7 + index // len(STORIES)) % len(category_names)]
+        if index % 3 == 0 and customer_ids:
+            customer = users[customer_ids[index % len(customer_ids)]]
+            actor = Actor(id=customer["id"], email=customer["email"], name=customer["name"], role="customer")
+            form = services.NewTicket(subject=subject, body=body, category=str(categories[category]))
+        else:
+            actor = None
+            name = GUESTS[index % len(GUESTS)]
+            email = name.lower().replace(" ", ".") + "@example.net"
+            form = services.NewTicket(subject=subject, body=body, category=str(categories[category]), name=name,
+                                      email=email)
+        ticket, _ = await services.open_ticket(actor, form, ip="127.0.0.1", throttle=throttle)
+        await _work_on(ticket, answer, agents, scopes, rng)
+        await _spread_in_time(ticket["id"], rng, index)
+    async with write_transaction():
+        await Team.update({Team.round_robin: True}).where(Team.name == "Support").run()
+    return TICKETS
+
+
+async def _work_on(ticket: dict, answer: str, agents: list[Actor], scopes: dict, rng: random.Random) -> None:
+    """What the desk did with the ticket: nothing yet, a reply, notes, tags, a solution, a rating."""
+    number = ticket["number"]
+    fate = rng.random()
+    if fate < 0.15 or not agents:
+        return  # new and unassigned
+    agent = rng.choice(agents)
+    scope = scopes[agent.id]
+    try:
+        await work.take(scope, number)
+    except Exception:  # a limited agent who does not see this team: another agent takes it
+        agent = agents[0]
+        scope = scopes[agent.id]
+        await work.take(scope, number)
+    if rng.random() < 0.3:
+        await work.change(scope, number, work.Change(priority=rng.choice(["low", "high", "high", "urgent"])))
+    if rng.random() < 0.35:
+        await work.set_tags(scope, number, ", ".join(rng.sample(TAGS, rng.randint(1, 2))))
+    if rng.random() < 0.3:
+        await work.reply(scope, number, rng.choice(NOTES), internal=True, uploads=[])
+    if fate < 0.25:
+        return  # open, assigned, not answered yet
+    status = "pending" if fate < 0.45 else "on_hold" if fate < 0.5 else "solved"
+    await work.reply(scope, number, answer, internal=False, uploads=[], status=status)
+    if status != "solved":
+        if rng.random() < 0.4:  # the customer answered: back to open
+            row = await Ticket.select().where(Ticket.number == number).first()
+            await services.reply(services.Viewer(token="demo"), row, rng.choice(FOLLOW_UPS), [])
+        return
+    row = await Ticket.select().where(Ticket.number == number).first()
+    if rng.random() < 0.6:
+        good = rng.random() < 0.8
+        await services.rate(row, "good" if good else "bad", "Quick and friendly, thanks!" if good else "Took too long.")
+    if rng.random() < 0.5:
+        await work.change(scope, number, work.Change(status="closed"))
+
+
+async def _spread_in_time(ticket_id: int, rng: random.Random, index: int) -> None:
+    """Move the ticket and everything on it back in time: older tickets first, up to six weeks."""
+    age = timedelta(days=42 * (1 - index / TICKETS) ** 1.5, minutes=rng.randint(0, 600))
+    async with write_transaction():
+        row = (await fetch("SELECT created_at, updated_at, staff_replied_at, customer_seen_at, first_response_at, "
+                           "solved_at, closed_at, csat_at FROM ticket WHERE id = {}", ticket_id))[0]
+        changes = {getattr(Ticket, k): _aware(v) - age for k, v in row.items() if v is not None}
+        await Ticket.update(changes).where(Ticket.id == ticket_id).run()
+        for table, column in (("message", "created_at"), ("ticket_event", "at"), ("attachment", "created_at")):
+            for item in await fetch(f"SELECT id, {column} AS at FROM {table} WHERE ticket = {{}}", ticket_id):
+                await fetch(f"UPDATE {table} SET {column} = {{}} WHERE id = {{}}", _aware(item["at"]) - age,
+                            item["id"])
+
+
+def _aware(value):
+    from portal.tickets.console import _aware_row
+
+    return _aware_row({"created_at": value})["created_at"]

@@ -24,6 +24,7 @@ CHANNELS = ["tickets", "presence"]
 HEARTBEAT_SECONDS = 10.0     # a viewer re-announces itself this often …
 VIEWER_TTL = 25.0            # … and is forgotten when silent this long (a closed laptop)
 TYPING_TTL = 6.0
+QUEUE_EVERY = 1.0            # queue pages refresh at most this often (bursts coalesce, the last one counts)
 
 _plugin: ChannelsPlugin | None = None
 
