@@ -116,7 +116,7 @@ def _cleaner(prefixes: tuple[str, ...]) -> Callable[[str], str]:
         if attribute == "align":
             return value if value in ("left", "right", "center") else None
         if attribute == "start":
-            return value if value.isascii() and value.isdigit() and len(value) <= 9 else None
+            return value if value.isascii() and value.isdecimal() and len(value) <= 9 else None
         return value
 
     options = dict(

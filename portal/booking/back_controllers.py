@@ -179,7 +179,7 @@ class SchedulesController(Controller):
         form = await form_of(request)
         try:
             source = int(one(form, "source", "-1"))
-            targets = [int(t) for t in form.get("targets", []) if t.isdigit()]
+            targets = [int(t) for t in form.get("targets", []) if t.isdecimal()]
             copied = await schedules.copy_day(current_actor(request), user_id, source, targets)
         except ValueError:
             return await self._refused(request, user_id, "_copy_form.html",

@@ -21,7 +21,7 @@ BASE = "/back/calendar"
 
 
 def _int(raw: str) -> int:
-    return int(raw) if raw.isdigit() else 0
+    return int(raw) if raw.isdecimal() else 0
 
 
 def _day(raw: str) -> date_type | None:

@@ -43,7 +43,7 @@ async def _queue_context(request: Request, scope: console.Scope, after: str = ""
     page = await console.queue_page(scope, filters, after)
     return {"filters": filters, "page": page, "views": views, "labels": rules.VIEWS, "sorts": rules.SORTS,
             "statuses": rules.STATUS_LABELS, "priorities": rules.PRIORITIES, "after": after,
-            "section": "tickets", "errors": filters.errors}
+            "section": "tickets", "errors": filters.errors, "available": scope.available}
 
 
 class QueueController(Controller):
@@ -74,7 +74,7 @@ class QueueController(Controller):
         scope = await console.scope_for(current_actor(request))
         form = await request.form()
         back = safe_next(str(form.get("next") or ""), "/back/tickets")
-        numbers = [int(n) for n in form.getall("number") if str(n).isdigit() and len(str(n)) < 15]
+        numbers = [int(n) for n in form.getall("number") if str(n).isdecimal() and len(str(n)) < 15]
         change = _bulk_change(form)
         try:
             result = await work.bulk(scope, numbers, change, add_tag=str(form.get("add_tag") or ""))
@@ -91,7 +91,7 @@ class QueueController(Controller):
         team = str(form.get("team") or "")
         try:
             view_id = await work.save_view(scope, str(form.get("name") or ""), str(form.get("query") or ""),
-                                           int(team) if team.isdigit() else None)
+                                           int(team) if team.isdecimal() else None)
         except Invalid as error:
             flash(request, _error_text(error), "error")
             return after_post(request, "/back/tickets?" + str(form.get("query") or ""))
@@ -224,7 +224,7 @@ def _change_from(form) -> work.Change:
         value = str(form.get(name) or "")
         if value in ("", "none"):
             return -1
-        return int(value) if value.isdigit() and len(value) < 12 else -2
+        return int(value) if value.isdecimal() and len(value) < 12 else -2
 
     return work.Change(status=str(form["status"]) if form.get("status") else None,
                        priority=str(form["priority"]) if form.get("priority") else None,
@@ -247,7 +247,7 @@ def _bulk_change(form) -> work.Change:
             return None
         if value == "none":
             return -1
-        return int(value) if value.isdigit() and len(value) < 12 else -2
+        return int(value) if value.isdecimal() and len(value) < 12 else -2
 
     return work.Change(status=last("status") or None, priority=last("priority") or None,
                        team=ref("team"), assignee=ref("assignee"))
@@ -369,18 +369,21 @@ async def _stream(scope: console.Scope, channels: ChannelsPlugin, number: int):
                     wait = next_heartbeat - now
                     if queue_pending:
                         wait = min(wait, last_queue_event + live.QUEUE_EVERY - now)
+                    typing_ends = presence.next_change(now)
+                    if typing_ends is not None:
+                        wait = min(wait, typing_ends + 0.05)
                     raw = await live.next_event(inbox, max(wait, 0.0))
                     now = live.monotonic()
                     if queue_pending and now >= last_queue_event + live.QUEUE_EVERY:
                         queue_pending, last_queue_event = False, now
                         yield _sse("queue-changed")
                     if raw is None:
+                        if number and presence.expire(now):
+                            yield _sse("presence", template.render(people=presence.visible(now)))
                         if now >= next_heartbeat:
                             next_heartbeat = now + live.HEARTBEAT_SECONDS
                             if number:
                                 live.announce_presence(number, me.id, me.name, "viewing")
-                                if presence.expire(now):
-                                    yield _sse("presence", template.render(people=presence.visible(now)))
                             yield ServerSentEventMessage(comment="keep-alive")
                         continue
                     event = live.decode(raw)

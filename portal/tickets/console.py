@@ -31,6 +31,7 @@ class Scope:
     actor: Actor
     teams: frozenset[int]
     limited: bool
+    available: bool = True  # for round-robin (shown as the agent's own switch)
 
     def sees(self, team_id: int | None) -> bool:
         return rules.may_see(team_id, self.limited, self.teams)
@@ -47,11 +48,11 @@ class Scope:
 async def scope_for(actor: Actor) -> Scope:
     if not actor.is_staff:
         raise NotFound(NOT_FOUND)
-    rows = await fetch('SELECT u.limited_to_teams AS limited, m.team AS team FROM portal_user u '
-                       'LEFT JOIN team_member m ON m."user" = u.id WHERE u.id = {}', actor.id)
+    rows = await fetch('SELECT u.limited_to_teams AS limited, u.is_available AS available, m.team AS team '
+                       'FROM portal_user u LEFT JOIN team_member m ON m."user" = u.id WHERE u.id = {}', actor.id)
     teams = frozenset(r["team"] for r in rows if r["team"] is not None)
     limited = bool(rows and rows[0]["limited"]) and not actor.is_admin
-    return Scope(actor=actor, teams=teams, limited=limited)
+    return Scope(actor=actor, teams=teams, limited=limited, available=bool(rows and rows[0]["available"]))
 
 
 # --- filters ----------------------------------------------------------------------------------------
@@ -99,7 +100,7 @@ class Filters:
 def _int(value: str, errors: dict, key: str, label: str) -> int | None:
     if value in ("", None):
         return None
-    if value.isdigit() and len(value) < 12:
+    if value.isdecimal() and len(value) < 12:
         return int(value)
     errors[key] = f"Choose a {label} from the list."
     return None
@@ -123,7 +124,7 @@ def parse_filters(pairs: list[tuple[str, str]]) -> Filters:
     one = {k: v[-1] for k, v in multi.items()}
     errors: dict[str, str] = {}
     view = one.get("view", "open")
-    if view not in rules.VIEWS and not (view.startswith("saved-") and view[6:].isdigit()):
+    if view not in rules.VIEWS and not (view.startswith("saved-") and view[6:].isdecimal()):
         errors["view"] = "That view does not exist."
         view = "open"
     statuses = tuple(s for s in multi.get("status", []) if s in rules.STATUSES)
@@ -287,7 +288,7 @@ LIST_JOINS = "LEFT JOIN portal_user a ON a.id = t.assignee LEFT JOIN team g ON g
 async def queue_page(scope: Scope, filters: Filters, cursor: str = "") -> Page:
     now = utcnow()
     q = filters.q.strip()
-    if q.startswith("#") and q[1:].isdigit() and len(q) < 15:
+    if q.startswith("#") and q[1:].isdecimal() and len(q) < 15:
         return Page(rows=[], next_cursor=None, jump_to=int(q[1:]))
     if q:
         # Search looks at every ticket the agent may see; explicit filters still narrow it.

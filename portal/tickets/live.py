@@ -78,17 +78,18 @@ def decode(raw: bytes) -> dict:
 
 @dataclass
 class Presence:
-    """Who else is on one ticket page, as seen by one viewer's stream (pure bookkeeping)."""
+    """Who else is on one ticket page, as seen by one viewer's stream (pure bookkeeping). The
+    methods answer whether what the viewer should see changed since it was last shown."""
 
     me: int
     others: dict[int, dict] = field(default_factory=dict)
+    shown: list[tuple[str, bool]] = field(default_factory=list)
 
     def update(self, event: dict, now: float) -> bool:
         """Apply a presence event; True when what the viewer should see changed."""
         user = event.get("user")
         if user == self.me or not isinstance(user, int):
             return False
-        before = self.visible(now)
         state = event.get("state")
         if state == "left":
             self.others.pop(user, None)
@@ -97,15 +98,27 @@ class Presence:
             entry["seen"] = now
             if state == "typing":
                 entry["typing_until"] = now + TYPING_TTL
-        return self.visible(now) != before
+        return self._changed(now)
 
     def expire(self, now: float) -> bool:
-        before = self.visible(now - 0.001)
+        """Forget silent viewers and stale typing; True when what the viewer should see changed."""
         self.others = {u: e for u, e in self.others.items() if now - e["seen"] <= VIEWER_TTL}
-        return self.visible(now) != before
+        return self._changed(now)
+
+    def next_change(self, now: float) -> float | None:
+        """Seconds until a "typing" mark runs out (the stream wakes up then), if any is shown."""
+        ends = [e["typing_until"] - now for e in self.others.values() if e["typing_until"] > now]
+        return min(ends) if ends else None
 
     def visible(self, now: float) -> list[tuple[str, bool]]:
         return sorted((e["name"], e["typing_until"] > now) for e in self.others.values())
+
+    def _changed(self, now: float) -> bool:
+        current = self.visible(now)
+        if current == self.shown:
+            return False
+        self.shown = current
+        return True
 
 
 async def next_event(inbox: asyncio.Queue, timeout: float) -> bytes | None:

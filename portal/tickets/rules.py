@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta
 
 STATUSES = ("new", "open", "pending", "on_hold", "solved", "closed")
@@ -108,9 +109,10 @@ def status_changes(old: str, new: str, now: datetime) -> dict[str, datetime | No
         changes["solved_at"] = now
     if new in UNSOLVED and old in ("solved", "closed"):
         changes["solved_at"] = None
-        changes["closed_at"] = None
     if new == "closed" and old != "closed":
         changes["closed_at"] = now
+    elif old == "closed" and new != "closed":
+        changes["closed_at"] = None
     return changes
 
 
@@ -120,10 +122,11 @@ def may_see(team_id: int | None, limited: bool, my_teams: frozenset[int]) -> boo
 
 
 def normalize_tag(raw: str) -> str | None:
-    """Tags are lower-case words joined by dashes: "Billing Issue" -> "billing-issue"."""
-    tag = "-".join(raw.strip().lower().replace("#", " ").split())
-    tag = "".join(c for c in tag if c.isalnum() or c in "-_.")
-    return tag[:TAG_MAX] or None
+    """Tags are lower-case words joined by dashes: "Billing & Payments" -> "billing-payments"."""
+    kept = "".join(c if c.isalnum() or c in "-_." else " " for c in raw.lower())
+    words = [w.strip("-") for w in kept.split()]
+    tag = "-".join(w for w in words if w)
+    return tag[:TAG_MAX].strip("-") or None
 
 
 def parse_tags(text: str) -> list[str]:
@@ -135,13 +138,17 @@ def parse_tags(text: str) -> list[str]:
     return seen
 
 
+_PLACEHOLDER = re.compile(r"\{\{\s*(\w+)\s*\}\}")
+
+
 def fill_placeholders(body: str, values: dict[str, str]) -> str:
-    """Canned reply placeholders like {{customer_name}}; unknown ones stay as written."""
-    out = body
-    for key in PLACEHOLDERS:
-        for form in ("{{" + key + "}}", "{{ " + key + " }}"):
-            out = out.replace(form, values.get(key, ""))
-    return out
+    """Canned reply placeholders like {{customer_name}}, in one pass (a value that itself contains
+    braces, like a customer's subject, stays as written); unknown ones stay as written."""
+    def fill(match: re.Match) -> str:
+        key = match.group(1)
+        return values.get(key, "") if key in PLACEHOLDERS else match.group(0)
+
+    return _PLACEHOLDER.sub(fill, body)
 
 
 def placeholder_values(ticket: dict, agent_name: str) -> dict[str, str]:

@@ -147,7 +147,7 @@ async def my_tickets(actor: Actor, *, status: str = "", q: str = "", cursor: str
         query = query.where(Ticket.status.is_in(list(rules.CUSTOMER_FILTERS[status])))
     needle = q.strip()[:100]
     if needle:
-        if needle.lstrip("#").isdigit():
+        if needle.lstrip("#").isdecimal():
             query = query.where(Ticket.number == int(needle.lstrip("#")))
         else:
             pattern = f"%{needle.replace('%', '').replace('_', '')}%"
@@ -232,7 +232,7 @@ def _check_new(form: NewTicket, actor: Actor | None, category_ids: set[int]) -> 
         errors["subject"] = problem
     if problem := rules.text_problem(form.body, "a description", rules.BODY_MAX):
         errors["body"] = problem
-    if category_ids and (not form.category.isdigit() or int(form.category) not in category_ids):
+    if category_ids and (not form.category.isdecimal() or int(form.category) not in category_ids):
         errors["category"] = "Choose what your request is about."
     if actor is None:
         if problem := name_problem(form.name):
@@ -265,7 +265,7 @@ async def open_ticket(actor: Actor | None, form: NewTicket, *, ip: str, throttle
     if actor is None:
         await _throttle_guest(throttle, ip, email)
     stored = await _store_uploads(form.uploads)
-    category = cats.get(int(form.category)) if form.category.isdigit() else None
+    category = cats.get(int(form.category)) if form.category.isdecimal() else None
     now = utcnow()
     async with write_transaction():
         requester = actor.id if actor else await _verified_user_with(email)
@@ -376,7 +376,7 @@ async def resend_link(number_text: str, email: str, *, ip: str, throttle: Thrott
     await throttle.hit(key, 3600)
     email = normalize_email(email)
     errors = {}
-    if not number_text.strip().lstrip("#").isdigit():
+    if not number_text.strip().lstrip("#").isdecimal():
         errors["number"] = "Enter the ticket number from your mail, like 1234."
     if problem := email_problem(email):
         errors["email"] = problem

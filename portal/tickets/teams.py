@@ -96,7 +96,7 @@ async def save_category(actor: Actor, category_id: int | None, name: str, team: 
     errors = {}
     if problem := _name_problem(name, "category"):
         errors["name"] = problem
-    team_id = int(team) if team.isdigit() else None
+    team_id = int(team) if team.isdecimal() else None
     if team and team_id is None:
         errors["team"] = "Choose a team from the list."
     if team_id is not None and not await Team.exists().where(Team.id == team_id):
@@ -122,7 +122,7 @@ async def save_category(actor: Actor, category_id: int | None, name: str, team: 
 async def save_agent_settings(actor: Actor, user_id: int, available: bool, cap: str, limited: bool) -> None:
     _admin(actor)
     cap = cap.strip()
-    if cap and (not cap.isdigit() or not 1 <= int(cap) <= CAP_MAX):
+    if cap and (not cap.isdecimal() or not 1 <= int(cap) <= CAP_MAX):
         raise Invalid(errors={"cap": f"Enter a number of tickets from 1 to {CAP_MAX:,}, or leave it empty."})
     async with write_transaction():
         rows = await User.update({User.is_available: available, User.open_ticket_cap: int(cap) if cap else None,

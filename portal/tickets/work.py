@@ -328,7 +328,7 @@ async def merge(scope: Scope, number: int, into_text: str) -> dict:
     from portal.tickets import services
 
     into_text = into_text.strip().lstrip("#")
-    if not into_text.isdigit() or len(into_text) > 15:
+    if not into_text.isdecimal() or len(into_text) > 15:
         raise Invalid(errors={"into": "Enter the number of the ticket to merge into, like 1234."})
     target_number = int(into_text)
     if target_number == number:

@@ -87,3 +87,14 @@ def test_agent_takes_a_ticket_and_replies_with_a_canned_reply_while_a_colleague_
     # The reply went out by mail (kept in the outbox without SMTP), and the customer sees it.
     admin.goto("/back/outbox")
     expect(admin.locator("body")).to_contain_text(f"gwen-{suffix}@example.org")
+
+    # --- collision: Chloe opens the same ticket; Ben sees her there, then typing, then her note -------
+    chloe.goto(f"/back/tickets/{number}")
+    presence = ben.locator("#presence")
+    expect(presence).to_contain_text(f"Chloe {suffix} is viewing")
+    chloe.locator(".console-reply textarea[name=body]").press_sequentially("Checking the driver", delay=20)
+    expect(presence).to_contain_text(f"Chloe {suffix} is typing a reply")
+    chloe.locator(".console-reply").get_by_label("Internal note").check()
+    chloe.locator(".console-reply").get_by_role("button", name="Send").click()
+    expect(chloe.locator("#messages")).to_contain_text("Internal note added.")
+    expect(ben.locator(".timeline")).to_contain_text("Checking the driver")  # live, no reload
