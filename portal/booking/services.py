@@ -511,3 +511,18 @@ async def reschedule(appointment: dict, start_raw: str, raw_token: str | None, *
 
 def _hours(minutes: int) -> str:
     return f"{minutes // 60} hours" if minutes >= 120 else f"{minutes} minutes"
+
+
+async def appointments_of_contact(email: str, limit: int = 5) -> list[dict]:
+    """A customer's appointments by email, upcoming first then the latest past ones (for staff: the
+    help desk's customer sidebar). One query."""
+    rows = await fetch(
+        "SELECT a.id, a.start_at, a.status, s.name AS service_name, u.name AS staff_name FROM appointment a "
+        "JOIN service s ON s.id = a.service JOIN portal_user u ON u.id = a.staff WHERE a.customer_email = {} "
+        f"ORDER BY a.start_at DESC LIMIT {int(limit) * 4}", email)
+    now = utcnow()
+    for row in rows:
+        row["start_at"] = _aware(row["start_at"])
+        row["upcoming"] = row["start_at"] >= now and row["status"] == "booked"
+    upcoming = sorted((r for r in rows if r["upcoming"]), key=lambda r: r["start_at"])
+    return (upcoming + [r for r in rows if not r["upcoming"]])[:limit]

@@ -20,6 +20,7 @@ from litestar.response import Redirect, Response, ServerSentEvent, Template
 from litestar.response.sse import ServerSentEventMessage
 
 from portal import files
+from portal.booking import services as booking_services
 from portal.errors import DomainError, Invalid, NotFound
 from portal.settings import get_settings
 from portal.tickets import console, live, rules, work
@@ -274,6 +275,7 @@ async def _ticket_context(scope: console.Scope, number: int, **extra) -> dict:
     return {
         "ticket": ticket, "timeline": work.timeline(messages, events), "tags": await work.ticket_tags(ticket["id"]),
         "others": await work.requester_tickets(scope, ticket), "directory": await work.directory(),
+        "appointments": await booking_services.appointments_of_contact(ticket["requester_email"]),
         "canned": await work.canned_replies(scope.actor), "statuses": rules.STATUS_LABELS,
         "priorities": rules.PRIORITIES, "section": "tickets", "errors": {}, "reply_body": "", "reply_kind": "public",
         "merge_into": "", "max_files": settings.upload_max_files,

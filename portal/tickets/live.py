@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import time
 from dataclasses import dataclass, field
 
@@ -19,6 +20,8 @@ from litestar.channels import ChannelsPlugin
 from litestar.channels.backends.memory import MemoryChannelsBackend
 
 from portal.settings import Settings
+
+log = logging.getLogger("portal.live")
 
 CHANNELS = ["tickets", "presence"]
 HEARTBEAT_SECONDS = 10.0     # a viewer re-announces itself this often …
@@ -53,19 +56,25 @@ def plugin() -> ChannelsPlugin | None:
 
 def announce(ticket: dict, actor, what: str) -> None:
     """Tell open consoles that a ticket changed (``what``: new | reply | note | changed)."""
-    if _plugin is None:
-        return
-    _plugin.publish({"type": "ticket", "number": ticket["number"], "team": ticket.get("team"),
-                     "actor": getattr(actor, "id", None), "name": getattr(actor, "name", "A customer"),
-                     "what": what}, "tickets")
+    _publish({"type": "ticket", "number": ticket["number"], "team": ticket.get("team"),
+              "actor": getattr(actor, "id", None), "name": getattr(actor, "name", "A customer"), "what": what},
+             "tickets")
 
 
 def announce_presence(number: int, user_id: int, name: str, state: str) -> None:
     """``state``: viewing | typing | left."""
+    _publish({"type": "presence", "number": number, "user": user_id, "name": name, "state": state}, "presence")
+
+
+def _publish(event: dict, channel: str) -> None:
+    """Best effort: the change is committed already; a console that misses it catches up on its
+    next load. (No plugin outside the web app, e.g. in `portal demo` or a worker process.)"""
     if _plugin is None:
         return
-    _plugin.publish({"type": "presence", "number": number, "user": user_id, "name": name, "state": state},
-                    "presence")
+    try:
+        _plugin.publish(event, channel)
+    except RuntimeError:  # the plugin is not running (app shutting down)
+        log.warning("live update dropped: %s", event.get("type"))
 
 
 def decode(raw: bytes) -> dict:

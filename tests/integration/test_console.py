@@ -146,12 +146,28 @@ async def test_customer_cannot_reach_console(desk, make_browser):
     assert response.status_code in (302, 303) and "/login" in response.headers["location"]
 
 
+async def _appointment_for(email: str, staff: int) -> None:
+    from datetime import timedelta
+
+    from portal.booking.tables import Appointment, Service
+
+    now = utcnow()
+    async with write_transaction():
+        service = (await Service.insert(Service(slug="tax", name="Tax advice", created_at=now)).run())[0]["id"]
+        start = now + timedelta(days=2)
+        await Appointment.insert(Appointment(service=service, staff=staff, customer_name="Gwen", customer_email=email,
+                                             start_at=start, end_at=start + timedelta(minutes=30), uid="u-1",
+                                             manage_token_hash="h" * 64, created_at=now, updated_at=now)).run()
+
+
 async def test_ticket_page_and_reply_with_note(desk, make_browser, outbox):
     t = await file_ticket("Cannot log in", desk.tech, body="My password fails.")
+    await _appointment_for("gwen@example.org", desk.chloe)
     ben = await agent(make_browser, "ben@example.org")
     with count_queries() as queries:
         page = await ben.get(f"/back/tickets/{t['number']}")
     assert page.status_code == 200 and "My password fails." in page.text
+    assert "Tax advice" in page.text and "with Chloe Agent" in page.text  # the customer's appointments
     assert queries[0] <= 10, queries[0]
     note = await ben.post(f"/back/tickets/{t['number']}/reply", {"body": "Checked the logs: lockout.", "kind": "internal"})
     assert note.status_code == 303
