@@ -10,7 +10,7 @@ from portal.jobs.tables import Job
 from portal.mail.tables import OutboundMail
 from portal.settings import REPO_ROOT
 from portal.tickets.tables import (
-    Attachment, CannedReply, Category, Message, QueueTally, SavedView, Tag, Ticket, TicketEvent, TicketTag,
+    Attachment, BusinessCalendar, BusinessHours, CannedReply, Category, SlaPolicy, Message, QueueTally, SavedView, Tag, Ticket, TicketEvent, TicketTag,
     TicketToken,
 )
 
@@ -19,7 +19,7 @@ APP_CONFIG = AppConfig(
     migrations_folder_path=str(REPO_ROOT / "migrations"),
     table_classes=[User, Team, TeamMember, AuditEvent, AuthToken, Job, OutboundMail,
                    Category, Ticket, Message, Attachment, TicketToken, TicketEvent, Tag, TicketTag,
-                   CannedReply, SavedView, QueueTally,
+                   CannedReply, SavedView, QueueTally, BusinessCalendar, BusinessHours, SlaPolicy,
                    Service, ServiceStaff, WeeklyHours, DateOverride, Holiday, TimeOff, Appointment, StaffFeed],
     migration_dependencies=[],
     commands=[],

@@ -29,7 +29,8 @@ ENGINES = ["sqlite", *(["postgres"] if PG_URL else [])]
 TABLES = ["portal_user", "team", "team_member", "audit_event", "auth_token", "job", "outbound_mail",
           "category", "ticket", "message", "attachment", "ticket_token", "service", "service_staff",
           "weekly_hours", "date_override", "holiday", "time_off", "appointment", "ticket_event", "tag",
-          "ticket_tag", "canned_reply", "saved_view", "queue_tally", "ticket_search", "staff_feed"]
+          "ticket_tag", "canned_reply", "saved_view", "queue_tally", "ticket_search", "business_calendar",
+          "business_hours", "sla_policy", "staff_feed"]
 
 
 async def _migrate(url: str, reset_pg: bool = False) -> None:

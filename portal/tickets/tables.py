@@ -46,6 +46,18 @@ class Ticket(Table, tablename="ticket"):
     csat_comment = Text(default="")
     csat_at = Timestamptz(null=True, default=None)
     merged_into = BigInt(null=True, default=None)  # the number of the ticket this one was merged into
+    # SLA (see tickets/sla.py). Due times are business-time offsets from created_at plus the
+    # business minutes spent paused; next_due_at is the earliest target still running (queues).
+    sla_policy = Integer(null=True, default=None)
+    first_response_due_at = Timestamptz(null=True, default=None)
+    resolution_due_at = Timestamptz(null=True, default=None)
+    next_due_at = Timestamptz(null=True, default=None)
+    sla_paused_at = Timestamptz(null=True, default=None)
+    sla_paused_minutes = Integer(default=0)
+    first_response_minutes = Integer(null=True, default=None)   # business minutes to the first reply
+    resolution_minutes = Integer(null=True, default=None)       # business minutes to solved (pauses out)
+    first_response_breached = Boolean(null=True, default=None)
+    resolution_breached = Boolean(null=True, default=None)
 
 
 class Message(Table, tablename="message"):
@@ -132,3 +144,31 @@ class QueueTally(Table, tablename="queue_tally"):
     team = Integer(default=0)
     assignee = Integer(default=0)
     n = Integer(default=0)
+
+
+class BusinessCalendar(Table, tablename="business_calendar"):
+    """Working hours in a time zone; the site-wide holidays (booking's ``holiday``) close them too."""
+
+    name = Varchar(length=80, unique=True)
+    timezone = Varchar(length=64, default="UTC")
+    is_default = Boolean(default=False)
+
+
+class BusinessHours(Table, tablename="business_hours"):
+    calendar = ForeignKey(references=BusinessCalendar, on_delete=OnDelete.cascade, index=True)
+    weekday = Integer()          # 0 = Monday
+    start_minute = Integer()
+    end_minute = Integer()       # 1440 = midnight at the end of the day
+
+
+class SlaPolicy(Table, tablename="sla_policy"):
+    """Targets for tickets of one priority (and optionally one category), in business minutes."""
+
+    name = Varchar(length=80)
+    priority = Varchar(length=16)
+    category = ForeignKey(references=Category, null=True, on_delete=OnDelete.cascade)
+    calendar = ForeignKey(references=BusinessCalendar, on_delete=OnDelete.restrict)
+    first_response_minutes = Integer(null=True, default=None)
+    resolution_minutes = Integer(null=True, default=None)
+    pause_when_pending = Boolean(default=True)
+    is_active = Boolean(default=True)
