@@ -1,6 +1,7 @@
 from portal.clock import utcnow
 from portal.db import write_transaction
 from portal.jobs.worker import handler
+from portal.tickets import sla  # noqa: F401  (registers the SLA warning and breach jobs)
 from portal.tickets.services import close_solved_tickets
 from portal.tickets.tables import TicketToken
 

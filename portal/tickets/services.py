@@ -23,7 +23,7 @@ from portal.errors import Invalid, NotFound, Throttled
 from portal.mail.services import queue_mail
 from portal.settings import get_settings
 from portal.throttle import Throttle, minutes_text
-from portal.tickets import live, rules, search, work
+from portal.tickets import live, rules, search, sla, work
 from portal.tickets.tables import Attachment, Category, Message, Ticket, TicketToken
 
 NOT_FOUND = "We could not find that ticket."
@@ -281,8 +281,9 @@ async def open_ticket(actor: Actor | None, form: NewTicket, *, ip: str, throttle
         await _add_message(ticket, author_id=actor.id if actor else None, author_name=name, staff=False,
                            kind="public", body=form.body, stored=stored)
         await search.index_ticket(ticket_id)
-        if await work.assign_by_rotation(ticket):
-            ticket = await Ticket.select().where(Ticket.id == ticket_id).first()
+        await work.assign_by_rotation(ticket)
+        await sla.refresh(ticket_id)
+        ticket = await Ticket.select().where(Ticket.id == ticket_id).first()
         guest_path = await _issue_link(ticket) if actor is None else None
         link = f"{get_settings().base_url}{guest_path}" if guest_path and not requester else await _link_for_mail(ticket)
         await queue_mail(email, "ticket_received", {"name": name, "ticket": ticket, "link": link,
@@ -320,6 +321,7 @@ async def reply(viewer: Viewer, ticket: dict, body: str, uploads: list[Upload]) 
         if status != current["status"]:
             await work._event(current["id"], None, "status", rules.STATUS_LABELS[current["status"]],
                               rules.STATUS_LABELS[status], "the customer replied")
+            await sla.refresh(current["id"])
         await search.index_ticket(current["id"])
     live.announce(current, None, "reply")
 
@@ -334,6 +336,7 @@ async def solve_by_customer(ticket: dict) -> None:
         await _system_note(ticket, "The customer marked this ticket as solved.")
         await work._event(ticket["id"], None, "status", rules.STATUS_LABELS[ticket["status"]], "Solved",
                           "the customer marked it solved")
+        await sla.refresh(ticket["id"])
     live.announce(ticket, None, "changed")
 
 
@@ -347,6 +350,7 @@ async def reopen(ticket: dict) -> None:
             (Ticket.id == ticket["id"]) & (Ticket.status == "solved")).run()
         await _system_note(ticket, "The customer reopened this ticket.")
         await work._event(ticket["id"], None, "status", "Solved", "Open", "the customer reopened it")
+        await sla.refresh(ticket["id"])
     live.announce(ticket, None, "changed")
 
 
@@ -425,6 +429,7 @@ async def staff_reply(agent: Actor, ticket_id: int, body: str, *, internal: bool
             if ticket["status"] == "new":
                 changes[Ticket.status] = "open"
             await Ticket.update(changes).where(Ticket.id == ticket_id).run()
+            await sla.refresh(ticket_id)
             await queue_mail(ticket["requester_email"], "ticket_reply", {
                 "name": ticket["requester_name"], "ticket": ticket, "agent": agent.name, "body": body,
                 "link": await _link_for_mail(ticket)})
@@ -449,6 +454,7 @@ async def staff_set_status(agent: Actor, ticket_id: int, status: str) -> None:
         if status == "closed":
             changes[Ticket.closed_at] = now
         await Ticket.update(changes).where(Ticket.id == ticket_id).run()
+        await sla.refresh(ticket_id)
         if status == "solved":
             link = await _link_for_mail(ticket)
             await queue_mail(ticket["requester_email"], "ticket_solved", {

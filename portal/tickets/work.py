@@ -14,7 +14,7 @@ from portal.clock import utcnow
 from portal.db import fetch, write_transaction
 from portal.errors import Invalid, NotFound
 from portal.mail.services import queue_mail
-from portal.tickets import live, rules, search
+from portal.tickets import live, rules, search, sla
 from portal.tickets.console import NOT_FOUND, Scope, _aware_row
 from portal.tickets.tables import CannedReply, Message, SavedView, Tag, Ticket, TicketEvent, TicketTag
 
@@ -221,6 +221,8 @@ async def _apply(scope: Scope, ticket: dict, change: Change, *, reason: str = ""
             "name": ticket["requester_name"], "ticket": ticket, "link": await _link_for_mail(ticket)})
     if "team" in updates and updates["team"] and ticket["assignee"] is None and "assignee" not in updates:
         await assign_by_rotation({**ticket, **updates})
+    if {"status", "priority", "category"} & set(changed):
+        await sla.refresh(ticket["id"], now)
     return changed
 
 
@@ -272,6 +274,8 @@ async def reply(scope: Scope, number: int, body: str, *, internal: bool, uploads
         new_status = status or ("open" if not internal and ticket["status"] == "new" else None)
         if new_status and new_status != ticket["status"]:
             await _apply(scope, ticket, Change(status=new_status))
+        elif not internal and ticket["first_response_at"] is None:
+            await sla.refresh(ticket["id"], now)
         if not internal:
             await queue_mail(ticket["requester_email"], "ticket_reply", {
                 "name": ticket["requester_name"], "ticket": ticket, "agent": scope.actor.name, "body": body,
