@@ -29,6 +29,7 @@ from portal.web.access import enforce_access_policy
 from portal.web.errors import EXCEPTION_HANDLERS
 from portal.web.pages import health, home
 from portal.tickets import live
+from portal.tickets.sla_controllers import SlaController
 from portal.tickets.back_controllers import CannedController, QueueController, events
 from portal.tickets.teams_controllers import AgentSettingsController, CategoriesController, TeamsController, availability
 from portal.web.security import security_headers_middleware, server_timing_middleware
@@ -80,7 +81,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             home, health, AccountController, ProfileController, TicketController, GuestTicketController,
             BookingController, ManageByLinkController, MyAppointmentsController, BackOfficeController, UsersController,
             OutboxController, QueueController, CannedController, TeamsController, CategoriesController,
-            AgentSettingsController, availability, events,
+            AgentSettingsController, availability, events, SlaController,
             ServicesController, SchedulesController, HolidaysController, WhyController,
             CalendarController, StaffFeedAdminController, staff_feed,
             create_static_files_router(path="/static", directories=[STATIC], name="static",

@@ -23,7 +23,8 @@ from portal import files
 from portal.booking import services as booking_services
 from portal.errors import DomainError, Invalid, NotFound
 from portal.settings import get_settings
-from portal.tickets import console, live, rules, work
+from portal.clock import utcnow
+from portal.tickets import console, live, rules, sla, work
 from portal.tickets.controllers import FORM, MULTIPART, UPLOAD_BODY_LIMIT, _uploads
 from portal.web.auth import current_actor
 from portal.web.responses import VARY, after_post, flash, form_error, page_or_fragment, safe_next, wants_fragment
@@ -42,8 +43,12 @@ async def _queue_context(request: Request, scope: console.Scope, after: str = ""
     views = await console.saved_views(scope)
     filters = console.apply_saved(filters, views)
     page = await console.queue_page(scope, filters, after)
+    now = utcnow()
+    for row in page.rows:
+        row["due"] = sla.time_left(row["next_due_at"], now) if row["status"] in rules.UNSOLVED else None
     return {"filters": filters, "page": page, "views": views, "labels": rules.VIEWS, "sorts": rules.SORTS,
             "statuses": rules.STATUS_LABELS, "priorities": rules.PRIORITIES, "after": after,
+            "sla_states": rules.SLA_STATES,
             "section": "tickets", "errors": filters.errors, "available": scope.available}
 
 
@@ -272,7 +277,9 @@ async def _ticket_context(scope: console.Scope, number: int, **extra) -> dict:
     messages = await work.thread(ticket["id"])
     events = await work.history(ticket["id"])
     settings = get_settings()
+    now = utcnow()
     return {
+        "sla_now": now, "next_due": sla.time_left(ticket["next_due_at"], now),
         "ticket": ticket, "timeline": work.timeline(messages, events), "tags": await work.ticket_tags(ticket["id"]),
         "others": await work.requester_tickets(scope, ticket), "directory": await work.directory(),
         "appointments": await booking_services.appointments_of_contact(ticket["requester_email"]),

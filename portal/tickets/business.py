@@ -65,8 +65,8 @@ def intervals(calendar: BusinessCalendar, start: datetime, end: datetime) -> Ite
 
 def minutes_between(calendar: BusinessCalendar, start: datetime, end: datetime) -> int:
     """Whole business minutes from ``start`` to ``end`` (0 when end is not after start)."""
-    seconds = sum((hi - lo).total_seconds() for lo, hi in intervals(calendar, start, end))
-    return int(seconds // 60)
+    total = sum((hi - lo for lo, hi in intervals(calendar, start, end)), timedelta(0))
+    return total // timedelta(minutes=1)  # exact: timedeltas, not float seconds
 
 
 def add_minutes(calendar: BusinessCalendar, start: datetime, minutes: int) -> datetime | None:

@@ -73,6 +73,7 @@ class Filters:
     updated_to: date | None = None
     sort: str = "updated"
     q: str = ""
+    sla: str = ""                    # overdue | soon | running | none
     base: str = ""                   # a saved view's own built-in view ("open", "mine", …)
     errors: dict[str, str] = field(default_factory=dict)
 
@@ -82,7 +83,7 @@ class Filters:
                   "category": self.category, "team": self.team, "assignee": self.assignee, "tag": self.tag,
                   "requester": self.requester, "created_from": self.created_from, "created_to": self.created_to,
                   "updated_from": self.updated_from, "updated_to": self.updated_to,
-                  "sort": "" if self.sort == "updated" else self.sort, "q": self.q}
+                  "sort": "" if self.sort == "updated" else self.sort, "q": self.q, "sla": self.sla}
         values.update(override)
         pairs = []
         for key, value in values.items():
@@ -143,7 +144,8 @@ def parse_filters(pairs: list[tuple[str, str]]) -> Filters:
         created_to=_day(one.get("created_to", ""), errors, "created_to"),
         updated_from=_day(one.get("updated_from", ""), errors, "updated_from"),
         updated_to=_day(one.get("updated_to", ""), errors, "updated_to"),
-        sort=sort, q=one.get("q", "")[:200], errors=errors)
+        sort=sort, q=one.get("q", "")[:200], sla=one.get("sla", "") if one.get("sla", "") in rules.SLA_STATES else "",
+        errors=errors)
     return filters
 
 
@@ -161,7 +163,9 @@ class Page:
 
 
 def _encode_cursor(row: dict, sort: str) -> str:
-    if sort == "priority":
+    if sort == "due":
+        raw = f"{_stamp(row['next_due_at'])}|{row['id']}"
+    elif sort == "priority":
         raw = f"{row['priority_rank']}|{_stamp(row['updated_at'])}|{row['id']}"
     else:
         raw = f"{_stamp(row[sort + '_at'])}|{row['id']}"
@@ -203,7 +207,7 @@ def view_conditions(filters: Filters, scope: Scope, now: datetime,
     args: list = []
     actor = scope.actor
     view = filters.base or filters.view
-    if view in ("unassigned", "mine", "team", "open"):
+    if view in ("unassigned", "mine", "team", "open", "breaching", "overdue"):
         where.append(UNSOLVED_SQL)
     if view == "unassigned":
         where.append("t.assignee IS NULL")
@@ -212,6 +216,23 @@ def view_conditions(filters: Filters, scope: Scope, now: datetime,
         args.append(actor.id)
     elif view == "pending":
         where.append("t.status = 'pending'")
+    elif view == "breaching":
+        where.append("t.next_due_at IS NOT NULL AND t.next_due_at >= {} AND t.next_due_at < {}")
+        args.extend([now, now + rules.BREACHING_WITHIN])
+    elif view == "overdue":
+        where.append("t.next_due_at IS NOT NULL AND t.next_due_at < {}")
+        args.append(now)
+    if filters.sla == "overdue":
+        where.append("t.next_due_at < {}")
+        args.append(now)
+    elif filters.sla == "soon":
+        where.append("t.next_due_at >= {} AND t.next_due_at < {}")
+        args.extend([now, now + rules.BREACHING_WITHIN])
+    elif filters.sla == "running":
+        where.append("t.next_due_at >= {}")
+        args.append(now)
+    elif filters.sla == "none":
+        where.append("t.sla_policy IS NULL")
     elif view == "solved":
         where.append("t.solved_at >= {}")
         args.append(now - rules.RECENTLY_SOLVED)
@@ -281,7 +302,7 @@ def _allowed_teams(filters: Filters, scope: Scope, view: str) -> tuple[int, ...]
 LIST_COLUMNS = (
     "t.id, t.number, t.subject, t.status, t.priority, t.priority_rank, t.requester_name, t.requester_email, "
     "t.created_at, t.updated_at, t.team AS team_id, t.assignee AS assignee_id, t.category AS category_id, "
-    "a.name AS assignee_name, g.name AS team_name, t.staff_replied_at, t.first_response_at")
+    "a.name AS assignee_name, g.name AS team_name, t.staff_replied_at, t.first_response_at, t.next_due_at")
 LIST_JOINS = "LEFT JOIN portal_user a ON a.id = t.assignee LEFT JOIN team g ON g.id = t.team"
 
 
@@ -297,15 +318,19 @@ async def queue_page(scope: Scope, filters: Filters, cursor: str = "") -> Page:
         return Page(rows=await _with_tags(await _rows_by_ids(ids)), next_cursor=None)
     where, args, split = view_conditions(filters, scope, now, split_teams=True)
     sort = filters.sort
+    after = "<"
     if sort == "priority":
         order = "priority_rank DESC, updated_at DESC, id DESC"
         keys = "(t.priority_rank, t.updated_at, t.id)"
+    elif sort == "due":  # soonest deadline first; tickets without a running SLA clock are left out
+        order, keys, after = "next_due_at ASC, id ASC", "(t.next_due_at, t.id)", ">"
+        where.append("t.next_due_at IS NOT NULL")
     else:
         order = f"{sort}_at DESC, id DESC"
         keys = f"(t.{sort}_at, t.id)"
     decoded = _decode_cursor(cursor, sort) if cursor else None
     if decoded:
-        where.append(f"{keys} < ({', '.join('{}' for _ in decoded)})")
+        where.append(f"{keys} {after} ({', '.join('{}' for _ in decoded)})")
         args.extend(decoded)
     limit = PAGE_SIZE + 1
     if split:
@@ -345,7 +370,8 @@ async def _rows_by_ids(ids: list[int]) -> list[dict]:
 
 
 def _aware_row(row: dict) -> dict:
-    for key in ("created_at", "updated_at", "staff_replied_at", "first_response_at"):
+    for key in ("created_at", "updated_at", "staff_replied_at", "first_response_at", "next_due_at", "solved_at",
+                "first_response_due_at", "resolution_due_at", "sla_paused_at", "closed_at"):
         value = row.get(key)
         if isinstance(value, str):
             row[key] = _parse_instant(value)
@@ -383,10 +409,19 @@ async def view_counts(scope: Scope) -> dict[str, int]:
         f"COALESCE(SUM(CASE WHEN status = 'pending' THEN n END), 0) AS pending FROM queue_tally{where}",
         scope.actor.id, *teams, *(teams if scope.limited else [])))[0]
     counts = {key: int(row[key]) for key in ("unassigned", "mine", "team", "open", "pending")}
+    # Recently solved, overdue and breaching soon: indexed range counts, in one statement.
     scope_sql, scope_args = scope.sql()
-    solved = await fetch("SELECT COUNT(*) AS n FROM ticket t WHERE t.solved_at >= {}"
-                         + (f" AND {scope_sql}" if scope_sql else ""), utcnow() - rules.RECENTLY_SOLVED, *scope_args)
-    counts["solved"] = solved[0]["n"]
+    extra = f" AND {scope_sql}" if scope_sql else ""
+    now = utcnow()
+    ranges = await fetch(
+        f"SELECT 'solved' AS k, COUNT(*) AS n FROM ticket t WHERE t.solved_at >= {{}}{extra} UNION ALL "
+        f"SELECT 'overdue' AS k, COUNT(*) AS n FROM ticket t WHERE {UNSOLVED_SQL} AND t.next_due_at IS NOT NULL "
+        f"AND t.next_due_at < {{}}{extra} UNION ALL "
+        f"SELECT 'breaching' AS k, COUNT(*) AS n FROM ticket t WHERE {UNSOLVED_SQL} AND t.next_due_at IS NOT NULL "
+        f"AND t.next_due_at >= {{}} AND t.next_due_at < {{}}{extra}",
+        now - rules.RECENTLY_SOLVED, *scope_args, now, *scope_args, now, now + rules.BREACHING_WITHIN, *scope_args)
+    for row in ranges:
+        counts[row["k"]] = int(row["n"])
     return {key: counts[key] for key in rules.VIEWS}
 
 

@@ -17,8 +17,8 @@ from portal.accounts.tables import Team, User
 from portal.clock import utcnow
 from portal.db import fetch, write_transaction
 from portal.throttle import Throttle
-from portal.tickets import console, services, work
-from portal.tickets.tables import CannedReply, Category, Ticket
+from portal.tickets import console, services, sla, sla_admin, work
+from portal.tickets.tables import BusinessCalendar, BusinessHours, CannedReply, Category, SlaPolicy, Ticket
 
 CATEGORIES = [("General question", "Support"), ("Technical problem", "Support"), ("Account and login", "Support"),
               ("Billing and invoices", "Billing"), ("Refunds", "Billing"), ("Feature request", None)]
@@ -62,6 +62,8 @@ TAGS = ["vip", "bug", "refund", "login", "mobile", "desktop", "invoice", "featur
 GUESTS = ["Marie Curie", "Alan Turing", "Grace Hopper", "Ada Byron", "Linus Pauling", "Rosalind Franklin",
           "Niels Bohr", "Hedy Lamarr", "Katherine Johnson", "Tim Berners", "Margaret Hamilton", "Dennis Ritchie",
           "Barbara Liskov", "Ken Thompson", "Frances Allen", "John Backus", "Radia Perlman", "Edsger Dijkstra"]
+SERVICE_LEVELS = [("Urgent", "urgent", 30, 4 * 60), ("High", "high", 60, 9 * 60),
+                  ("Normal", "normal", 4 * 60, 3 * 9 * 60), ("Low", "low", 9 * 60, 5 * 9 * 60)]
 CANNED = [
     ("Greeting", "Hello {{customer_first_name}},\n\nthanks for reaching out about ticket #{{ticket_number}}. "),
     ("Need more details", "Could you send us a screenshot and the exact time it happened? That helps us find it "
@@ -108,6 +110,7 @@ async def seed_demo_tickets(customer_ids: list[int], agent_ids: list[int]) -> in
     await _canned(agent_ids)
     if await Ticket.count():
         return 0
+    await _service_levels()
     users = {row["id"]: row for row in await User.select().where(User.id.is_in(customer_ids + agent_ids))}
     agents = [Actor(id=u, email=users[u]["email"], name=users[u]["name"], role=users[u]["role"]) for u in agent_ids]
     scopes = {a.id: await console.scope_for(a) for a in agents}
@@ -130,9 +133,28 @@ async def seed_demo_tickets(customer_ids: list[int], agent_ids: list[int]) -> in
         ticket, _ = await services.open_ticket(actor, form, ip="127.0.0.1", throttle=throttle)
         await _work_on(ticket, answer, agents, scopes, rng)
         await _spread_in_time(ticket["id"], rng, index)
+        async with write_transaction():
+            await sla.refresh(ticket["id"], schedule=False)
     async with write_transaction():
         await Team.update({Team.round_robin: True}).where(Team.name == "Support").run()
+        # Warnings scheduled while the tickets were made refer to due times before the spreading.
+        await fetch("DELETE FROM job WHERE kind IN ('sla.warn', 'sla.breach') AND done_at IS NULL")
+        for row in await fetch("SELECT id FROM ticket WHERE next_due_at > {}", utcnow()):
+            await sla.refresh(row["id"])  # warnings ahead; past breaches are history, not news
     return TICKETS
+
+
+async def _service_levels() -> None:
+    """Office hours in Paris, Monday–Friday 09:00–18:00, and a policy per priority."""
+    calendar = await sla_admin.default_calendar_id()
+    async with write_transaction():
+        await BusinessCalendar.update({BusinessCalendar.timezone: "Europe/Paris"}).where(
+            BusinessCalendar.id == calendar).run()
+        await BusinessHours.update({BusinessHours.end_minute: 1080}).where(BusinessHours.calendar == calendar).run()
+        if not await SlaPolicy.count():
+            for name, priority, first, resolution in SERVICE_LEVELS:
+                await SlaPolicy.insert(SlaPolicy(name=name, priority=priority, calendar=calendar,
+                                                 first_response_minutes=first, resolution_minutes=resolution)).run()
 
 
 async def _work_on(ticket: dict, answer: str, agents: list[Actor], scopes: dict, rng: random.Random) -> None:
@@ -173,8 +195,12 @@ async def _work_on(ticket: dict, answer: str, agents: list[Actor], scopes: dict,
 
 
 async def _spread_in_time(ticket_id: int, rng: random.Random, index: int) -> None:
-    """Move the ticket and everything on it back in time: older tickets first, up to six weeks."""
+    """Move the ticket and everything on it back in time: older tickets first, up to six weeks;
+    tickets still open are from the last two days (a desk that keeps up)."""
     age = timedelta(days=42 * (1 - index / TICKETS) ** 1.5, minutes=rng.randint(0, 600))
+    status = (await fetch("SELECT status FROM ticket WHERE id = {}", ticket_id))[0]["status"]
+    if status in ("new", "open", "pending", "on_hold"):
+        age = timedelta(minutes=rng.randint(5, 2 * 24 * 60))
     async with write_transaction():
         row = (await fetch("SELECT created_at, updated_at, staff_replied_at, customer_seen_at, first_response_at, "
                            "solved_at, closed_at, csat_at FROM ticket WHERE id = {}", ticket_id))[0]

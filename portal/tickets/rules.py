@@ -93,10 +93,14 @@ VIEWS = {
     "mine": "Mine",
     "team": "My teams",
     "open": "All open",
+    "breaching": "Breaching soon",
+    "overdue": "Overdue",
     "pending": "Pending",
     "solved": "Recently solved",
 }
-SORTS = {"updated": "Last updated", "created": "Newest", "priority": "Priority"}
+SORTS = {"updated": "Last updated", "created": "Newest", "priority": "Priority", "due": "Due first (SLA)"}
+SLA_STATES = {"overdue": "Overdue", "soon": "Due within 1 h", "running": "Running", "none": "No SLA"}
+BREACHING_WITHIN = timedelta(hours=1)
 TAG_MAX = 40
 TAGS_PER_TICKET = 20
 PLACEHOLDERS = ("customer_name", "customer_first_name", "ticket_number", "ticket_subject", "agent_name")

@@ -90,7 +90,7 @@ def time_left(due: datetime | None, now: datetime) -> tuple[str, str] | None:
     """("2 h 10 min left" | "overdue 35 min", tone ok|warn|danger) for queues; None without a due."""
     if due is None:
         return None
-    minutes = int((due - now).total_seconds() // 60)
+    minutes = int((due - now).total_seconds() / 60)  # toward zero: "overdue 5 min", "19 min left"
     if minutes < 0:
         return f"overdue {business.human_minutes(-minutes)}", "danger"
     return f"{business.human_minutes(minutes)} left", "warn" if minutes < 60 else "ok"
@@ -140,8 +140,9 @@ COLUMNS = ("sla_policy", "first_response_due_at", "resolution_due_at", "next_due
            "resolution_breached")
 
 
-async def refresh(ticket_id: int, now: datetime | None = None) -> dict | None:
-    """Recompute and store the ticket's SLA columns; schedule its warnings. Call inside the write
+async def refresh(ticket_id: int, now: datetime | None = None, *, schedule: bool = True) -> dict | None:
+    """Recompute and store the ticket's SLA columns; schedule its warnings (unless ``schedule`` is
+    false: imports and demo data of the past should not mail anyone). Call inside the write
     transaction that changed the ticket."""
     from portal.tickets.console import _aware_row
 
@@ -158,7 +159,7 @@ async def refresh(ticket_id: int, now: datetime | None = None) -> dict | None:
     columns = state(ticket, policy, now)
     await fetch("UPDATE ticket SET " + ", ".join(f"{c} = {{}}" for c in COLUMNS) + " WHERE id = {}",
                 *[columns[c] for c in COLUMNS], ticket_id)
-    if ticket["status"] in UNSOLVED:
+    if schedule and ticket["status"] in UNSOLVED:
         await _schedule(ticket, columns, now)
     return columns
 

@@ -31,7 +31,8 @@ async def ticket_in_scope(scope: Scope, number: int) -> dict:
         raise NotFound(NOT_FOUND)
     rows = await fetch(
         "SELECT t.*, a.name AS assignee_name, g.name AS team_name, c.name AS category_name, "
-        "r.name AS requester_account_name, r.timezone AS requester_timezone FROM ticket t "
+        "r.name AS requester_account_name, r.timezone AS requester_timezone, p.name AS sla_policy_name FROM ticket t "
+        "LEFT JOIN sla_policy p ON p.id = t.sla_policy "
         "LEFT JOIN portal_user a ON a.id = t.assignee LEFT JOIN team g ON g.id = t.team "
         "LEFT JOIN category c ON c.id = t.category LEFT JOIN portal_user r ON r.id = t.requester "
         "WHERE t.number = {}", number)

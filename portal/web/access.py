@@ -100,6 +100,12 @@ POLICY: dict[str, str] = {
     "/back/users/{user_id}/agent": ADMIN,
     "/back/availability": AGENT,
     "/events": AGENT,
+    "/back/sla": ADMIN,
+    "/back/sla/calendars": ADMIN,
+    "/back/sla/calendars/{calendar_id}": ADMIN,
+    "/back/sla/policies": ADMIN,
+    "/back/sla/policies/{policy_id}": ADMIN,
+    "/back/sla/policies/{policy_id}/delete": ADMIN,
     # Booking back office. Agents run their own calendar (the service layer scopes it to them);
     # admins configure services, schedules and holidays and see everyone's calendar.
     "/back/calendar": AGENT,

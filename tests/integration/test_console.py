@@ -397,7 +397,7 @@ async def test_tallies_follow_every_write_path(desk, make_browser):
     scope = await console.scope_for(Actor(id=desk.ben, email="ben@example.org", name="Ben", role="agent"))
     counted = await console.view_counts(scope)
     truth = {}
-    for view in ("unassigned", "mine", "team", "open", "pending", "solved"):
+    for view in ("unassigned", "mine", "team", "open", "breaching", "overdue", "pending", "solved"):
         page = await console.queue_page(scope, console.Filters(view=view))
         truth[view] = len(page.rows)
     assert counted == truth

@@ -1,0 +1,199 @@
+"""Admin services for SLAs: business-hours calendars and policies (validated, all or nothing)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from portal.accounts.rules import Actor, timezone_problem
+from portal.db import fetch, write_transaction
+from portal.errors import Forbidden, Invalid, NotFound
+from portal.tickets import business, rules
+from portal.tickets.tables import BusinessCalendar, BusinessHours, SlaPolicy
+
+DAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+TARGET_MAX = 60 * 24 * 365  # a year of business minutes
+
+
+def _admin(actor: Actor) -> None:
+    if not actor.is_admin:
+        raise Forbidden("Only administrators change SLA settings.")
+
+
+async def default_calendar_id() -> int:
+    """The site's calendar, created (Monday–Friday 09:00–17:00 UTC) if it is missing."""
+    rows = await fetch("SELECT id FROM business_calendar WHERE is_default = {} ORDER BY id", True)
+    if rows:
+        return rows[0]["id"]
+    async with write_transaction():
+        rows = await fetch("SELECT id FROM business_calendar WHERE is_default = {} ORDER BY id", True)
+        if rows:
+            return rows[0]["id"]
+        name = "Office hours"
+        if await BusinessCalendar.exists().where(BusinessCalendar.name == name):
+            name = "Office hours (default)"
+        created = await BusinessCalendar.insert(BusinessCalendar(name=name, timezone="UTC", is_default=True)).run()
+        for day in range(5):
+            await BusinessHours.insert(BusinessHours(calendar=created[0]["id"], weekday=day, start_minute=540,
+                                                     end_minute=1020)).run()
+        return created[0]["id"]
+
+
+async def overview() -> dict:
+    await default_calendar_id()
+    calendars = await fetch("SELECT id, name, timezone, is_default FROM business_calendar ORDER BY is_default DESC, name")
+    hours = await fetch("SELECT calendar, weekday, start_minute, end_minute FROM business_hours "
+                        "ORDER BY calendar, weekday, start_minute")
+    for cal in calendars:
+        ranges: dict[int, list] = {d: [] for d in range(7)}
+        for row in hours:
+            if row["calendar"] == cal["id"]:
+                ranges[row["weekday"]].append(business.format_range((row["start_minute"], row["end_minute"])))
+        cal["days"] = {d: ", ".join(r) for d, r in ranges.items()}
+    policies = await fetch("SELECT p.*, c.name AS category_name, b.name AS calendar_name FROM sla_policy p "
+                           "LEFT JOIN category c ON c.id = p.category LEFT JOIN business_calendar b ON b.id = p.calendar "
+                           "ORDER BY p.priority, c.name")
+    order = {p: i for i, p in enumerate(reversed(rules.PRIORITIES))}
+    policies.sort(key=lambda p: (order.get(p["priority"], 9), p["category_name"] or ""))
+    categories = await fetch("SELECT id, name FROM category ORDER BY name")
+    return {"calendars": calendars, "policies": policies, "categories": categories, "days": DAYS}
+
+
+@dataclass
+class CalendarForm:
+    name: str = ""
+    timezone: str = "UTC"
+    days: dict[int, str] = field(default_factory=dict)   # weekday -> "09:00-17:00, …"
+
+
+def _check_calendar(form: CalendarForm) -> tuple[dict[str, str], dict[int, tuple]]:
+    errors: dict[str, str] = {}
+    name = " ".join(form.name.split())
+    if not name or len(name) > 80:
+        errors["name"] = "Give the calendar a name of at most 80 characters."
+    if problem := timezone_problem(form.timezone.strip()):
+        errors["timezone"] = problem
+    ranges: dict[int, tuple] = {}
+    for day in range(7):
+        try:
+            ranges[day] = business.parse_ranges(form.days.get(day, ""))
+        except ValueError as error:
+            errors[f"day{day}"] = f"{DAYS[day]}: {error}"
+    if not errors and not any(ranges.values()):
+        errors["day0"] = "Give at least one day some working hours."
+    return errors, ranges
+
+
+async def save_calendar(actor: Actor, calendar_id: int | None, form: CalendarForm) -> int:
+    _admin(actor)
+    errors, ranges = _check_calendar(form)
+    if errors:
+        raise Invalid(errors=errors)
+    name = " ".join(form.name.split())
+    async with write_transaction():
+        clash = BusinessCalendar.name == name
+        if calendar_id is not None:
+            clash &= BusinessCalendar.id != calendar_id
+        if await BusinessCalendar.exists().where(clash):
+            raise Invalid(errors={"name": "A calendar with this name exists already."})
+        if calendar_id is None:
+            rows = await BusinessCalendar.insert(BusinessCalendar(name=name, timezone=form.timezone.strip())).run()
+            calendar_id = rows[0]["id"]
+        else:
+            rows = await BusinessCalendar.update({BusinessCalendar.name: name,
+                                                  BusinessCalendar.timezone: form.timezone.strip()}).where(
+                BusinessCalendar.id == calendar_id).returning(BusinessCalendar.id).run()
+            if not rows:
+                raise NotFound("That calendar does not exist.")
+            await BusinessHours.delete().where(BusinessHours.calendar == calendar_id).run()
+        for day, day_ranges in ranges.items():
+            for lo, hi in day_ranges:
+                await BusinessHours.insert(BusinessHours(calendar=calendar_id, weekday=day, start_minute=lo,
+                                                         end_minute=hi)).run()
+    return calendar_id
+
+
+@dataclass
+class PolicyForm:
+    name: str = ""
+    priority: str = ""
+    category: str = ""
+    calendar: str = ""
+    first_response: str = ""     # "1:30" or minutes, or hours like "4h"
+    resolution: str = ""
+    pause_when_pending: str = ""
+    active: str = "1"
+
+
+def parse_duration(text: str) -> int | None:
+    """Business time as typed: "90" (minutes), "4h", "1h30", "2:15", "3d" (3 × 8 h business days)."""
+    raw = text.strip().lower().replace(" ", "")
+    if not raw:
+        return None
+    try:
+        if raw.endswith("d"):
+            return int(float(raw[:-1]) * 8 * 60)
+        if ":" in raw:
+            hours, minutes = raw.split(":")
+            return int(hours) * 60 + int(minutes)
+        if "h" in raw:
+            hours, _, minutes = raw.partition("h")
+            return int(float(hours) * 60) + (int(minutes.rstrip("m")) if minutes.rstrip("m") else 0)
+        return int(raw.rstrip("m"))
+    except ValueError:
+        raise ValueError(f"“{text}” is not a duration like 90, 4h, 1h30 or 2d.") from None
+
+
+async def save_policy(actor: Actor, policy_id: int | None, form: PolicyForm) -> int:
+    _admin(actor)
+    errors: dict[str, str] = {}
+    name = " ".join(form.name.split())
+    if not name or len(name) > 80:
+        errors["name"] = "Give the policy a name of at most 80 characters."
+    if form.priority not in rules.PRIORITIES:
+        errors["priority"] = "Choose a priority."
+    category = int(form.category) if form.category.isascii() and form.category.isdecimal() else None
+    if form.category and category is None:
+        errors["category"] = "Choose a category from the list."
+    calendar = int(form.calendar) if form.calendar.isascii() and form.calendar.isdecimal() else None
+    targets = {}
+    for key in ("first_response", "resolution"):
+        try:
+            value = parse_duration(getattr(form, key))
+        except ValueError as error:
+            errors[key] = str(error)
+            continue
+        if value is not None and not 1 <= value <= TARGET_MAX:
+            errors[key] = "Enter a target between 1 minute and a year."
+        targets[key] = value
+    if not errors and targets.get("first_response") is None and targets.get("resolution") is None:
+        errors["first_response"] = "Set a first-response target, a resolution target, or both."
+    if errors:
+        raise Invalid(errors=errors)
+    async with write_transaction():
+        if category is not None and not await fetch("SELECT id FROM category WHERE id = {}", category):
+            raise Invalid(errors={"category": "That category does not exist."})
+        if calendar is None or not await fetch("SELECT id FROM business_calendar WHERE id = {}", calendar):
+            raise Invalid(errors={"calendar": "Choose a business-hours calendar."})
+        same = await fetch("SELECT id FROM sla_policy WHERE priority = {} AND COALESCE(category, 0) = {}",
+                           form.priority, category or 0)
+        if any(row["id"] != policy_id for row in same):
+            raise Invalid(errors={"priority": "There is a policy for this priority and category already."})
+        values = {SlaPolicy.name: name, SlaPolicy.priority: form.priority, SlaPolicy.category: category,
+                  SlaPolicy.calendar: calendar, SlaPolicy.first_response_minutes: targets.get("first_response"),
+                  SlaPolicy.resolution_minutes: targets.get("resolution"),
+                  SlaPolicy.pause_when_pending: form.pause_when_pending == "1", SlaPolicy.is_active: form.active == "1"}
+        if policy_id is None:
+            rows = await SlaPolicy.insert(SlaPolicy(**{c._meta.name: v for c, v in values.items()})).run()
+            return rows[0]["id"]
+        rows = await SlaPolicy.update(values).where(SlaPolicy.id == policy_id).returning(SlaPolicy.id).run()
+        if not rows:
+            raise NotFound("That policy does not exist.")
+        return policy_id
+
+
+async def delete_policy(actor: Actor, policy_id: int) -> None:
+    _admin(actor)
+    async with write_transaction():
+        rows = await SlaPolicy.delete().where(SlaPolicy.id == policy_id).returning(SlaPolicy.id).run()
+    if not rows:
+        raise NotFound("That policy does not exist.")

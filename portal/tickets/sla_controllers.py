@@ -1,0 +1,79 @@
+"""/back/sla: business-hours calendars and SLA policies (admins)."""
+
+from __future__ import annotations
+
+from litestar import Controller, Request, get, post
+from litestar.params import FromPath
+from litestar.response import Response, Template
+
+from portal.errors import Invalid
+from portal.tickets import sla_admin
+from portal.web.auth import current_actor
+from portal.web.responses import after_post, flash, form_error
+
+
+async def _page(request: Request, error: Invalid | None = None, **extra) -> Response:
+    context = {**await sla_admin.overview(), "section": "sla", "errors": {}, **extra}
+    if error is not None:
+        return form_error(request, "tickets/back/sla.html", "tickets/back/sla.html", context, error)
+    return Template("tickets/back/sla.html", context=context)
+
+
+def _calendar_form(form) -> sla_admin.CalendarForm:
+    return sla_admin.CalendarForm(name=str(form.get("name") or ""), timezone=str(form.get("timezone") or ""),
+                                  days={d: str(form.get(f"day{d}") or "") for d in range(7)})
+
+
+def _policy_form(form) -> sla_admin.PolicyForm:
+    return sla_admin.PolicyForm(**{key: str(form.get(key) or "") for key in (
+        "name", "priority", "category", "calendar", "first_response", "resolution", "pause_when_pending", "active")})
+
+
+class SlaController(Controller):
+    path = "/back/sla"
+
+    @get("/", name="sla:index")
+    async def index(self, request: Request) -> Response:
+        return await _page(request)
+
+    @post("/calendars", name="sla:calendar_create")
+    async def create_calendar(self, request: Request) -> Response:
+        return await _save_calendar(request, None)
+
+    @post("/calendars/{calendar_id:int}", name="sla:calendar_update")
+    async def update_calendar(self, request: Request, calendar_id: FromPath[int]) -> Response:
+        return await _save_calendar(request, calendar_id)
+
+    @post("/policies", name="sla:policy_create")
+    async def create_policy(self, request: Request) -> Response:
+        return await _save_policy(request, None)
+
+    @post("/policies/{policy_id:int}", name="sla:policy_update")
+    async def update_policy(self, request: Request, policy_id: FromPath[int]) -> Response:
+        return await _save_policy(request, policy_id)
+
+    @post("/policies/{policy_id:int}/delete", name="sla:policy_delete")
+    async def delete_policy(self, request: Request, policy_id: FromPath[int]) -> Response:
+        await sla_admin.delete_policy(current_actor(request), policy_id)
+        flash(request, "Policy deleted. Tickets keep their due times until their priority changes.")
+        return after_post(request, "/back/sla")
+
+
+async def _save_calendar(request: Request, calendar_id: int | None) -> Response:
+    form = _calendar_form(await request.form())
+    try:
+        await sla_admin.save_calendar(current_actor(request), calendar_id, form)
+    except Invalid as error:
+        return await _page(request, error, calendar_form=form, form_calendar_id=calendar_id)
+    flash(request, "Business hours saved.")
+    return after_post(request, "/back/sla")
+
+
+async def _save_policy(request: Request, policy_id: int | None) -> Response:
+    form = _policy_form(await request.form())
+    try:
+        await sla_admin.save_policy(current_actor(request), policy_id, form)
+    except Invalid as error:
+        return await _page(request, error, policy_form=form, form_policy_id=policy_id)
+    flash(request, "Policy saved. New tickets, and tickets whose priority changes, follow it.")
+    return after_post(request, "/back/sla")
