@@ -427,3 +427,24 @@ async def test_team_view_over_several_teams_merges_in_order(desk, make_browser):
     seen += numbers_in((await ben.get(nxt)).text)
     # Newest update first, across both teams, each ticket once.
     assert seen == sorted((t["number"] for t in made), reverse=True)
+
+
+async def test_agent_attachments_reach_the_customer_but_a_note_s_do_not(desk, make_browser):
+    from tests.integration.test_tickets_front import PNG
+
+    t = await file_ticket("Screenshot please", desk.tech)
+    ben = await agent(make_browser, "ben@example.org")
+    csrf = ben.cookies.get("csrftoken")
+    public = await ben.client.post(f"/back/tickets/{t['number']}/reply", data={"body": "Like this one.", "kind": "public",
+                                   "_csrf_token": csrf}, files=[("files", ("howto.png", PNG, "image/png"))])
+    assert public.status_code == 303
+    note = await ben.client.post(f"/back/tickets/{t['number']}/reply", data={"body": "Internal log.", "kind": "internal",
+                                 "_csrf_token": csrf}, files=[("files", ("server.log", b"secret", "text/plain"))])
+    assert note.status_code == 303
+    files = {r["filename"]: r["id"] for r in await fetch("SELECT id, filename FROM attachment WHERE ticket = {}", t["id"])}
+    assert (await ben.get(f"/back/tickets/{t['number']}/attachments/{files['server.log']}")).content == b"secret"
+    thread = await services.public_thread(t["id"])
+    shown = [a["filename"] for m in thread for a in m["attachments"]]
+    assert shown == ["howto.png"]
+    dan = await agent(make_browser, "dan@example.org")  # limited to Billing: not this ticket's files
+    assert (await dan.get(f"/back/tickets/{t['number']}/attachments/{files['howto.png']}")).status_code == 404
