@@ -18,6 +18,8 @@ Built-in scenarios (``--scenario``, repeatable; default all):
   ticket  GET /back/tickets/{number}, numbers drawn from 1 … --max-number
   search  GET /back/tickets?q=…: common, mid-frequency and rare words, two words, a prefix, an error
           code and a requester's email, from the seed's own vocabulary (``search/<kind>`` rows)
+  reports GET /back/reports?from=<a year ago>&to=<today> (the KPI dashboard over a year; ``reports``)
+          and the same for the booking tab (``reports/booking``); log in as the admin to see everything
 Extra ones: ``--url NAME=/path?x={number}`` (placeholders: {number} {word} {email}).
 
 Per scenario: requests, client-side p50/p95 (full response read), server-side p50/p95 from the
@@ -204,6 +206,12 @@ class Run:
             await self.get(scenario, "counts", "/back/tickets/counts")
         elif name == "ticket":
             await self.get(scenario, "ticket", f"/back/tickets/{rng.randint(1, self.args.max_number)}")
+        elif name == "reports":
+            from datetime import date, timedelta
+            today = date.today()
+            span = f"from={today - timedelta(days=364)}&to={today}"
+            await self.get(scenario, "reports", f"/back/reports?{span}")
+            await self.get(scenario, "reports/booking", f"/back/reports?tab=booking&{span}")
         elif name == "search":
             kind, term = words.pick()
             view = f"&view={quote(self.args.search_view)}" if self.args.search_view else ""
@@ -323,7 +331,7 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=0, help="stop after this many scenario runs")
     parser.add_argument("--warmup", type=float, default=2, help="seconds of unrecorded load first")
     parser.add_argument("--scenario", action="append", default=[],
-                        help="queue, counts, ticket, search (repeatable; default all; 'none' for only --url)")
+                        help="queue, counts, ticket, search, reports (repeatable; default all; 'none' for only --url)")
     parser.add_argument("--url", action="append", default=[], metavar="NAME=PATH",
                         help="an extra scenario: a path with optional {number} {word} {email}")
     parser.add_argument("--search-view", default="", help="view= sent with searches (default: the app's)")
@@ -337,7 +345,7 @@ def main() -> None:
     host = urlsplit(args.base_url).hostname
     if host not in LOOPBACK:
         parser.error(f"refusing to load {host!r}: only 127.0.0.1 / localhost")
-    builtin = ("queue", "counts", "ticket", "search")
+    builtin = ("queue", "counts", "ticket", "search", "reports")
     args.scenario = [s for s in (args.scenario or list(builtin)) if s != "none"]
     unknown = [s for s in args.scenario if s not in builtin]
     if unknown:

@@ -348,7 +348,12 @@ def log(message: str) -> None:
 TICKET_COLUMNS = ("id", "number", "subject", "status", "priority", "priority_rank", "category", "team", "requester",
                   "requester_email", "requester_name", "assignee", "via", "created_at", "updated_at",
                   "staff_replied_at", "customer_seen_at", "first_response_at", "solved_at", "closed_at",
-                  "csat_rating", "csat_comment", "csat_at", "merged_into")
+                  "csat_rating", "csat_comment", "csat_at", "merged_into", "first_response_minutes",
+                  "resolution_minutes", "first_response_breached", "resolution_breached")
+# SLA targets in business minutes by priority rank (low … urgent), as the SLA policies would set them.
+FIRST_RESPONSE_TARGET = (960, 480, 240, 60)
+RESOLUTION_TARGET = (4800, 2880, 1440, 480)
+BUSINESS_SHARE = 40 / 168   # business minutes per wall-clock minute, on average (Mon–Fri 9–17)
 MESSAGE_COLUMNS = ("ticket", "author", "author_name", "author_is_staff", "kind", "body_source", "body_html", "via",
                    "created_at")
 TAG_COLUMNS = ("ticket", "tag")
@@ -529,15 +534,93 @@ def make_batch(first: int, last: int, stamp_kind: str) -> tuple[list, list, list
         subject = (f"{product}: {s}" if product and rng.random() < 0.5 else s[0].upper() + s[1:])
         if code and rng.random() < 0.4:
             subject += f" (error {code})"
+        # SLA outcomes as the SLA clock stores them: business minutes (a share of the wall-clock time
+        # that varies with when the ticket arrived) and met/breached against the priority's targets;
+        # ~5% of the tickets had no policy (all null), unanswered or unsolved ones are not decided yet.
+        fr_minutes = res_minutes = fr_breached = res_breached = None
+        if rng.random() >= 0.05:
+            share = BUSINESS_SHARE * (0.4 + 1.2 * rng.random())
+            if first_response is not None:
+                fr_minutes = int((first_response - created) / 60 * share)
+                fr_breached = fr_minutes > FIRST_RESPONSE_TARGET[rank]
+            if solved_at is not None:
+                res_minutes = int((solved_at - created) / 60 * share)
+                res_breached = res_minutes > RESOLUTION_TARGET[rank]
         tickets.append((i, i, subject[:200], status, priority, rank, category, team, requester, email, name,
                         assignee, via, stamp(created), stamp(updated), stamp(staff_replied), stamp(seen),
                         stamp(first_response), stamp(solved_at), stamp(closed_at), rating, comment or "",
-                        stamp(rated_at), merged))
+                        stamp(rated_at), merged, fr_minutes, res_minutes, fr_breached, res_breached))
         if rng.random() < 0.3:
             for tag in rng.sample(tag_ids, rng.choice((1, 1, 1, 2, 2, 3))):
                 tags.append((i, tag))
         docs.append((i, subject[:200], people_text(name, email), "\n".join(bodies)))
     return tickets, messages, tags, docs
+
+
+# --- booking ---------------------------------------------------------------------------------------
+
+BOOKING_STAFF = range(1, 11)   # agent01 … agent10 offer the services, Mon–Fri 09:00–17:00 UTC
+SERVICES = [("onboarding-call", "Onboarding call", 30), ("product-demo", "Product demo", 60),
+            ("repair-drop-off", "Repair drop-off", 30)]
+APPOINTMENT_COLUMNS = ("service", "staff", "customer", "customer_name", "customer_email", "customer_timezone",
+                       "answers", "start_at", "end_at", "status", "seats", "uid", "sequence", "manage_token_hash",
+                       "cancelled_at", "created_at", "updated_at")
+
+
+async def seed_booking(loader, now: datetime, seed_value: int, staff_ids: list[int], customer_ids: list[int]) -> int:
+    """3 services offered by 10 staff with weekly hours, and their appointments over the same 3 years
+    (+60 days ahead): about half of the half-hour slots taken; in the past ~85% completed, 5% no-show,
+    10% cancelled; ahead 90% booked, 10% cancelled. Lead times from hours to weeks."""
+    from datetime import timedelta
+    rng = random.Random(f"{seed_value}:booking")
+    stamp = (lambda x: None if x is None else x.isoformat(" ", "microseconds")) if loader.kind == "sqlite" \
+        else (lambda x: x)
+    await loader.insert("service", ("slug", "name", "duration_minutes", "step_minutes", "created_at"),
+                        [(slug, name, minutes, 30, stamp(now)) for slug, name, minutes in SERVICES])
+    service_ids = [r[0] for r in await loader.fetch("SELECT id FROM service ORDER BY id")]
+    await loader.insert("service_staff", ("service", "staff"), [(s, u) for s in service_ids for u in staff_ids])
+    await loader.insert("weekly_hours", ("staff", "weekday", "start_minute", "end_minute"),
+                        [(u, d, 540, 1020) for u in staff_ids for d in range(5)])
+    rows, n = [], 0
+    first = (now - timedelta(days=YEARS * 365)).replace(hour=0, minute=0, second=0, microsecond=0)
+    day = first
+    while day < now + timedelta(days=60):
+        if day.weekday() < 5:
+            for staff in staff_ids:
+                minute = 540
+                while minute < 1020:
+                    service = rng.randrange(len(SERVICES))
+                    length = SERVICES[service][2]
+                    if minute + length > 1020:
+                        break
+                    start = day + timedelta(minutes=minute)
+                    if rng.random() < 0.5 and start - now < timedelta(days=60):
+                        lead = timedelta(seconds=max(7200, math.exp(rng.gauss(math.log(4 * 86400), 1.1))))
+                        created = min(start - lead, now) if start > now else start - lead
+                        if start > now:
+                            created = max(min(created, now - timedelta(minutes=5)), now - timedelta(days=60))
+                        u = rng.random()
+                        if start <= now:
+                            status = "completed" if u < 0.85 else ("no_show" if u < 0.90 else "cancelled")
+                        else:
+                            status = "booked" if u < 0.9 else "cancelled"
+                        cancelled = created + (start - created) * rng.random() if status == "cancelled" else None
+                        if cancelled is not None and cancelled > now:
+                            cancelled = now
+                        customer = customer_ids[rng.randrange(len(customer_ids))]
+                        n += 1
+                        rows.append((service_ids[service], staff, customer, f"Customer {customer}",
+                                     f"customer{customer}@bench.example", "UTC", "{}", stamp(start),
+                                     stamp(start + timedelta(minutes=length)), status, 1, f"bench-{n}@portal", 0,
+                                     f"{n:064x}", stamp(cancelled), stamp(created), stamp(cancelled or created)))
+                        if len(rows) >= 20_000:
+                            await loader.insert("appointment", APPOINTMENT_COLUMNS, rows)
+                            rows = []
+                    minute += length
+        day += timedelta(days=1)
+    if rows:
+        await loader.insert("appointment", APPOINTMENT_COLUMNS, rows)
+    return n
 
 
 # --- loading --------------------------------------------------------------------------------------
@@ -797,6 +880,10 @@ async def seed(args) -> None:
             progress.add(len(batch[0]))
     progress.close()
     log(f"loaded {args.tickets:,} tickets, {made_messages:,} messages in {time.monotonic() - load_started:.0f} s")
+    with timed("services, staff hours, appointments"):
+        made = await seed_booking(loader, now, args.seed, [ids[agent_email(n)] for n in BOOKING_STAFF],
+                                  list(ids.values())[AGENTS + 1:AGENTS + 1 + 5000])
+    log(f"loaded {made:,} appointments")
     await loader.after_load()
     elapsed = time.monotonic() - started
     log(f"done in {_duration(elapsed)} ({elapsed:.0f} s); database size {loader.size()}")

@@ -18,6 +18,7 @@ from litestar.template.config import TemplateConfig
 from portal import db
 from portal.accounts.controllers import AccountController, ProfileController
 from portal.backoffice.controllers import BackOfficeController, OutboxController, UsersController
+from portal.backoffice.reports_controllers import ReportsController
 from portal.booking.back_controllers import HolidaysController, SchedulesController, ServicesController, WhyController
 from portal.booking.calendar_controllers import CalendarController, StaffFeedAdminController, staff_feed
 from portal.booking.controllers import BookingController, ManageByLinkController, MyAppointmentsController
@@ -84,6 +85,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             AgentSettingsController, availability, events, SlaController,
             ServicesController, SchedulesController, HolidaysController, WhyController,
             CalendarController, StaffFeedAdminController, staff_feed,
+            ReportsController,
             create_static_files_router(path="/static", directories=[STATIC], name="static",
                                        cache_control=CacheControlHeader(max_age=31536000, public=True)),
         ],

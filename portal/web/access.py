@@ -135,6 +135,9 @@ POLICY: dict[str, str] = {
     "/back/holidays/import": ADMIN,
     "/back/holidays/{holiday_id}/delete": ADMIN,
     "/back/availability/why": ADMIN,
+    # KPI dashboard: agents see their own and their teams' numbers (scoped by backoffice/kpis.py).
+    "/back/reports": AGENT,
+    "/back/reports/export": AGENT,
     # A staff member's calendar subscription: the secret token in the URL is the credential.
     "/feeds/staff/{token}": PUBLIC,
 }

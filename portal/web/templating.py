@@ -51,6 +51,9 @@ def environment() -> Environment:
     )
     env.globals.update(static_url=static_url, site_name=get_settings().site_name, current_user=current_user)
     env.filters["localtime"] = local_time
+    from portal.backoffice.charts import duration
+
+    env.globals["duration"] = duration
     from portal.web.responses import pop_flashes  # late: responses imports nothing from here
 
     env.globals["pop_flashes"] = pop_flashes

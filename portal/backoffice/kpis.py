@@ -1,0 +1,579 @@
+"""KPI dashboard reads: aggregate SQL on both engines, returned as plain data (tables of numbers).
+
+Scope: admins see everything; an agent sees tickets of their teams or assigned to them, and their own
+appointments. Asking for a team they are not in, or for another agent, is refused (403).
+
+Tickets: "created" counts tickets by ``created_at``, "solved" by ``solved_at`` (a reopened ticket
+loses its solve). First response time and its SLA are over tickets created in the range; resolution
+time, its SLA and CSAT over tickets solved in the range. Durations are the business minutes the SLA
+clock stored; SLA compliance = met / (met + breached) over tickets whose flag is decided. Backlog at
+the end of a day = unsolved now − created since + solved since (two range counts, no per-day scan).
+
+Days are the viewer's local days: their UTC bounds are computed here (DST-correct, any offset) and
+each day is counted by an index range in one statement (``VALUES`` list + correlated counts).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
+
+from portal.accounts.rules import Actor
+from portal.backoffice import charts
+from portal.db import fetch, fetch_rows, is_sqlite, read_together
+from portal.errors import Forbidden
+
+MAX_DAYS = 731
+CHANNELS = ("web", "email", "api", "phone", "chat")
+DIMENSIONS = {"team": "Team", "agent": "Agent", "category": "Category", "channel": "Channel"}
+_DIM_COLUMN = {"team": "t.team", "agent": "t.assignee", "category": "t.category", "channel": "t.via"}
+UNSOLVED = "t.status IN ('new', 'open', 'pending', 'on_hold')"
+
+
+@dataclass(frozen=True)
+class ReportQuery:
+    first: date
+    last: date
+    zone: str = "UTC"
+    tab: str = "tickets"
+    team: int | None = None
+    agent: int | None = None
+    category: int | None = None
+    channel: str = ""
+    service: int | None = None
+    by: str = "team"
+    errors: dict = field(default_factory=dict)
+
+    @property
+    def previous(self) -> tuple[date, date]:
+        return charts.previous_period(self.first, self.last)
+
+    def params(self, **override) -> dict:
+        values = {"from": self.first.isoformat(), "to": self.last.isoformat(), "tab": self.tab,
+                  "team": self.team, "agent": self.agent, "category": self.category, "channel": self.channel,
+                  "service": self.service, "by": self.by}
+        values.update(override)
+        return {k: v for k, v in values.items() if v not in (None, "")}
+
+
+def _id(raw: str, errors: dict, key: str) -> int | None:
+    raw = (raw or "").strip()
+    if not raw:
+        return None
+    if raw.isdecimal() and len(raw) < 12:
+        return int(raw)
+    errors[key] = "Choose from the list."
+    return None
+
+
+def parse_query(params: dict[str, str], zone: str, today: date) -> ReportQuery:
+    """The dashboard's query string; bad values fall back to defaults with a message, never a 500."""
+    errors: dict[str, str] = {}
+    days = {}
+    for key in ("from", "to"):
+        raw = (params.get(key) or "").strip()
+        try:
+            days[key] = date.fromisoformat(raw) if raw else None
+        except ValueError:
+            errors[key] = "Enter a date like 2026-11-24."
+            days[key] = None
+    last = days["to"] or today
+    first = days["from"] or last - timedelta(days=29)
+    if first > last:
+        errors["from"] = "The start must be on or before the end."
+        first = last - timedelta(days=29)
+    if (last - first).days + 1 > MAX_DAYS:
+        errors["from"] = f"Choose at most {MAX_DAYS} days."
+        first = last - timedelta(days=MAX_DAYS - 1)
+    channel = (params.get("channel") or "").strip()
+    if channel and channel not in CHANNELS:
+        errors["channel"] = "Unknown channel."
+        channel = ""
+    by = params.get("by") or "team"
+    tab = params.get("tab") or "tickets"
+    return ReportQuery(first=first, last=last, zone=zone, tab=tab if tab in ("tickets", "booking") else "tickets",
+                       team=_id(params.get("team", ""), errors, "team"),
+                       agent=_id(params.get("agent", ""), errors, "agent"),
+                       category=_id(params.get("category", ""), errors, "category"), channel=channel,
+                       service=_id(params.get("service", ""), errors, "service"),
+                       by=by if by in DIMENSIONS else "team", errors=errors)
+
+
+# --- scope ------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class ReportScope:
+    actor: Actor
+    admin: bool
+    teams: tuple[int, ...]
+
+
+async def scope_for(actor: Actor) -> ReportScope:
+    if not actor.is_staff:
+        raise Forbidden("Reports are for staff.")
+    rows = await fetch('SELECT team FROM team_member WHERE "user" = {} ORDER BY team', actor.id)
+    return ReportScope(actor=actor, admin=actor.is_admin, teams=tuple(r["team"] for r in rows))
+
+
+def check(scope: ReportScope, q: ReportQuery) -> None:
+    """Agents may narrow to their own teams and to themselves only."""
+    if scope.admin:
+        return
+    if q.team is not None and q.team not in scope.teams:
+        raise Forbidden("You can see the reports of your own teams only.")
+    if q.agent is not None and q.agent != scope.actor.id:
+        raise Forbidden("You can see your own numbers and your teams' only.")
+
+
+def _ticket_conditions(scope: ReportScope, q: ReportQuery) -> tuple[str, list]:
+    where, args = [], []
+    if not scope.admin:
+        teams = ", ".join("{}" for _ in scope.teams)
+        where.append(f"(t.team IN ({teams}) OR t.assignee = {{}})" if scope.teams else "t.assignee = {}")
+        args += [*scope.teams, scope.actor.id]
+    for column, value in (("t.team", q.team), ("t.assignee", q.agent), ("t.category", q.category),
+                          ("t.via", q.channel or None)):
+        if value is not None:
+            where.append(f"{column} = {{}}")
+            args.append(value)
+    return "".join(f" AND {w}" for w in where), args
+
+
+def _instant() -> str:
+    return "{}" if is_sqlite() else "CAST({} AS timestamptz)"
+
+
+# --- tickets ----------------------------------------------------------------------------------------
+
+async def ticket_report(scope: ReportScope, q: ReportQuery, now: datetime) -> dict:
+    check(scope, q)
+    cond, cargs = _ticket_conditions(scope, q)
+    days = charts.day_bounds(q.first, q.last, q.zone)
+    p_first, p_last = q.previous
+    r_start, r_end = days[0][1], days[-1][2]
+    p_start = charts.local_midnight(p_first, q.zone)
+    # Rows: each day of the range, then the previous period, then "after the range" (for the backlog).
+    ranges = [(i, a, b) for i, (_, a, b) in enumerate(days)]
+    ranges += [(-1, p_start, r_start), (-2, r_end, max(now, r_end) + timedelta(days=1))]
+    ts = _instant()
+    values = ", ".join(f"(CAST({{}} AS INTEGER), {ts}, {ts})" for _ in ranges)
+    series_sql = (
+        f"WITH d(i, a, b) AS (VALUES {values}) SELECT d.i, "
+        f"(SELECT COUNT(*) FROM ticket t WHERE t.created_at >= d.a AND t.created_at < d.b{cond}), "
+        f"(SELECT COUNT(*) FROM ticket t WHERE t.solved_at >= d.a AND t.solved_at < d.b{cond}) FROM d")
+    series_args = [x for r in ranges for x in r] + cargs + cargs
+    dim = _DIM_COLUMN[q.by]
+    fr_bucket = charts.BUCKET_SQL.format("t.first_response_minutes")
+    res_bucket = charts.BUCKET_SQL.format("t.resolution_minutes")
+    async with read_together():
+        series = await fetch_rows(series_sql, *series_args)
+        backlog_now = (await fetch_rows(f"SELECT COUNT(*) FROM ticket t WHERE {UNSOLVED}{cond}", *cargs))[0][0]
+        # One scan per cohort over both periods: (period, group, minutes, breached) histograms.
+        first_rows = await fetch_rows(
+            f"SELECT CASE WHEN t.created_at >= {{}} THEN 1 ELSE 0 END, {dim}, {fr_bucket}, "
+            f"t.first_response_breached, COUNT(*) FROM ticket t WHERE t.created_at >= {{}} AND t.created_at < {{}}"
+            f" AND (t.first_response_minutes IS NOT NULL OR t.first_response_breached IS NOT NULL){cond} "
+            "GROUP BY 1, 2, 3, 4", r_start, p_start, r_end, *cargs)
+        solved_rows = await fetch_rows(
+            f"SELECT CASE WHEN t.solved_at >= {{}} THEN 1 ELSE 0 END, {dim}, {res_bucket}, "
+            f"t.resolution_breached, t.csat_rating, COUNT(*) FROM ticket t "
+            f"WHERE t.solved_at >= {{}} AND t.solved_at < {{}}{cond} GROUP BY 1, 2, 3, 4, 5",
+            r_start, p_start, r_end, *cargs)
+        comments = await fetch(
+            "SELECT t.number, t.subject, t.csat_rating, t.csat_comment, t.solved_at FROM ticket t "
+            f"WHERE t.solved_at >= {{}} AND t.solved_at < {{}} AND t.csat_rating IS NOT NULL{cond} "
+            "AND t.csat_comment <> '' ORDER BY t.solved_at DESC LIMIT 10", r_start, r_end, *cargs)
+        names = await _dimension_names(q.by, scope)
+    counts = {i: (created, solved) for i, created, solved in series}
+    created_after, solved_after = counts[-2]
+    backlog = backlog_now - created_after + solved_after   # at the end of the range
+    ends = []
+    for i, (day, _, _) in reversed(list(enumerate(days))):
+        created, solved = counts[i]
+        ends.append((day, created, solved, backlog))
+        backlog = backlog - created + solved               # at the end of the day before
+    backlog_before = backlog
+    daily = list(reversed(ends))
+    periods = {1: _Totals(), 0: _Totals()}
+    groups: dict = {}
+    for cur, key, minutes, breached, n in first_rows:
+        key = _group_key(q.by, key, scope)
+        for totals in (periods[cur], *([groups.setdefault(key, _Totals())] if cur else [])):
+            totals.add_first(minutes, breached, n)
+    for cur, key, minutes, breached, rating, n in solved_rows:
+        key = _group_key(q.by, key, scope)
+        for totals in (periods[cur], *([groups.setdefault(key, _Totals())] if cur else [])):
+            totals.add_solved(minutes, breached, rating, n)
+    current, previous = periods[1], periods[0]
+    created_now = sum(d[1] for d in daily)
+    solved_now = sum(d[2] for d in daily)
+    created_prev, solved_prev = counts[-1]
+    backlog_end = daily[-1][3] if daily else backlog_before
+    headline = [
+        _metric("Created", created_now, created_prev, str(created_now)),
+        _metric("Solved", solved_now, solved_prev, str(solved_now)),
+        _metric("Backlog at end", backlog_end, backlog_before, str(backlog_end), good_when_lower=True),
+        _metric("First response, median", current.first_p(.5), previous.first_p(.5),
+                charts.duration(current.first_p(.5)), good_when_lower=True),
+        _metric("First response, p90", current.first_p(.9), previous.first_p(.9),
+                charts.duration(current.first_p(.9)), good_when_lower=True),
+        _metric("Resolution, median", current.res_p(.5), previous.res_p(.5),
+                charts.duration(current.res_p(.5)), good_when_lower=True),
+        _metric("Resolution, p90", current.res_p(.9), previous.res_p(.9),
+                charts.duration(current.res_p(.9)), good_when_lower=True),
+        _metric("First response SLA", current.first_sla, previous.first_sla,
+                charts.percent(current.first_sla), points=True),
+        _metric("Resolution SLA", current.res_sla, previous.res_sla, charts.percent(current.res_sla), points=True),
+        _metric("CSAT", current.csat, previous.csat, charts.percent(current.csat), points=True),
+    ]
+    breakdown = sorted(((names.get(key, _unknown(q.by, key)), totals) for key, totals in groups.items()),
+                       key=lambda item: (-item[1].solved, str(item[0])))
+    tables = {
+        "tickets-daily": {
+            "title": "Tickets per day",
+            "header": ["Date", "Created", "Solved", "Backlog at end of day"],
+            "rows": [[d.isoformat(), c, s, b] for d, c, s, b in daily]},
+        "tickets-summary": {
+            "title": "Summary against the previous period",
+            "header": ["Measure", f"{q.first} – {q.last}", f"{p_first} – {p_last}", "Change"],
+            "rows": [[m["label"], m["raw"], m["previous"], m["change"]["text"] if m["change"] else ""]
+                     for m in headline]},
+        f"tickets-by-{q.by}": {
+            "title": f"By {DIMENSIONS[q.by].lower()}",
+            "header": [DIMENSIONS[q.by], "Solved", "First response median", "First response p90",
+                       "Resolution median", "Resolution p90", "First response SLA %", "Resolution SLA %",
+                       "CSAT %", "Ratings"],
+            "rows": [[label, t.solved, t.first_p(.5), t.first_p(.9), t.res_p(.5), t.res_p(.9),
+                      _round(t.first_sla), _round(t.res_sla), _round(t.csat), t.good + t.bad]
+                     for label, t in breakdown]},
+        "csat-comments": {
+            "title": "Latest CSAT comments",
+            "header": ["Ticket", "Subject", "Rating", "Comment"],
+            "rows": [[c["number"], c["subject"], c["csat_rating"], c["csat_comment"]] for c in comments]},
+    }
+    labels = [d.strftime("%d %b") for d, *_ in daily]
+    return {
+        "headline": headline, "tables": tables, "breakdown_key": f"tickets-by-{q.by}",
+        "charts": {
+            "flow": charts.line_chart(labels, {"Created": [d[1] for d in daily], "Solved": [d[2] for d in daily]}),
+            "backlog": charts.line_chart(labels, {"Backlog": [d[3] for d in daily]}),
+            "breakdown": charts.bar_chart([str(label) for label, _ in breakdown[:12]],
+                                          [t.solved for _, t in breakdown[:12]]),
+        },
+        "previous": (p_first, p_last),
+    }
+
+
+def _round(value: float | None) -> float | None:
+    return None if value is None else round(value, 1)
+
+
+class _Totals:
+    __slots__ = ("first_hist", "res_hist", "first_met", "first_breached", "res_met", "res_breached",
+                 "good", "bad", "solved")
+
+    def __init__(self) -> None:
+        self.first_hist: dict[int, int] = {}
+        self.res_hist: dict[int, int] = {}
+        self.first_met = self.first_breached = self.res_met = self.res_breached = 0
+        self.good = self.bad = self.solved = 0
+
+    def add_first(self, minutes, breached, n: int) -> None:
+        if minutes is not None:
+            self.first_hist[minutes] = self.first_hist.get(minutes, 0) + n
+        if breached is not None:
+            if breached:
+                self.first_breached += n
+            else:
+                self.first_met += n
+
+    def add_solved(self, minutes, breached, rating, n: int) -> None:
+        self.solved += n
+        if minutes is not None:
+            self.res_hist[minutes] = self.res_hist.get(minutes, 0) + n
+        if breached is not None:
+            if breached:
+                self.res_breached += n
+            else:
+                self.res_met += n
+        if rating == "good":
+            self.good += n
+        elif rating == "bad":
+            self.bad += n
+
+    def first_p(self, p: float) -> int | None:
+        return charts.percentile(self.first_hist, p)
+
+    def res_p(self, p: float) -> int | None:
+        return charts.percentile(self.res_hist, p)
+
+    @property
+    def first_sla(self) -> float | None:
+        return charts.ratio(self.first_met, self.first_met + self.first_breached)
+
+    @property
+    def res_sla(self) -> float | None:
+        return charts.ratio(self.res_met, self.res_met + self.res_breached)
+
+    @property
+    def csat(self) -> float | None:
+        return charts.ratio(self.good, self.good + self.bad)
+
+
+def _metric(label: str, current, previous, text: str, *, points: bool = False, good_when_lower: bool = False) -> dict:
+    delta = charts.change(current, previous, points=points)
+    if delta:
+        better = delta["value"] < 0 if good_when_lower else delta["value"] > 0
+        delta = {**delta, "tone": "flat" if delta["arrow"] == "=" else ("good" if better else "bad")}
+    return {"label": label, "text": text, "raw": _round(current) if isinstance(current, float) else current,
+            "previous": _round(previous) if isinstance(previous, float) else previous, "change": delta}
+
+
+def _group_key(by: str, key, scope: ReportScope):
+    """For agents, other agents' rows are summed as "others" (their individual numbers stay private)."""
+    if by == "agent" and not scope.admin and key is not None and key != scope.actor.id:
+        return "others"
+    return key
+
+
+def _unknown(by: str, key) -> str:
+    if key == "others":
+        return "Others in your teams"
+    if key is None:
+        return {"team": "No team", "agent": "Unassigned", "category": "No category", "channel": "—"}[by]
+    return str(key)
+
+
+async def _dimension_names(by: str, scope: ReportScope) -> dict:
+    if by == "team":
+        return {r["id"]: r["name"] for r in await fetch("SELECT id, name FROM team")}
+    if by == "category":
+        return {r["id"]: r["name"] for r in await fetch("SELECT id, name FROM category")}
+    if by == "agent":
+        return {r["id"]: r["name"] for r in await fetch(
+            "SELECT id, name FROM portal_user WHERE role IN ('agent', 'admin')")}
+    return {c: c for c in CHANNELS}
+
+
+async def filter_choices(scope: ReportScope) -> dict:
+    """What the filter menus offer this viewer."""
+    teams = await fetch("SELECT id, name FROM team ORDER BY name")
+    agents = await fetch("SELECT id, name FROM portal_user WHERE role IN ('agent', 'admin') AND is_active = {} "
+                         "ORDER BY name", True)
+    if not scope.admin:
+        teams = [t for t in teams if t["id"] in scope.teams]
+        agents = [a for a in agents if a["id"] == scope.actor.id]
+    categories = await fetch("SELECT id, name FROM category ORDER BY position, name")
+    services = await fetch("SELECT id, name FROM service ORDER BY position, name")
+    return {"teams": teams, "agents": agents, "categories": categories, "channels": CHANNELS,
+            "services": services, "dimensions": DIMENSIONS}
+
+
+# --- booking ----------------------------------------------------------------------------------------
+
+def _minutes_between(a: str, b: str) -> str:
+    if is_sqlite():
+        return f"CAST(ROUND((julianday({b}) - julianday({a})) * 1440) AS INTEGER)"
+    return f"CAST(ROUND(EXTRACT(EPOCH FROM ({b} - {a})) / 60) AS INTEGER)"
+
+
+async def booking_report(scope: ReportScope, q: ReportQuery, now: datetime) -> dict:
+    if not scope.admin and q.agent is not None and q.agent != scope.actor.id:
+        raise Forbidden("You can see your own appointments only.")
+    staff_filter = q.agent if scope.admin else scope.actor.id
+    where, args = "", []
+    if staff_filter is not None:
+        where += " AND a.staff = {}"
+        args.append(staff_filter)
+    if q.service is not None:
+        where += " AND a.service = {}"
+        args.append(q.service)
+    days = charts.day_bounds(q.first, q.last, q.zone)
+    p_first, p_last = q.previous
+    r_start, r_end = days[0][1], days[-1][2]
+    p_start = charts.local_midnight(p_first, q.zone)
+    ranges = [(i, a, b) for i, (_, a, b) in enumerate(days)] + [(-1, p_start, r_start)]
+    ts = _instant()
+    values = ", ".join(f"(CAST({{}} AS INTEGER), {ts}, {ts})" for _ in ranges)
+    taking_place = "a.status IN ('booked', 'completed', 'no_show')"
+    series_sql = (
+        f"WITH d(i, a, b) AS (VALUES {values}) SELECT d.i, "
+        f"(SELECT COUNT(*) FROM appointment a WHERE a.created_at >= d.a AND a.created_at < d.b{where}), "
+        f"(SELECT COUNT(*) FROM appointment a WHERE a.start_at >= d.a AND a.start_at < d.b AND {taking_place}{where}), "
+        f"(SELECT COUNT(*) FROM appointment a WHERE a.start_at >= d.a AND a.start_at < d.b "
+        f"AND a.status = 'cancelled'{where}) FROM d")
+    lead_hours = f"({_minutes_between('a.created_at', 'a.start_at')}) / 60"
+    async with read_together():
+        series = await fetch_rows(series_sql, *[x for r in ranges for x in r], *args, *args, *args)
+        rows = await fetch_rows(
+            f"SELECT CASE WHEN a.start_at >= {{}} THEN 1 ELSE 0 END, a.service, a.staff, a.status, {lead_hours}, "
+            f"COUNT(*), SUM({_minutes_between('a.start_at', 'a.end_at')}) FROM appointment a "
+            f"WHERE a.start_at >= {{}} AND a.start_at < {{}}{where} GROUP BY 1, 2, 3, 4, 5",
+            r_start, p_start, r_end, *args)
+        services = {r["id"]: r["name"] for r in await fetch("SELECT id, name FROM service")}
+        staff_rows = await fetch(
+            "SELECT u.id, u.name, u.timezone FROM portal_user u WHERE u.role IN ('agent', 'admin') AND "
+            "(u.id IN (SELECT staff FROM weekly_hours) OR u.id IN (SELECT staff FROM service_staff))"
+            + (" AND u.id = {}" if staff_filter is not None else "") + " ORDER BY u.name",
+            *([staff_filter] if staff_filter is not None else []))
+        available = await _available_minutes(staff_rows, q.first - timedelta(days=1), q.last + timedelta(days=1),
+                                             r_start, r_end)
+    counts = {i: (made, held, cancelled) for i, made, held, cancelled in series}
+    daily = [(day, *counts[i]) for i, (day, _, _) in enumerate(days)]
+    periods = {1: _Booked(), 0: _Booked()}
+    by_service: dict = {}
+    by_staff: dict = {}
+    for cur, service, staff, status, lead, n, minutes in rows:
+        targets = [periods[cur]]
+        if cur:
+            targets += [by_service.setdefault(service, _Booked()), by_staff.setdefault(staff, _Booked())]
+        for t in targets:
+            t.add(status, lead, n, minutes or 0)
+    current, previous = periods[1], periods[0]
+    total_available = sum(available.values())
+    utilization = charts.ratio(current.booked_minutes, total_available)
+    headline = [
+        _metric("Bookings made", sum(d[1] for d in daily), counts[-1][0], str(sum(d[1] for d in daily))),
+        _metric("Appointments held or due", current.held, previous.held, str(current.held)),
+        _metric("Cancellations", current.cancelled, previous.cancelled, str(current.cancelled), good_when_lower=True),
+        _metric("Cancellation rate", current.cancel_rate, previous.cancel_rate, charts.percent(current.cancel_rate),
+                points=True, good_when_lower=True),
+        _metric("No-show rate", current.no_show_rate, previous.no_show_rate, charts.percent(current.no_show_rate),
+                points=True, good_when_lower=True),
+        _metric("Lead time, median", current.lead(.5), previous.lead(.5), _hours(current.lead(.5))),
+        _metric("Utilization", utilization, None, charts.percent(utilization)),
+    ]
+    service_rows = sorted(((services.get(k, str(k)), t) for k, t in by_service.items()), key=lambda x: x[0])
+    staff_names = {r["id"]: r["name"] for r in staff_rows}
+    staff_table = []
+    for s in staff_rows:
+        t = by_staff.get(s["id"], _Booked())
+        staff_table.append((s["name"], t, available.get(s["id"], 0)))
+    for key, t in by_staff.items():
+        if key not in staff_names:
+            staff_table.append((str(key), t, 0))
+    tables = {
+        "booking-daily": {
+            "title": "Appointments per day",
+            "header": ["Date", "Bookings made", "Appointments held or due", "Cancelled"],
+            "rows": [[d.isoformat(), made, held, cancelled] for d, made, held, cancelled in daily]},
+        "booking-summary": {
+            "title": "Summary against the previous period",
+            "header": ["Measure", f"{q.first} – {q.last}", f"{p_first} – {p_last}", "Change"],
+            "rows": [[m["label"], m["raw"], m["previous"], m["change"]["text"] if m["change"] else ""]
+                     for m in headline]},
+        "booking-by-service": {
+            "title": "By service",
+            "header": ["Service", "Held or due", "Cancelled", "No-shows", "No-show rate %", "Lead time median (h)"],
+            "rows": [[name, t.held, t.cancelled, t.no_show, _round(t.no_show_rate), t.lead(.5)]
+                     for name, t in service_rows]},
+        "booking-by-staff": {
+            "title": "By staff member",
+            "header": ["Staff", "Held or due", "Cancelled", "No-shows", "Booked hours", "Working hours",
+                       "Utilization %"],
+            "rows": [[name, t.held, t.cancelled, t.no_show, round(t.booked_minutes / 60, 1), round(avail / 60, 1),
+                      _round(charts.ratio(t.booked_minutes, avail))] for name, t, avail in staff_table]},
+    }
+    labels = [d.strftime("%d %b") for d, *_ in daily]
+    return {
+        "headline": headline, "tables": tables,
+        "charts": {
+            "flow": charts.line_chart(labels, {"Held or due": [d[2] for d in daily], "Made": [d[1] for d in daily],
+                                               "Cancelled": [d[3] for d in daily]}),
+            "utilization": charts.bar_chart(
+                [name for name, _, _ in staff_table],
+                [round(charts.ratio(t.booked_minutes, avail) or 0, 1) for _, t, avail in staff_table]),
+        },
+        "previous": (p_first, p_last),
+    }
+
+
+def _hours(value: int | None) -> str:
+    if value is None:
+        return "—"
+    return f"{value} h" if value < 48 else f"{value / 24:.1f} days"
+
+
+class _Booked:
+    __slots__ = ("held", "cancelled", "no_show", "completed", "booked_minutes", "leads")
+
+    def __init__(self) -> None:
+        self.held = self.cancelled = self.no_show = self.completed = self.booked_minutes = 0
+        self.leads: dict[int, int] = {}
+
+    def add(self, status: str, lead, n: int, minutes: int) -> None:
+        if status == "cancelled":
+            self.cancelled += n
+            return
+        self.held += n
+        self.booked_minutes += minutes
+        if status == "no_show":
+            self.no_show += n
+        elif status == "completed":
+            self.completed += n
+        if lead is not None:
+            self.leads[int(lead)] = self.leads.get(int(lead), 0) + n
+
+    def lead(self, p: float) -> int | None:
+        return charts.percentile(self.leads, p)
+
+    @property
+    def cancel_rate(self) -> float | None:
+        return charts.ratio(self.cancelled, self.held + self.cancelled)
+
+    @property
+    def no_show_rate(self) -> float | None:
+        """No-shows among the appointments whose outcome is known (completed or no-show)."""
+        return charts.ratio(self.no_show, self.no_show + self.completed)
+
+
+async def _available_minutes(staff_rows: list[dict], first: date, last: date, lo: datetime, hi: datetime) -> dict:
+    """Working minutes of each staff member inside [lo, hi): weekly hours, date overrides and
+    holidays (the booking engine's own rules), minus time off."""
+    from portal.booking import availability as engine
+    from portal.booking.services import _minutes
+
+    ids = [s["id"] for s in staff_rows]
+    if not ids:
+        return {}
+    marks = ", ".join("{}" for _ in ids)
+    weekly: dict[int, dict[int, list]] = {i: {} for i in ids}
+    for r in await fetch(f"SELECT staff, weekday, start_minute, end_minute FROM weekly_hours WHERE staff IN ({marks}) "
+                         "ORDER BY start_minute", *ids):
+        weekly[r["staff"]].setdefault(r["weekday"], []).append((_minutes(r["start_minute"]), _minutes(r["end_minute"])))
+    overrides: dict[int, dict[date, list]] = {i: {} for i in ids}
+    for r in await fetch(f"SELECT staff, day, start_minute, end_minute FROM date_override WHERE staff IN ({marks}) "
+                         "AND day >= {} AND day <= {}", *ids, first, last):
+        ranges = overrides[r["staff"]].setdefault(_as_date(r["day"]), [])
+        if r["start_minute"] is not None:
+            ranges.append((_minutes(r["start_minute"]), _minutes(r["end_minute"])))
+    holidays = frozenset(_as_date(r["day"]) for r in await fetch(
+        "SELECT day FROM holiday WHERE day >= {} AND day <= {}", first, last))
+    time_off: dict[int, list] = {i: [] for i in ids}
+    for r in await fetch(f"SELECT staff, start_at, end_at FROM time_off WHERE staff IN ({marks}) "
+                         "AND end_at > {} AND start_at < {}", *ids, lo, hi):
+        time_off[r["staff"]].append((r["start_at"], r["end_at"]))
+    out = {}
+    for s in staff_rows:
+        calendar = engine.StaffCalendar(
+            staff_id=s["id"], zone=s["timezone"] or "UTC",
+            weekly={k: tuple(v) for k, v in weekly[s["id"]].items()},
+            overrides={k: tuple(v) for k, v in overrides[s["id"]].items()}, holidays=holidays)
+        total = 0.0
+        for _, start, end in engine.working_intervals(calendar, first, last):
+            start, end = max(start, lo), min(end, hi)
+            if end <= start:
+                continue
+            busy = sum(max(0.0, (min(end, b) - max(start, a)).total_seconds()) for a, b in time_off[s["id"]])
+            total += (end - start).total_seconds() - busy
+        out[s["id"]] = int(total // 60)
+    return out
+
+
+def _as_date(value) -> date:
+    return value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
+
+
+def viewer_today(zone: str, now: datetime) -> date:
+    return now.astimezone(ZoneInfo(zone)).date()

@@ -1,0 +1,48 @@
+"""KPI dashboard: /back/reports (page, tickets or booking tab) and /back/reports/export?table=… (CSV)."""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+from litestar import Controller, Request, get
+from litestar.params import FromQuery
+from litestar.response import Response, Template
+
+from portal.backoffice import charts, kpis
+from portal.clock import utcnow
+from portal.errors import NotFound
+from portal.web.auth import current_actor
+from portal.web.responses import page_or_fragment
+
+
+async def _report(request: Request) -> tuple[kpis.ReportQuery, kpis.ReportScope, dict]:
+    actor = current_actor(request)
+    now = utcnow()
+    zone = actor.timezone or "UTC"
+    q = kpis.parse_query(dict(request.query_params), zone, kpis.viewer_today(zone, now))
+    scope = await kpis.scope_for(actor)
+    build = kpis.booking_report if q.tab == "booking" else kpis.ticket_report
+    return q, scope, await build(scope, q, now)
+
+
+class ReportsController(Controller):
+    path = "/back/reports"
+
+    @get("/", name="back:reports")
+    async def index(self, request: Request) -> Template:
+        q, scope, report = await _report(request)
+        context = {"q": q, "report": report, "choices": await kpis.filter_choices(scope), "section": "reports",
+                   "csv_query": urlencode(q.params()), "tab_query": {t: urlencode(q.params(tab=t)) for t in
+                                                                    ("tickets", "booking")}}
+        return page_or_fragment(request, "backoffice/reports.html", "backoffice/_report.html", context)
+
+    @get("/export", name="back:reports_csv")
+    async def csv(self, request: Request, table: FromQuery[str] = "") -> Response:
+        q, _, report = await _report(request)
+        data = report["tables"].get(table)
+        if data is None:
+            raise NotFound("There is no such table in this report.")
+        filename = f"{table}_{q.first}_{q.last}.csv"
+        return Response(content=charts.csv_text(data["header"], data["rows"]).encode("utf-8"),
+                        media_type="text/csv",  # Litestar adds "; charset=utf-8"
+                        headers={"Content-Disposition": f'attachment; filename="{filename}"'})
