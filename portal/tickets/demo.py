@@ -8,7 +8,7 @@ each ticket's timestamps are moved back in time to spread the desk over the week
 from __future__ import annotations
 
 import random
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from litestar.stores.memory import MemoryStore
 
@@ -196,20 +196,29 @@ async def _work_on(ticket: dict, answer: str, agents: list[Actor], scopes: dict,
 
 async def _spread_in_time(ticket_id: int, rng: random.Random, index: int) -> None:
     """Move the ticket and everything on it back in time: older tickets first, up to six weeks;
-    tickets still open are from the last two days (a desk that keeps up)."""
+    tickets still open are from the last two days (a desk that keeps up). The demo's actions
+    happened milliseconds apart; stretching the time after creation turns them into the minutes and
+    hours a real desk takes (so response and resolution times mean something)."""
     age = timedelta(days=42 * (1 - index / TICKETS) ** 1.5, minutes=rng.randint(0, 600))
     status = (await fetch("SELECT status FROM ticket WHERE id = {}", ticket_id))[0]["status"]
     if status in ("new", "open", "pending", "on_hold"):
         age = timedelta(minutes=rng.randint(5, 2 * 24 * 60))
+    stretch = rng.uniform(30_000, 900_000)
+    latest = utcnow() - timedelta(minutes=1)
     async with write_transaction():
         row = (await fetch("SELECT created_at, updated_at, staff_replied_at, customer_seen_at, first_response_at, "
                            "solved_at, closed_at, csat_at FROM ticket WHERE id = {}", ticket_id))[0]
-        changes = {getattr(Ticket, k): _aware(v) - age for k, v in row.items() if v is not None}
-        await Ticket.update(changes).where(Ticket.id == ticket_id).run()
+        origin = _aware(row["created_at"])
+
+        def moved(value) -> datetime:
+            value = _aware(value)
+            return min(value - age + (value - origin) * stretch, max(latest, origin - age))
+
+        await Ticket.update({getattr(Ticket, k): moved(v) for k, v in row.items() if v is not None}).where(
+            Ticket.id == ticket_id).run()
         for table, column in (("message", "created_at"), ("ticket_event", "at"), ("attachment", "created_at")):
             for item in await fetch(f"SELECT id, {column} AS at FROM {table} WHERE ticket = {{}}", ticket_id):
-                await fetch(f"UPDATE {table} SET {column} = {{}} WHERE id = {{}}", _aware(item["at"]) - age,
-                            item["id"])
+                await fetch(f"UPDATE {table} SET {column} = {{}} WHERE id = {{}}", moved(item["at"]), item["id"])
 
 
 def _aware(value):
