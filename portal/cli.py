@@ -68,7 +68,10 @@ def serve(host: str, port: int, workers: int, reload: bool, run_migrations: bool
     console.print(f"Front Desk on [bold]http://{host}:{port}[/] ({workers} worker{'s' * (workers > 1)}, "
                   f"database {get_settings().database_url.split('@')[-1]}). Ctrl+C stops it.")
     uvicorn.run("portal.app:create_app", factory=True, host=host, port=port, workers=workers,
-                reload=reload, proxy_headers=True, log_level="info", access_log=False)
+                reload=reload, proxy_headers=True, log_level="info", access_log=False,
+                # Open console pages hold SSE streams that never end on their own: give them a few
+                # seconds on shutdown instead of waiting for every browser tab to close.
+                timeout_graceful_shutdown=5)
 
 
 DEMO_PASSWORD = "demo-pass-2026"
