@@ -33,7 +33,7 @@ from portal.tickets import live
 from portal.tickets.sla_controllers import SlaController
 from portal.tickets.back_controllers import CannedController, QueueController, events
 from portal.tickets.teams_controllers import AgentSettingsController, CategoriesController, TeamsController, availability
-from portal.web.security import security_headers_middleware, server_timing_middleware
+from portal.web.security import reject_nul_middleware, security_headers_middleware, server_timing_middleware
 from portal.web.sessions import PortalSessionConfig
 from portal.web.stores import store_registry
 from portal.web.templating import STATIC, environment
@@ -91,7 +91,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         ],
         guards=[enforce_access_policy],
         middleware=[server_timing_middleware, security_headers_middleware(settings.secure_cookies),
-                    session_config.middleware,
+                    reject_nul_middleware, session_config.middleware,
                     ActorMiddleware()],
         csrf_config=CSRFConfig(secret=settings.secret_key, cookie_secure=settings.secure_cookies,
                                cookie_httponly=False, cookie_samesite="lax", exclude=["^/static/"]),

@@ -9,6 +9,7 @@ from litestar.enums import RequestEncodingType
 from litestar.params import Body, FromPath, FromQuery
 from litestar.response import Response, Template
 
+from portal.ids import QueryId
 from portal.accounts import forms, services
 from portal.accounts.rules import ROLES
 from portal.errors import DomainError
@@ -70,7 +71,7 @@ class OutboxController(Controller):
     path = "/back/outbox"
 
     @get("/", name="back:outbox")
-    async def index(self, request: Request, before: FromQuery[int] = 0, to: FromQuery[str] = "") -> Template:
+    async def index(self, request: Request, before: QueryId = 0, to: FromQuery[str] = "") -> Template:
         rows, next_cursor = await mail.outbox_page(before or None, to[:254])
         return page_or_fragment(request, "backoffice/outbox.html", "backoffice/_outbox_table.html",
                                 {"rows": rows, "next_cursor": next_cursor, "to": to})

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
+from portal.ids import parse_id
 from portal.accounts.rules import Actor
 from portal.backoffice import charts
 from portal.db import fetch, fetch_rows, is_sqlite, read_together
@@ -61,8 +62,8 @@ def _id(raw: str, errors: dict, key: str) -> int | None:
     raw = (raw or "").strip()
     if not raw:
         return None
-    if raw.isdecimal() and len(raw) < 12:
-        return int(raw)
+    if (value := parse_id(raw)) is not None:
+        return value
     errors[key] = "Choose from the list."
     return None
 

@@ -9,6 +9,7 @@ from litestar.datastructures import UploadFile
 from litestar.params import FromPath, FromQuery
 from litestar.response import Response, Template
 
+from portal.ids import QueryId, parse_id
 from portal.booking import admin, schedules
 from portal.booking.back_forms import KINDS, WEEKDAYS, Form, ServiceInput, hhmm, one, parse_override, parse_service, \
     parse_weekly
@@ -179,7 +180,7 @@ class SchedulesController(Controller):
         form = await form_of(request)
         try:
             source = int(one(form, "source", "-1"))
-            targets = [int(t) for t in form.get("targets", []) if t.isdecimal()]
+            targets = [t for t in map(parse_id, form.get("targets", [])) if t]
             copied = await schedules.copy_day(current_actor(request), user_id, source, targets)
         except ValueError:
             return await self._refused(request, user_id, "_copy_form.html",
@@ -281,7 +282,7 @@ class WhyController(Controller):
     path = "/back/availability"
 
     @get("/why", name="back:why")
-    async def why(self, request: Request, service: FromQuery[int] = 0, staff: FromQuery[int] = 0,
+    async def why(self, request: Request, service: QueryId = 0, staff: QueryId = 0,
                   date: FromQuery[str] = "", time: FromQuery[str] = "", tz: FromQuery[str] = "") -> Template:
         actor = current_actor(request)
         zone = tz or viewer_zone(actor)

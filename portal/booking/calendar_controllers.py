@@ -10,6 +10,7 @@ from litestar import Controller, Request, get, post
 from litestar.params import FromPath, FromQuery
 from litestar.response import Response, Template
 
+from portal.ids import QueryId, parse_id
 from portal.booking import calendar, services
 from portal.booking.back_controllers import form_of
 from portal.booking.back_forms import one, parse_day
@@ -21,7 +22,7 @@ BASE = "/back/calendar"
 
 
 def _int(raw: str) -> int:
-    return int(raw) if raw.isdecimal() else 0
+    return parse_id(raw) or 0
 
 
 def _day(raw: str) -> date_type | None:
@@ -125,8 +126,8 @@ class CalendarController(Controller):
         return context
 
     @get("/book", name="back:book")
-    async def book_page(self, request: Request, service: FromQuery[int] = 0, staff: FromQuery[str] = "",
-                        date: FromQuery[str] = "", customer: FromQuery[int] = 0, q: FromQuery[str] = "") -> Template:
+    async def book_page(self, request: Request, service: QueryId = 0, staff: FromQuery[str] = "",
+                        date: FromQuery[str] = "", customer: QueryId = 0, q: FromQuery[str] = "") -> Template:
         context = await self._book_context(request, service, staff[:20], date, customer, q[:100])
         return page_or_fragment(request, "booking/back/book.html", "booking/back/_book.html", context)
 

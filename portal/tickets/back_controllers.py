@@ -22,6 +22,7 @@ from litestar.response.sse import ServerSentEventMessage
 from portal import files
 from portal.booking import services as booking_services
 from portal.errors import DomainError, Invalid, NotFound
+from portal.ids import MAX_NUMBER, QueryId, parse_id
 from portal.settings import get_settings
 from portal.clock import utcnow
 from portal.tickets import console, live, rules, sla, work
@@ -80,7 +81,8 @@ class QueueController(Controller):
         scope = await console.scope_for(current_actor(request))
         form = await request.form()
         back = safe_next(str(form.get("next") or ""), "/back/tickets")
-        numbers = [int(n) for n in form.getall("number") if str(n).isdecimal() and len(str(n)) < 15]
+        numbers = [int(n) for n in form.getall("number") if str(n).isascii() and str(n).isdecimal()
+                   and int(n) <= MAX_NUMBER]
         change = _bulk_change(form)
         try:
             result = await work.bulk(scope, numbers, change, add_tag=str(form.get("add_tag") or ""))
@@ -97,7 +99,7 @@ class QueueController(Controller):
         team = str(form.get("team") or "")
         try:
             view_id = await work.save_view(scope, str(form.get("name") or ""), str(form.get("query") or ""),
-                                           int(team) if team.isdecimal() else None)
+                                           parse_id(team) if team else None)
         except Invalid as error:
             flash(request, _error_text(error), "error")
             return after_post(request, "/back/tickets?" + str(form.get("query") or ""))
@@ -114,7 +116,7 @@ class QueueController(Controller):
     # --- one ticket ---
 
     @get("/{number:int}", name="console:ticket")
-    async def ticket(self, request: Request, number: FromPath[int], canned: FromQuery[int] = 0) -> Template:
+    async def ticket(self, request: Request, number: FromPath[int], canned: QueryId = 0) -> Template:
         scope = await console.scope_for(current_actor(request))
         context = await _ticket_context(scope, number)
         if canned:
@@ -230,7 +232,7 @@ def _change_from(form) -> work.Change:
         value = str(form.get(name) or "")
         if value in ("", "none"):
             return -1
-        return int(value) if value.isdecimal() and len(value) < 12 else -2
+        return parse_id(value) or -2
 
     return work.Change(status=str(form["status"]) if form.get("status") else None,
                        priority=str(form["priority"]) if form.get("priority") else None,
@@ -253,7 +255,7 @@ def _bulk_change(form) -> work.Change:
             return None
         if value == "none":
             return -1
-        return int(value) if value.isdecimal() and len(value) < 12 else -2
+        return parse_id(value) or -2
 
     return work.Change(status=last("status") or None, priority=last("priority") or None,
                        team=ref("team"), assignee=ref("assignee"))
@@ -303,7 +305,7 @@ class CannedController(Controller):
     path = "/back/canned"
 
     @get("/", name="console:canned_list")
-    async def index(self, request: Request, edit: FromQuery[int] = 0) -> Template:
+    async def index(self, request: Request, edit: QueryId = 0) -> Template:
         actor = current_actor(request)
         replies = await work.canned_list(actor)
         editing = next((r for r in replies if r["id"] == edit and (r["owner"] == actor.id or actor.is_admin)), None)
@@ -349,7 +351,7 @@ def _sse(event: str, data: str = "") -> ServerSentEventMessage:
 
 
 @get("/events", name="live:events")
-async def events(request: Request, channels: NamedDependency[ChannelsPlugin], ticket: FromQuery[int] = 0) -> ServerSentEvent:
+async def events(request: Request, channels: NamedDependency[ChannelsPlugin], ticket: QueryId = 0) -> ServerSentEvent:
     """One stream per open console page: ``queue-changed`` for queues (only tickets this agent may
     see), and on a ticket page ``ticket-changed`` plus the ``presence`` of other agents."""
     scope = await console.scope_for(current_actor(request))

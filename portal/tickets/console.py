@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 from portal.accounts.rules import Actor
 from portal.clock import utcnow
 from portal.db import fetch
+from portal.ids import MAX_NUMBER, parse_id
 from portal.errors import NotFound
 from portal.tickets import rules, search
 
@@ -101,8 +102,10 @@ class Filters:
 def _int(value: str, errors: dict, key: str, label: str) -> int | None:
     if value in ("", None):
         return None
-    if value.isdecimal() and len(value) < 12:
-        return int(value)
+    if value == "0":
+        return 0
+    if (number := parse_id(value)) is not None:
+        return number
     errors[key] = f"Choose a {label} from the list."
     return None
 
@@ -125,7 +128,7 @@ def parse_filters(pairs: list[tuple[str, str]]) -> Filters:
     one = {k: v[-1] for k, v in multi.items()}
     errors: dict[str, str] = {}
     view = one.get("view", "open")
-    if view not in rules.VIEWS and not (view.startswith("saved-") and view[6:].isdecimal()):
+    if view not in rules.VIEWS and not (view.startswith("saved-") and parse_id(view[6:])):
         errors["view"] = "That view does not exist."
         view = "open"
     statuses = tuple(s for s in multi.get("status", []) if s in rules.STATUSES)
@@ -309,7 +312,7 @@ LIST_JOINS = "LEFT JOIN portal_user a ON a.id = t.assignee LEFT JOIN team g ON g
 async def queue_page(scope: Scope, filters: Filters, cursor: str = "") -> Page:
     now = utcnow()
     q = filters.q.strip()
-    if q.startswith("#") and q[1:].isdecimal() and len(q) < 15:
+    if q.startswith("#") and q[1:].isascii() and q[1:].isdecimal() and int(q[1:]) <= MAX_NUMBER:
         return Page(rows=[], next_cursor=None, jump_to=int(q[1:]))
     if q:
         # Search looks at every ticket the agent may see; explicit filters still narrow it.

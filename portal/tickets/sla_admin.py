@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from portal.accounts.rules import Actor, timezone_problem
 from portal.db import fetch, write_transaction
 from portal.errors import Forbidden, Invalid, NotFound
+from portal.ids import parse_id
 from portal.tickets import business, rules
 from portal.tickets.tables import BusinessCalendar, BusinessHours, SlaPolicy
 
@@ -151,10 +152,10 @@ async def save_policy(actor: Actor, policy_id: int | None, form: PolicyForm) -> 
         errors["name"] = "Give the policy a name of at most 80 characters."
     if form.priority not in rules.PRIORITIES:
         errors["priority"] = "Choose a priority."
-    category = int(form.category) if form.category.isascii() and form.category.isdecimal() else None
+    category = parse_id(form.category)
     if form.category and category is None:
         errors["category"] = "Choose a category from the list."
-    calendar = int(form.calendar) if form.calendar.isascii() and form.calendar.isdecimal() else None
+    calendar = parse_id(form.calendar)
     targets = {}
     for key in ("first_response", "resolution"):
         try:

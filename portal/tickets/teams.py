@@ -8,6 +8,7 @@ from portal.accounts.tables import Team, TeamMember, User
 from portal.clock import utcnow
 from portal.db import fetch, write_transaction
 from portal.errors import Forbidden, Invalid, NotFound
+from portal.ids import parse_id
 from portal.tickets.tables import Category
 
 CAP_MAX = 10_000
@@ -96,7 +97,7 @@ async def save_category(actor: Actor, category_id: int | None, name: str, team: 
     errors = {}
     if problem := _name_problem(name, "category"):
         errors["name"] = problem
-    team_id = int(team) if team.isdecimal() else None
+    team_id = parse_id(team)
     if team and team_id is None:
         errors["team"] = "Choose a team from the list."
     if team_id is not None and not await Team.exists().where(Team.id == team_id):

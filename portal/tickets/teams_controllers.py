@@ -12,6 +12,7 @@ from litestar.response import Response, Template
 from litestar import get
 
 from portal.errors import Invalid
+from portal.ids import parse_id
 from portal.tickets import teams
 from portal.tickets.controllers import FORM
 from portal.web.auth import current_actor
@@ -78,7 +79,7 @@ class TeamsController(Controller):
     @post("/{team_id:int}/members", name="teams:add_member")
     async def add_member(self, request: Request, team_id: FromPath[int], data: Annotated[MemberForm, FORM]) -> Response:
         try:
-            await teams.add_member(current_actor(request), team_id, int(data.user) if data.user.isdecimal() else 0)
+            await teams.add_member(current_actor(request), team_id, parse_id(data.user) or 0)
         except Invalid as error:
             return await _page(request, error, error_team=team_id)
         flash(request, "Member added.")

@@ -13,6 +13,7 @@ from portal.accounts.rules import Actor
 from portal.clock import utcnow
 from portal.db import fetch, write_transaction
 from portal.errors import Invalid, NotFound
+from portal.ids import MAX_NUMBER
 from portal.mail.services import queue_mail
 from portal.tickets import live, rules, search, sla
 from portal.tickets.console import NOT_FOUND, Scope, _aware_row
@@ -333,7 +334,7 @@ async def merge(scope: Scope, number: int, into_text: str) -> dict:
     from portal.tickets import services
 
     into_text = into_text.strip().lstrip("#")
-    if not into_text.isdecimal() or len(into_text) > 15:
+    if not (into_text.isascii() and into_text.isdecimal()) or int(into_text) > MAX_NUMBER:
         raise Invalid(errors={"into": "Enter the number of the ticket to merge into, like 1234."})
     target_number = int(into_text)
     if target_number == number:

@@ -11,6 +11,8 @@ from litestar.connection import ASGIConnection
 from litestar.exceptions import PermissionDeniedException
 from litestar.handlers.base import BaseRouteHandler
 
+from portal.errors import NotFound
+from portal.ids import in_range
 from portal.accounts.rules import ROLE_RANK
 
 PUBLIC = "public"
@@ -159,8 +161,14 @@ def enforce_access_policy(connection: ASGIConnection, _: BaseRouteHandler) -> No
     level = required_level(connection.scope.get("path_template", ""))
     if level is None:
         raise PermissionDeniedException("This page is not open to anyone yet.")
-    if level == PUBLIC:
-        return
+    if level != PUBLIC:
+        _check_role(connection, level)
+    for name, value in connection.path_params.items():
+        if isinstance(value, int) and not in_range(name, value):
+            raise NotFound("We could not find that.")
+
+
+def _check_role(connection: ASGIConnection, level: str) -> None:
     actor = connection.scope.get("user")
     if actor is None:
         path = connection.scope.get("path", "/")

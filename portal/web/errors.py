@@ -65,7 +65,7 @@ def http_error_handler(request: Request, exc: HTTPException) -> Response:
     detail = str(exc.detail or "")
     if status == 403 and "csrf" in detail.lower():
         message = CSRF_MESSAGE
-    elif status == 403 and detail and detail != "Forbidden":
+    elif (status == 403 and detail and detail != "Forbidden") or getattr(exc, "detail_is_for_people", False):
         message = detail
     else:
         message = MESSAGES.get(status, detail)

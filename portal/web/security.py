@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 
 from litestar.datastructures import MutableScopeHeaders
+from litestar.exceptions import ClientException
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from portal.db import count_queries
@@ -78,5 +79,44 @@ def server_timing_middleware(app: ASGIApp) -> ASGIApp:
                 await send(message)
 
             await app(scope, receive, send_with_timing)
+
+    return middleware
+
+
+NUL_MESSAGE = "The request contains a character we cannot store (a NUL byte)."
+
+
+class NulInRequest(ClientException):
+    detail_is_for_people = True  # the error page shows this detail (others stay generic)
+
+
+def reject_nul_middleware(app: ASGIApp) -> ASGIApp:
+    """Refuse NUL bytes in query strings and form fields (400 with a message): no text column can
+    hold them (PostgreSQL rejects them outright), and no person types them. File uploads
+    (multipart) are left alone; their text fields are checked by each form's own rules."""
+
+    async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await app(scope, receive, send)
+            return
+        if b"%00" in scope.get("query_string", b"") or b"\x00" in scope.get("query_string", b""):
+            raise NulInRequest(detail=NUL_MESSAGE)
+        headers = dict(scope.get("headers", []))
+        if not headers.get(b"content-type", b"").startswith(b"application/x-www-form-urlencoded"):
+            await app(scope, receive, send)
+            return
+        tail = b""
+
+        async def checked_receive() -> Message:
+            nonlocal tail
+            message = await receive()
+            if message["type"] == "http.request":
+                body = tail + message.get("body", b"")
+                if b"%00" in body or b"\x00" in body:
+                    raise NulInRequest(detail=NUL_MESSAGE)
+                tail = body[-2:]
+            return message
+
+        await app(scope, checked_receive, send)
 
     return middleware

@@ -314,7 +314,7 @@ def test_query_string_round_trip(query):
     assert parse_query_string(filters.query_string()) == filters
 
 
-_ids = st.one_of(st.none(), st.integers(min_value=0, max_value=10**11 - 1))   # ids have at most 11 digits
+_ids = st.one_of(st.none(), st.integers(min_value=0, max_value=2**31 - 1))   # ids fit a serial column
 _days = st.one_of(st.none(), st.dates(min_value=date(2000, 1, 1), max_value=date(2100, 12, 31)))
 _text = st.text(max_size=60).map(str.strip)
 _filters = st.builds(
