@@ -15,14 +15,14 @@ each day is counted by an index range in one statement (``VALUES`` list + correl
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
-from datetime import date, datetime, timedelta, timezone
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from portal.ids import parse_id
 from portal.accounts.rules import Actor
 from portal.backoffice import charts
-from portal.db import fetch, fetch_rows, is_sqlite, read_together
+from portal.db import day as date_of, fetch, fetch_rows, is_sqlite, read_together
 from portal.errors import Forbidden
 
 MAX_DAYS = 731
@@ -573,7 +573,7 @@ async def _available_minutes(staff_rows: list[dict], first: date, last: date, lo
 
 
 def _as_date(value) -> date:
-    return value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
+    return date_of(value)
 
 
 def viewer_today(zone: str, now: datetime) -> date:

@@ -29,7 +29,7 @@ from portal.booking.tables import (
     WeeklyHours,
 )
 from portal.clock import utcnow
-from portal.db import current_engine, fetch, fetch_rows, read_together, write_transaction
+from portal.db import current_engine, fetch, fetch_rows, instant, read_together, write_transaction
 from portal.errors import Conflict, Invalid, NotFound
 from portal.jobs import queue
 from portal.mail.services import MailAttachment, queue_mail
@@ -116,12 +116,12 @@ async def _bookings(ids: list[int], lo: datetime, hi: datetime) -> dict[int, lis
     Read as plain tuples, and on SQLite as untyped expressions: Piccolo's per-row dicts and
     per-value type converters cost several times the query itself for a month of appointments."""
     if current_engine().engine_type == "sqlite":  # expressions have no declared type: no converter runs
-        instant, number = "{} || ''", "{} + 0"
+        text, number = "{} || ''", "{} + 0"
     else:
-        instant = number = "{}"
+        text = number = "{}"
     rows = await fetch_rows(
         "SELECT " + ", ".join(number.format(c) for c in ("a.id", "a.staff", "a.service")) + ", "
-        + ", ".join(instant.format(c) for c in ("a.start_at", "a.end_at")) + ", "
+        + ", ".join(text.format(c) for c in ("a.start_at", "a.end_at")) + ", "
         + ", ".join(number.format(c) for c in ("a.seats", "s.buffer_before_minutes", "s.buffer_after_minutes"))
         + " FROM appointment a JOIN service s ON s.id = a.service WHERE a.staff IN ("
         + ", ".join("{}" for _ in ids) + ") AND a.status = 'booked' AND a.end_at > {} AND a.start_at < {} AND a.start_at > {}",
@@ -131,15 +131,8 @@ async def _bookings(ids: list[int], lo: datetime, hi: datetime) -> dict[int, lis
     for id_, staff, service, start, end, seats, before, after in rows:
         bb = minutes.get(before) or minutes.setdefault(before, timedelta(minutes=before))
         ba = minutes.get(after) or minutes.setdefault(after, timedelta(minutes=after))
-        bookings[staff].append(engine.quick_booking(_aware(start), _aware(end), service, bb, ba, seats, id_))
+        bookings[staff].append(engine.quick_booking(instant(start), instant(end), service, bb, ba, seats, id_))
     return bookings
-
-
-def _aware(value) -> datetime:
-    """Raw SQL on SQLite returns text; on PostgreSQL an aware datetime."""
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value)
-    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
 
 
 def _choose(staff: list[dict], choice: str) -> list[dict]:
@@ -522,7 +515,7 @@ async def appointments_of_contact(email: str, limit: int = 5) -> list[dict]:
         f"ORDER BY a.start_at DESC LIMIT {int(limit) * 4}", email)
     now = utcnow()
     for row in rows:
-        row["start_at"] = _aware(row["start_at"])
+        row["start_at"] = instant(row["start_at"])
         row["upcoming"] = row["start_at"] >= now and row["status"] == "booked"
     upcoming = sorted((r for r in rows if r["upcoming"]), key=lambda r: r["start_at"])
     return (upcoming + [r for r in rows if not r["upcoming"]])[:limit]

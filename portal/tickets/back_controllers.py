@@ -21,7 +21,7 @@ from litestar.response.sse import ServerSentEventMessage
 
 from portal import files
 from portal.booking import services as booking_services
-from portal.errors import DomainError, Invalid, NotFound
+from portal.errors import Invalid, NotFound
 from portal.ids import MAX_NUMBER, QueryId, parse_id
 from portal.settings import get_settings
 from portal.clock import utcnow

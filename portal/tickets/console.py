@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 
 from portal.accounts.rules import Actor
 from portal.clock import utcnow
-from portal.db import fetch
+from portal.db import fetch, instant
 from portal.ids import MAX_NUMBER, parse_id
 from portal.errors import NotFound
 from portal.tickets import rules, search
@@ -191,8 +191,7 @@ def _decode_cursor(cursor: str, sort: str) -> tuple | None:
 
 
 def _parse_instant(text: str) -> datetime:
-    value = datetime.fromisoformat(text)
-    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+    return instant(text)
 
 
 def _local_midnight(day: date, zone: str) -> datetime:
@@ -375,11 +374,8 @@ async def _rows_by_ids(ids: list[int]) -> list[dict]:
 def _aware_row(row: dict) -> dict:
     for key in ("created_at", "updated_at", "staff_replied_at", "first_response_at", "next_due_at", "solved_at",
                 "first_response_due_at", "resolution_due_at", "sla_paused_at", "closed_at"):
-        value = row.get(key)
-        if isinstance(value, str):
-            row[key] = _parse_instant(value)
-        elif isinstance(value, datetime) and value.tzinfo is None:
-            row[key] = value.replace(tzinfo=timezone.utc)
+        if key in row:
+            row[key] = instant(row[key])
     return row
 
 

@@ -15,7 +15,7 @@ from litestar.stores.memory import MemoryStore
 from portal.accounts.rules import Actor
 from portal.accounts.tables import Team, User
 from portal.clock import utcnow
-from portal.db import fetch, write_transaction
+from portal.db import fetch, instant, write_transaction
 from portal.throttle import Throttle
 from portal.tickets import console, services, sla, sla_admin, work
 from portal.tickets.tables import BusinessCalendar, BusinessHours, CannedReply, Category, SlaPolicy, Ticket
@@ -208,10 +208,10 @@ async def _spread_in_time(ticket_id: int, rng: random.Random, index: int) -> Non
     async with write_transaction():
         row = (await fetch("SELECT created_at, updated_at, staff_replied_at, customer_seen_at, first_response_at, "
                            "solved_at, closed_at, csat_at FROM ticket WHERE id = {}", ticket_id))[0]
-        origin = _aware(row["created_at"])
+        origin = instant(row["created_at"])
 
         def moved(value) -> datetime:
-            value = _aware(value)
+            value = instant(value)
             return min(value - age + (value - origin) * stretch, max(latest, origin - age))
 
         await Ticket.update({getattr(Ticket, k): moved(v) for k, v in row.items() if v is not None}).where(
@@ -219,9 +219,3 @@ async def _spread_in_time(ticket_id: int, rng: random.Random, index: int) -> Non
         for table, column in (("message", "created_at"), ("ticket_event", "at"), ("attachment", "created_at")):
             for item in await fetch(f"SELECT id, {column} AS at FROM {table} WHERE ticket = {{}}", ticket_id):
                 await fetch(f"UPDATE {table} SET {column} = {{}} WHERE id = {{}}", moved(item["at"]), item["id"])
-
-
-def _aware(value):
-    from portal.tickets.console import _aware_row
-
-    return _aware_row({"created_at": value})["created_at"]

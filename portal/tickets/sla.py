@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from portal.clock import utcnow
-from portal.db import fetch
+from portal.db import day, fetch
 from portal.jobs import queue
 from portal.jobs.worker import handler
 from portal.mail.services import queue_mail
@@ -104,7 +104,7 @@ async def calendar(calendar_id: int | None) -> business.BusinessCalendar:
     rows = await fetch("SELECT c.timezone, h.weekday, h.start_minute, h.end_minute FROM business_calendar c "
                        f"LEFT JOIN business_hours h ON h.calendar = c.id WHERE {where}",
                        calendar_id if calendar_id else True)
-    holidays = frozenset(_day(r["day"]) for r in await fetch("SELECT day FROM holiday"))
+    holidays = frozenset(day(r["day"]) for r in await fetch("SELECT day FROM holiday"))
     weekly: dict[int, list] = {}
     for row in rows:
         if row["weekday"] is not None:
@@ -112,12 +112,6 @@ async def calendar(calendar_id: int | None) -> business.BusinessCalendar:
     zone = rows[0]["timezone"] if rows else "UTC"
     return business.BusinessCalendar(zone=zone, weekly={k: tuple(sorted(v)) for k, v in weekly.items()},
                                      holidays=holidays)
-
-
-def _day(value):
-    from datetime import date
-
-    return value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
 
 
 async def policy_for(priority: str, category: int | None) -> Policy | None:
@@ -153,8 +147,6 @@ async def refresh(ticket_id: int, now: datetime | None = None, *, schedule: bool
     if not rows:
         return None
     ticket = _aware_row(rows[0])
-    for key in ("first_response_at", "solved_at", "sla_paused_at"):
-        ticket[key] = _aware_row({"created_at": ticket[key]})["created_at"] if ticket[key] else None
     policy = await policy_for(ticket["priority"], ticket["category"])
     columns = state(ticket, policy, now)
     await fetch("UPDATE ticket SET " + ", ".join(f"{c} = {{}}" for c in COLUMNS) + " WHERE id = {}",
@@ -189,13 +181,12 @@ async def _still_due(payload: dict) -> dict | None:
     target = payload.get("target")
     if target not in TARGETS:
         return None
-    rows = await fetch(f"SELECT t.*, a.email AS assignee_email, a.name AS assignee_name FROM ticket t "
-                       f"LEFT JOIN portal_user a ON a.id = t.assignee WHERE t.id = {{}}", payload.get("ticket"))
+    rows = await fetch("SELECT t.*, a.email AS assignee_email, a.name AS assignee_name FROM ticket t "
+                       "LEFT JOIN portal_user a ON a.id = t.assignee WHERE t.id = {}", payload.get("ticket"))
     if not rows:
         return None
     ticket = _aware_row(rows[0])
     due = ticket[f"{target}_due_at"]
-    due = _aware_row({"created_at": due})["created_at"] if due else None
     if ticket["status"] not in UNSOLVED or due is None or due.isoformat() != payload.get("due"):
         return None
     if target == "first_response" and ticket["first_response_at"] is not None:
