@@ -9,9 +9,9 @@ The target database is WIPED (SQLite: the file is deleted; PostgreSQL: the publi
 then migrated with the app's own migrations, then bulk-loaded outside the ORM:
 SQLite through one ``sqlite3`` connection (no journal, no fsync, big transactions, executemany);
 PostgreSQL through asyncpg ``COPY`` with ``session_replication_role = replica`` (no FK checks,
-no tally triggers; ``queue_tally`` is rebuilt from a GROUP BY at the end). The secondary indexes of
-ticket, message, ticket_tag (and ticket_search) are dropped before the load and recreated from
-their own definitions after it. Ticket rows and texts are generated in worker processes
+no tally triggers; ``queue_tally`` and ``ticket_week_stat`` are rebuilt from a GROUP BY at the end).
+The secondary indexes of ticket, message, ticket_tag (and ticket_search) are dropped before the load
+and recreated from their own definitions after it. Ticket rows and texts are generated in worker processes
 (``--jobs``), deterministically from ``--seed``.
 
 What it makes: 1 admin and 30 agents (password ``bench-pass-2026``) in 4 teams, 30,000 registered
@@ -793,6 +793,13 @@ class PostgresLoader:
                     "INSERT INTO queue_tally (status, team, assignee, n) SELECT status, COALESCE(team, 0), "
                     "COALESCE(assignee, 0), COUNT(*) FROM ticket GROUP BY status, COALESCE(team, 0), "
                     "COALESCE(assignee, 0)")
+        with timed("rebuild ticket_week_stat"):
+            from portal.backoffice import rollup
+
+            async with db.transaction():
+                await db.execute("DELETE FROM ticket_week_stat")
+                for statement in rollup.backfill_statements(rollup.POSTGRES_WEEK):
+                    await db.execute(statement)
         with timed("VACUUM ANALYZE"):
             await db.execute("VACUUM ANALYZE")
         self.bytes = await db.fetchval("SELECT pg_database_size(current_database())")

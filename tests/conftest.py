@@ -30,7 +30,7 @@ TABLES = ["portal_user", "team", "team_member", "audit_event", "auth_token", "jo
           "category", "ticket", "message", "attachment", "ticket_token", "service", "service_staff",
           "weekly_hours", "date_override", "holiday", "time_off", "appointment", "ticket_event", "tag",
           "ticket_tag", "canned_reply", "saved_view", "queue_tally", "ticket_search", "business_calendar",
-          "business_hours", "sla_policy", "staff_feed"]
+          "business_hours", "sla_policy", "staff_feed", "ticket_week_stat"]
 
 
 async def _migrate(url: str, reset_pg: bool = False) -> None:

@@ -8,7 +8,7 @@ from litestar import Controller, Request, get
 from litestar.params import FromQuery
 from litestar.response import Response, Template
 
-from portal.backoffice import charts, kpis
+from portal.backoffice import charts, kpis, rollup
 from portal.clock import utcnow
 from portal.errors import NotFound
 from portal.web.auth import current_actor
@@ -33,7 +33,8 @@ class ReportsController(Controller):
         q, scope, report = await _report(request)
         context = {"q": q, "report": report, "choices": await kpis.filter_choices(scope), "section": "reports",
                    "csv_query": urlencode(q.params()), "tab_query": {t: urlencode(q.params(tab=t)) for t in
-                                                                    ("tickets", "booking")}}
+                                                                    ("tickets", "booking")},
+                   "sample_every": rollup.SAMPLE_EVERY, "sample_above": kpis.SAMPLE_ABOVE}
         return page_or_fragment(request, "backoffice/reports.html", "backoffice/_report.html", context)
 
     @get("/export", name="back:reports_csv")
