@@ -413,6 +413,11 @@ async def filter_choices(scope: ReportScope) -> dict:
 
 # --- booking ----------------------------------------------------------------------------------------
 
+# Lead time in whole hours: exact below two days, then to 3 hours below two weeks, then to 12 hours
+# (a year of bookings groups into a few hundred rows instead of one per distinct hour).
+LEAD_BUCKET_SQL = "CASE WHEN {0} < 48 THEN {0} WHEN {0} < 336 THEN {0} - {0} % 3 ELSE {0} - {0} % 12 END"
+
+
 def _minutes_between(a: str, b: str) -> str:
     if is_sqlite():
         return f"CAST(ROUND((julianday({b}) - julianday({a})) * 1440) AS INTEGER)"
@@ -447,11 +452,14 @@ async def booking_report(scope: ReportScope, q: ReportQuery, now: datetime) -> d
     lead_hours = f"({_minutes_between('a.created_at', 'a.start_at')}) / 60"
     async with read_together():
         series = await fetch_rows(series_sql, *[x for r in ranges for x in r], *args, *args, *args)
+        in_range = f"FROM appointment a WHERE a.start_at >= {{}} AND a.start_at < {{}}{where}"
         rows = await fetch_rows(
-            f"SELECT CASE WHEN a.start_at >= {{}} THEN 1 ELSE 0 END, a.service, a.staff, a.status, {lead_hours}, "
-            f"COUNT(*), SUM({_minutes_between('a.start_at', 'a.end_at')}) FROM appointment a "
-            f"WHERE a.start_at >= {{}} AND a.start_at < {{}}{where} GROUP BY 1, 2, 3, 4, 5",
+            f"SELECT CASE WHEN a.start_at >= {{}} THEN 1 ELSE 0 END, a.service, a.staff, a.status, COUNT(*), "
+            f"SUM({_minutes_between('a.start_at', 'a.end_at')}) {in_range} GROUP BY 1, 2, 3, 4",
             r_start, p_start, r_end, *args)
+        lead_rows = await fetch_rows(
+            f"SELECT CASE WHEN a.start_at >= {{}} THEN 1 ELSE 0 END, a.service, {LEAD_BUCKET_SQL.format(lead_hours)}, "
+            f"COUNT(*) {in_range} AND a.status <> 'cancelled' GROUP BY 1, 2, 3", r_start, p_start, r_end, *args)
         services = {r["id"]: r["name"] for r in await fetch("SELECT id, name FROM service")}
         staff_rows = await fetch(
             "SELECT u.id, u.name, u.timezone FROM portal_user u WHERE u.role IN ('agent', 'admin') AND "
@@ -465,12 +473,15 @@ async def booking_report(scope: ReportScope, q: ReportQuery, now: datetime) -> d
     periods = {1: _Booked(), 0: _Booked()}
     by_service: dict = {}
     by_staff: dict = {}
-    for cur, service, staff, status, lead, n, minutes in rows:
+    for cur, service, staff, status, n, minutes in rows:
         targets = [periods[cur]]
         if cur:
             targets += [by_service.setdefault(service, _Booked()), by_staff.setdefault(staff, _Booked())]
         for t in targets:
-            t.add(status, lead, n, minutes or 0)
+            t.add(status, n, minutes or 0)
+    for cur, service, lead, n in lead_rows:
+        for t in [periods[cur], *([by_service.setdefault(service, _Booked())] if cur else [])]:
+            t.leads[int(lead)] = t.leads.get(int(lead), 0) + n
     current, previous = periods[1], periods[0]
     total_available = sum(available.values())
     utilization = charts.ratio(current.booked_minutes, total_available)
@@ -543,7 +554,7 @@ class _Booked:
         self.held = self.cancelled = self.no_show = self.completed = self.booked_minutes = 0
         self.leads: dict[int, int] = {}
 
-    def add(self, status: str, lead, n: int, minutes: int) -> None:
+    def add(self, status: str, n: int, minutes: int) -> None:
         if status == "cancelled":
             self.cancelled += n
             return
@@ -553,8 +564,6 @@ class _Booked:
             self.no_show += n
         elif status == "completed":
             self.completed += n
-        if lead is not None:
-            self.leads[int(lead)] = self.leads.get(int(lead), 0) + n
 
     def lead(self, p: float) -> int | None:
         return charts.percentile(self.leads, p)
