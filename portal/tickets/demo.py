@@ -8,7 +8,8 @@ each ticket's timestamps are moved back in time to spread the desk over the week
 from __future__ import annotations
 
 import random
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
 
 from litestar.stores.memory import MemoryStore
 
@@ -23,6 +24,7 @@ from portal.tickets.tables import BusinessCalendar, BusinessHours, CannedReply, 
 CATEGORIES = [("General question", "Support"), ("Technical problem", "Support"), ("Account and login", "Support"),
               ("Billing and invoices", "Billing"), ("Refunds", "Billing"), ("Feature request", None)]
 TICKETS = 300
+DEMO_ZONE = ZoneInfo("Europe/Paris")   # the demo desk's business hours
 
 STORIES = [
     ("Cannot log in since this morning", "When I enter my password the page just reloads. I tried two browsers.",
@@ -148,7 +150,7 @@ async def _service_levels() -> None:
     """Office hours in Paris, Monday–Friday 09:00–18:00, and a policy per priority."""
     calendar = await sla_admin.default_calendar_id()
     async with write_transaction():
-        await BusinessCalendar.update({BusinessCalendar.timezone: "Europe/Paris"}).where(
+        await BusinessCalendar.update({BusinessCalendar.timezone: DEMO_ZONE.key}).where(
             BusinessCalendar.id == calendar).run()
         await BusinessHours.update({BusinessHours.end_minute: 1080}).where(BusinessHours.calendar == calendar).run()
         if not await SlaPolicy.count():
@@ -194,6 +196,18 @@ async def _work_on(ticket: dict, answer: str, agents: list[Actor], scopes: dict,
         await work.change(scope, number, work.Change(status="closed"))
 
 
+def _in_office_hours(now: datetime, age: timedelta, rng: random.Random) -> timedelta:
+    """Most customers write during the working day: move nine tickets in ten to a weekday between 9:00
+    and 17:00 in Paris (the demo's business hours), at most a few days earlier, so their response
+    times count business minutes like a real desk's rather than nights and weekends."""
+    if rng.random() < 0.1:
+        return age
+    local = (now - age).astimezone(DEMO_ZONE)
+    while local.weekday() >= 5 or local.hour >= 17 or local.hour < 9:
+        local = (local - timedelta(hours=1)).replace(minute=rng.randint(0, 59))
+    return max(now - local.astimezone(timezone.utc), timedelta(minutes=5))
+
+
 async def _spread_in_time(ticket_id: int, rng: random.Random, index: int) -> None:
     """Move the ticket and everything on it back in time: older tickets first, up to six weeks;
     tickets still open are from the last two days (a desk that keeps up). The demo's actions
@@ -203,6 +217,7 @@ async def _spread_in_time(ticket_id: int, rng: random.Random, index: int) -> Non
     status = (await fetch("SELECT status FROM ticket WHERE id = {}", ticket_id))[0]["status"]
     if status in ("new", "open", "pending", "on_hold"):
         age = timedelta(minutes=rng.randint(5, 2 * 24 * 60))
+    age = _in_office_hours(utcnow(), age, rng)
     stretch = rng.uniform(30_000, 900_000)
     latest = utcnow() - timedelta(minutes=1)
     async with write_transaction():
