@@ -1,4 +1,4 @@
-"""The ``portal`` command: serve, migrate, demo, create-user, worker, config."""
+"""The ``portal`` command: serve, migrate, demo, create-user, worker, recount, config."""
 
 from __future__ import annotations
 
@@ -171,6 +171,21 @@ def worker(poll: float) -> None:
         _run(go)
     except KeyboardInterrupt:
         console.print("Worker stopped.")
+
+
+@main.command()
+def recount() -> None:
+    """Recount the queue counts and the report rollup from the tickets (after a bulk load that
+    bypassed triggers, or if they ever drift)."""
+    from portal.backoffice import rollup
+    from portal.tickets import console as queues
+
+    async def go():
+        await queues.rebuild_tallies()
+        await rollup.rebuild()
+
+    _run(go)
+    console.print("[green]Recounted[/] queue_tally and ticket_week_stat.")
 
 
 @main.command()

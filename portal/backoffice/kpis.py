@@ -254,7 +254,7 @@ async def ticket_report(scope: ReportScope, q: ReportQuery, now: datetime) -> di
                        "Resolution median", "Resolution p90", "First response SLA %", "Resolution SLA %",
                        "CSAT %", "Ratings"],
             "rows": [[label, t.solved, t.first_p(.5), t.first_p(.9), t.res_p(.5), t.res_p(.9),
-                      _round(t.first_sla), _round(t.res_sla), _round(t.csat), t.good + t.bad]
+                      _round(t.first_sla), _round(t.res_sla), _round(t.csat), t.csat_good + t.csat_bad]
                      for label, t in breakdown]},
         "csat-comments": {
             "title": "Latest CSAT comments",
@@ -334,14 +334,6 @@ class _Totals:
     def add_minutes(self, kind: str, bucket: int, n: int) -> None:
         histogram = self.first_hist if kind == "first" else self.res_hist
         histogram[bucket] = histogram.get(bucket, 0) + n
-
-    @property
-    def good(self) -> int:
-        return self.csat_good
-
-    @property
-    def bad(self) -> int:
-        return self.csat_bad
 
     def first_p(self, p: float) -> int | None:
         return charts.percentile(self.first_hist, p)

@@ -6,8 +6,12 @@ on SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import math
+import os
 import random
+import subprocess
+import sys
 from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
 
 import pytest
 
@@ -198,3 +202,20 @@ async def test_big_cohorts_take_percentiles_from_the_sample_and_say_so(app, monk
     assert (await _report(admin, "admin", "UTC"))["sampled"] == {"first": False, "resolution": False}
     page = await browser.get(f"/back/reports?from={RANGE[0]}&to={RANGE[1]}")
     assert 'id="r-sampled"' not in page.text
+
+
+async def test_portal_recount_repairs_both_tallies(app, settings):
+    """What an admin runs after a bulk load with triggers off: the counts come back from the tickets."""
+    await _desk()
+    kept, tallies = await _snapshot(), await fetch_rows("SELECT status, team, assignee, n FROM queue_tally ORDER BY 1, 2, 3")
+    async with write_transaction():
+        await fetch("DELETE FROM ticket_week_stat")
+        await fetch("UPDATE queue_tally SET n = 0")
+    env = {**os.environ, "PORTAL_DATABASE_URL": settings.database_url, "PORTAL_VAR_DIR": str(settings.var_dir)}
+    done = subprocess.run([str(Path(sys.executable).parent / "portal"), "recount"], env=env, capture_output=True,
+                          text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert "Recounted" in done.stdout
+    assert await _snapshot() == kept
+    assert [r for r in await fetch_rows("SELECT status, team, assignee, n FROM queue_tally ORDER BY 1, 2, 3")
+            if r[3]] == [r for r in tallies if r[3]]
