@@ -12,7 +12,6 @@ from dataclasses import dataclass, field
 from typing import Annotated
 
 from litestar import Controller, Request, get, post
-from litestar.channels import ChannelsPlugin
 from litestar.di import NamedDependency
 from litestar.datastructures import UploadFile
 from litestar.params import FromPath, FromQuery
@@ -351,7 +350,7 @@ def _sse(event: str, data: str = "") -> ServerSentEventMessage:
 
 
 @get("/events", name="live:events")
-async def events(request: Request, channels: NamedDependency[ChannelsPlugin], ticket: QueryId = 0) -> ServerSentEvent:
+async def events(request: Request, channels: NamedDependency[live.LiveChannels], ticket: QueryId = 0) -> ServerSentEvent:
     """One stream per open console page: ``queue-changed`` for queues (only tickets this agent may
     see), and on a ticket page ``ticket-changed`` plus the ``presence`` of other agents."""
     scope = await console.scope_for(current_actor(request))
@@ -360,57 +359,55 @@ async def events(request: Request, channels: NamedDependency[ChannelsPlugin], ti
     return ServerSentEvent(_stream(scope, channels, ticket))
 
 
-async def _stream(scope: console.Scope, channels: ChannelsPlugin, number: int):
+async def _stream(scope: console.Scope, channels: live.LiveChannels, number: int):
     me = scope.actor
     presence = live.Presence(me=me.id)
     template = environment().get_template("tickets/back/_presence.html")
-    inbox: asyncio.Queue = asyncio.Queue()
     # Queue pages refetch on "queue-changed": at most one per QUEUE_EVERY seconds, and never
     # dropping the last one (a burst of changes ends with a refresh that shows all of them).
     last_queue_event, queue_pending = 0.0, False
-    yield ServerSentEventMessage(comment="connected", retry=3000)
-    async with channels.start_subscription(live.CHANNELS) as subscriber:
-        async with subscriber.run_in_background(inbox.put, join=False):
+    with channels.listen() as inbox:
+        yield ServerSentEventMessage(comment="connected", retry=3000)
+        if number:
+            live.announce_presence(number, me.id, me.name, "viewing")
+        next_heartbeat = live.monotonic() + live.HEARTBEAT_SECONDS
+        try:
+            while True:
+                now = live.monotonic()
+                wait = next_heartbeat - now
+                if queue_pending:
+                    wait = min(wait, last_queue_event + live.QUEUE_EVERY - now)
+                typing_ends = presence.next_change(now)
+                if typing_ends is not None:
+                    wait = min(wait, typing_ends + 0.05)
+                raw = await live.next_event(inbox, max(wait, 0.0))
+                now = live.monotonic()
+                if queue_pending and now >= last_queue_event + live.QUEUE_EVERY:
+                    queue_pending, last_queue_event = False, now
+                    yield _sse("queue-changed")
+                if raw is None:
+                    if number and presence.expire(now):
+                        yield _sse("presence", template.render(people=presence.visible(now)))
+                    if now >= next_heartbeat:
+                        next_heartbeat = now + live.HEARTBEAT_SECONDS
+                        if number:
+                            live.announce_presence(number, me.id, me.name, "viewing")
+                        yield ServerSentEventMessage(comment="keep-alive")
+                    continue
+                event = live.decode(raw)
+                if event.get("type") == "ticket" and scope.sees(event.get("team")):
+                    if not number:
+                        if now >= last_queue_event + live.QUEUE_EVERY:
+                            last_queue_event = now
+                            yield _sse("queue-changed", str(event.get("number")))
+                        else:
+                            queue_pending = True
+                    elif event.get("number") == number and event.get("actor") != me.id:
+                        yield _sse("ticket-changed", json.dumps({"name": event.get("name"),
+                                                                 "what": event.get("what")}))
+                elif event.get("type") == "presence" and number and event.get("number") == number:
+                    if presence.update(event, now):
+                        yield _sse("presence", template.render(people=presence.visible(now)))
+        finally:
             if number:
-                live.announce_presence(number, me.id, me.name, "viewing")
-            next_heartbeat = live.monotonic() + live.HEARTBEAT_SECONDS
-            try:
-                while True:
-                    now = live.monotonic()
-                    wait = next_heartbeat - now
-                    if queue_pending:
-                        wait = min(wait, last_queue_event + live.QUEUE_EVERY - now)
-                    typing_ends = presence.next_change(now)
-                    if typing_ends is not None:
-                        wait = min(wait, typing_ends + 0.05)
-                    raw = await live.next_event(inbox, max(wait, 0.0))
-                    now = live.monotonic()
-                    if queue_pending and now >= last_queue_event + live.QUEUE_EVERY:
-                        queue_pending, last_queue_event = False, now
-                        yield _sse("queue-changed")
-                    if raw is None:
-                        if number and presence.expire(now):
-                            yield _sse("presence", template.render(people=presence.visible(now)))
-                        if now >= next_heartbeat:
-                            next_heartbeat = now + live.HEARTBEAT_SECONDS
-                            if number:
-                                live.announce_presence(number, me.id, me.name, "viewing")
-                            yield ServerSentEventMessage(comment="keep-alive")
-                        continue
-                    event = live.decode(raw)
-                    if event.get("type") == "ticket" and scope.sees(event.get("team")):
-                        if not number:
-                            if now >= last_queue_event + live.QUEUE_EVERY:
-                                last_queue_event = now
-                                yield _sse("queue-changed", str(event.get("number")))
-                            else:
-                                queue_pending = True
-                        elif event.get("number") == number and event.get("actor") != me.id:
-                            yield _sse("ticket-changed", json.dumps({"name": event.get("name"),
-                                                                     "what": event.get("what")}))
-                    elif event.get("type") == "presence" and number and event.get("number") == number:
-                        if presence.update(event, now):
-                            yield _sse("presence", template.render(people=presence.visible(now)))
-            finally:
-                if number:
-                    live.announce_presence(number, me.id, me.name, "left")
+                live.announce_presence(number, me.id, me.name, "left")

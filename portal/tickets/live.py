@@ -11,10 +11,12 @@ agent may see (``Scope``), so a limited agent never learns about other teams' ti
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import time
 from dataclasses import dataclass, field
+from typing import Iterator
 
 from litestar.channels import ChannelsPlugin
 from litestar.channels.backends.memory import MemoryChannelsBackend
@@ -28,11 +30,65 @@ HEARTBEAT_SECONDS = 10.0     # a viewer re-announces itself this often …
 VIEWER_TTL = 25.0            # … and is forgotten when silent this long (a closed laptop)
 TYPING_TTL = 6.0
 QUEUE_EVERY = 1.0            # queue pages refresh at most this often (bursts coalesce, the last one counts)
+BACKLOG = 1000               # events kept for a stream that is slow to read (the oldest go first)
 
-_plugin: ChannelsPlugin | None = None
+_plugin: LiveChannels | None = None
 
 
-def make_plugin(settings: Settings) -> ChannelsPlugin:
+class LiveChannels(ChannelsPlugin):
+    """The channels plugin with one permanent subscriber for the life of the app, fanned out in
+    memory to the open streams (``listen``).
+
+    Why: Litestar subscribes the backend when a channel gets its first subscriber and unsubscribes
+    it when the last one leaves. A stream's teardown runs while its task is being cancelled (the
+    tab closed), so that unsubscribe is cut off half-way; with LISTEN/NOTIFY the asyncpg listener
+    was already removed but the backend still counted the channel as listened, so later streams
+    never subscribed again and got no events. Here the backend subscription never ends, and a
+    stream attaches and detaches without awaiting anything: nothing a cancellation can cut."""
+
+    def __init__(self, backend) -> None:
+        super().__init__(backend=backend, channels=CHANNELS, subscriber_max_backlog=BACKLOG,
+                         subscriber_backlog_strategy="dropleft")
+        self._inboxes: set[asyncio.Queue] = set()
+        self._fan_out: asyncio.Task | None = None
+
+    async def __aenter__(self) -> LiveChannels:
+        await super().__aenter__()
+        hub = await self.subscribe(CHANNELS)  # never unsubscribed: the channels stay listened to
+        self._fan_out = asyncio.create_task(self._deliver(hub), name="portal-live-fan-out")
+        return self
+
+    async def __aexit__(self, *exc_info) -> None:
+        if self._fan_out:
+            self._fan_out.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._fan_out
+            self._fan_out = None
+        await super().__aexit__(*exc_info)
+
+    async def _deliver(self, hub) -> None:
+        async for raw in hub.iter_events():
+            for inbox in tuple(self._inboxes):
+                put_dropping_oldest(inbox, raw)
+
+    @contextlib.contextmanager
+    def listen(self) -> Iterator[asyncio.Queue]:
+        """An inbox receiving every event of ``CHANNELS`` while the block runs."""
+        inbox: asyncio.Queue = asyncio.Queue(maxsize=BACKLOG)
+        self._inboxes.add(inbox)
+        try:
+            yield inbox
+        finally:
+            self._inboxes.discard(inbox)
+
+
+def put_dropping_oldest(inbox: asyncio.Queue, raw: bytes) -> None:
+    if inbox.full():
+        inbox.get_nowait()
+    inbox.put_nowait(raw)
+
+
+def make_plugin(settings: Settings) -> LiveChannels:
     global _plugin
     if settings.redis_url:
         from litestar.channels.backends.redis import RedisChannelsPubSubBackend
@@ -45,12 +101,11 @@ def make_plugin(settings: Settings) -> ChannelsPlugin:
         backend = AsyncPgChannelsBackend(dsn=settings.database_url)
     else:
         backend = MemoryChannelsBackend()
-    _plugin = ChannelsPlugin(backend=backend, channels=CHANNELS, subscriber_max_backlog=1000,
-                             subscriber_backlog_strategy="dropleft")
+    _plugin = LiveChannels(backend)
     return _plugin
 
 
-def plugin() -> ChannelsPlugin | None:
+def plugin() -> LiveChannels | None:
     return _plugin
 
 
@@ -131,9 +186,8 @@ class Presence:
 
 
 async def next_event(inbox: asyncio.Queue, timeout: float) -> bytes | None:
-    """The next raw event, or None after ``timeout`` seconds (heartbeat time). The subscriber feeds
-    ``inbox`` from a background task: cancelling a wait on a queue is safe, cancelling a wait inside
-    the subscriber's own async generator would end it."""
+    """The next raw event, or None after ``timeout`` seconds (heartbeat time). ``LiveChannels``
+    feeds ``inbox`` from its own task: cancelling a wait on a queue is safe."""
     try:
         return await asyncio.wait_for(inbox.get(), timeout)
     except asyncio.TimeoutError:
