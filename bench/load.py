@@ -1,15 +1,15 @@
 """Closed-loop load on a running portal (agent console pages), client- and server-side latencies.
 
     python bench/seed_tickets.py --path /work/bench-data/tickets.sqlite3      # once
-    PORTAL_DATABASE_URL=sqlite:////work/bench-data/tickets.sqlite3 PORTAL_WORKER=off \\
+    PORTAL_DATABASE_URL=sqlite:////work/bench-data/tickets.sqlite3 PORTAL_WORKER=off PORTAL_SERVER_TIMING=1 \\
         .venv/bin/portal serve --no-migrate &
     python bench/load.py                                   # 8 clients, 20 s, every built-in scenario
     python bench/load.py --scenario search --seconds 60 --clients 4 --json
     python bench/load.py --scenario none --url home=/back --url mine=/tickets
 
 Clients: ``--clients`` tasks, each sending its next request when the last one answered (closed loop),
-sharing one session of a seeded agent (one login per run: the portal allows 20 logins per IP per
-15 minutes). Only 127.0.0.1 / localhost is accepted as a target.
+sharing one session of a seeded agent (one login per run: the portal allows 20 failed logins per IP
+per 15 minutes). Only 127.0.0.1 / localhost is accepted as a target.
 
 Built-in scenarios (``--scenario``, repeatable; default all):
   queue   GET /back/tickets?view=open|unassigned|mine|team in turn, then the next page through the
@@ -237,7 +237,7 @@ async def login(client, email: str, password: str) -> None:
     if answer.status_code not in (302, 303):
         text = re.sub(r"<[^>]+>", " ", answer.text)
         text = re.sub(r"\s+", " ", text)
-        hint = " (too many logins from this IP? the window is PORTAL_LOGIN_WINDOW_SECONDS)" \
+        hint = " (too many failed logins from this IP? the window is PORTAL_LOGIN_WINDOW_SECONDS)" \
             if answer.status_code == 429 or "Too many" in text else ""
         raise SystemExit(f"login as {email} failed: {answer.status_code}{hint}: {text[:300]}")
 

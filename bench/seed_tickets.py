@@ -894,7 +894,7 @@ async def seed(args) -> None:
     await loader.after_load()
     elapsed = time.monotonic() - started
     log(f"done in {_duration(elapsed)} ({elapsed:.0f} s); database size {loader.size()}")
-    log(f"\ndatabase: {url}\nserve it: PORTAL_DATABASE_URL={url} PORTAL_WORKER=off "
+    log(f"\ndatabase: {url}\nserve it: PORTAL_DATABASE_URL={url} PORTAL_WORKER=off PORTAL_SERVER_TIMING=1 "
         f".venv/bin/portal serve --no-migrate\nlog in as {agent_email(1)} (or {ADMIN_EMAIL}) with password "
         f"{PASSWORD}; ticket numbers 1 … {args.tickets} (load.py --max-number {args.tickets})")
 

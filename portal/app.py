@@ -33,7 +33,7 @@ from portal.tickets import live
 from portal.tickets.sla_controllers import SlaController
 from portal.tickets.back_controllers import CannedController, QueueController, events
 from portal.tickets.teams_controllers import AgentSettingsController, CategoriesController, TeamsController, availability
-from portal.web.security import reject_nul_middleware, security_headers_middleware, server_timing_middleware
+from portal.web.security import answer_head_as_get, reject_nul_middleware, security_headers_hook, server_timing_middleware
 from portal.web.sessions import PortalSessionConfig
 from portal.web.stores import store_registry
 from portal.web.templating import STATIC, environment
@@ -90,8 +90,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
                                        cache_control=CacheControlHeader(max_age=31536000, public=True)),
         ],
         guards=[enforce_access_policy],
-        middleware=[server_timing_middleware, security_headers_middleware(settings.secure_cookies),
-                    reject_nul_middleware, session_config.middleware,
+        middleware=[server_timing_middleware(settings.server_timing), reject_nul_middleware, session_config.middleware,
                     ActorMiddleware()],
         csrf_config=CSRFConfig(secret=settings.secret_key, cookie_secure=settings.secure_cookies,
                                cookie_httponly=False, cookie_samesite="lax", exclude=["^/static/"]),
@@ -100,11 +99,13 @@ def create_app(settings: Settings | None = None) -> Litestar:
         plugins=[HTMXPlugin(), live.make_plugin(settings)],
         request_class=HTMXRequest,
         exception_handlers=EXCEPTION_HANDLERS,
+        before_send=[security_headers_hook(settings.secure_cookies)],
         lifespan=[lifespan],
         openapi_config=None,
         request_max_body_size=1024 * 1024,  # forms are small; upload routes raise their own limit
         debug=False,
     )
+    app.asgi_handler = answer_head_as_get(app.asgi_handler)  # outermost: unrouted paths too
     app.state.settings = settings
     app.state.worker = worker_holder
     return app

@@ -28,12 +28,17 @@ VARIABLES: list[tuple[str, str, str]] = [
     ("PORTAL_MAIL_FROM", "Front Desk <desk@localhost>", "sender of outgoing mail"),
     ("PORTAL_WORKER", "inprocess", "`inprocess` runs jobs inside each app process; `off` leaves them to `portal worker`"),
     ("PORTAL_LOGIN_MAX_FAILURES", "5", "failed logins per account before it is throttled for the window"),
-    ("PORTAL_LOGIN_MAX_PER_IP", "20", "login attempts per IP address per window"),
+    ("PORTAL_LOGIN_MAX_PER_IP", "20", "failed logins per IP address per window (successful ones do not count)"),
     ("PORTAL_LOGIN_WINDOW_SECONDS", "900", "throttle window for logins and password-reset requests"),
     ("PORTAL_SESSION_MAX_AGE", "1209600", "seconds a session lives without activity (default 14 days)"),
     ("PORTAL_UPLOAD_MAX_BYTES", "10485760", "largest attachment accepted, in bytes (10 MB)"),
     ("PORTAL_UPLOAD_MAX_FILES", "5", "attachments per message"),
     ("PORTAL_DEBUG", "0", "1 reloads templates when they change (development)"),
+    ("PORTAL_SERVER_TIMING", "0",
+     "1 sends the `Server-Timing` header (time, SQL statements) to everyone, for benchmarks; else only to signed-in staff"),
+    ("PORTAL_FORWARDED_ALLOW_IPS", "127.0.0.1",
+     "comma-separated proxy addresses (or `*`) whose `X-Forwarded-For`/`X-Forwarded-Proto` `portal serve` trusts; "
+     "empty trusts none"),
 ]
 
 
@@ -60,6 +65,8 @@ class Settings:
     upload_max_bytes: int = 10 * 1024 * 1024
     upload_max_files: int = 5
     debug: bool = False
+    server_timing: bool = False
+    forwarded_allow_ips: str = "127.0.0.1"
     extra: dict = field(default_factory=dict)
 
     @property
@@ -101,6 +108,8 @@ class Settings:
             upload_max_bytes=int(env.get("PORTAL_UPLOAD_MAX_BYTES") or 10 * 1024 * 1024),
             upload_max_files=int(env.get("PORTAL_UPLOAD_MAX_FILES") or 5),
             debug=(env.get("PORTAL_DEBUG") or "0") in {"1", "true", "yes"},
+            server_timing=(env.get("PORTAL_SERVER_TIMING") or "0") in {"1", "true", "yes"},
+            forwarded_allow_ips=env.get("PORTAL_FORWARDED_ALLOW_IPS", "127.0.0.1").strip(),
         )
 
 

@@ -1,4 +1,4 @@
-"""Security headers on every response."""
+"""Security headers on every response, HEAD wherever GET, Server-Timing for staff (or benchmarks)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import time
 
 from litestar.datastructures import MutableScopeHeaders
 from litestar.exceptions import ClientException
-from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from litestar.types import ASGIApp, BeforeMessageSendHookHandler, Message, Receive, Scope, Send
 
 from portal.db import count_queries
 
@@ -36,51 +36,87 @@ HEADERS = {
 }
 
 
-def security_headers_middleware(hsts: bool):
+def security_headers_hook(hsts: bool) -> BeforeMessageSendHookHandler:
+    """An app-level ``before_send`` hook, not route middleware: Litestar runs route middleware only
+    for a matched route, so unrouted 404/405 answers and errors raised before the route would go
+    out bare. This hook sees every response the app sends."""
+
+    async def add_security_headers(message: Message, scope: Scope) -> None:
+        if message["type"] != "http.response.start":
+            return
+        headers = MutableScopeHeaders.from_message(message)
+        for name, value in HEADERS.items():
+            if name not in headers:  # a route's own value wins (static files)
+                headers[name] = value
+        if hsts:
+            headers["Strict-Transport-Security"] = "max-age=31536000; includeSubDomains"
+
+    return add_security_headers
+
+
+def answer_head_as_get(app: ASGIApp) -> ASGIApp:
+    """HEAD is answered wherever GET is (uptime monitors use it): the request runs as a GET, and
+    the client gets its status and headers without the body (RFC 9110 9.3.2). Wraps the whole
+    app, so every GET route has it without declaring it. A stream (SSE) ends after its headers:
+    once the answer is complete, ``receive`` reports the client gone, which stops the stream."""
+
+    async def head_as_get(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "HEAD":
+            await app(scope, receive, send)
+            return
+        answered = False
+
+        async def send_without_body(message: Message) -> None:
+            nonlocal answered
+            if answered:
+                return
+            if message["type"] == "http.response.body":
+                answered = True
+                message = {"type": "http.response.body", "body": b"", "more_body": False}
+            await send(message)
+
+        async def receive_until_answered() -> Message:
+            if answered:
+                return {"type": "http.disconnect"}
+            return await receive()
+
+        # A copy: the server keeps reading its own scope's "HEAD" (uvicorn then sends no body).
+        await app({**scope, "method": "GET"}, receive_until_answered, send_without_body)
+
+    return head_as_get
+
+
+def server_timing_middleware(for_everyone: bool):
+    """``Server-Timing: app;dur=<ms>, db;desc="queries";dur=<count>``: what the benchmark reads as
+    server-side time, and what a browser's dev tools show. (The query count rides in the ``dur``
+    field as Server-Timing has no other numeric field.) Only for signed-in staff, unless
+    ``for_everyone`` (``PORTAL_SERVER_TIMING=1``, for benchmarks): to a stranger, time and
+    statement count tell which email addresses have an account."""
+
     def factory(app: ASGIApp) -> ASGIApp:
         async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
             if scope["type"] != "http":
                 await app(scope, receive, send)
                 return
+            started = time.perf_counter()
+            with count_queries() as queries:
+                async def send_with_timing(message: Message) -> None:
+                    if message["type"] == "http.response.start" and (for_everyone or _staff(scope)):
+                        headers = MutableScopeHeaders.from_message(message)
+                        elapsed = (time.perf_counter() - started) * 1000
+                        headers["Server-Timing"] = f'app;dur={elapsed:.1f}, db;desc="queries";dur={queries[0]}'
+                    await send(message)
 
-            async def send_with_headers(message: Message) -> None:
-                if message["type"] == "http.response.start":
-                    headers = MutableScopeHeaders.from_message(message)
-                    for name, value in HEADERS.items():
-                        if name not in headers:  # a route's own value wins (static files, attachments)
-                            headers[name] = value
-                    if hsts:
-                        headers["Strict-Transport-Security"] = "max-age=31536000; includeSubDomains"
-                await send(message)
-
-            await app(scope, receive, send_with_headers)
+                await app(scope, receive, send_with_timing)
 
         return middleware
 
     return factory
 
 
-def server_timing_middleware(app: ASGIApp) -> ASGIApp:
-    """``Server-Timing: app;dur=<ms>, db;desc="queries";dur=<count>`` on every response: what the
-    benchmark reads as server-side time, and what a browser's dev tools show. (The query count rides
-    in the ``dur`` field as Server-Timing has no other numeric field.)"""
-
-    async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await app(scope, receive, send)
-            return
-        started = time.perf_counter()
-        with count_queries() as queries:
-            async def send_with_timing(message: Message) -> None:
-                if message["type"] == "http.response.start":
-                    headers = MutableScopeHeaders.from_message(message)
-                    elapsed = (time.perf_counter() - started) * 1000
-                    headers["Server-Timing"] = f'app;dur={elapsed:.1f}, db;desc="queries";dur={queries[0]}'
-                await send(message)
-
-            await app(scope, receive, send_with_timing)
-
-    return middleware
+def _staff(scope: Scope) -> bool:
+    """Whether the request is signed in as an agent or admin (``ActorMiddleware`` set ``user``)."""
+    return bool(getattr(scope.get("user"), "is_staff", False))
 
 
 NUL_MESSAGE = "The request contains a character we cannot store (a NUL byte)."
