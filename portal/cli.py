@@ -14,7 +14,7 @@ from rich.progress import Progress
 from rich.table import Table as RichTable
 
 from portal import db
-from portal.settings import VARIABLES, get_settings
+from portal.settings import VARIABLES, Settings, get_settings
 
 console = Console()
 
@@ -68,10 +68,20 @@ def serve(host: str, port: int, workers: int, reload: bool, run_migrations: bool
     console.print(f"Front Desk on [bold]http://{host}:{port}[/] ({workers} worker{'s' * (workers > 1)}, "
                   f"database {get_settings().database_url.split('@')[-1]}). Ctrl+C stops it.")
     uvicorn.run("portal.app:create_app", factory=True, host=host, port=port, workers=workers,
-                reload=reload, proxy_headers=True, log_level="info", access_log=False,
+                reload=reload, **proxy_options(get_settings()), log_level="info", access_log=False,
                 # Open console pages hold SSE streams that never end on their own: give them a few
                 # seconds on shutdown instead of waiting for every browser tab to close.
                 timeout_graceful_shutdown=5)
+
+
+def proxy_options(settings: Settings) -> dict:
+    """uvicorn's options for ``X-Forwarded-For``/``-Proto``: honoured only from the proxies in
+    ``PORTAL_FORWARDED_ALLOW_IPS``, so that behind a load balancer ``request.client`` (and the
+    login throttles keyed on it) is the real visitor, while a visitor who sends the header
+    directly changes nothing. Empty: no proxy is trusted."""
+    if not settings.forwarded_allow_ips:
+        return {"proxy_headers": False}
+    return {"proxy_headers": True, "forwarded_allow_ips": settings.forwarded_allow_ips}
 
 
 DEMO_PASSWORD = "demo-pass-2026"
