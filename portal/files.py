@@ -155,7 +155,8 @@ def serving_headers(stored_content_type: str, filename: str) -> dict[str, str]:
         "Content-Disposition": content_disposition(filename, inline=inline),
         "X-Content-Type-Options": "nosniff",
         "Content-Security-Policy": ATTACHMENT_CSP,
-        "Cache-Control": "private, max-age=3600",
+        # Like pages: a private file must not be shown from the browser cache after logout.
+        "Cache-Control": "no-store",
         "Cross-Origin-Resource-Policy": "same-origin",
     }
 

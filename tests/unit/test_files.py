@@ -236,7 +236,7 @@ def test_content_disposition_header_injection():
 COMMON = {
     "X-Content-Type-Options": "nosniff",
     "Content-Security-Policy": "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; sandbox",
-    "Cache-Control": "private, max-age=3600",
+    "Cache-Control": "no-store",
     "Cross-Origin-Resource-Policy": "same-origin",
 }
 
