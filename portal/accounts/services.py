@@ -12,6 +12,7 @@ from portal.accounts.tables import AuditEvent, Team, TeamMember, User
 from portal.clock import utcnow
 from portal.db import ilike, write_transaction
 from portal.errors import Forbidden, Invalid, NotFound, Throttled
+from portal.jobs.queue import enqueue
 from portal.mail.services import queue_mail
 from portal.settings import get_settings
 from portal.throttle import Throttle, minutes_text
@@ -156,7 +157,11 @@ async def authenticate(email: str, password: str, ip: str, throttle: Throttle) -
 # --- password reset -----------------------------------------------------------------------------
 
 async def request_password_reset(email: str, ip: str, throttle: Throttle) -> None:
-    """Mail a reset link if the account exists; the caller shows the same answer either way."""
+    """Queue a reset request; the caller shows the same answer either way.
+
+    The request only queues a job, for a known address and an unknown one alike, so neither the
+    answer nor its timing tells a stranger whether an account exists; the job does the rest.
+    """
     settings = get_settings()
     email = rules.normalize_email(email)
     key = f"reset:{ip}"
@@ -166,6 +171,12 @@ async def request_password_reset(email: str, ip: str, throttle: Throttle) -> Non
     await throttle.hit(key, settings.login_window_seconds)
     if rules.email_problem(email):
         return
+    async with write_transaction():
+        await enqueue("accounts.password_reset_request", {"email": email, "ip": ip[:64]})
+
+
+async def mail_reset_link(email: str, ip: str = "") -> None:
+    """Runs as a job: mail a reset link when an active account has this address, else nothing."""
     async with write_transaction():
         row = await User.select(User.id, User.name, User.is_active).where(User.email == email).first()
         if row is None or not row["is_active"]:

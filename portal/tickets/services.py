@@ -20,6 +20,7 @@ from portal.clock import utcnow
 from portal.content import render_markdown
 from portal.db import ilike, write_transaction
 from portal.errors import Invalid, NotFound, Throttled
+from portal.jobs import queue
 from portal.mail.services import queue_mail
 from portal.settings import get_settings
 from portal.throttle import Throttle, minutes_text
@@ -373,7 +374,11 @@ async def rate(ticket: dict, rating: str, comment: str) -> None:
 
 
 async def resend_link(number_text: str, email: str, *, ip: str, throttle: Throttle) -> None:
-    """Mail a fresh link when number and email belong together; the caller answers alike either way."""
+    """Queue a re-send of the ticket link; the caller answers alike either way.
+
+    The request only queues a job, whether or not number and email belong together, so the timing
+    of the answer does not tell a stranger which addresses filed which tickets.
+    """
     key = f"find:{ip}"
     if wait := await throttle.retry_after(key, 10):
         raise Throttled(f"Too many requests. Try again in {minutes_text(wait)}.", wait)
@@ -389,6 +394,12 @@ async def resend_link(number_text: str, email: str, *, ip: str, throttle: Thrott
     number = int(number_text.strip().lstrip("#"))
     if number > 2**62:
         return
+    async with write_transaction():
+        await queue.enqueue("tickets.resend_links", {"number": number, "email": email})
+
+
+async def mail_ticket_link(number: int, email: str) -> None:
+    """Runs as a job: mail a fresh link when the ticket was filed with this address, else nothing."""
     async with write_transaction():
         ticket = await Ticket.select().where((Ticket.number == number) & (Ticket.requester_email == email)).first()
         if ticket is None:

