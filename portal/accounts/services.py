@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from typing import Awaitable, Callable
 
 from portal.accounts import rules, tokens
 from portal.accounts.passwords import hash_password, needs_rehash, verify_password
@@ -307,6 +308,23 @@ async def invite_user(actor: Actor, email: str, name: str, role: str, ip: str = 
     return user_id
 
 
+# What other domains drop when someone stops being staff (demoted to customer, or deactivated): the
+# booking's iCal feed, for one. Accounts knows no domain; the app factory registers the hooks, and
+# they run inside the write transaction of the change.
+StaffAccessEnded = Callable[[int], Awaitable[None]]
+_STAFF_ACCESS_ENDED: list[StaffAccessEnded] = []
+
+
+def on_staff_access_ended(hook: StaffAccessEnded) -> None:
+    if hook not in _STAFF_ACCESS_ENDED:
+        _STAFF_ACCESS_ENDED.append(hook)
+
+
+async def _staff_access_ended(user_id: int) -> None:
+    for hook in _STAFF_ACCESS_ENDED:
+        await hook(user_id)
+
+
 async def change_role(actor: Actor, user_id: int, role: str, ip: str = "") -> None:
     if role not in rules.ROLES:
         raise Invalid(errors={"role": "Choose customer, agent or admin."})
@@ -319,6 +337,7 @@ async def change_role(actor: Actor, user_id: int, role: str, ip: str = "") -> No
             User.id == user_id).run()
         if role == "customer":
             await TeamMember.delete().where(TeamMember.user == user_id).run()
+            await _staff_access_ended(user_id)
         await audit(actor.id, "user.role_changed", row["email"], {"from": row["role"], "to": role}, ip=ip)
 
 
@@ -332,6 +351,8 @@ async def set_active(actor: Actor, user_id: int, active: bool, ip: str = "") -> 
                           "move or cancel them from the calendar first, so no customer is left waiting.")
         await User.update({User.is_active: active, User.session_version: User.session_version + 1}).where(
             User.id == user_id).run()
+        if not active:
+            await _staff_access_ended(user_id)
         await audit(actor.id, "user.activated" if active else "user.deactivated", row["email"], ip=ip)
 
 

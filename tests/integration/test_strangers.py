@@ -4,6 +4,11 @@ staff member's calendar feed stops."""
 
 from __future__ import annotations
 
+import re
+
+import pytest
+
+from portal.booking.tables import StaffFeed
 from portal.db import count_queries
 from portal.jobs.worker import drain
 from tests.conftest import link_in
@@ -49,3 +54,35 @@ async def test_find_my_ticket_does_the_same_work_for_right_and_wrong_addresses(b
     mails = await outbox("gwen@example.org")
     assert len(mails) == before + 1 and "Your link" in mails[-1]["subject"]
     assert await outbox("eve@example.org") == []
+
+
+# --- a staff member who stops being staff loses the calendar feed --------------------------------
+
+async def _feed_path(staff) -> str:
+    created = await staff.post("/back/calendar/feed", {})
+    return re.search(r'value="http://testserver(/feeds/staff/[A-Za-z0-9_-]+\.ics)"', created.text).group(1)
+
+
+@pytest.mark.parametrize("change", ["demote", "deactivate"])
+async def test_staff_who_stops_being_staff_loses_the_calendar_feed(make_browser, make_user, change):
+    await make_user("root@example.org", "admin")
+    sam_id = await make_user("sam@example.org", "agent")
+    admin, sam, anonymous = await make_browser(), await make_browser(), await make_browser()
+    await admin.login("root@example.org")
+    await sam.login("sam@example.org")
+    path = await _feed_path(sam)
+    assert (await anonymous.get(path)).status_code == 200
+
+    if change == "demote":
+        assert (await admin.post(f"/back/users/{sam_id}/role", {"role": "customer"})).status_code == 303
+    else:
+        assert (await admin.post(f"/back/users/{sam_id}/active", {"active": "0"})).status_code == 303
+    assert (await anonymous.get(path)).status_code == 404
+
+    # Made staff again, they start without a feed: the old address stays dead.
+    if change == "demote":
+        await admin.post(f"/back/users/{sam_id}/role", {"role": "agent"})
+    else:
+        await admin.post(f"/back/users/{sam_id}/active", {"active": "1"})
+    assert (await anonymous.get(path)).status_code == 404
+    assert await StaffFeed.count().where(StaffFeed.staff == sam_id) == 0
