@@ -19,7 +19,7 @@ from portal.accounts.tables import User
 from portal.clock import utcnow
 from portal.content import render_markdown
 from portal.db import ilike, write_transaction
-from portal.errors import Invalid, NotFound, Throttled
+from portal.errors import Invalid, NotFound, Throttled, TooLarge
 from portal.jobs import queue
 from portal.mail.services import queue_mail
 from portal.settings import get_settings
@@ -178,6 +178,22 @@ async def my_tickets(actor: Actor, *, status: str = "", q: str = "", cursor: str
 async def render_off_loop(body: str, prefixes: tuple[str, ...] = ()) -> str:
     """Markdown is pure Python: ~13 ms for 20 KB of prose, far more for hostile input. Off the loop."""
     return await asyncio.to_thread(render_markdown, body, attachment_url_prefixes=prefixes)
+
+
+async def preview(actor: Actor | None, body: str, *, ip: str, throttle: Throttle) -> str:
+    """The editor's live preview. Anyone may use it (guests file tickets too), so for visitors who
+    are not signed in it is throttled per address and bounded to a guest-sized text."""
+    if actor is None:
+        key = f"preview:{ip}"
+        if wait := await throttle.retry_after(key, rules.GUEST_PREVIEWS_PER_IP):
+            raise Throttled(f"Too many previews. The preview comes back in {minutes_text(wait)}; "
+                            "you can still send your message.", wait)
+        await throttle.hit(key, rules.GUEST_PREVIEW_WINDOW_SECONDS)
+        if len(body.encode()) > rules.GUEST_PREVIEW_MAX_BYTES:
+            raise TooLarge(f"The preview shows up to {rules.GUEST_PREVIEW_MAX_BYTES // 1024} KB of text when you "
+                           "are not signed in. Your full text is still sent with the form.")
+    body = body[: rules.BODY_MAX]
+    return await render_off_loop(body) if body.strip() else ""
 
 
 def _upload_root():

@@ -11,6 +11,7 @@ import pytest
 from portal.booking.tables import StaffFeed
 from portal.db import count_queries
 from portal.jobs.worker import drain
+from portal.tickets.rules import GUEST_PREVIEWS_PER_IP as PREVIEWS_PER_IP
 from tests.conftest import link_in
 from tests.integration.test_tickets_front import category, guest_form, post_ticket  # noqa: F401
 
@@ -86,3 +87,32 @@ async def test_staff_who_stops_being_staff_loses_the_calendar_feed(make_browser,
         await admin.post(f"/back/users/{sam_id}/active", {"active": "1"})
     assert (await anonymous.get(path)).status_code == 404
     assert await StaffFeed.count().where(StaffFeed.staff == sam_id) == 0
+
+
+# --- the public Markdown preview -----------------------------------------------------------------
+
+async def test_anonymous_preview_is_size_capped_but_signed_in_people_keep_the_full_length(make_browser, make_user):
+    long_text = "word " * 5_000  # 25 KB: over the visitor cap, under the ticket body limit
+    anonymous = await make_browser()
+    refused = await anonymous.post("/tickets/preview", {"body": long_text})
+    assert refused.status_code == 413 and "20 KB" in refused.text
+    assert (await anonymous.post("/tickets/preview", {"body": "**bold**"})).text.count("<strong>bold</strong>") == 1
+
+    await make_user("ann@example.org")
+    ann = await make_browser()
+    await ann.login("ann@example.org")
+    shown = await ann.post("/tickets/preview", {"body": long_text})
+    assert shown.status_code == 200 and shown.text.count("word") >= 4_000
+
+
+async def test_anonymous_preview_is_throttled_per_address(make_browser, make_user):
+    anonymous = await make_browser()
+    for _ in range(PREVIEWS_PER_IP):
+        assert (await anonymous.post("/tickets/preview", {"body": "hello"})).status_code == 200
+    throttled = await anonymous.post("/tickets/preview", {"body": "hello"})
+    assert throttled.status_code == 429 and int(throttled.headers["Retry-After"]) > 0
+    assert "Too many previews" in throttled.text
+    await make_user("ann@example.org")
+    ann = await make_browser()
+    await ann.login("ann@example.org")
+    assert (await ann.post("/tickets/preview", {"body": "hello"})).status_code == 200  # signed in: not throttled
