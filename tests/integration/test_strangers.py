@@ -5,12 +5,18 @@ staff member's calendar feed stops."""
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 import pytest
 
 from portal.booking.tables import StaffFeed
-from portal.db import count_queries
-from portal.jobs.worker import drain
+from portal.clock import utcnow
+from portal.db import count_queries, write_transaction
+from portal.jobs.worker import SCHEDULES, drain
+from portal.mail import services as mail_services
+from portal.mail.services import redact_delivered_mail
+from portal.mail.tables import OutboundMail
+from portal.settings import use_settings
 from portal.tickets.rules import GUEST_PREVIEWS_PER_IP as PREVIEWS_PER_IP
 from tests.conftest import link_in
 from tests.integration.test_tickets_front import category, guest_form, post_ticket  # noqa: F401
@@ -116,3 +122,68 @@ async def test_anonymous_preview_is_throttled_per_address(make_browser, make_use
     ann = await make_browser()
     await ann.login("ann@example.org")
     assert (await ann.post("/tickets/preview", {"body": "hello"})).status_code == 200  # signed in: not throttled
+
+
+# --- the outbox does not hand out working links ------------------------------------------------
+
+async def _admin_and_reset_mail(make_browser, make_user) -> tuple:
+    await make_user("root@example.org", "admin")
+    await make_user("bob@example.org")
+    admin = await make_browser()
+    await admin.login("root@example.org")
+    await admin.post("/password/forgot", {"email": "bob@example.org"})
+    await drain()
+    mail = (await OutboundMail.select().where(OutboundMail.to_address == "bob@example.org"))[-1]
+    return admin, mail, link_in(mail["body_text"], "/password/reset/")
+
+
+async def test_outbox_masks_links_of_mail_delivered_to_a_mailbox(make_browser, make_user):
+    admin, mail, link = await _admin_and_reset_mail(make_browser, make_user)
+    async with write_transaction():  # as if delivered over SMTP
+        await OutboundMail.update({OutboundMail.status: "sent"}).where(OutboundMail.id == mail["id"]).run()
+    token = link.rsplit("/", 1)[-1]
+    page = await admin.get(f"/back/outbox/{mail['id']}")
+    assert page.status_code == 200 and "Choose a new password" in page.text
+    assert token not in page.text and "/password/reset/…" in page.text
+
+
+async def test_outbox_without_smtp_is_the_mailbox_and_shows_links(make_browser, make_user):
+    admin, mail, link = await _admin_and_reset_mail(make_browser, make_user)
+    assert mail["status"] == "stored"  # no SMTP: the outbox is where the mail is read
+    assert link in (await admin.get(f"/back/outbox/{mail['id']}")).text
+
+
+@pytest.mark.parametrize("kind", ["verify", "guest", "manage", "feed"])
+def test_every_secret_link_kind_is_masked(kind):
+    token = "AbC_dEf-0123456789" * 2
+    path = {"verify": "/verify/", "guest": "/t/", "manage": "/appointments/manage/", "feed": "/feeds/staff/"}[kind]
+    text = f'Open <a href="http://desk.example.org{path}{token}/rate?r=good">this</a>'
+    masked = mail_services.mask_secret_links(text)
+    assert token not in masked and f"{path}…/rate?r=good" in masked
+    assert mail_services.mask_secret_links("see /tickets/1234 and /t/short") == "see /tickets/1234 and /t/short"
+
+
+async def test_delivered_mail_bodies_are_redacted_after_the_retention(make_browser, make_user, settings):
+    admin, mail, link = await _admin_and_reset_mail(make_browser, make_user)
+    token = link.rsplit("/", 1)[-1]
+    async with write_transaction():  # one more, never delivered: it keeps its body
+        await OutboundMail.insert(OutboundMail(to_address="carl@example.org", subject="Pending", body_text=link,
+                                               body_html=link, status="failed", created_at=utcnow())).run()
+    await redact_delivered_mail()
+    assert token in (await OutboundMail.select().where(OutboundMail.id == mail["id"]).first())["body_text"]
+
+    await redact_delivered_mail(now=utcnow() + timedelta(days=settings.outbox_retention_days, minutes=1))
+    redacted = await OutboundMail.select().where(OutboundMail.id == mail["id"]).first()
+    assert token not in redacted["body_text"] and token not in redacted["body_html"]
+    assert "/password/reset/…" in redacted["body_text"] and "Choose a new one here" in redacted["body_text"]
+    assert redacted["redacted_at"] is not None
+    pending = await OutboundMail.select().where(OutboundMail.to_address == "carl@example.org").first()
+    assert pending["body_text"] == link and pending["redacted_at"] is None
+    assert token not in (await admin.get(f"/back/outbox/{mail['id']}")).text
+    assert "mail.redact_delivered" in {schedule.kind for schedule in SCHEDULES}
+
+
+async def test_retention_zero_redacts_at_delivery(make_browser, make_user, settings):
+    use_settings(settings.with_(outbox_retention_days=0))
+    _, mail, _ = await _admin_and_reset_mail(make_browser, make_user)
+    assert "/password/reset/…" in mail["body_text"] and mail["redacted_at"] is not None
