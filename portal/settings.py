@@ -96,7 +96,7 @@ class Settings:
             redis_url=env.get("PORTAL_REDIS_URL", ""),
             smtp_url=env.get("PORTAL_SMTP_URL", ""),
             mail_from=env.get("PORTAL_MAIL_FROM") or "Front Desk <desk@localhost>",
-            outbox_retention_days=max(0, int(env.get("PORTAL_OUTBOX_RETENTION_DAYS") or 7)),
+            outbox_retention_days=min(3650, max(0, int(env.get("PORTAL_OUTBOX_RETENTION_DAYS") or 7))),
             worker=(env.get("PORTAL_WORKER") or "inprocess").lower(),
             login_max_failures=int(env.get("PORTAL_LOGIN_MAX_FAILURES") or 5),
             login_max_per_ip=int(env.get("PORTAL_LOGIN_MAX_PER_IP") or 20),

@@ -157,4 +157,3 @@ def mail_attachments(row: dict) -> list[MailAttachment]:
     raw = row.get("attachments") or "[]"
     items = json.loads(raw) if isinstance(raw, str) else raw
     return [MailAttachment(i["filename"], i["content_type"], base64.b64decode(i["data"])) for i in items]
-
