@@ -16,10 +16,12 @@ from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 
 from portal import db
+from portal.accounts import services as accounts
 from portal.accounts.controllers import AccountController, ProfileController
 from portal.backoffice.controllers import BackOfficeController, OutboxController, UsersController
 from portal.backoffice.reports_controllers import ReportsController
 from portal.booking.back_controllers import HolidaysController, SchedulesController, ServicesController, WhyController
+from portal.booking.calendar import drop_feed
 from portal.booking.calendar_controllers import CalendarController, StaffFeedAdminController, staff_feed
 from portal.booking.controllers import BookingController, ManageByLinkController, MyAppointmentsController
 from portal.jobs.worker import Worker
@@ -48,6 +50,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     use_settings(settings)
     engine = db.make_engine(settings.database_url)
     db.use_engine(engine)
+    accounts.on_staff_access_ended(drop_feed)  # a former staff member's calendar feed stops at once
     worker_holder: dict = {}
 
     @contextlib.asynccontextmanager

@@ -25,24 +25,24 @@ from piccolo.engine.sqlite import SQLiteEngine, SQLiteTransaction, TransactionTy
 
 SQLITE_BUSY_TIMEOUT_SECONDS = 30
 
-# Statements run in the current request (or other unit of work), when someone is counting.
-_query_counter: contextvars.ContextVar[list[int] | None] = contextvars.ContextVar("query_counter", default=None)
+# Statements run in the current request (or other unit of work), for everyone counting: blocks
+# nest (a test counting around a request, the request's own Server-Timing count inside it).
+_query_counters: contextvars.ContextVar[tuple[list[int], ...]] = contextvars.ContextVar("query_counters", default=())
 
 
 @contextlib.contextmanager
 def count_queries():
     """Count the SQL statements run inside the block (tests, the Server-Timing header)."""
     counter = [0]
-    reset = _query_counter.set(counter)
+    reset = _query_counters.set((*_query_counters.get(), counter))
     try:
         yield counter
     finally:
-        _query_counter.reset(reset)
+        _query_counters.reset(reset)
 
 
 def _counted() -> None:
-    counter = _query_counter.get()
-    if counter is not None:
+    for counter in _query_counters.get():
         counter[0] += 1
 
 

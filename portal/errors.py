@@ -35,6 +35,11 @@ class Invalid(DomainError):
     title = "Please check the form"
 
 
+class TooLarge(DomainError):
+    status_code = 413
+    title = "Too large"
+
+
 class Throttled(DomainError):
     status_code = 429
     title = "Too many attempts"

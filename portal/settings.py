@@ -26,6 +26,8 @@ VARIABLES: list[tuple[str, str, str]] = [
     ("PORTAL_VAR_DIR", "var", "runtime files: SQLite database, sessions, uploads (var/uploads), secret key"),
     ("PORTAL_SMTP_URL", "", "`smtp://user:pass@host:25`, `smtp+starttls://…:587` or `smtps://…:465`; empty keeps mail in the outbox"),
     ("PORTAL_MAIL_FROM", "Front Desk <desk@localhost>", "sender of outgoing mail"),
+    ("PORTAL_OUTBOX_RETENTION_DAYS", "7",
+     "days a delivered mail keeps its links readable in the outbox; then they are masked (0: at delivery)"),
     ("PORTAL_WORKER", "inprocess", "`inprocess` runs jobs inside each app process; `off` leaves them to `portal worker`"),
     ("PORTAL_LOGIN_MAX_FAILURES", "5", "failed logins per account before it is throttled for the window"),
     ("PORTAL_LOGIN_MAX_PER_IP", "20", "failed logins per IP address per window (successful ones do not count)"),
@@ -57,6 +59,7 @@ class Settings:
     redis_url: str = ""
     smtp_url: str = ""
     mail_from: str = "Front Desk <desk@localhost>"
+    outbox_retention_days: int = 7
     worker: str = "inprocess"
     login_max_failures: int = 5
     login_max_per_ip: int = 20
@@ -100,6 +103,7 @@ class Settings:
             redis_url=env.get("PORTAL_REDIS_URL", ""),
             smtp_url=env.get("PORTAL_SMTP_URL", ""),
             mail_from=env.get("PORTAL_MAIL_FROM") or "Front Desk <desk@localhost>",
+            outbox_retention_days=min(3650, max(0, int(env.get("PORTAL_OUTBOX_RETENTION_DAYS") or 7))),
             worker=(env.get("PORTAL_WORKER") or "inprocess").lower(),
             login_max_failures=int(env.get("PORTAL_LOGIN_MAX_FAILURES") or 5),
             login_max_per_ip=int(env.get("PORTAL_LOGIN_MAX_PER_IP") or 20),

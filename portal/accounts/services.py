@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from typing import Awaitable, Callable
 
 from portal.accounts import rules, tokens
 from portal.accounts.passwords import hash_password, needs_rehash, verify_password
@@ -12,6 +13,7 @@ from portal.accounts.tables import AuditEvent, Team, TeamMember, User
 from portal.clock import utcnow
 from portal.db import ilike, write_transaction
 from portal.errors import Forbidden, Invalid, NotFound, Throttled
+from portal.jobs.queue import enqueue
 from portal.mail.services import queue_mail
 from portal.settings import get_settings
 from portal.throttle import Throttle, minutes_text
@@ -157,7 +159,11 @@ async def authenticate(email: str, password: str, ip: str, throttle: Throttle) -
 # --- password reset -----------------------------------------------------------------------------
 
 async def request_password_reset(email: str, ip: str, throttle: Throttle) -> None:
-    """Mail a reset link if the account exists; the caller shows the same answer either way."""
+    """Queue a reset request; the caller shows the same answer either way.
+
+    The request only queues a job, for a known address and an unknown one alike, so neither the
+    answer nor its timing tells a stranger whether an account exists; the job does the rest.
+    """
     settings = get_settings()
     email = rules.normalize_email(email)
     key = f"reset:{ip}"
@@ -167,6 +173,12 @@ async def request_password_reset(email: str, ip: str, throttle: Throttle) -> Non
     await throttle.hit(key, settings.login_window_seconds)
     if rules.email_problem(email):
         return
+    async with write_transaction():
+        await enqueue("accounts.password_reset_request", {"email": email, "ip": ip[:64]})
+
+
+async def mail_reset_link(email: str, ip: str = "") -> None:
+    """Runs as a job: mail a reset link when an active account has this address, else nothing."""
     async with write_transaction():
         row = await User.select(User.id, User.name, User.is_active).where(User.email == email).first()
         if row is None or not row["is_active"]:
@@ -297,6 +309,23 @@ async def invite_user(actor: Actor, email: str, name: str, role: str, ip: str = 
     return user_id
 
 
+# What other domains drop when someone stops being staff (demoted to customer, or deactivated): the
+# booking's iCal feed, for one. Accounts knows no domain; the app factory registers the hooks, and
+# they run inside the write transaction of the change.
+StaffAccessEnded = Callable[[int], Awaitable[None]]
+_STAFF_ACCESS_ENDED: list[StaffAccessEnded] = []
+
+
+def on_staff_access_ended(hook: StaffAccessEnded) -> None:
+    if hook not in _STAFF_ACCESS_ENDED:
+        _STAFF_ACCESS_ENDED.append(hook)
+
+
+async def _staff_access_ended(user_id: int) -> None:
+    for hook in _STAFF_ACCESS_ENDED:
+        await hook(user_id)
+
+
 async def change_role(actor: Actor, user_id: int, role: str, ip: str = "") -> None:
     if role not in rules.ROLES:
         raise Invalid(errors={"role": "Choose customer, agent or admin."})
@@ -309,6 +338,7 @@ async def change_role(actor: Actor, user_id: int, role: str, ip: str = "") -> No
             User.id == user_id).run()
         if role == "customer":
             await TeamMember.delete().where(TeamMember.user == user_id).run()
+            await _staff_access_ended(user_id)
         await audit(actor.id, "user.role_changed", row["email"], {"from": row["role"], "to": role}, ip=ip)
 
 
@@ -322,6 +352,8 @@ async def set_active(actor: Actor, user_id: int, active: bool, ip: str = "") -> 
                           "move or cancel them from the calendar first, so no customer is left waiting.")
         await User.update({User.is_active: active, User.session_version: User.session_version + 1}).where(
             User.id == user_id).run()
+        if not active:
+            await _staff_access_ended(user_id)
         await audit(actor.id, "user.activated" if active else "user.deactivated", row["email"], ip=ip)
 
 

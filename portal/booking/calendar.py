@@ -293,6 +293,11 @@ async def revoke_feed(actor: Actor, staff_id: int) -> bool:
         return bool(await StaffFeed.delete().where(StaffFeed.staff == staff_id).returning(StaffFeed.id).run())
 
 
+async def drop_feed(staff_id: int) -> None:
+    """When someone stops being staff (runs inside the caller's write transaction)."""
+    await StaffFeed.delete().where(StaffFeed.staff == staff_id).run()
+
+
 async def feed_calendar(filename: str) -> bytes:
     """The .ics of a feed: the staff member's appointments from 90 days back, cancelled ones left out."""
     raw = filename.removesuffix(".ics")
@@ -302,8 +307,8 @@ async def feed_calendar(filename: str) -> bytes:
     if feed is None:
         raise NotFound("No such feed.")
     now = utcnow()
-    staff = await User.select(User.name, User.is_active).where(User.id == feed["staff"]).first()
-    if staff is None or not staff["is_active"]:
+    staff = await User.select(User.name, User.is_active, User.role).where(User.id == feed["staff"]).first()
+    if staff is None or not staff["is_active"] or staff["role"] == "customer":
         raise NotFound("No such feed.")
     rows = await Appointment.select(
         Appointment.id, Appointment.uid, Appointment.sequence, Appointment.start_at, Appointment.end_at,

@@ -11,6 +11,7 @@ import aiosmtplib
 from portal.clock import utcnow
 from portal.db import write_transaction
 from portal.jobs.worker import handler
+from portal.mail.services import mail_attachments, redact_delivered_mail, redacted_bodies
 from portal.mail.tables import OutboundMail
 from portal.settings import get_settings
 
@@ -24,8 +25,6 @@ def build_message(row: dict, sender: str) -> EmailMessage:
     message["Message-ID"] = make_msgid(domain="front-desk")
     message.set_content(row["body_text"])
     message.add_alternative(row["body_html"], subtype="html")
-    from portal.mail.services import mail_attachments
-
     for item in mail_attachments(row):
         # "text/calendar; method=CANCEL" → text, calendar, {"method": "CANCEL"}
         kind, *raw_params = [part.strip() for part in item.content_type.split(";")]
@@ -75,6 +74,13 @@ async def send_mail(payload: dict) -> None:
                     OutboundMail.id == row["id"]).run()
             raise
         status = "sent"
+    changes = {OutboundMail.status: status, OutboundMail.sent_at: utcnow(), OutboundMail.error: ""}
+    if settings.outbox_retention_days == 0:  # no retention: the links are masked as soon as delivered
+        changes.update(redacted_bodies(row["body_text"], row["body_html"]))
     async with write_transaction():
-        await OutboundMail.update({OutboundMail.status: status, OutboundMail.sent_at: utcnow(),
-                                   OutboundMail.error: ""}).where(OutboundMail.id == row["id"]).run()
+        await OutboundMail.update(changes).where(OutboundMail.id == row["id"]).run()
+
+
+@handler("mail.redact_delivered")
+async def redact_delivered(payload: dict) -> None:
+    await redact_delivered_mail()

@@ -7,16 +7,20 @@ back change sends nothing and a committed one always sends.
 from __future__ import annotations
 
 import base64
+import functools
 import json
+import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from portal.clock import utcnow
+from portal.db import write_transaction
 from portal.errors import NotFound
 from portal.jobs import queue
 from portal.mail.tables import OutboundMail
 from portal.settings import get_settings
+from portal.web.access import secret_link_prefixes
 from portal.web.templating import environment
 
 
@@ -93,11 +97,60 @@ async def outbox_page(before_id: int | None = None, to: str = "") -> tuple[list[
 
 
 async def outbox_message(mail_id: int) -> dict:
+    """A message as an administrator may read it: links that carry a secret are masked, except in
+    mail kept here because no SMTP server is configured (``stored``), for which the outbox is the
+    only mailbox there is."""
     row = await OutboundMail.select().where(OutboundMail.id == mail_id).first()
     if row is None:
         raise NotFound("No such message in the outbox.")
+    row["links_masked"] = row["status"] != "stored"
+    if row["links_masked"]:
+        row["body_text"], row["body_html"] = mask_secret_links(row["body_text"]), mask_secret_links(row["body_html"])
     row["attachment_list"] = mail_attachments(row)
     return row
+
+
+# --- secret links: masked in the outbox view, redacted after the retention ---------------------
+
+MASK = "…"
+REDACT_BATCH = 500
+
+
+@functools.cache
+def _secret_link() -> re.Pattern:
+    prefixes = "|".join(re.escape(prefix) for prefix in secret_link_prefixes())
+    return re.compile(rf"({prefixes})[A-Za-z0-9_-]{{16,}}")  # our tokens are ≥ 43 URL-safe characters
+
+
+def mask_secret_links(text: str) -> str:
+    """``text`` with the secret of every link to a token route replaced by "…"; the rest of the link
+    (and of the mail) stays readable, so support can still see what was sent."""
+    return _secret_link().sub(lambda match: match.group(1) + MASK, text)
+
+
+def redacted_bodies(text: str, html: str) -> dict:
+    return {OutboundMail.body_text: mask_secret_links(text), OutboundMail.body_html: mask_secret_links(html),
+            OutboundMail.redacted_at: utcnow()}
+
+
+async def redact_delivered_mail(now: datetime | None = None) -> int:
+    """Mask the secret links kept in mail delivered more than PORTAL_OUTBOX_RETENTION_DAYS ago.
+
+    Only delivered mail (``sent``, or ``stored`` without SMTP; both have ``sent_at``) is redacted:
+    queued and failed mail keeps its bodies, so nothing undelivered is lost. Returns the count."""
+    cutoff = (now or utcnow()) - timedelta(days=get_settings().outbox_retention_days)
+    done = 0
+    while True:
+        async with write_transaction():
+            rows = await OutboundMail.select(OutboundMail.id, OutboundMail.body_text, OutboundMail.body_html).where(
+                OutboundMail.redacted_at.is_null() & OutboundMail.sent_at.is_not_null()
+                & (OutboundMail.sent_at <= cutoff)).order_by(OutboundMail.sent_at).limit(REDACT_BATCH)
+            for row in rows:
+                await OutboundMail.update(redacted_bodies(row["body_text"], row["body_html"])).where(
+                    OutboundMail.id == row["id"]).run()
+        done += len(rows)
+        if len(rows) < REDACT_BATCH:
+            return done
 
 
 def mail_attachments(row: dict) -> list[MailAttachment]:

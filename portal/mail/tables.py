@@ -15,3 +15,5 @@ class OutboundMail(Table, tablename="outbound_mail"):
     created_at = Timestamptz(index=True)
     sent_at = Timestamptz(null=True, default=None)
     attachments = JSON(default="[]")  # [{filename, content_type, data (base64)}], e.g. .ics files
+    # When the secret links of a delivered mail's bodies were masked (after PORTAL_OUTBOX_RETENTION_DAYS).
+    redacted_at = Timestamptz(null=True, default=None)

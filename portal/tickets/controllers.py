@@ -17,7 +17,7 @@ from litestar.params import Body, FromPath, FromQuery
 from litestar.response import Response, Template
 
 from portal import files
-from portal.errors import DomainError, Invalid
+from portal.errors import DomainError, Invalid, Throttled
 from portal.settings import get_settings
 from portal.throttle import Throttle
 from portal.tickets import rules, services
@@ -29,6 +29,7 @@ MULTIPART = Body(media_type=RequestEncodingType.MULTI_PART)
 FORM = Body(media_type=RequestEncodingType.URL_ENCODED)
 _settings = get_settings()
 UPLOAD_BODY_LIMIT = _settings.upload_max_files * _settings.upload_max_bytes + 1024 * 1024
+PREVIEW_BODY_LIMIT = 12 * rules.BODY_MAX + 16 * 1024  # BODY_MAX characters, percent-encoded UTF-8
 
 
 @dataclass
@@ -205,11 +206,18 @@ class TicketController(Controller):
         return page_or_fragment(request, "tickets/created.html", "tickets/_created.html", context, status_code=201,
                                 headers={"HX-Retarget": "#main", "HX-Reswap": "innerHTML"})
 
-    @post("/preview", name="tickets:preview")
+    @post("/preview", name="tickets:preview", request_max_body_size=PREVIEW_BODY_LIMIT)
     async def preview(self, request: Request) -> Template:
         """The editor sends its text alone; inside an upload form htmx encodes it as multipart."""
-        body = str((await request.form()).get("body") or "")[: rules.BODY_MAX]
-        html = await services.render_off_loop(body) if body.strip() else ""
+        body = str((await request.form()).get("body") or "")
+        try:
+            html = await services.preview(current_actor(request), body, ip=client_ip(request),
+                                          throttle=_throttle(request))
+        except DomainError as error:
+            # The problem shows where the preview would: the editor's form is not affected.
+            headers = {"Retry-After": str(error.retry_after)} if isinstance(error, Throttled) else None
+            return Template("tickets/_preview.html", context={"html": "", "problem": error.message},
+                            status_code=error.status_code, headers=headers)
         return Template("tickets/_preview.html", context={"html": html})
 
     @get("/", name="tickets:mine")

@@ -33,6 +33,11 @@ BODY_MAX = 20_000
 COMMENT_MAX = 2_000
 GUEST_TICKETS_PER_IP_PER_HOUR = 10
 GUEST_TICKETS_PER_EMAIL_PER_HOUR = 5
+# The live Markdown preview is public (guests file tickets too): for visitors who are not signed in
+# it is throttled per address and shows at most 20 KB; signed-in people preview up to BODY_MAX.
+GUEST_PREVIEWS_PER_IP = 120
+GUEST_PREVIEW_WINDOW_SECONDS = 600
+GUEST_PREVIEW_MAX_BYTES = 20 * 1024
 
 
 def customer_status(status: str) -> tuple[str, str]:

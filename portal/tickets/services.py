@@ -19,7 +19,8 @@ from portal.accounts.tables import User
 from portal.clock import utcnow
 from portal.content import render_markdown
 from portal.db import ilike, write_transaction
-from portal.errors import Invalid, NotFound, Throttled
+from portal.errors import Invalid, NotFound, Throttled, TooLarge
+from portal.jobs import queue
 from portal.mail.services import queue_mail
 from portal.settings import get_settings
 from portal.throttle import Throttle, minutes_text
@@ -177,6 +178,22 @@ async def my_tickets(actor: Actor, *, status: str = "", q: str = "", cursor: str
 async def render_off_loop(body: str, prefixes: tuple[str, ...] = ()) -> str:
     """Markdown is pure Python: ~13 ms for 20 KB of prose, far more for hostile input. Off the loop."""
     return await asyncio.to_thread(render_markdown, body, attachment_url_prefixes=prefixes)
+
+
+async def preview(actor: Actor | None, body: str, *, ip: str, throttle: Throttle) -> str:
+    """The editor's live preview. Anyone may use it (guests file tickets too), so for visitors who
+    are not signed in it is throttled per address and bounded to a guest-sized text."""
+    if actor is None:
+        key = f"preview:{ip}"
+        if wait := await throttle.retry_after(key, rules.GUEST_PREVIEWS_PER_IP):
+            raise Throttled(f"Too many previews. The preview comes back in {minutes_text(wait)}; "
+                            "you can still send your message.", wait)
+        await throttle.hit(key, rules.GUEST_PREVIEW_WINDOW_SECONDS)
+        if len(body.encode()) > rules.GUEST_PREVIEW_MAX_BYTES:
+            raise TooLarge(f"The preview shows up to {rules.GUEST_PREVIEW_MAX_BYTES // 1024} KB of text when you "
+                           "are not signed in. Your full text is still sent with the form.")
+    body = body[: rules.BODY_MAX]
+    return await render_off_loop(body) if body.strip() else ""
 
 
 def _upload_root():
@@ -373,7 +390,11 @@ async def rate(ticket: dict, rating: str, comment: str) -> None:
 
 
 async def resend_link(number_text: str, email: str, *, ip: str, throttle: Throttle) -> None:
-    """Mail a fresh link when number and email belong together; the caller answers alike either way."""
+    """Queue a re-send of the ticket link; the caller answers alike either way.
+
+    The request only queues a job, whether or not number and email belong together, so the timing
+    of the answer does not tell a stranger which addresses filed which tickets.
+    """
     key = f"find:{ip}"
     if wait := await throttle.retry_after(key, 10):
         raise Throttled(f"Too many requests. Try again in {minutes_text(wait)}.", wait)
@@ -389,6 +410,12 @@ async def resend_link(number_text: str, email: str, *, ip: str, throttle: Thrott
     number = int(number_text.strip().lstrip("#"))
     if number > 2**62:
         return
+    async with write_transaction():
+        await queue.enqueue("tickets.resend_links", {"number": number, "email": email})
+
+
+async def mail_ticket_link(number: int, email: str) -> None:
+    """Runs as a job: mail a fresh link when the ticket was filed with this address, else nothing."""
     async with write_transaction():
         ticket = await Ticket.select().where((Ticket.number == number) & (Ticket.requester_email == email)).first()
         if ticket is None:

@@ -2,7 +2,8 @@
 
 Keys are Litestar's ``path_format`` (the route path without parameter types), which the router
 puts in ``scope["path_template"]``. A route missing from ``POLICY`` is refused (fail closed) and
-fails the access-policy test.
+fails the access-policy test. A route whose credential is a secret in the URL names it ``{token}``:
+``secret_link_prefixes`` reads them from here, and the outbox masks those links.
 """
 
 from __future__ import annotations
@@ -143,6 +144,12 @@ POLICY: dict[str, str] = {
     # A staff member's calendar subscription: the secret token in the URL is the credential.
     "/feeds/staff/{token}": PUBLIC,
 }
+
+
+def secret_link_prefixes() -> tuple[str, ...]:
+    """Paths that end in a secret (``/t/``, ``/password/reset/``…): whoever holds the rest of such a
+    link can use it, so it must not be shown or kept where others read it."""
+    return tuple(sorted({path.partition("{token}")[0] for path in POLICY if "{token}" in path}))
 
 
 class LoginRequired(Exception):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from portal.accounts.tables import AuditEvent
+from portal.jobs.worker import drain
 from tests.conftest import link_in
 from tests.factories import PASSWORD, user_row
 
@@ -121,6 +122,7 @@ async def test_outbox_lists_and_shows_messages(browser, make_user, outbox):
     other = await make_user("ann@example.org")
     assert other
     await browser.post("/password/forgot", {"email": "ann@example.org"})
+    await drain()
     mail = (await outbox("ann@example.org"))[-1]
     listing = await browser.get("/back/outbox")
     assert "Choose a new password for Front Desk" in listing.text and "ann@example.org" in listing.text
