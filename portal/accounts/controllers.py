@@ -27,6 +27,21 @@ def _home_for(actor) -> str:
     return "/back" if actor.is_staff else "/"
 
 
+SIGNED_UP = "signed_up"
+
+
+def _signed_up_here(request: Request) -> list[int]:
+    """The accounts this session created: only here does a verification link keep their password."""
+    return [i for i in request.session.get(SIGNED_UP, []) if isinstance(i, int)]
+
+
+def _remember_sign_up(request: Request, user_id: int | None) -> None:
+    """Mark the session that signed up. It is written for an address that already had an account too
+    (with nothing added), so that both answers carry the same cookies."""
+    ids = _signed_up_here(request)[-4:] + ([user_id] if user_id is not None else [])
+    request.set_session({**request.session, SIGNED_UP: ids})
+
+
 class AccountController(Controller):
     @get("/signup", name="accounts:signup")
     async def signup_page(self, request: Request) -> Template:
@@ -36,22 +51,40 @@ class AccountController(Controller):
     @post("/signup", name="accounts:signup_submit")
     async def signup(self, request: Request, data: Annotated[forms.SignUpForm, FORM]) -> Response:
         try:
-            await services.sign_up(services.SignUp(data.name, data.email, data.password, data.timezone or "UTC"),
-                                   ip=client_ip(request), throttle=_throttle(request))
+            user_id = await services.sign_up(
+                services.SignUp(data.name, data.email, data.password, data.timezone or "UTC"),
+                ip=client_ip(request), throttle=_throttle(request))
         except DomainError as error:
             return form_error(request, "accounts/signup.html", "accounts/_signup_form.html",
                               {"form": data}, error)
+        _remember_sign_up(request, user_id)
         return page_or_fragment(request, "accounts/check_email.html", "accounts/_check_email.html",
                                 {"email": data.email.strip().lower()}, status_code=201)
 
     @get("/verify/{token:str}", name="accounts:verify")
     async def verify(self, request: Request, token: FromPath[str]) -> Response:
         try:
+            if await services.verification_user(token) not in _signed_up_here(request):
+                return Template("accounts/verify_password.html", context={"token": token, "errors": {}})
             await services.verify_email(token)
         except Invalid as error:
             return Template("accounts/link_problem.html", context={"message": error.message}, status_code=400)
         flash(request, "Your email address is confirmed. You can log in now.")
         return after_post(request, "/login")
+
+    @post("/verify/{token:str}", name="accounts:verify_submit")
+    async def verify_with_password(self, request: Request, token: FromPath[str],
+                                   data: Annotated[forms.NewPasswordForm, FORM]) -> Response:
+        try:
+            actor = await services.verify_with_password(token, data.password, ip=client_ip(request))
+        except Invalid as error:
+            if not error.errors:
+                return Template("accounts/link_problem.html", context={"message": error.message}, status_code=400)
+            return form_error(request, "accounts/verify_password.html", "accounts/_verify_password_form.html",
+                              {"token": token}, error)
+        sign_in(request, actor)
+        flash(request, "Your email address is confirmed and your password is set.")
+        return after_post(request, _home_for(actor))
 
     @get("/login", name="accounts:login")
     async def login_page(self, request: Request, next: FromQuery[str] = "") -> Response:

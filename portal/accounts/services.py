@@ -68,9 +68,14 @@ def check_sign_up(form: SignUp) -> dict[str, str]:
     return errors
 
 
-async def sign_up(form: SignUp, ip: str = "", throttle: Throttle | None = None) -> int:
-    """Create a customer and mail a verification link. Sign-ups per IP are throttled, so the form
-    cannot be used to flood someone's inbox with verification mails."""
+async def sign_up(form: SignUp, ip: str = "", throttle: Throttle | None = None) -> int | None:
+    """Create a customer and mail a verification link; returns the new user's id. Sign-ups per IP are
+    throttled, so the form cannot be used to flood someone's inbox with verification mails.
+
+    An address that already has an account gets no new account and no hint: the owner is mailed
+    instead (``_mail_existing_owner``) and None is returned; the caller answers exactly the same.
+    Both branches hash the password, issue one link and queue one mail, so neither the time taken
+    nor the work done tells a stranger whether the address is registered."""
     errors = check_sign_up(form)
     if errors:
         raise Invalid(errors=errors)
@@ -85,9 +90,11 @@ async def sign_up(form: SignUp, ip: str = "", throttle: Throttle | None = None) 
     zone = form.timezone if not rules.timezone_problem(form.timezone) else "UTC"
     password_hash = await hash_password(form.password)
     async with write_transaction():
-        if await User.exists().where(User.email == email):
-            raise Invalid(errors={"email": "An account with this email already exists. "
-                                           "Log in, or reset your password if you forgot it."})
+        existing = await User.select(User.id, User.name, User.is_active, User.email_verified_at).where(
+            User.email == email).first()
+        if existing is not None:
+            await _mail_existing_owner(existing, email, ip)
+            return None
         rows = await User.insert(User(email=email, name=form.name.strip(), password_hash=password_hash,
                                       role="customer", timezone=zone,
                                       created_at=utcnow())).run()
@@ -98,7 +105,34 @@ async def sign_up(form: SignUp, ip: str = "", throttle: Throttle | None = None) 
     return user_id
 
 
+async def _mail_existing_owner(owner: dict, email: str, ip: str) -> None:
+    """Someone signed up with a registered address. A verified owner is told, with a link to sign in
+    and one to reset the password; an unverified owner gets a fresh verification link, which asks
+    for a new password when it is opened elsewhere than in the session that signed up."""
+    if owner["email_verified_at"] is not None or not owner["is_active"]:
+        raw = await tokens.issue(owner["id"], "reset")
+        await queue_mail(email, "signup_existing", {"name": owner["name"], "login": _link("/login"),
+                                                    "link": _link(f"/password/reset/{raw}")})
+    else:
+        raw = await tokens.issue(owner["id"], "verify")
+        await queue_mail(email, "verify_email", {"name": owner["name"], "link": _link(f"/verify/{raw}")})
+    await audit(owner["id"], "account.sign_up_existing", email, ip=ip)
+
+
+async def verified_account_with(email: str) -> int | None:
+    """The id of the active account whose owner proved ``email``, if any."""
+    row = await User.select(User.id).where((User.email == email) & User.email_verified_at.is_not_null()
+                                           & (User.is_active == True)).first()  # noqa: E712
+    return row["id"] if row else None
+
+
+async def verification_user(raw: str) -> int:
+    """The account a live verification link belongs to (Invalid otherwise); does not use it up."""
+    return (await tokens.peek(raw, ("verify",)))["user"]
+
+
 async def verify_email(raw: str) -> Actor:
+    """Verify from the session that signed up: the password it chose is the owner's."""
     async with write_transaction():
         token = await tokens.consume(raw, ("verify",))
         await User.update({User.email_verified_at: utcnow()}).where(
@@ -107,10 +141,37 @@ async def verify_email(raw: str) -> Actor:
         await audit(row["id"], "account.verified", row["email"])
     if not row["is_active"]:
         raise Invalid(tokens.BAD_LINK)
-    from portal.tickets.services import claim_guest_tickets  # the address is proven: its tickets join
-
-    await claim_guest_tickets(row["id"], row["email"])
+    await _claim_proven_guest_items(row["id"], row["email"])
     return _actor(row)
+
+
+async def verify_with_password(raw: str, password: str, ip: str = "") -> Actor:
+    """Verify from any other session: whoever signed up may not be the owner of the mailbox (account
+    pre-hijacking), so the mailbox's owner sets the password, and every other session ends."""
+    token = await tokens.peek(raw, ("verify",))
+    row = await User.select(User.email, User.name).where(User.id == token["user"]).first()
+    if problem := rules.password_problem(password, email=row["email"], name=row["name"]):
+        raise Invalid(errors={"password": problem})
+    password_hash = await hash_password(password)
+    async with write_transaction():
+        token = await tokens.consume(raw, ("verify",))
+        await User.update({User.password_hash: password_hash, User.session_version: User.session_version + 1,
+                           User.email_verified_at: utcnow()}).where(User.id == token["user"]).run()
+        row = await User.select().where(User.id == token["user"]).first()
+        await audit(row["id"], "account.verified_new_password", row["email"], ip=ip)
+    if not row["is_active"]:
+        raise Invalid(tokens.BAD_LINK)
+    await _claim_proven_guest_items(row["id"], row["email"])
+    return _actor(row)
+
+
+async def _claim_proven_guest_items(user_id: int, email: str) -> None:
+    """The account's address is proven: guest tickets and bookings whose address was proven too join."""
+    from portal.booking.services import claim_guest_appointments  # both build on accounts
+    from portal.tickets.services import claim_guest_tickets
+
+    await claim_guest_tickets(user_id, email)
+    await claim_guest_appointments(user_id, email)
 
 
 async def resend_verification(email: str) -> None:
@@ -211,6 +272,7 @@ async def reset_password(raw: str, password: str, ip: str = "") -> Actor:
         await audit(user["id"], f"account.password_{token['purpose']}", user["email"], ip=ip)
     if not user["is_active"]:
         raise Invalid(tokens.BAD_LINK)
+    await _claim_proven_guest_items(user["id"], user["email"])
     return _actor(user)
 
 

@@ -154,7 +154,7 @@ class BookingController(Controller):
         details = services.Details(name=form.name, email=form.email, phone=form.phone, note=form.note,
                                    timezone=services.zone_or_utc(form.timezone), answers=_answers(raw, service))
         try:
-            appointment, token = await services.book(current_actor(request), service, form.staff or ANYONE,
+            appointment, _ = await services.book(current_actor(request), service, form.staff or ANYONE,
                                                      form.start, details)
         except DomainError as error:
             when = services.parse_start(form.start) if form.start else utcnow()
@@ -163,8 +163,14 @@ class BookingController(Controller):
                        "answers": details.answers, "alternatives": getattr(error, "alternatives", []),
                        "label": lambda s: services.local_label(s, details.timezone)}
             return form_error(request, "booking/details.html", "booking/_details_form.html", context, error)
-        flash(request, "Your appointment is booked. We have sent you a confirmation with a calendar file.")
-        return after_post(request, f"/appointments/manage/{token}")
+        if current_actor(request) is not None:
+            flash(request, "Your appointment is booked. We have sent you a confirmation with a calendar file.")
+            return after_post(request, f"/appointments/{appointment['id']}")
+        # A guest's manage link is in the mail only: the page must not hand it to whoever typed the address.
+        context = {"appointment": appointment,
+                   "when": services.local_label(appointment["start_at"], appointment["customer_timezone"])}
+        return page_or_fragment(request, "booking/booked.html", "booking/_booked.html", context, status_code=201,
+                                headers={"HX-Retarget": "#main", "HX-Reswap": "innerHTML"})
 
 
 # --- managing: by link (token) or by the signed-in customer (id) --------------------------------

@@ -16,6 +16,7 @@ from operator import attrgetter
 from zoneinfo import ZoneInfo
 
 from portal.accounts.rules import Actor, email_problem, name_problem, normalize_email, timezone_problem
+from portal.accounts.services import verified_account_with
 from portal.accounts.tables import User
 from portal.booking import availability as engine
 from portal.booking.ics import calendar_file
@@ -405,23 +406,53 @@ async def send_reminder(payload: dict) -> None:
 # --- managing -----------------------------------------------------------------------------------
 
 async def appointment_for_token(raw: str) -> dict:
+    """The appointment a manage link opens. The link is only ever delivered by mail, so its first use
+    proves the appointment's address (see ``_prove_address``)."""
     if not raw or len(raw) > 100:
         raise NotFound(NOT_FOUND)
-    row = await Appointment.select(Appointment.id).where(Appointment.manage_token_hash == _digest(raw)).first()
+    row = await Appointment.select(Appointment.id, Appointment.customer_email_proven_at).where(
+        Appointment.manage_token_hash == _digest(raw)).first()
     if row is None:
         raise NotFound(NOT_FOUND)
     appointment = await _full(row["id"])
     if appointment["end_at"] < utcnow() - timedelta(days=30):
         raise NotFound("This link has expired.")
+    if row["customer_email_proven_at"] is None:
+        await _prove_address(row["id"])
+        appointment = await _full(row["id"])
     return appointment
 
 
+async def _prove_address(appointment_id: int) -> None:
+    """Record that the appointment's address is proven; a guest booking then joins the verified
+    account with that address, if there is one (an unverified one claims it when verified)."""
+    async with write_transaction():
+        await Appointment.update({Appointment.customer_email_proven_at: utcnow()}).where(
+            (Appointment.id == appointment_id) & Appointment.customer_email_proven_at.is_null()).run()
+        row = await Appointment.select(Appointment.customer, Appointment.customer_email).where(
+            Appointment.id == appointment_id).first()
+        if row["customer"] is None and (owner := await verified_account_with(row["customer_email"])):
+            await Appointment.update({Appointment.customer: owner}).where(
+                (Appointment.id == appointment_id) & Appointment.customer.is_null()).run()
+
+
+async def claim_guest_appointments(user_id: int, email: str) -> int:
+    """After an account's address is proven, guest bookings made with that address join it, but only
+    those whose own address was proven too (their mailed manage link was used): anyone can type an
+    address into the booking form."""
+    async with write_transaction():
+        rows = await Appointment.update({Appointment.customer: user_id}).where(
+            (Appointment.customer_email == email) & Appointment.customer.is_null()
+            & Appointment.customer_email_proven_at.is_not_null()).returning(Appointment.id).run()
+    return len(rows)
+
+
 async def my_appointments(actor: Actor) -> tuple[list[dict], list[dict]]:
+    """The customer's own appointments: never a guest booking merely made with their address."""
     rows = await Appointment.select(
         Appointment.id, Appointment.start_at, Appointment.end_at, Appointment.status,
         Appointment.service.name.as_alias("service_name"), Appointment.staff.name.as_alias("staff_name"),
-    ).where((Appointment.customer == actor.id) | (Appointment.customer_email == actor.email)).order_by(
-        Appointment.start_at)
+    ).where(Appointment.customer == actor.id).order_by(Appointment.start_at)
     now = utcnow()
     upcoming = [r for r in rows if r["end_at"] >= now and r["status"] == "booked"]
     past = [r for r in reversed(rows) if r not in upcoming]
@@ -430,7 +461,7 @@ async def my_appointments(actor: Actor) -> tuple[list[dict], list[dict]]:
 
 async def appointment_for_actor(actor: Actor, appointment_id: int) -> dict:
     appointment = await _full(appointment_id)
-    if appointment["customer"] != actor.id and appointment["customer_email"] != actor.email:
+    if appointment["customer"] != actor.id:
         raise NotFound(NOT_FOUND)
     return appointment
 

@@ -79,6 +79,9 @@ class Appointment(Table, tablename="appointment"):
     customer = ForeignKey(references=User, null=True, on_delete=OnDelete.restrict, index=True)
     customer_name = Varchar(length=120)
     customer_email = Varchar(length=254, index=True)
+    # When the address was proven (the manage link from the mail was first used): only then may a
+    # guest booking join the account with that address.
+    customer_email_proven_at = Timestamptz(null=True, default=None)
     customer_phone = Varchar(length=40, default="")
     customer_timezone = Varchar(length=64, default="UTC")
     answers = JSON(default="{}")

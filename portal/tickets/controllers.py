@@ -147,10 +147,12 @@ async def post_reopen(request: Request, viewer: Viewer, number: int | None) -> R
 
 
 async def rate_page(request: Request, viewer: Viewer, number: int | None, choice: str) -> Template:
+    """The rating links in the solved mail land here. Opening a link changes nothing (mail scanners
+    and link previews open every link): the choice is pre-selected and the customer confirms it."""
     ticket = await services.ticket_for_viewer(viewer, number)
     context = await _ticket_context(viewer, ticket,
                                     rating_choice=choice if choice in rules.RATINGS else ticket["csat_rating"] or "",
-                                    auto_submit=choice in rules.RATINGS and rules.can_rate(ticket["status"]))
+                                    confirm_rating=choice in rules.RATINGS and rules.can_rate(ticket["status"]))
     return Template("tickets/show.html", context=context)
 
 
@@ -195,13 +197,14 @@ class TicketController(Controller):
         form = services.NewTicket(subject=data.subject, category=data.category, body=data.body, name=data.name,
                                   email=data.email, website=data.website, uploads=await _uploads(data.files))
         try:
-            ticket, guest_path = await services.open_ticket(actor, form, ip=client_ip(request),
-                                                            throttle=_throttle(request))
+            ticket = await services.open_ticket(actor, form, ip=client_ip(request), throttle=_throttle(request))
         except DomainError as error:
             context = {"form": data, "categories": await services.categories(),
                        "max_files": _settings.upload_max_files, "max_mb": _settings.upload_max_bytes // (1024 * 1024)}
             return form_error(request, "tickets/new.html", "tickets/_new_form.html", context, error)
-        context = {"ticket": ticket, "link": guest_path or f"/tickets/{ticket['number']}", "is_guest": actor is None}
+        # A guest's private link is in the mail only: the page must not hand it to whoever typed the address.
+        context = {"ticket": ticket, "link": None if actor is None else f"/tickets/{ticket['number']}",
+                   "is_guest": actor is None}
         # htmx: the confirmation replaces the page's content, not just the form.
         return page_or_fragment(request, "tickets/created.html", "tickets/_created.html", context, status_code=201,
                                 headers={"HX-Retarget": "#main", "HX-Reswap": "innerHTML"})

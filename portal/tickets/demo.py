@@ -132,7 +132,7 @@ async def seed_demo_tickets(customer_ids: list[int], agent_ids: list[int]) -> in
             email = name.lower().replace(" ", ".") + "@example.net"
             form = services.NewTicket(subject=subject, body=body, category=str(categories[category]), name=name,
                                       email=email)
-        ticket, _ = await services.open_ticket(actor, form, ip="127.0.0.1", throttle=throttle)
+        ticket = await services.open_ticket(actor, form, ip="127.0.0.1", throttle=throttle)
         await _work_on(ticket, answer, agents, scopes, rng)
         await _spread_in_time(ticket["id"], rng, index)
         async with write_transaction():

@@ -15,7 +15,7 @@ from datetime import datetime
 
 from portal import files
 from portal.accounts.rules import Actor, email_problem, name_problem, normalize_email
-from portal.accounts.tables import User
+from portal.accounts.services import verified_account_with
 from portal.clock import utcnow
 from portal.content import render_markdown
 from portal.db import ilike, write_transaction
@@ -77,7 +77,9 @@ def _digest(raw: str) -> str:
 
 
 async def ticket_for_token(raw: str) -> dict:
-    """The ticket a live guest link opens; using it keeps it alive for another 30 idle days."""
+    """The ticket a live guest link opens; using it keeps it alive for another 30 idle days.
+
+    Guest links are only ever delivered by mail, so the first use proves the ticket's address."""
     if not raw or len(raw) > 100:
         raise NotFound(NOT_FOUND)
     now = utcnow()
@@ -92,6 +94,22 @@ async def ticket_for_token(raw: str) -> dict:
     row = await Ticket.select().where(Ticket.id == token["ticket"]).first()
     if row is None:
         raise NotFound(NOT_FOUND)
+    if row["requester_email_proven_at"] is None:
+        row = await _prove_address(row["id"], now)
+    return row
+
+
+async def _prove_address(ticket_id: int, now: datetime) -> dict:
+    """Record that the ticket's address is proven; a guest ticket then joins the verified account
+    with that address, if there is one (an unverified one claims it when it is verified)."""
+    async with write_transaction():
+        await Ticket.update({Ticket.requester_email_proven_at: now}).where(
+            (Ticket.id == ticket_id) & Ticket.requester_email_proven_at.is_null()).run()
+        row = await Ticket.select().where(Ticket.id == ticket_id).first()
+        if row["requester"] is None and (owner := await verified_account_with(row["requester_email"])):
+            await Ticket.update({Ticket.requester: owner}).where(
+                (Ticket.id == ticket_id) & Ticket.requester.is_null()).run()
+            row["requester"] = owner
     return row
 
 
@@ -269,8 +287,9 @@ async def _throttle_guest(throttle: Throttle, ip: str, email: str) -> None:
         await throttle.hit(key, 3600)
 
 
-async def open_ticket(actor: Actor | None, form: NewTicket, *, ip: str, throttle: Throttle) -> tuple[dict, str | None]:
-    """File a ticket. Returns the ticket and, for guests, the path of their private link."""
+async def open_ticket(actor: Actor | None, form: NewTicket, *, ip: str, throttle: Throttle) -> dict:
+    """File a ticket. A guest's private link goes only to the mailbox: whoever typed the address has
+    not proven it, so the ticket joins no account until that link is used (``ticket_for_token``)."""
     if form.website:
         raise Invalid("Your request could not be sent. Please try again.")
     cats = {c["id"]: c for c in await Category.select(Category.id, Category.team).where(Category.is_active == True)}  # noqa: E712
@@ -285,7 +304,7 @@ async def open_ticket(actor: Actor | None, form: NewTicket, *, ip: str, throttle
     category = cats.get(int(form.category)) if form.category.isdecimal() else None
     now = utcnow()
     async with write_transaction():
-        requester = actor.id if actor else await _verified_user_with(email)
+        requester = actor.id if actor else None
         rows = await Ticket.insert(Ticket(
             number=0, subject=rules.one_line(form.subject), status="new", priority="normal",
             category=category["id"] if category else None, team=category["team"] if category else None,
@@ -301,18 +320,10 @@ async def open_ticket(actor: Actor | None, form: NewTicket, *, ip: str, throttle
         await work.assign_by_rotation(ticket)
         await sla.refresh(ticket_id)
         ticket = await Ticket.select().where(Ticket.id == ticket_id).first()
-        guest_path = await _issue_link(ticket) if actor is None else None
-        link = f"{get_settings().base_url}{guest_path}" if guest_path and not requester else await _link_for_mail(ticket)
-        await queue_mail(email, "ticket_received", {"name": name, "ticket": ticket, "link": link,
-                                                     "body": form.body})
+        await queue_mail(email, "ticket_received", {"name": name, "ticket": ticket,
+                                                     "link": await _link_for_mail(ticket), "body": form.body})
     live.announce(ticket, None, "new")
-    return ticket, guest_path
-
-
-async def _verified_user_with(email: str) -> int | None:
-    row = await User.select(User.id).where((User.email == email) & User.email_verified_at.is_not_null()
-                                           & (User.is_active == True)).first()  # noqa: E712
-    return row["id"] if row else None
+    return ticket
 
 
 async def reply(viewer: Viewer, ticket: dict, body: str, uploads: list[Upload]) -> None:
@@ -420,16 +431,18 @@ async def mail_ticket_link(number: int, email: str) -> None:
         ticket = await Ticket.select().where((Ticket.number == number) & (Ticket.requester_email == email)).first()
         if ticket is None:
             return
-        link = await _link_for_mail(ticket) if ticket["requester"] else \
-            f"{get_settings().base_url}{await _issue_link(ticket)}"
-        await queue_mail(email, "ticket_link", {"name": ticket["requester_name"], "ticket": ticket, "link": link})
+        await queue_mail(email, "ticket_link", {"name": ticket["requester_name"], "ticket": ticket,
+                                                "link": await _link_for_mail(ticket)})
 
 
 async def claim_guest_tickets(user_id: int, email: str) -> int:
-    """After a sign-up is verified, the guest tickets filed with that address join the account."""
+    """After an account's address is proven, the guest tickets filed with that address join it, but
+    only those whose own address was proven too (their mailed link was used): anyone can type an
+    address into the guest form."""
     async with write_transaction():
         rows = await Ticket.update({Ticket.requester: user_id}).where(
-            (Ticket.requester_email == email) & Ticket.requester.is_null()).returning(Ticket.id).run()
+            (Ticket.requester_email == email) & Ticket.requester.is_null()
+            & Ticket.requester_email_proven_at.is_not_null()).returning(Ticket.id).run()
     return len(rows)
 
 

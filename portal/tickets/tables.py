@@ -33,6 +33,9 @@ class Ticket(Table, tablename="ticket"):
     requester = ForeignKey(references=User, null=True, on_delete=OnDelete.restrict, index=True)
     requester_email = Varchar(length=254, index=True)
     requester_name = Varchar(length=120)
+    # When the address was proven (a guest link from the mail was first used): only then may a
+    # guest ticket join the account with that address.
+    requester_email_proven_at = Timestamptz(null=True, default=None)
     assignee = ForeignKey(references=User, null=True, on_delete=OnDelete.set_null, index=True)
     via = Varchar(length=16, default="web")
     created_at = Timestamptz()

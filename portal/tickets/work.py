@@ -17,7 +17,7 @@ from portal.ids import MAX_NUMBER
 from portal.mail.services import queue_mail
 from portal.tickets import live, rules, search, sla
 from portal.tickets.console import NOT_FOUND, Scope, _aware_row
-from portal.tickets.tables import CannedReply, Message, SavedView, Tag, Ticket, TicketEvent, TicketTag
+from portal.tickets.tables import CannedReply, Message, SavedView, Tag, Ticket, TicketEvent, TicketTag, TicketToken
 
 EDITABLE = ("status", "priority", "category", "team", "assignee")
 FIELD_LABELS = {"status": "Status", "priority": "Priority", "category": "Category", "team": "Team",
@@ -328,9 +328,11 @@ async def _replace_tags(ticket_id: int, wanted: list[str]) -> tuple[list[str], l
 
 
 async def merge(scope: Scope, number: int, into_text: str) -> dict:
-    """Merge ticket ``number`` (the duplicate) into another: its thread, attachments and guest links
-    move, both keep a record, the requester is told. Tickets of different requesters are not merged:
-    each would see the other's messages."""
+    """Merge ticket ``number`` (the duplicate) into another: its thread and attachments move, both
+    keep a record, the requester is told. Tickets of different requesters are not merged: each would
+    see the other's messages. The duplicate's guest links are revoked, not moved: whoever typed an
+    address into the guest form must not read the target's thread through them; the target's
+    requester is mailed a fresh link instead."""
     from portal.tickets import services
 
     into_text = into_text.strip().lstrip("#")
@@ -353,8 +355,10 @@ async def merge(scope: Scope, number: int, into_text: str) -> dict:
             raise Invalid(errors={"into": "Both tickets must come from the same customer: merging would "
                                           "show one customer's messages to another."})
         now = utcnow()
-        for table in ("message", "attachment", "ticket_token"):
+        for table in ("message", "attachment"):
             await fetch(f"UPDATE {table} SET ticket = {{}} WHERE ticket = {{}}", target["id"], source["id"])
+        await TicketToken.update({TicketToken.revoked_at: now}).where(
+            (TicketToken.ticket == source["id"]) & TicketToken.revoked_at.is_null()).run()
         await services._add_message(target, author_id=None, author_name="System", staff=True, kind="system",
                                     body=f"Ticket #{number} “{source['subject']}” was merged into this ticket "
                                          f"by {scope.actor.name}.", stored=[])

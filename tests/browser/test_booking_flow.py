@@ -18,7 +18,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.browser.conftest import ADMIN_EMAIL, PASSWORD, Portal
-from tests.browser.test_accounts_flow import log_in
+from tests.browser.test_accounts_flow import log_in, read_mail_link
 
 pytestmark = pytest.mark.browser
 
@@ -161,6 +161,22 @@ def expect_manage_page(page: Page, service: dict, when: str, status: str) -> Non
     expect(page.locator("#appointment-status")).to_have_text(status)
 
 
+def expect_booked_notice(page: Page, email: str) -> None:
+    """A guest's page after booking: the manage link is only in the mail, never on the page."""
+    notice = page.locator(".notice").filter(has=page.get_by_role("heading", name="Your appointment is booked"))
+    expect(notice).to_be_visible()
+    expect(notice).to_contain_text(email)
+    expect(page.locator('a[href*="/appointments/manage/"]')).to_have_count(0)
+
+
+def mailed_manage_link(new_page, base_url: str, email: str, subject: str) -> str:
+    """As an admin: the manage link in the booking confirmation sent to ``email``."""
+    admin = new_page()
+    log_in(admin, ADMIN_EMAIL)
+    admin.wait_for_url(f"{base_url}/back")
+    return read_mail_link(admin, email, subject, "/appointments/manage/")
+
+
 def outbox_subjects(admin: Page, to: str, expected: int, timeout: float = 10.0) -> list[str]:
     """The subjects of the mails to ``to`` in the outbox, once there are ``expected`` of them."""
     deadline = time.monotonic() + timeout
@@ -215,10 +231,10 @@ def test_newcomer_books_moves_and_cancels_in_their_own_time_zone(new_page, servi
     fill_details(customer, name=name, email=email, topic="Tax")
     customer.get_by_role("button", name=f"Book {when}").click()
 
-    # --- the manage page ----------------------------------------------------------------------------
-    customer.wait_for_url(MANAGE_URL)
-    manage_url = customer.url
-    expect(customer.locator("#messages")).to_contain_text("Your appointment is booked.")
+    # --- the manage page, by the link in the mail ------------------------------------------------------
+    expect_booked_notice(customer, email)
+    manage_url = mailed_manage_link(new_page, base_url, email, f"Booked: {service['name']} on {when}")
+    customer.goto(manage_url)
     expect_manage_page(customer, service, when, "Booked")
     expect(customer.locator("dl.meta")).to_contain_text(service["staff_name"])
     expect(customer.locator("dl.meta")).to_contain_text(email)
@@ -289,7 +305,7 @@ def test_newcomer_books_moves_and_cancels_in_their_own_time_zone(new_page, servi
     expect(admin.locator("#mail-text")).to_contain_text(manage_url)
 
 
-def test_booking_works_without_javascript(new_page, service):
+def test_booking_works_without_javascript(new_page, service, base_url):
     name, email = "Otto Offline", unique_email("otto")
     customer = new_page(java_script_enabled=False)
     customer.goto("/book")
@@ -317,7 +333,8 @@ def test_booking_works_without_javascript(new_page, service):
     fill_details(customer, name=name, email=email, topic="Pension")
     with customer.expect_navigation():
         customer.get_by_role("button", name=f"Book {when}").click()
-    expect(customer.locator("#messages")).to_contain_text("Your appointment is booked.")
+    expect_booked_notice(customer, email)
+    customer.goto(mailed_manage_link(new_page, base_url, email, f"Booked: {service['name']} on {when}"))
     expect_manage_page(customer, service, when, "Booked")
     expect(customer.locator("dl.meta")).to_contain_text("Pension")
 
@@ -352,8 +369,7 @@ def test_a_missing_answer_is_asked_for_and_the_details_are_kept(new_page, servic
     # Answering it is all that is missing.
     topic.select_option("Tax")
     form.get_by_role("button", name=f"Book {when}").click()
-    customer.wait_for_url(MANAGE_URL)
-    expect_manage_page(customer, service, when, "Booked")
+    expect_booked_notice(customer, email)
 
 
 def test_the_chosen_day_is_marked_in_the_grid(new_page, service):

@@ -53,7 +53,6 @@ async def test_sign_up_refuses_bad_input_and_writes_nothing(browser, make_user):
     await make_user("taken@example.org")
     cases = [
         ({**GOOD, "email": "not-an-email"}, "Enter an email address like"),
-        ({**GOOD, "email": "taken@example.org"}, "already exists"),
         ({**GOOD, "password": "short"}, "at least 10 characters"),
         ({**GOOD, "password": "password123"}, "too easy to guess"),
         ({**GOOD, "password": "x" * 64 + "y" * 65}, "at most 128 characters"),

@@ -68,7 +68,7 @@ class NoThrottle:
 async def file_ticket(subject: str, category: int | None, *, email: str = "gwen@example.org",
                       name: str = "Gwen Guest", body: str = "Please help.") -> dict:
     form = services.NewTicket(subject=subject, category=str(category or ""), body=body, name=name, email=email)
-    ticket, _ = await services.open_ticket(None, form, ip="127.0.0.1", throttle=NoThrottle())
+    ticket = await services.open_ticket(None, form, ip="127.0.0.1", throttle=NoThrottle())
     return ticket
 
 

@@ -70,6 +70,7 @@ async def test_guest_files_a_ticket_and_follows_it_by_link(browser, make_browser
     assert response.status_code == 201, response.text
     ticket = await Ticket.select().first()
     assert f"#{ticket['number']}" in response.text
+    assert "/t/" not in response.text and "We sent you a link to follow your ticket" in response.text
     assert ticket["requester"] is None and ticket["requester_email"] == "gwen@example.org"
     assert ticket["status"] == "new" and ticket["subject"] == "Printer on fire"
 
@@ -262,8 +263,11 @@ async def test_solve_rate_reopen_and_close(browser, make_user, category, outbox)
     mail = (await outbox("ann@example.org"))[-1]
     assert "How did we do?" in mail["body_text"] and f"{base}/rate?r=good" in mail["body_text"]
 
+    # Opening the mailed link (a mail scanner does it too) only pre-selects the choice: nothing is saved.
     rate_page = await browser.get(f"{base}/rate?r=bad")
-    assert 'value="bad" checked' in rate_page.text and 'hx-trigger="load, submit"' in rate_page.text
+    assert 'value="bad" checked' in rate_page.text and "Confirm my rating" in rate_page.text
+    assert 'hx-trigger="load' not in rate_page.text
+    assert (await Ticket.select().first())["csat_rating"] is None
     assert (await browser.post(f"{base}/rating", {"rating": "bad", "comment": "slow"})).status_code == 303
     assert (await browser.post(f"{base}/rating", {"rating": "good", "comment": "fixed after all"})).status_code == 303
     row = await Ticket.select().first()
@@ -300,18 +304,55 @@ async def test_customer_reply_moves_pending_back_to_open(browser, make_user, cat
     assert (await Ticket.select().first())["status"] == "open"
 
 
-async def test_guest_tickets_join_the_account_after_verified_sign_up(browser, make_browser, category, outbox):
+async def test_guest_ticket_joins_the_account_once_its_mailed_link_is_used(browser, make_browser, category,
+                                                                            outbox):
     await post_ticket(browser, guest_form(category))
     ticket = await Ticket.select().first()
     signup = await make_browser()
     await signup.post("/signup", {"name": "Gwen", "email": "gwen@example.org", "password": "purple otter canoe"})
-    assert (await Ticket.select().first())["requester"] is None  # not before the address is proven
     verify = link_in((await outbox("gwen@example.org"))[-1]["body_text"], "/verify/")
     await signup.get(verify)
     await signup.login("gwen@example.org", "purple otter canoe")
-    assert (await Ticket.select().first())["requester"] == (await user_row("gwen@example.org"))["id"]
+    # The account's address is proven, the ticket's is not (anyone can type an address): no join yet.
+    assert (await Ticket.select().first())["requester"] is None
+    assert "Printer on fire" not in (await signup.get("/tickets")).text
+
+    link = link_in((await outbox("gwen@example.org"))[0]["body_text"], "/t/")
+    assert (await browser.get(link)).status_code == 200
+    row = await Ticket.select().first()
+    assert row["requester_email_proven_at"] is not None
+    assert row["requester"] == (await user_row("gwen@example.org"))["id"]
     assert "Printer on fire" in (await signup.get("/tickets")).text
     assert (await signup.get(f"/tickets/{ticket['number']}")).status_code == 200
+
+
+async def test_verified_sign_up_claims_only_guest_tickets_whose_link_was_used(browser, category, outbox,
+                                                                              make_browser):
+    await post_ticket(browser, guest_form(category, subject="Proven one"))
+    await post_ticket(browser, guest_form(category, subject="Typed by a stranger"))
+    proven_link = link_in((await outbox("gwen@example.org"))[0]["body_text"], "/t/")
+    assert (await browser.get(proven_link)).status_code == 200  # no account yet: nothing to join
+
+    signup = await make_browser()
+    await signup.post("/signup", {"name": "Gwen", "email": "gwen@example.org", "password": "purple otter canoe"})
+    await signup.get(link_in((await outbox("gwen@example.org"))[-1]["body_text"], "/verify/"))
+    await signup.login("gwen@example.org", "purple otter canoe")
+    mine = (await signup.get("/tickets")).text
+    assert "Proven one" in mine and "Typed by a stranger" not in mine
+
+
+async def test_strangers_guest_ticket_with_a_customers_address_stays_out_of_their_account(
+        browser, make_browser, make_user, category, outbox):
+    await make_user("ann@example.org", name="Ann Lee")
+    stranger = await make_browser()
+    response = await post_ticket(stranger, guest_form(category, email="ann@example.org", subject="Stranger's"))
+    assert response.status_code == 201
+    assert "/t/" not in response.text  # the private link goes only to Ann's mailbox
+    assert (await Ticket.select().first())["requester"] is None
+    await browser.login("ann@example.org")
+    assert "Stranger's" not in (await browser.get("/tickets")).text
+    ticket = await Ticket.select().first()
+    assert (await browser.get(f"/tickets/{ticket['number']}")).status_code == 404
 
 
 async def test_find_my_ticket_resends_a_link_without_revealing_anything(browser, category, outbox):
