@@ -70,3 +70,121 @@ async def test_ids_no_row_can_have_answer_404_on_every_route(desk, make_browser,
                 failures.append((method, url, response.status_code))
     assert not failures, failures
     assert (await admin.get("/back/tickets/99999999999999999999999")).status_code == 404
+
+
+# --- every page's forms and links, with hostile values of each class --------------------------------
+
+FAR_DATES = ["9999-12-31", "0001-01-01", "9999-12", "0001-01", "0001-01-01T00:00+14:00",
+             "9999-12-31T23:59-14:00", "9999-12-31T23:59", "0001-01-01T00:00"]
+HUGE_NUMBERS = ["9" * 4400, "99999999999999999999999", "-99999999999999999999999", "1e400", "1e400h", "infd",
+                "nan", "-inf", "-5"]
+CONTROL = ["a\x01b\x1f", "x\x1b[31m\x7f", "a\u2028b\x85"]
+HOSTILE = FAR_DATES + HUGE_NUMBERS + CONTROL
+
+
+async def _world(desk, make_browser) -> tuple[dict[str, str], dict[str, object]]:
+    """Real rows behind every kind of path parameter, and a browser per role (admin, agent,
+    customer, anonymous), so that pages render their forms."""
+    import json
+    from datetime import timedelta
+
+    from portal.booking.tables import Appointment, Service, ServiceStaff, WeeklyHours
+    from portal.clock import utcnow
+    from portal.db import write_transaction
+
+    number = (await file_ticket("Crawl me", desk.tech, email="ann@example.org"))["number"]
+    now = utcnow()
+    async with write_transaction():
+        service = (await Service.insert(Service(
+            slug="advice", name="Advice", created_at=now, min_notice_minutes=0, intake_questions=json.dumps([
+                {"id": "topic", "label": "Topic", "kind": "text", "required": False}]))).run())[0]["id"]
+        await ServiceStaff.insert(ServiceStaff(service=service, staff=desk.ben)).run()
+        for weekday in range(7):
+            await WeeklyHours.insert(WeeklyHours(staff=desk.ben, weekday=weekday, start_minute=0,
+                                                 end_minute=1440)).run()
+        start = now + timedelta(days=2)
+        appointment = (await Appointment.insert(Appointment(
+            service=service, staff=desk.ben, customer=desk.ann, customer_name="Ann", customer_email="ann@example.org",
+            start_at=start, end_at=start + timedelta(minutes=30), uid="u-crawl", manage_token_hash="h" * 64,
+            created_at=now, updated_at=now)).run())[0]["id"]
+    params = {"number": str(number), "user_id": str(desk.ben), "team_id": str(desk.support),
+              "category_id": str(desk.tech), "service_id": str(service), "slug": "advice",
+              "appointment_id": str(appointment), "file_path": "css/portal.css", "token": "not-a-token"}
+    browsers = {"admin": await agent(make_browser, "ada@example.org"), "agent": await agent(make_browser, "ben@example.org"),
+                "customer": await agent(make_browser, "ann@example.org"), "anonymous": await make_browser()}
+    return params, browsers
+
+
+def _fill(path_format: str, params: dict[str, str]) -> str:
+    return re.sub(r"\{(\w+)(?::\w+)?\}", lambda m: params.get(m.group(1), "1"), path_format)
+
+
+async def _send(browser, method: str, url: str, fields: dict[str, str], multipart: bool = False):
+    if method == "GET":
+        return await browser.client.get(url, params=fields)
+    if "csrftoken" not in browser.cookies:
+        await browser.client.get("/")
+    token = browser.cookies.get("csrftoken")
+    if multipart:
+        parts = {name: (None, value if isinstance(value, bytes) else value.encode()) for name, value in fields.items()}
+        return await browser.client.post(url, files={**parts, "_csrf_token": (None, token.encode())})
+    return await browser.client.post(url, data={**fields, "_csrf_token": token})
+
+
+async def _crawl(app, params, browsers) -> list[tuple]:
+    """Every form of every page each role can see, and every query parameter their links use."""
+    from tests.integration.crawl_forms import read_page
+
+    forms, queries = {}, {}
+    for role, browser in browsers.items():
+        for path_format, method in _endpoints(app):
+            if method != "GET" or path_format.startswith(("/static", "/events", "/feeds")) or "logout" in path_format:
+                continue
+            url = _fill(path_format, params)
+            response = await browser.get(url)
+            if response.status_code != 200 or "html" not in response.headers.get("content-type", ""):
+                continue
+            page_forms, page_queries = read_page(url, response.text)
+            for form in page_forms:
+                if form.action.startswith("/") and "logout" not in form.action:
+                    forms.setdefault((role, *form.key), (role, form))
+            for path, names in page_queries.items():
+                queries.setdefault((role, path), set()).update(names)
+            queries.setdefault((role, url), set())
+    return [*forms.values()], queries
+
+
+async def test_every_field_of_every_form_and_link_survives_hostile_values(desk, make_browser, app):
+    """Far dates, huge or non-finite numbers and control characters in every field of every form a
+    page offers (as urlencoded and multipart), and in every query parameter its links use: never a
+    5xx. Invalid UTF-8 and NUL bytes in any multipart field: 400 with a message."""
+    params, browsers = await _world(desk, make_browser)
+    forms, queries = await _crawl(app, params, browsers)
+    assert len(forms) > 40 and len(queries) > 40, (len(forms), len(queries))
+    failures = []
+
+    async def check(role, method, url, fields, multipart=False, expect=None):
+        response = await _send(browsers[role], method, url, fields, multipart)
+        if response.status_code >= 500 or (expect and response.status_code != expect):
+            failures.append((role, method, url, {k: str(v)[:40] for k, v in fields.items()}, multipart,
+                             response.status_code))
+        return response
+
+    for (role, path), names in queries.items():
+        for value in HOSTILE:
+            if len(value) * len(names) < 30_000:  # a longer query string is refused by the client itself
+                await check(role, "GET", path, dict.fromkeys(names, value))
+            for name in names:
+                await check(role, "GET", path, {name: value})
+    for role, form in forms:
+        for value in HOSTILE:
+            await check(role, form.method, form.action, dict.fromkeys(form.fields, value), form.multipart)
+            for name in form.fields:
+                await check(role, form.method, form.action, {**form.fields, name: value}, form.multipart)
+        if form.method == "POST" and form.fields:
+            for bad, needle in ((b"caf\xe9 \xff", "UTF-8"), (b"a\x00b", "NUL byte")):
+                response = await check(role, "POST", form.action, {**form.fields, **dict.fromkeys(form.fields, bad)},
+                                       multipart=True, expect=400)
+                if needle not in response.text:
+                    failures.append((role, form.action, needle, "no message"))
+    assert not failures, "\n".join(map(repr, failures[:60])) + f"\n… {len(failures)} in all"
