@@ -240,7 +240,8 @@ def holidays_in_ics(data: bytes) -> list[tuple[date, str]]:
         if not isinstance(first, date) or not in_window(first):
             continue  # a birthday series from 1900 or an event in year 9999: no holiday of ours
         if isinstance(end, date) and not in_window(end):
-            end = None
+            end = None  # an end in year 9999 (or 1) reads as a one-day event
+        if isinstance(end, datetime):
             last = end.date() if end.time() != time(0) or end.date() == first else end.date() - timedelta(days=1)
         elif isinstance(end, date):
             last = max(first, end - timedelta(days=1))
