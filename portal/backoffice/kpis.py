@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from portal.clock import EARLIEST, LATEST, read_day
+from portal.clock import WINDOW_MESSAGE, read_day
 from portal.ids import parse_id
 from portal.accounts.rules import Actor
 from portal.backoffice import charts, rollup
@@ -87,7 +87,7 @@ def parse_query(params: dict[str, str], zone: str, today: date) -> ReportQuery:
         raw = (params.get(key) or "").strip()
         days[key] = read_day(raw) if raw else None
         if raw and days[key] is None:
-            errors[key] = f"Enter a date like 2026-11-24, between {EARLIEST:%Y} and {LATEST:%Y}."
+            errors[key] = f"Enter a date like 2026-11-24. {WINDOW_MESSAGE}"
     last = days["to"] or today
     first = days["from"] or last - timedelta(days=29)
     if first > last:

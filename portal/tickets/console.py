@@ -14,7 +14,7 @@ from urllib.parse import parse_qsl, urlencode
 from zoneinfo import ZoneInfo
 
 from portal.accounts.rules import Actor
-from portal.clock import EARLIEST, LATEST, read_day, read_instant, utcnow
+from portal.clock import WINDOW_MESSAGE, read_day, read_instant, utcnow
 from portal.db import fetch, instant
 from portal.ids import MAX_NUMBER, parse_id, parse_int
 from portal.errors import NotFound
@@ -114,7 +114,7 @@ def _day(value: str, errors: dict, key: str) -> date | None:
     if not value:
         return None
     if (day := read_day(value)) is None:
-        errors[key] = f"Enter a date like 2026-11-24, between {EARLIEST:%Y} and {LATEST:%Y}."
+        errors[key] = f"Enter a date like 2026-11-24. {WINDOW_MESSAGE}"
     return day
 
 
