@@ -23,6 +23,18 @@ def parse_id(text: str) -> int | None:
     return value if 0 < value <= MAX_ID else None
 
 
+def parse_int(text: str, low: int, high: int) -> int | None:
+    """A whole number typed in a form, a query string or a cursor, within ``low``..``high``; None
+    otherwise. The length is checked before ``int()``: a 5,000-digit string never reaches it (Python
+    refuses over 4,300 digits with a ValueError, and no column holds more than 19)."""
+    text = (text or "").strip()
+    digits = text[1:] if text.startswith("-") else text
+    if not (digits.isascii() and digits.isdecimal()) or len(digits) > 19:
+        return None
+    value = int(text)
+    return value if low <= value <= high else None
+
+
 def in_range(name: str, value: int) -> bool:
     """Whether a path parameter's number can name a row (``number`` is a ticket number)."""
     return 0 <= value <= (MAX_NUMBER if name == "number" else MAX_ID)

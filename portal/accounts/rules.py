@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 from zoneinfo import available_timezones
@@ -58,9 +59,19 @@ def email_problem(email: str) -> str | None:
         return "Enter your email address."
     if len(email) > EMAIL_MAX:
         return f"An email address has at most {EMAIL_MAX} characters."
+    if has_control_characters(email, invisible=True):
+        return "An email address cannot contain control or invisible characters."
     if not _EMAIL_RE.match(email):
         return "Enter an email address like name@example.org."
     return None
+
+
+def has_control_characters(text: str, *, invisible: bool = False) -> bool:
+    """Control characters (C0, DEL, C1), and with ``invisible`` the format characters too
+    (zero-width, bidi overrides): nobody types them in an address, and they spoof what a reader sees.
+    Names keep format characters: Persian and Indic names use zero-width (non-)joiners."""
+    kinds = ("Cc", "Cf") if invisible else ("Cc",)
+    return any(unicodedata.category(c) in kinds for c in text)
 
 
 def name_problem(name: str) -> str | None:
@@ -68,7 +79,7 @@ def name_problem(name: str) -> str | None:
         return "Enter your name."
     if len(name) > NAME_MAX:
         return f"A name has at most {NAME_MAX} characters."
-    if any(ord(c) < 32 for c in name):
+    if has_control_characters(name):
         return "A name cannot contain control characters."
     return None
 

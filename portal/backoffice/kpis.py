@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from portal.clock import WINDOW_MESSAGE, read_day
 from portal.ids import parse_id
 from portal.accounts.rules import Actor
 from portal.backoffice import charts, rollup
@@ -84,11 +85,9 @@ def parse_query(params: dict[str, str], zone: str, today: date) -> ReportQuery:
     days = {}
     for key in ("from", "to"):
         raw = (params.get(key) or "").strip()
-        try:
-            days[key] = date.fromisoformat(raw) if raw else None
-        except ValueError:
-            errors[key] = "Enter a date like 2026-11-24."
-            days[key] = None
+        days[key] = read_day(raw) if raw else None
+        if raw and days[key] is None:
+            errors[key] = f"Enter a date like 2026-11-24. {WINDOW_MESSAGE}"
     last = days["to"] or today
     first = days["from"] or last - timedelta(days=29)
     if first > last:

@@ -11,6 +11,9 @@ import re
 from dataclasses import dataclass, field
 from datetime import date, time
 
+from portal.clock import CHOOSE_DAY, read_day
+from portal.ids import parse_id, parse_int
+
 Form = dict[str, list[str]]
 
 KINDS = {"text": "Short text", "choice": "Choice from a list", "yesno": "Yes or no"}
@@ -51,10 +54,8 @@ def parse_clock(raw: str, *, end: bool = False) -> int | None:
 
 
 def parse_day(raw: str) -> date | None:
-    try:
-        return date.fromisoformat(raw.strip())
-    except ValueError:
-        return None
+    """A typed date, or None when unreadable or outside the portal's window (``portal.clock``)."""
+    return read_day(raw)
 
 
 def as_time(minutes: int) -> time:
@@ -115,7 +116,7 @@ def parse_override(form: Form, today: date) -> tuple[OverrideInput, dict[str, st
     errors: dict[str, str] = {}
     day = parse_day(one(form, "day"))
     if day is None:
-        errors["day"] = "Choose a date."
+        errors["day"] = CHOOSE_DAY
     elif day < today:
         errors["day"] = "That date is in the past: overrides change days to come."
     closed = one(form, "kind", "closed") == "closed"
@@ -222,10 +223,8 @@ def parse_questions(form: Form, errors: dict[str, str], max_rows: int = 30) -> l
             continue
         kind = one(form, f"q{i}_kind", "text")
         options = [o.strip() for o in re.split(r"[\n,]", one(form, f"q{i}_options")) if o.strip()]
-        try:
-            order = int(one(form, f"q{i}_order") or i + 1)
-        except ValueError:
-            order = i + 1
+        order = parse_int(one(form, f"q{i}_order"), 0, 1000)
+        order = i + 1 if order is None else order
         key = f"q{i}_label"
         if kind not in KINDS:
             errors[key] = "Choose a kind of answer."
@@ -278,8 +277,8 @@ def parse_service(form: Form) -> tuple[ServiceInput, dict[str, str]]:
     except ValueError:
         errors["reminder_offsets"] = "Enter up to five numbers of minutes before the start, e.g. 1440, 60."
     data.questions = parse_questions(form, errors)
-    try:
-        data.staff = sorted({int(v) for v in many(form, "staff")})
-    except ValueError:
+    staff = [parse_id(v) for v in many(form, "staff")]
+    data.staff = sorted({v for v in staff if v is not None})
+    if None in staff:
         errors["staff"] = "Choose staff from the list."
     return data, errors

@@ -23,7 +23,7 @@ from portal.booking import availability as engine
 from portal.booking import services
 from portal.booking.admin import service_row, staff_members
 from portal.booking.tables import Appointment, Holiday, StaffFeed, TimeOff
-from portal.clock import utcnow
+from portal.clock import parse_day, utcnow
 from portal.db import ilike, read_together, write_transaction
 from portal.errors import Forbidden, Invalid, NotFound
 from portal.settings import get_settings
@@ -43,10 +43,7 @@ def _day_bounds(day: date, zone: ZoneInfo) -> tuple[datetime, datetime]:
 
 
 def parse_anchor(raw: str, zone: str) -> date:
-    try:
-        return date.fromisoformat(raw) if raw else utcnow().astimezone(ZoneInfo(zone)).date()
-    except ValueError:
-        raise Invalid("That date could not be read: use YYYY-MM-DD.") from None
+    return parse_day(raw, field="date") if raw else utcnow().astimezone(ZoneInfo(zone)).date()
 
 
 @dataclass

@@ -13,7 +13,8 @@ from litestar.response import Response, Template
 from portal.ids import QueryId, parse_id
 from portal.booking import calendar, services
 from portal.booking.back_controllers import form_of
-from portal.booking.back_forms import one, parse_day
+from portal.booking.back_forms import one
+from portal.clock import parse_day
 from portal.errors import DomainError, Invalid
 from portal.web.auth import current_actor
 from portal.web.responses import after_post, flash, form_error, page_or_fragment
@@ -26,8 +27,6 @@ def _int(raw: str) -> int:
 
 
 def _day(raw: str) -> date_type | None:
-    if raw and parse_day(raw) is None:
-        raise Invalid("That date could not be read: use YYYY-MM-DD.")
     return parse_day(raw) if raw else None
 
 

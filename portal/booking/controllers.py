@@ -17,7 +17,7 @@ from portal.accounts.rules import time_zones
 from portal.booking import services
 from portal.booking.ics import calendar_file
 from portal.booking.services import ANYONE
-from portal.clock import utcnow
+from portal.clock import parse_day, parse_month, utcnow
 from portal.errors import DomainError, Invalid
 from portal.settings import get_settings
 from portal.web.auth import current_actor
@@ -43,19 +43,13 @@ def _remember_zone(response: Response, zone: str) -> Response:
 
 
 def _month(value: str, zone: str) -> date:
-    today = utcnow().astimezone(ZoneInfo(zone)).date()
-    try:
-        year, month = (int(p) for p in value.split("-")[:2]) if value else (today.year, today.month)
-        return date(year, month, 1)
-    except ValueError:
-        return today.replace(day=1)
+    if value:
+        return parse_month(value, message="That month could not be read. Pick a month from the calendar.")
+    return utcnow().astimezone(ZoneInfo(zone)).date().replace(day=1)
 
 
 def _day(value: str) -> date | None:
-    try:
-        return date.fromisoformat(value) if value else None
-    except ValueError:
-        raise Invalid("That date could not be read. Pick a day from the calendar.") from None
+    return parse_day(value, message="That date could not be read. Pick a day from the calendar.") if value else None
 
 
 def _wants_times_only(request: Request) -> bool:

@@ -18,7 +18,7 @@ from portal.booking import services
 from portal.booking.admin import require_admin, service_row, staff_members
 from portal.booking.back_forms import OverrideInput, WEEKDAYS, hhmm, parse_clock, parse_day
 from portal.booking.tables import DateOverride, Holiday, ServiceStaff, StaffFeed, TimeOff, WeeklyHours
-from portal.clock import utcnow
+from portal.clock import CHOOSE_DAY, EARLIEST, LATEST, in_window, utcnow
 from portal.db import write_transaction
 from portal.errors import Invalid, NotFound
 
@@ -156,9 +156,9 @@ async def add_time_off(actor: Actor, staff_id: int, start_day: str, start_time: 
     start_min = parse_clock(start_time) if start_time else 0
     end_min = parse_clock(end_time, end=True) if end_time else 1440
     if first is None or start_min is None:
-        errors["start"] = "Enter the first day (and optionally a time, HH:MM)."
+        errors["start"] = f"Enter the first day (and optionally a time, HH:MM). {CHOOSE_DAY}"
     if last is None or end_min is None:
-        errors["end"] = "Enter the last day (and optionally a time, HH:MM)."
+        errors["end"] = f"Enter the last day (and optionally a time, HH:MM). {CHOOSE_DAY}"
     if len(reason) > 200:
         errors["reason"] = "A reason has at most 200 characters."
     if errors:
@@ -196,7 +196,7 @@ async def add_holiday(actor: Actor, day_raw: str, name: str) -> None:
     day = parse_day(day_raw)
     errors = {}
     if day is None:
-        errors["day"] = "Choose a date."
+        errors["day"] = CHOOSE_DAY
     elif day < utcnow().date() - timedelta(days=1):
         errors["day"] = "That date is in the past."
     if not name.strip():
@@ -237,6 +237,10 @@ def holidays_in_ics(data: bytes) -> list[tuple[date, str]]:
             continue
         end = event.decoded("DTEND") if "DTEND" in event else None
         first = start.date() if isinstance(start, datetime) else start
+        if not isinstance(first, date) or not in_window(first):
+            continue  # a birthday series from 1900 or an event in year 9999: no holiday of ours
+        if isinstance(end, date) and not in_window(end):
+            end = None  # an end in year 9999 (or 1) reads as a one-day event
         if isinstance(end, datetime):
             last = end.date() if end.time() != time(0) or end.date() == first else end.date() - timedelta(days=1)
         elif isinstance(end, date):
@@ -250,7 +254,7 @@ def holidays_in_ics(data: bytes) -> list[tuple[date, str]]:
             days.setdefault(day, name)
             day += timedelta(days=1)
     if not days:
-        raise Invalid(errors={"file": "That file has no events with dates."})
+        raise Invalid(errors={"file": f"That file has no events with dates between {EARLIEST:%Y} and {LATEST:%Y}."})
     return sorted(days.items())
 
 
@@ -279,7 +283,7 @@ async def why_not(actor: Actor, service_id: int, staff_id: int, day_raw: str, ti
     errors = {}
     day, minutes = parse_day(day_raw), parse_clock(time_raw)
     if day is None:
-        errors["date"] = "Choose a date."
+        errors["date"] = CHOOSE_DAY
     if minutes is None:
         errors["time"] = "Enter a time as HH:MM."
     if timezone_problem(zone):

@@ -29,7 +29,7 @@ from portal.booking.tables import (
     TimeOff,
     WeeklyHours,
 )
-from portal.clock import utcnow
+from portal.clock import parse_instant, utcnow
 from portal.db import current_engine, fetch, fetch_rows, instant, read_together, write_transaction
 from portal.errors import Conflict, Invalid, NotFound
 from portal.jobs import queue
@@ -254,13 +254,7 @@ def check_details(service: dict, details: Details, actor: Actor | None) -> dict[
 
 
 def parse_start(raw: str) -> datetime:
-    try:
-        value = datetime.fromisoformat(raw.strip().replace("Z", "+00:00"))
-    except ValueError:
-        raise Invalid("That time could not be read. Pick a time from the calendar.") from None
-    if value.tzinfo is None:
-        raise Invalid("That time could not be read. Pick a time from the calendar.")
-    return value.astimezone(timezone.utc)
+    return parse_instant(raw, message="That time could not be read. Pick a time from the calendar.")
 
 
 async def _lock_staff(staff_ids: list[int]) -> None:

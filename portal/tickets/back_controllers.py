@@ -21,7 +21,7 @@ from litestar.response.sse import ServerSentEventMessage
 from portal import files
 from portal.booking import services as booking_services
 from portal.errors import Invalid, NotFound
-from portal.ids import MAX_NUMBER, QueryId, parse_id
+from portal.ids import MAX_NUMBER, QueryId, parse_id, parse_int
 from portal.settings import get_settings
 from portal.clock import utcnow
 from portal.tickets import console, live, rules, sla, work
@@ -80,8 +80,7 @@ class QueueController(Controller):
         scope = await console.scope_for(current_actor(request))
         form = await request.form()
         back = safe_next(str(form.get("next") or ""), "/back/tickets")
-        numbers = [int(n) for n in form.getall("number") if str(n).isascii() and str(n).isdecimal()
-                   and int(n) <= MAX_NUMBER]
+        numbers = [n for n in (parse_int(str(v), 1, MAX_NUMBER) for v in form.getall("number")) if n is not None]
         change = _bulk_change(form)
         try:
             result = await work.bulk(scope, numbers, change, add_tag=str(form.get("add_tag") or ""))

@@ -14,9 +14,9 @@ from urllib.parse import parse_qsl, urlencode
 from zoneinfo import ZoneInfo
 
 from portal.accounts.rules import Actor
-from portal.clock import utcnow
+from portal.clock import WINDOW_MESSAGE, read_day, read_instant, utcnow
 from portal.db import fetch, instant
-from portal.ids import MAX_NUMBER, parse_id
+from portal.ids import MAX_NUMBER, parse_id, parse_int
 from portal.errors import NotFound
 from portal.tickets import rules, search
 
@@ -113,11 +113,9 @@ def _int(value: str, errors: dict, key: str, label: str) -> int | None:
 def _day(value: str, errors: dict, key: str) -> date | None:
     if not value:
         return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        errors[key] = "Enter a date like 2026-11-24."
-        return None
+    if (day := read_day(value)) is None:
+        errors[key] = f"Enter a date like 2026-11-24. {WINDOW_MESSAGE}"
+    return day
 
 
 def parse_filters(pairs: list[tuple[str, str]]) -> Filters:
@@ -180,18 +178,20 @@ def _stamp(value) -> str:
 
 
 def _decode_cursor(cursor: str, sort: str) -> tuple | None:
+    """The keys of the last row shown, or None for a cursor we did not write (every part bounded)."""
     try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        parts = raw.split("|")
-        if sort == "priority":
-            return int(parts[0]), _parse_instant(parts[1]), int(parts[2])
-        return _parse_instant(parts[0]), int(parts[1])
-    except (ValueError, IndexError, UnicodeDecodeError):
+        parts = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode().split("|")
+    except (ValueError, UnicodeDecodeError):
         return None
-
-
-def _parse_instant(text: str) -> datetime:
-    return instant(text)
+    if sort == "priority":
+        if len(parts) != 3:
+            return None
+        keys = (parse_int(parts[0], 0, 100), read_instant(parts[1]), parse_int(parts[2], 0, MAX_NUMBER))
+    else:
+        if len(parts) != 2:
+            return None
+        keys = (read_instant(parts[0]), parse_int(parts[1], 0, MAX_NUMBER))
+    return None if None in keys else keys
 
 
 def _local_midnight(day: date, zone: str) -> datetime:

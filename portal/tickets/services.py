@@ -16,7 +16,8 @@ from datetime import datetime
 from portal import files
 from portal.accounts.rules import Actor, email_problem, name_problem, normalize_email
 from portal.accounts.services import verified_account_with
-from portal.clock import utcnow
+from portal.clock import read_instant, utcnow
+from portal.ids import MAX_ID, MAX_NUMBER, parse_int
 from portal.content import render_markdown
 from portal.db import ilike, write_transaction
 from portal.errors import Invalid, NotFound, Throttled, TooLarge
@@ -166,8 +167,8 @@ async def my_tickets(actor: Actor, *, status: str = "", q: str = "", cursor: str
         query = query.where(Ticket.status.is_in(list(rules.CUSTOMER_FILTERS[status])))
     needle = q.strip()[:100]
     if needle:
-        if needle.lstrip("#").isdecimal():
-            query = query.where(Ticket.number == int(needle.lstrip("#")))
+        if (number := parse_int(needle.lstrip("#"), 0, MAX_NUMBER)) is not None:
+            query = query.where(Ticket.number == number)
         else:
             pattern = f"%{needle.replace('%', '').replace('_', '')}%"
             matching = Message.select(Message.ticket).where(
@@ -175,10 +176,9 @@ async def my_tickets(actor: Actor, *, status: str = "", q: str = "", cursor: str
             query = query.where(ilike(Ticket.subject, pattern) | Ticket.id.is_in(matching))
     if cursor:
         at, _, last_id = cursor.partition("|")
-        try:
-            at_time, last = datetime.fromisoformat(at), int(last_id)
-        except ValueError:
-            raise Invalid("That page link is broken. Start again from the first page.") from None
+        at_time, last = read_instant(at), parse_int(last_id, 0, MAX_ID)
+        if at_time is None or last is None:
+            raise Invalid("That page link is broken. Start again from the first page.")
         query = query.where((Ticket.updated_at < at_time) | ((Ticket.updated_at == at_time) & (Ticket.id < last)))
     rows = await query.order_by(Ticket.updated_at, ascending=False).order_by(Ticket.id, ascending=False).limit(
         PAGE_SIZE + 1)
@@ -412,15 +412,16 @@ async def resend_link(number_text: str, email: str, *, ip: str, throttle: Thrott
     await throttle.hit(key, 3600)
     email = normalize_email(email)
     errors = {}
-    if not number_text.strip().lstrip("#").isdecimal():
+    number_text = number_text.strip().lstrip("#")
+    if not (number_text.isascii() and number_text.isdecimal()):
         errors["number"] = "Enter the ticket number from your mail, like 1234."
     if problem := email_problem(email):
         errors["email"] = problem
     if errors:
         raise Invalid(errors=errors)
-    number = int(number_text.strip().lstrip("#"))
-    if number > 2**62:
-        return
+    number = parse_int(number_text, 0, MAX_NUMBER)
+    if number is None:
+        return  # no ticket has that number: the same answer as for a wrong address
     async with write_transaction():
         await queue.enqueue("tickets.resend_links", {"number": number, "email": email})
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from portal.accounts.rules import Actor, timezone_problem
@@ -125,23 +126,30 @@ class PolicyForm:
     active: str = "1"
 
 
+_DURATION = re.compile(r"(?:(?P<days>\d{1,4}(?:\.\d{1,3})?)d"
+                       r"|(?P<clock_h>\d{1,6}):(?P<clock_m>\d{2})"
+                       r"|(?P<hours>\d{1,6}(?:\.\d{1,3})?)h(?:(?P<minutes>\d{1,4})m?)?"
+                       r"|(?P<plain>\d{1,7})m?)")
+
+
 def parse_duration(text: str) -> int | None:
-    """Business time as typed: "90" (minutes), "4h", "1h30", "2:15", "3d" (3 × 8 h business days)."""
+    """Business time as typed: "90" (minutes), "4h", "1h30", "2:15", "3d" (3 × 8 h business days).
+    A grammar, not ``float()``: "inf", "nan", "1e400h" or a minus sign are not durations, and the
+    digit counts keep every value finite (the caller checks the range)."""
     raw = text.strip().lower().replace(" ", "")
     if not raw:
         return None
-    try:
-        if raw.endswith("d"):
-            return int(float(raw[:-1]) * 8 * 60)
-        if ":" in raw:
-            hours, minutes = raw.split(":")
-            return int(hours) * 60 + int(minutes)
-        if "h" in raw:
-            hours, _, minutes = raw.partition("h")
-            return int(float(hours) * 60) + (int(minutes.rstrip("m")) if minutes.rstrip("m") else 0)
-        return int(raw.rstrip("m"))
-    except ValueError:
-        raise ValueError(f"“{text}” is not a duration like 90, 4h, 1h30 or 2d.") from None
+    match = _DURATION.fullmatch(raw)
+    if match is None:
+        raise ValueError(f"“{text[:40]}” is not a duration like 90, 4h, 1h30 or 2d.")
+    parts = match.groupdict()
+    if parts["days"]:
+        return int(float(parts["days"]) * 8 * 60)
+    if parts["clock_h"]:
+        return int(parts["clock_h"]) * 60 + int(parts["clock_m"])
+    if parts["hours"]:
+        return int(float(parts["hours"]) * 60) + int(parts["minutes"] or 0)
+    return int(parts["plain"])
 
 
 async def save_policy(actor: Actor, policy_id: int | None, form: PolicyForm) -> int:

@@ -8,7 +8,7 @@ from portal.accounts.tables import Team, TeamMember, User
 from portal.clock import utcnow
 from portal.db import fetch, write_transaction
 from portal.errors import Forbidden, Invalid, NotFound
-from portal.ids import parse_id
+from portal.ids import parse_id, parse_int
 from portal.tickets.tables import Category
 
 CAP_MAX = 10_000
@@ -122,11 +122,11 @@ async def save_category(actor: Actor, category_id: int | None, name: str, team: 
 
 async def save_agent_settings(actor: Actor, user_id: int, available: bool, cap: str, limited: bool) -> None:
     _admin(actor)
-    cap = cap.strip()
-    if cap and (not cap.isdecimal() or not 1 <= int(cap) <= CAP_MAX):
+    cap_value = parse_int(cap, 1, CAP_MAX) if cap.strip() else None
+    if cap.strip() and cap_value is None:
         raise Invalid(errors={"cap": f"Enter a number of tickets from 1 to {CAP_MAX:,}, or leave it empty."})
     async with write_transaction():
-        rows = await User.update({User.is_available: available, User.open_ticket_cap: int(cap) if cap else None,
+        rows = await User.update({User.is_available: available, User.open_ticket_cap: cap_value,
                                   User.limited_to_teams: limited}).where(
             (User.id == user_id) & User.role.is_in(["agent", "admin"])).returning(User.id).run()
     if not rows:

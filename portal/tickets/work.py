@@ -13,7 +13,7 @@ from portal.accounts.rules import Actor
 from portal.clock import utcnow
 from portal.db import fetch, write_transaction
 from portal.errors import Invalid, NotFound
-from portal.ids import MAX_NUMBER
+from portal.ids import MAX_NUMBER, parse_int
 from portal.mail.services import queue_mail
 from portal.tickets import live, rules, search, sla
 from portal.tickets.console import NOT_FOUND, Scope, _aware_row
@@ -335,10 +335,9 @@ async def merge(scope: Scope, number: int, into_text: str) -> dict:
     requester is mailed a fresh link instead."""
     from portal.tickets import services
 
-    into_text = into_text.strip().lstrip("#")
-    if not (into_text.isascii() and into_text.isdecimal()) or int(into_text) > MAX_NUMBER:
+    target_number = parse_int(into_text.strip().lstrip("#"), 1, MAX_NUMBER)
+    if target_number is None:
         raise Invalid(errors={"into": "Enter the number of the ticket to merge into, like 1234."})
-    target_number = int(into_text)
     if target_number == number:
         raise Invalid(errors={"into": "A ticket cannot be merged into itself."})
     async with write_transaction():

@@ -72,7 +72,26 @@ def http_error_handler(request: Request, exc: HTTPException) -> Response:
     return render_error(request, status, message, dict(exc.headers or {}))
 
 
+OUT_OF_RANGE_MESSAGE = "A date or number in the request is out of range. Check what you entered and try again."
+
+
+def is_out_of_range(exc: BaseException) -> bool:
+    """Arithmetic on a value no person means: a date past year 9999, a float overflow, or ``int()``
+    of a number over Python's 4,300-digit limit (a ``ValueError`` that names the limit)."""
+    return isinstance(exc, OverflowError) or (
+        isinstance(exc, ValueError) and "Exceeds the limit" in str(exc) and "integer string conversion" in str(exc))
+
+
+def out_of_range_handler(request: Request, exc: Exception) -> Response:
+    """Safety net behind the parsers of ``portal.clock`` and ``portal.ids``: an input one of them
+    missed answers 422 with a message (logged as a warning, to be fixed at the parser)."""
+    log.warning("out-of-range input on %s %s: %r", request.method, request.url.path, exc)
+    return render_error(request, 422, OUT_OF_RANGE_MESSAGE)
+
+
 def server_error_handler(request: Request, exc: Exception) -> Response:
+    if is_out_of_range(exc):
+        return out_of_range_handler(request, exc)
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     return render_error(request, 500)
 
@@ -81,6 +100,7 @@ EXCEPTION_HANDLERS = {
     LoginRequired: login_required_handler,
     DomainError: domain_error_handler,
     HTTPException: http_error_handler,
+    OverflowError: out_of_range_handler,
     500: server_error_handler,
     Exception: server_error_handler,
 }

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
 import time
 
 from litestar.datastructures import MutableScopeHeaders
 from litestar.exceptions import ClientException
 from litestar.types import ASGIApp, BeforeMessageSendHookHandler, Message, Receive, Scope, Send
+from multipart import MultipartSegment, ParserError, ParserLimitReached, PushMultipartParser
 
 from portal.db import count_queries
 
@@ -120,25 +122,83 @@ def _staff(scope: Scope) -> bool:
 
 
 NUL_MESSAGE = "The request contains a character we cannot store (a NUL byte)."
+UTF8_MESSAGE = "A form field is not valid UTF-8 text. Reload the page and try again."
+_BOUNDARY = re.compile(rb'boundary="?([^";]+)"?', re.IGNORECASE)
 
 
 class NulInRequest(ClientException):
     detail_is_for_people = True  # the error page shows this detail (others stay generic)
 
 
+class UnreadableText(ClientException):
+    detail_is_for_people = True
+
+
+class MultipartTextCheck:
+    """Follows a multipart body chunk by chunk (nothing buffered but the text fields) and refuses a
+    text field (a part without a file name) that holds a NUL byte or is not valid in its charset.
+    File contents are left alone: a PDF holds NUL bytes by nature."""
+
+    def __init__(self, boundary: bytes) -> None:
+        self.parser: PushMultipartParser | None = PushMultipartParser(boundary)
+        self.segment: MultipartSegment | None = None
+        self.text: bytearray | None = None
+
+    def feed(self, chunk: bytes) -> None:
+        if self.parser is None or not chunk:
+            return
+        try:
+            for part in self.parser.parse(chunk):
+                if isinstance(part, MultipartSegment):
+                    self.segment, self.text = part, (None if part.filename else bytearray())
+                elif part:
+                    if self.text is not None:
+                        self.text.extend(part)
+                elif self.segment is not None:
+                    self._check(self.segment, self.text)
+                    self.segment = self.text = None
+        except (ParserError, ParserLimitReached):
+            self.parser = None  # Litestar's own parser answers 400 for a broken body
+
+    @staticmethod
+    def _check(segment: MultipartSegment, text: bytearray | None) -> None:
+        if text is None:
+            return
+        if b"\x00" in text:
+            raise NulInRequest(detail=NUL_MESSAGE)
+        try:
+            text.decode(segment.charset or "utf-8")
+        except (UnicodeDecodeError, LookupError):
+            raise UnreadableText(detail=UTF8_MESSAGE) from None
+
+
 def reject_nul_middleware(app: ASGIApp) -> ASGIApp:
-    """Refuse NUL bytes in query strings and form fields (400 with a message): no text column can
-    hold them (PostgreSQL rejects them outright), and no person types them. File uploads
-    (multipart) are left alone; their text fields are checked by each form's own rules."""
+    """Refuse NUL bytes in the path, the query string and every text field of a form, urlencoded
+    or multipart (400 with a message): no text column can hold them (PostgreSQL rejects them
+    outright, SQLite would store them), and no person types them. Multipart text fields must also
+    decode in their charset (UTF-8 by default). File contents are not text and are left alone."""
 
     async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await app(scope, receive, send)
             return
+        if "\x00" in scope.get("path", "") or b"%00" in scope.get("raw_path", b""):
+            raise NulInRequest(detail=NUL_MESSAGE)
         if b"%00" in scope.get("query_string", b"") or b"\x00" in scope.get("query_string", b""):
             raise NulInRequest(detail=NUL_MESSAGE)
-        headers = dict(scope.get("headers", []))
-        if not headers.get(b"content-type", b"").startswith(b"application/x-www-form-urlencoded"):
+        content_type = dict(scope.get("headers", [])).get(b"content-type", b"")
+        if content_type.startswith(b"multipart/form-data") and (boundary := _BOUNDARY.search(content_type)):
+            check = MultipartTextCheck(boundary.group(1))
+
+            async def multipart_receive() -> Message:
+                message = await receive()
+                if message["type"] == "http.request":
+                    check.feed(message.get("body", b""))
+                return message
+
+            await app(scope, multipart_receive, send)
+            return
+        if not content_type.startswith(b"application/x-www-form-urlencoded"):
             await app(scope, receive, send)
             return
         tail = b""

@@ -28,7 +28,7 @@ def local_time(value: datetime | None, zone: str = "UTC", fmt: str = "%Y-%m-%d %
         return ""
     try:
         tz = ZoneInfo(zone or "UTC")
-    except (KeyError, ValueError):
+    except (KeyError, ValueError, OSError):  # OSError: a typed "zone" longer than a file name
         tz = ZoneInfo("UTC")
     return value.astimezone(tz).strftime(fmt)
 

@@ -244,6 +244,9 @@ def test_parse_full_query():
     assert filters.errors == {}
 
 
+BAD_DAY = "Enter a date like 2026-11-24. Choose a date between 1970 and 2199."
+
+
 @pytest.mark.parametrize(("query", "key", "message"), [
     ("view=everything", "view", "That view does not exist."),
     ("view=saved-", "view", "That view does not exist."),
@@ -253,8 +256,10 @@ def test_parse_full_query():
     ("team=-1", "team", "Choose a team from the list."),
     ("category=1.5", "category", "Choose a category from the list."),
     ("assignee=123456789012", "assignee", "Choose a person from the list."),
-    ("created_from=24%2F11%2F2026", "created_from", "Enter a date like 2026-11-24."),
-    ("updated_to=2026-02-30", "updated_to", "Enter a date like 2026-11-24."),
+    ("created_from=24%2F11%2F2026", "created_from", BAD_DAY),
+    ("updated_to=2026-02-30", "updated_to", BAD_DAY),
+    ("created_from=0001-01-01", "created_from", BAD_DAY),
+    ("updated_to=9999-12-31", "updated_to", BAD_DAY),
 ])
 def test_parse_bad_values_are_dropped_with_a_message(query, key, message):
     filters = parse_query_string(query)

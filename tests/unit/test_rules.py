@@ -1,3 +1,5 @@
+import pytest
+
 from portal.accounts.rules import (
     Actor, can_manage_user, email_problem, name_problem, normalize_email, password_problem,
     timezone_problem, time_zones,
@@ -45,3 +47,14 @@ def test_admins_manage_others_but_not_themselves():
     assert not can_manage_user(admin, 1, "admin")
     assert not can_manage_user(agent, 3, "customer")
     assert agent.is_staff and not agent.is_admin and agent.at_least("customer") and not agent.at_least("admin")
+
+
+@pytest.mark.parametrize("email", ["ann\x01@example.org", "ann\x7f@example.org", "ann\x85@example.org",
+                                   "ann\u200b@example.org", "ann\u202e@example.org", "ann@exa\x1bmple.org"])
+def test_email_addresses_refuse_control_and_invisible_characters(email):
+    assert "control or invisible characters" in email_problem(email)
+
+
+def test_names_refuse_control_characters_but_keep_zero_width_joiners():
+    assert name_problem("Ann\x7fLee") and name_problem("Ann\x85") and name_problem("Ann\x1b[31m")
+    assert name_problem("مهرداد\u200cی") is None
