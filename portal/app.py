@@ -22,6 +22,7 @@ from portal.backoffice.controllers import BackOfficeController, OutboxController
 from portal.backoffice.reports_controllers import ReportsController
 from portal.booking.back_controllers import HolidaysController, SchedulesController, ServicesController, WhyController
 from portal.booking.calendar import drop_feed
+from portal.booking.services import claim_guest_appointments
 from portal.booking.calendar_controllers import CalendarController, StaffFeedAdminController, staff_feed
 from portal.booking.controllers import BookingController, ManageByLinkController, MyAppointmentsController
 from portal.jobs.worker import Worker
@@ -32,6 +33,7 @@ from portal.web.access import enforce_access_policy
 from portal.web.errors import EXCEPTION_HANDLERS
 from portal.web.pages import health, home
 from portal.tickets import live
+from portal.tickets.services import claim_guest_tickets
 from portal.tickets.sla_controllers import SlaController
 from portal.tickets.back_controllers import CannedController, QueueController, events
 from portal.tickets.teams_controllers import AgentSettingsController, CategoriesController, TeamsController, availability
@@ -50,7 +52,10 @@ def create_app(settings: Settings | None = None) -> Litestar:
     use_settings(settings)
     engine = db.make_engine(settings.database_url)
     db.use_engine(engine)
+    # Domains react to account events; accounts knows none of them.
     accounts.on_staff_access_ended(drop_feed)  # a former staff member's calendar feed stops at once
+    accounts.on_address_proven(claim_guest_tickets)  # proven guest tickets and bookings join the account
+    accounts.on_address_proven(claim_guest_appointments)
     worker_holder: dict = {}
 
     @contextlib.asynccontextmanager

@@ -135,13 +135,12 @@ async def verify_email(raw: str) -> Actor:
     """Verify from the session that signed up: the password it chose is the owner's."""
     async with write_transaction():
         token = await tokens.consume(raw, ("verify",))
+        await _refuse_inactive(token["user"])
         await User.update({User.email_verified_at: utcnow()}).where(
             (User.id == token["user"]) & User.email_verified_at.is_null()).run()
         row = await User.select().where(User.id == token["user"]).first()
         await audit(row["id"], "account.verified", row["email"])
-    if not row["is_active"]:
-        raise Invalid(tokens.BAD_LINK)
-    await _claim_proven_guest_items(row["id"], row["email"])
+    await _run_hooks(_ADDRESS_PROVEN, row["id"], row["email"])
     return _actor(row)
 
 
@@ -155,23 +154,19 @@ async def verify_with_password(raw: str, password: str, ip: str = "") -> Actor:
     password_hash = await hash_password(password)
     async with write_transaction():
         token = await tokens.consume(raw, ("verify",))
+        await _refuse_inactive(token["user"])
         await User.update({User.password_hash: password_hash, User.session_version: User.session_version + 1,
                            User.email_verified_at: utcnow()}).where(User.id == token["user"]).run()
         row = await User.select().where(User.id == token["user"]).first()
         await audit(row["id"], "account.verified_new_password", row["email"], ip=ip)
-    if not row["is_active"]:
-        raise Invalid(tokens.BAD_LINK)
-    await _claim_proven_guest_items(row["id"], row["email"])
+    await _run_hooks(_ADDRESS_PROVEN, row["id"], row["email"])
     return _actor(row)
 
 
-async def _claim_proven_guest_items(user_id: int, email: str) -> None:
-    """The account's address is proven: guest tickets and bookings whose address was proven too join."""
-    from portal.booking.services import claim_guest_appointments  # both build on accounts
-    from portal.tickets.services import claim_guest_tickets
-
-    await claim_guest_tickets(user_id, email)
-    await claim_guest_appointments(user_id, email)
+async def _refuse_inactive(user_id: int) -> None:
+    """A deactivated account's link changes nothing (raised inside the transaction: it rolls back)."""
+    if not await User.exists().where((User.id == user_id) & (User.is_active == True)):  # noqa: E712
+        raise Invalid(tokens.BAD_LINK)
 
 
 async def resend_verification(email: str) -> None:
@@ -265,14 +260,13 @@ async def reset_password(raw: str, password: str, ip: str = "") -> Actor:
     password_hash = await hash_password(password)
     async with write_transaction():
         token = await tokens.consume(raw, ("reset", "invite"))
+        await _refuse_inactive(token["user"])
         now = utcnow()
         await User.update({User.password_hash: password_hash, User.session_version: User.session_version + 1,
                            User.email_verified_at: now}).where(User.id == token["user"]).run()
         user = await User.select().where(User.id == token["user"]).first()
         await audit(user["id"], f"account.password_{token['purpose']}", user["email"], ip=ip)
-    if not user["is_active"]:
-        raise Invalid(tokens.BAD_LINK)
-    await _claim_proven_guest_items(user["id"], user["email"])
+    await _run_hooks(_ADDRESS_PROVEN, user["id"], user["email"])
     return _actor(user)
 
 
@@ -371,21 +365,29 @@ async def invite_user(actor: Actor, email: str, name: str, role: str, ip: str = 
     return user_id
 
 
-# What other domains drop when someone stops being staff (demoted to customer, or deactivated): the
-# booking's iCal feed, for one. Accounts knows no domain; the app factory registers the hooks, and
-# they run inside the write transaction of the change.
-StaffAccessEnded = Callable[[int], Awaitable[None]]
-_STAFF_ACCESS_ENDED: list[StaffAccessEnded] = []
+# Other domains react to what happens to an account, without accounts knowing them (it sits below
+# every domain): the app factory registers their hooks. Each runs with the account's id and address.
+AccountHook = Callable[[int, str], Awaitable[object]]
+_STAFF_ACCESS_ENDED: list[AccountHook] = []  # demoted to customer or deactivated (inside that transaction)
+_ADDRESS_PROVEN: list[AccountHook] = []  # the owner proved the address (guest tickets and bookings join)
 
 
-def on_staff_access_ended(hook: StaffAccessEnded) -> None:
-    if hook not in _STAFF_ACCESS_ENDED:
-        _STAFF_ACCESS_ENDED.append(hook)
+def on_staff_access_ended(hook: AccountHook) -> None:
+    _register(_STAFF_ACCESS_ENDED, hook)
 
 
-async def _staff_access_ended(user_id: int) -> None:
-    for hook in _STAFF_ACCESS_ENDED:
-        await hook(user_id)
+def on_address_proven(hook: AccountHook) -> None:
+    _register(_ADDRESS_PROVEN, hook)
+
+
+def _register(hooks: list[AccountHook], hook: AccountHook) -> None:
+    if hook not in hooks:
+        hooks.append(hook)
+
+
+async def _run_hooks(hooks: list[AccountHook], user_id: int, email: str) -> None:
+    for hook in hooks:
+        await hook(user_id, email)
 
 
 async def change_role(actor: Actor, user_id: int, role: str, ip: str = "") -> None:
@@ -400,7 +402,7 @@ async def change_role(actor: Actor, user_id: int, role: str, ip: str = "") -> No
             User.id == user_id).run()
         if role == "customer":
             await TeamMember.delete().where(TeamMember.user == user_id).run()
-            await _staff_access_ended(user_id)
+            await _run_hooks(_STAFF_ACCESS_ENDED, user_id, row["email"])
         await audit(actor.id, "user.role_changed", row["email"], {"from": row["role"], "to": role}, ip=ip)
 
 
@@ -415,7 +417,7 @@ async def set_active(actor: Actor, user_id: int, active: bool, ip: str = "") -> 
         await User.update({User.is_active: active, User.session_version: User.session_version + 1}).where(
             User.id == user_id).run()
         if not active:
-            await _staff_access_ended(user_id)
+            await _run_hooks(_STAFF_ACCESS_ENDED, user_id, row["email"])
         await audit(actor.id, "user.activated" if active else "user.deactivated", row["email"], ip=ip)
 
 

@@ -290,8 +290,8 @@ async def revoke_feed(actor: Actor, staff_id: int) -> bool:
         return bool(await StaffFeed.delete().where(StaffFeed.staff == staff_id).returning(StaffFeed.id).run())
 
 
-async def drop_feed(staff_id: int) -> None:
-    """When someone stops being staff (runs inside the caller's write transaction)."""
+async def drop_feed(staff_id: int, _email: str = "") -> None:
+    """When someone stops being staff (an accounts hook: runs inside the caller's write transaction)."""
     await StaffFeed.delete().where(StaffFeed.staff == staff_id).run()
 
 

@@ -212,6 +212,22 @@ async def test_expired_and_unknown_reset_links_are_refused(browser, make_user, o
     assert row["session_version"] == 1
 
 
+async def test_a_deactivated_accounts_links_change_nothing(browser, make_user):
+    """A reset or verification link of a deactivated account is refused before anything is written
+    (it used to set the new password, then refuse)."""
+    from portal.accounts import tokens
+
+    user_id = await make_user("bob@example.org", active=False, verified=False)
+    before = await user_row("bob@example.org")
+    reset, verify = await tokens.issue(user_id, "reset"), await tokens.issue(user_id, "verify")
+    for url in (f"/password/reset/{reset}", f"/verify/{verify}"):
+        response = await browser.post(url, {"password": "new purple otter"})
+        assert response.status_code == 400 and "invalid or has expired" in response.text
+    after = await user_row("bob@example.org")
+    assert (after["password_hash"], after["session_version"], after["email_verified_at"]) == (
+        before["password_hash"], before["session_version"], None)
+
+
 async def test_profile_update_and_password_change(browser, make_browser, make_user):
     await make_user("bob@example.org", name="Bob")
     await browser.login("bob@example.org")

@@ -97,9 +97,13 @@ async def _world(desk, make_browser) -> tuple[dict[str, str], dict[str, object]]
     from portal.clock import utcnow
     from portal.db import write_transaction
 
+    from portal.tickets.tables import Ticket
+
     number = (await file_ticket("Crawl me", desk.tech, email="ann@example.org"))["number"]
     now = utcnow()
     async with write_transaction():
+        # Ann's own ticket (a guest ticket joins her account only once its mailed link is used).
+        await Ticket.update({Ticket.requester: desk.ann}).where(Ticket.number == number).run()
         service = (await Service.insert(Service(
             slug="advice", name="Advice", created_at=now, min_notice_minutes=0, intake_questions=json.dumps([
                 {"id": "topic", "label": "Topic", "kind": "text", "required": False}]))).run())[0]["id"]
