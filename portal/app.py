@@ -25,6 +25,7 @@ from portal.booking.calendar import drop_feed
 from portal.booking.services import claim_guest_appointments
 from portal.booking.calendar_controllers import CalendarController, StaffFeedAdminController, staff_feed
 from portal.booking.controllers import BookingController, ManageByLinkController, MyAppointmentsController
+from portal.job_handlers import register_jobs
 from portal.jobs.worker import Worker
 from portal.tickets.controllers import GuestTicketController, TicketController
 from portal.settings import Settings, get_settings, use_settings
@@ -56,6 +57,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     accounts.on_staff_access_ended(drop_feed)  # a former staff member's calendar feed stops at once
     accounts.on_address_proven(claim_guest_tickets)  # proven guest tickets and bookings join the account
     accounts.on_address_proven(claim_guest_appointments)
+    register_jobs()  # every process that runs jobs (in-process worker, tests) knows every kind
     worker_holder: dict = {}
 
     @contextlib.asynccontextmanager

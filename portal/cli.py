@@ -170,7 +170,10 @@ def create_user(email: str, name: str, role: str, password: str | None) -> None:
 @click.option("--poll", default=1.0, show_default=True, help="seconds between polls when idle")
 def worker(poll: float) -> None:
     """Run background jobs (mail, schedules) until stopped. Run several on PostgreSQL if needed."""
+    from portal.job_handlers import register_jobs
     from portal.jobs.worker import Worker
+
+    register_jobs()
 
     async def go():
         w = Worker(poll_seconds=poll)

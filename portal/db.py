@@ -189,10 +189,22 @@ def make_engine(database_url: str) -> Engine:
     raise ValueError(f"PORTAL_DATABASE_URL must start with sqlite:/// or postgresql://, not {scheme!r}")
 
 
-def current_engine() -> Engine:
-    from portal import piccolo_conf
+# The engine ``use_engine`` chose. Piccolo's configuration module (``PICCOLO_CONF``, that is
+# ``portal.piccolo_conf``) builds its ``DB`` with ``make_engine``; this module reaches it through
+# Piccolo's own finder rather than importing it, so the two do not import each other.
+_engine: Engine | None = None
 
-    return piccolo_conf.DB
+
+def current_engine() -> Engine:
+    """The engine every query of the app runs on: the one ``use_engine`` set, else Piccolo's ``DB``."""
+    if _engine is not None:
+        return _engine
+    from piccolo.engine.finder import engine_finder
+
+    engine = engine_finder()
+    if engine is None:
+        raise RuntimeError("no database engine: PICCOLO_CONF names no module with a DB")
+    return engine
 
 
 def is_sqlite(engine: Engine | None = None) -> bool:
@@ -202,11 +214,15 @@ def is_sqlite(engine: Engine | None = None) -> bool:
 def use_engine(engine: Engine) -> None:
     """Point Piccolo's config and every table of the app (tables cache their engine) at ``engine``."""
     from piccolo.apps.migrations.tables import Migration
+    from piccolo.conf.apps import Finder
 
-    from portal import piccolo_conf
     from portal.piccolo_app import APP_CONFIG
 
-    piccolo_conf.DB = engine
+    global _engine
+    _engine = engine
+    conf = Finder().get_piccolo_conf_module()
+    if conf is not None:
+        conf.DB = engine  # Piccolo's migrations find the engine there
     for table in [*APP_CONFIG.table_classes, Migration]:
         table._meta.db = engine
 

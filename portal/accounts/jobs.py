@@ -4,10 +4,8 @@ from portal.accounts.services import mail_reset_link
 from portal.accounts.tables import AuthToken
 from portal.clock import utcnow
 from portal.db import write_transaction
-from portal.jobs.worker import handler
 
 
-@handler("accounts.purge_tokens")
 async def purge_tokens(payload: dict) -> None:
     """Drop link tokens a day after they expired or were used; they can never work again."""
     cutoff = utcnow() - timedelta(days=1)
@@ -15,6 +13,5 @@ async def purge_tokens(payload: dict) -> None:
         await AuthToken.delete().where((AuthToken.expires_at < cutoff) | (AuthToken.used_at < cutoff)).run()
 
 
-@handler("accounts.password_reset_request")
 async def password_reset_request(payload: dict) -> None:
     await mail_reset_link(payload["email"], payload.get("ip", ""))

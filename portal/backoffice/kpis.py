@@ -573,7 +573,7 @@ async def _available_minutes(staff_rows: list[dict], first: date, last: date, lo
     """Working minutes of each staff member inside [lo, hi): weekly hours, date overrides and
     holidays (the booking engine's own rules), minus time off."""
     from portal.booking import availability as engine
-    from portal.booking.services import _minutes
+    from portal.booking.services import time_from_minutes
 
     ids = [s["id"] for s in staff_rows]
     if not ids:
@@ -582,13 +582,13 @@ async def _available_minutes(staff_rows: list[dict], first: date, last: date, lo
     weekly: dict[int, dict[int, list]] = {i: {} for i in ids}
     for r in await fetch(f"SELECT staff, weekday, start_minute, end_minute FROM weekly_hours WHERE staff IN ({marks}) "
                          "ORDER BY start_minute", *ids):
-        weekly[r["staff"]].setdefault(r["weekday"], []).append((_minutes(r["start_minute"]), _minutes(r["end_minute"])))
+        weekly[r["staff"]].setdefault(r["weekday"], []).append((time_from_minutes(r["start_minute"]), time_from_minutes(r["end_minute"])))
     overrides: dict[int, dict[date, list]] = {i: {} for i in ids}
     for r in await fetch(f"SELECT staff, day, start_minute, end_minute FROM date_override WHERE staff IN ({marks}) "
                          "AND day >= {} AND day <= {}", *ids, first, last):
         ranges = overrides[r["staff"]].setdefault(_as_date(r["day"]), [])
         if r["start_minute"] is not None:
-            ranges.append((_minutes(r["start_minute"]), _minutes(r["end_minute"])))
+            ranges.append((time_from_minutes(r["start_minute"]), time_from_minutes(r["end_minute"])))
     holidays = frozenset(_as_date(r["day"]) for r in await fetch(
         "SELECT day FROM holiday WHERE day >= {} AND day <= {}", first, last))
     time_off: dict[int, list] = {i: [] for i in ids}

@@ -55,8 +55,8 @@ async def service_row(service_id: int) -> dict:
     row = await Service.select().where(Service.id == service_id).first()
     if row is None:
         raise NotFound("We could not find that service.")
-    row["questions"] = services._loads(row["intake_questions"], [])
-    row["reminder_offsets"] = services._loads(row["reminder_offsets"], [])
+    row["questions"] = services.json_field(row["intake_questions"], [])
+    row["reminder_offsets"] = services.json_field(row["reminder_offsets"], [])
     return row
 
 
@@ -156,7 +156,7 @@ async def update_service(actor: Actor, service_id: int, data: ServiceInput, erro
         reason = "The service is no longer offered." if not data.is_active else \
             "Your staff member no longer offers this service."
         for a in stranded:
-            await services.cancel(await services._full(a["id"]), reason, None, by_staff=True)
+            await services.cancel(await services.full_appointment(a["id"]), reason, None, by_staff=True)
             cancelled += 1
     return cancelled
 

@@ -105,7 +105,7 @@ async def calendar_view(actor: Actor, view: str, anchor_raw: str, staff_choice: 
             _spread(cells, calendar.staff_id, start, end, zone, days, lambda label: label)
     for row in off:
         reason = f" ({row['reason']})" if row["reason"] else ""
-        _spread(cells, row["staff"], row["start_at"], row["end_at"], zone, days, lambda label: f"Time off {label}{reason}",
+        _spread(cells, row["staff"], row["start_at"], row["end_at"], zone, days, lambda label: f"Time off {label}{reason}",  # noqa: B023 - called at once
                 target="time_off")
     holidays = {r["day"]: r["name"] for r in holiday_rows if days[0] <= r["day"] <= days[-1]}
     step = timedelta(days=7 if view == "week" else 1)
@@ -129,7 +129,7 @@ def _spread(cells, staff_id: int, start: datetime, end: datetime, zone: ZoneInfo
 
 async def appointment_for_staff(actor: Actor, appointment_id: int) -> dict:
     """The appointment with everything staff need; 404 for an agent when it is someone else's."""
-    appointment = await services._full(appointment_id)
+    appointment = await services.full_appointment(appointment_id)
     if not actor.is_admin and appointment["staff"] != actor.id:
         raise NotFound(NOT_YOURS)
     appointment["status_label"] = STATUSES.get(appointment["status"], appointment["status"])

@@ -18,7 +18,7 @@ from portal.booking import services
 from portal.booking.ics import calendar_file
 from portal.booking.services import ANYONE
 from portal.clock import parse_day, parse_month, utcnow
-from portal.errors import DomainError, Invalid
+from portal.errors import DomainError
 from portal.settings import get_settings
 from portal.web.auth import current_actor
 from portal.web.responses import after_post, flash, form_error, page_or_fragment
@@ -177,7 +177,7 @@ async def _manage_context(appointment: dict, base: str) -> dict:
         "when": services.local_label(appointment["start_at"], appointment["customer_timezone"]),
         "can_cancel": booked and appointment["start_at"] - timedelta(minutes=appointment["cancel_cutoff"]) > now,
         "can_move": booked and appointment["start_at"] - timedelta(minutes=appointment["reschedule_cutoff"]) > now,
-        "errors": {}, "answers": services._loads(appointment["answers"], {}),
+        "errors": {}, "answers": services.json_field(appointment["answers"], {}),
     }
 
 

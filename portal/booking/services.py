@@ -43,7 +43,7 @@ NOT_FOUND = "We could not find that appointment."
 
 # --- services and staff -------------------------------------------------------------------------
 
-def _loads(value, default):
+def json_field(value, default):
     if value is None:
         return default
     return json.loads(value) if isinstance(value, str) else value
@@ -68,7 +68,7 @@ async def service_by_slug(slug: str) -> dict:
     row = await Service.select().where((Service.slug == slug[:80]) & (Service.is_active == True)).first()  # noqa: E712
     if row is None:
         raise NotFound("We could not find that service.")
-    row["questions"] = _loads(row["intake_questions"], [])
+    row["questions"] = json_field(row["intake_questions"], [])
     return row
 
 
@@ -78,7 +78,7 @@ async def service_staff(service_id: int) -> list[dict]:
         & (User.is_active == True)).order_by(User.name)  # noqa: E712
 
 
-def _minutes(value: int) -> time:
+def time_from_minutes(value: int) -> time:
     return time(0, 0) if value >= 1440 else time(value // 60, value % 60)
 
 
@@ -92,13 +92,13 @@ async def calendars(staff: list[dict], window_start: datetime, window_end: datet
     weekly: dict[int, dict[int, list]] = {i: {} for i in ids}
     for row in await WeeklyHours.select().where(WeeklyHours.staff.is_in(ids)).order_by(WeeklyHours.start_minute):
         weekly[row["staff"]].setdefault(row["weekday"], []).append(
-            (_minutes(row["start_minute"]), _minutes(row["end_minute"])))
+            (time_from_minutes(row["start_minute"]), time_from_minutes(row["end_minute"])))
     overrides: dict[int, dict[date, list]] = {i: {} for i in ids}
     for row in await DateOverride.select().where(DateOverride.staff.is_in(ids) & (DateOverride.day >= lo.date())
                                                  & (DateOverride.day <= hi.date())):
         ranges = overrides[row["staff"]].setdefault(row["day"], [])
         if row["start_minute"] is not None:
-            ranges.append((_minutes(row["start_minute"]), _minutes(row["end_minute"])))
+            ranges.append((time_from_minutes(row["start_minute"]), time_from_minutes(row["end_minute"])))
     holidays = frozenset(r["day"] for r in await Holiday.select(Holiday.day).where(
         (Holiday.day >= lo.date()) & (Holiday.day <= hi.date())))
     time_off: dict[int, list] = {i: [] for i in ids}
@@ -334,13 +334,13 @@ async def book(actor: Actor | None, service: dict, staff_choice: str, start_raw:
             customer_timezone=zone_or_utc(details.timezone), answers=json.dumps(details.answers), note=details.note,
             start_at=start, end_at=start + rules.duration, uid=f"{secrets.token_hex(16)}@front-desk",
             manage_token_hash=_digest(raw_token), booked_by=booked_by, created_at=now, updated_at=now)).run()
-        appointment = await _full(rows[0]["id"])
+        appointment = await full_appointment(rows[0]["id"])
         await _mail_change(appointment, "appointment_confirmed", raw_token)
         await _schedule_reminders(appointment)
     return appointment, raw_token
 
 
-async def _full(appointment_id: int) -> dict:
+async def full_appointment(appointment_id: int) -> dict:
     row = await Appointment.select(
         Appointment.all_columns(), Appointment.service.name.as_alias("service_name"),
         Appointment.service.slug.as_alias("service_slug"),
@@ -353,8 +353,8 @@ async def _full(appointment_id: int) -> dict:
     ).where(Appointment.id == appointment_id).first()
     if row is None:
         raise NotFound(NOT_FOUND)
-    answers = _loads(row["answers"], {})
-    row["answer_list"] = [(q["label"], answers.get(f"q_{q['id']}", "")) for q in _loads(row["questions"], [])
+    answers = json_field(row["answers"], {})
+    row["answer_list"] = [(q["label"], answers.get(f"q_{q['id']}", "")) for q in json_field(row["questions"], [])
                           if answers.get(f"q_{q['id']}")]
     return row
 
@@ -378,7 +378,7 @@ def local_label(instant: datetime, zone: str) -> str:
 
 async def _schedule_reminders(appointment: dict) -> None:
     now = utcnow()
-    for minutes in _loads(appointment["reminder_offsets"], []):
+    for minutes in json_field(appointment["reminder_offsets"], []):
         at = appointment["start_at"] - timedelta(minutes=int(minutes))
         if at > now:
             await queue.enqueue("booking.reminder", {"appointment_id": appointment["id"],
@@ -388,7 +388,7 @@ async def _schedule_reminders(appointment: dict) -> None:
 
 async def send_reminder(payload: dict) -> None:
     """Runs as a job: skipped when the appointment was cancelled or moved since it was scheduled."""
-    appointment = await _full(payload["appointment_id"])
+    appointment = await full_appointment(payload["appointment_id"])
     if appointment["status"] != "booked" or appointment["sequence"] != payload["sequence"]:
         return
     async with write_transaction():
@@ -408,12 +408,12 @@ async def appointment_for_token(raw: str) -> dict:
         Appointment.manage_token_hash == _digest(raw)).first()
     if row is None:
         raise NotFound(NOT_FOUND)
-    appointment = await _full(row["id"])
+    appointment = await full_appointment(row["id"])
     if appointment["end_at"] < utcnow() - timedelta(days=30):
         raise NotFound("This link has expired.")
     if row["customer_email_proven_at"] is None:
         await _prove_address(row["id"])
-        appointment = await _full(row["id"])
+        appointment = await full_appointment(row["id"])
     return appointment
 
 
@@ -454,7 +454,7 @@ async def my_appointments(actor: Actor) -> tuple[list[dict], list[dict]]:
 
 
 async def appointment_for_actor(actor: Actor, appointment_id: int) -> dict:
-    appointment = await _full(appointment_id)
+    appointment = await full_appointment(appointment_id)
     if appointment["customer"] != actor.id:
         raise NotFound(NOT_FOUND)
     return appointment
@@ -479,7 +479,7 @@ async def cancel(appointment: dict, reason: str, raw_token: str | None, *, by_st
                                   Appointment.cancel_reason: reason.strip(), Appointment.updated_at: now,
                                   Appointment.sequence: Appointment.sequence + 1}).where(
             (Appointment.id == appointment["id"]) & (Appointment.status == "booked")).run()
-        await _mail_change(await _full(appointment["id"]), "appointment_cancelled", raw_token)
+        await _mail_change(await full_appointment(appointment["id"]), "appointment_cancelled", raw_token)
 
 
 async def reschedule(appointment: dict, start_raw: str, raw_token: str | None, *, by_staff: bool = False) -> dict:
@@ -494,7 +494,7 @@ async def reschedule(appointment: dict, start_raw: str, raw_token: str | None, *
                       "start. Please contact us.")
     start = parse_start(start_raw)
     service = await Service.select().where(Service.id == appointment["service"]).first()
-    service["questions"] = _loads(service["intake_questions"], [])
+    service["questions"] = json_field(service["intake_questions"], [])
     rules = rules_for(service)
     staff = [s for s in await service_staff(service["id"]) if s["id"] == appointment["staff"]]
     if not staff:
@@ -521,7 +521,7 @@ async def reschedule(appointment: dict, start_raw: str, raw_token: str | None, *
             (Appointment.id == appointment["id"]) & (Appointment.status == "booked")).returning(Appointment.id).run()
         if not moved_rows:
             raise Invalid("This appointment is not booked any more.")
-        moved = await _full(appointment["id"])
+        moved = await full_appointment(appointment["id"])
         await _mail_change(moved, "appointment_moved", raw_token)
         await _schedule_reminders(moved)
     return moved

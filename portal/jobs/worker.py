@@ -1,5 +1,9 @@
 """Runs jobs: handler registry, recurring schedules, and the polling loop.
 
+The registry knows handlers by kind only: this module imports no domain. ``portal.job_handlers``
+lists every kind and its handler in one place and registers them when the app or ``portal worker``
+starts.
+
 The same loop runs inside each app process (PORTAL_WORKER=inprocess, the default) or in separate
 ``portal worker`` processes. Recurring schedules insert one job per occurrence under a unique key,
 so any number of workers schedule each occurrence exactly once.
@@ -22,21 +26,18 @@ from portal.jobs import queue
 log = logging.getLogger("portal.jobs")
 
 Handler = Callable[[dict], Awaitable[None]]
+GiveUp = Callable[[dict, str], Awaitable[None]]
 HANDLERS: dict[str, Handler] = {}
-GIVE_UP: dict[str, Callable[[dict, str], Awaitable[None]]] = {}
+GIVE_UP: dict[str, GiveUp] = {}
 
 
-def handler(kind: str, on_give_up: Callable[[dict, str], Awaitable[None]] | None = None
-            ) -> Callable[[Handler], Handler]:
-    """Register ``function`` for jobs of ``kind``; ``on_give_up`` runs once retries are exhausted."""
-
-    def register(function: Handler) -> Handler:
-        HANDLERS[kind] = function
-        if on_give_up:
-            GIVE_UP[kind] = on_give_up
-        return function
-
-    return register
+def register(kind: str, function: Handler, on_give_up: GiveUp | None = None) -> None:
+    """Run ``function`` for jobs of ``kind``; ``on_give_up`` runs once retries are exhausted."""
+    HANDLERS[kind] = function
+    if on_give_up:
+        GIVE_UP[kind] = on_give_up
+    else:
+        GIVE_UP.pop(kind, None)
 
 
 @dataclass(frozen=True)
@@ -63,15 +64,6 @@ def worker_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"[:64]
 
 
-def _load_handlers() -> None:
-    # Importing the modules registers their handlers.
-    import portal.accounts.jobs  # noqa: F401
-    import portal.booking.jobs  # noqa: F401
-    import portal.mail.jobs  # noqa: F401
-    import portal.tickets.jobs  # noqa: F401
-    import portal.web.stores  # noqa: F401
-
-
 async def schedule_due(now: datetime | None = None) -> None:
     now = now or utcnow()
     for schedule in SCHEDULES:
@@ -80,8 +72,8 @@ async def schedule_due(now: datetime | None = None) -> None:
 
 
 async def run_one(worker_id: str) -> bool:
-    """Claim and run one due job. Returns False when nothing was due."""
-    _load_handlers()
+    """Claim and run one due job. Returns False when nothing was due (a kind nobody registered
+    fails like any error, and is retried)."""
     job = await queue.claim_next(worker_id)
     if job is None:
         return False

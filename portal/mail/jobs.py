@@ -10,7 +10,6 @@ import aiosmtplib
 
 from portal.clock import utcnow
 from portal.db import write_transaction
-from portal.jobs.worker import handler
 from portal.mail.services import mail_attachments, redact_delivered_mail, redacted_bodies
 from portal.mail.tables import OutboundMail
 from portal.settings import get_settings
@@ -42,7 +41,7 @@ def smtp_options(url: str) -> dict:
         "hostname": parts.hostname or "127.0.0.1",
         "port": parts.port or (465 if implicit_tls else 587 if parts.scheme == "smtp+starttls" else 25),
         "use_tls": implicit_tls,
-        "start_tls": True if parts.scheme == "smtp+starttls" else False,
+        "start_tls": parts.scheme == "smtp+starttls",
         "timeout": 30,
     }
     if parts.username:
@@ -57,7 +56,6 @@ async def mark_failed(payload: dict, error: str) -> None:
             OutboundMail.id == payload["mail_id"]).run()
 
 
-@handler("mail.send", on_give_up=mark_failed)
 async def send_mail(payload: dict) -> None:
     settings = get_settings()
     row = await OutboundMail.select().where(OutboundMail.id == payload["mail_id"]).first()
@@ -81,6 +79,5 @@ async def send_mail(payload: dict) -> None:
         await OutboundMail.update(changes).where(OutboundMail.id == row["id"]).run()
 
 
-@handler("mail.redact_delivered")
 async def redact_delivered(payload: dict) -> None:
     await redact_delivered_mail()

@@ -25,7 +25,7 @@ from portal.ids import MAX_NUMBER, QueryId, parse_id, parse_int
 from portal.settings import get_settings
 from portal.clock import utcnow
 from portal.tickets import console, live, rules, sla, work
-from portal.tickets.controllers import FORM, MULTIPART, UPLOAD_BODY_LIMIT, _uploads
+from portal.tickets.controllers import FORM, MULTIPART, UPLOAD_BODY_LIMIT, read_uploads
 from portal.web.auth import current_actor
 from portal.web.responses import VARY, after_post, flash, form_error, page_or_fragment, safe_next, wants_fragment
 from portal.web.templating import environment
@@ -128,7 +128,7 @@ class QueueController(Controller):
         scope = await console.scope_for(current_actor(request))
         internal = data.kind == "internal"
         try:
-            await work.reply(scope, number, data.body, internal=internal, uploads=await _uploads(data.files),
+            await work.reply(scope, number, data.body, internal=internal, uploads=await read_uploads(data.files),
                              status=data.status or None)
         except Invalid as error:
             context = await _ticket_context(scope, number, reply_body=data.body, reply_kind=data.kind)

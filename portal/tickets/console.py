@@ -15,10 +15,11 @@ from zoneinfo import ZoneInfo
 
 from portal.accounts.rules import Actor
 from portal.clock import WINDOW_MESSAGE, read_day, read_instant, utcnow
-from portal.db import fetch, instant
+from portal.db import fetch
 from portal.ids import MAX_NUMBER, parse_id, parse_int
 from portal.errors import NotFound
 from portal.tickets import rules, search
+from portal.tickets.rows import aware_row
 
 PAGE_SIZE = 50
 NOT_FOUND = "We could not find that ticket."
@@ -348,7 +349,7 @@ async def queue_page(scope: Scope, filters: Filters, cursor: str = "") -> Page:
     else:
         sql = (f"SELECT {LIST_COLUMNS} FROM ticket t {LIST_JOINS}"
                f"{' WHERE ' + ' AND '.join(where) if where else ''} ORDER BY {_qualified(order)} LIMIT {limit}")
-    rows = [_aware_row(r) for r in await fetch(sql, *args)]
+    rows = [aware_row(r) for r in await fetch(sql, *args)]
     more = len(rows) > PAGE_SIZE
     rows = rows[:PAGE_SIZE]
     return Page(rows=await _with_tags(rows), next_cursor=_encode_cursor(rows[-1], sort) if more else None)
@@ -368,15 +369,7 @@ async def _rows_by_ids(ids: list[int]) -> list[dict]:
     rows = await fetch(f"SELECT {LIST_COLUMNS} FROM ticket t {LIST_JOINS} WHERE t.id IN "
                        f"({', '.join('{}' for _ in ids)})", *ids)
     order = {ticket_id: i for i, ticket_id in enumerate(ids)}
-    return sorted((_aware_row(r) for r in rows), key=lambda r: order[r["id"]])
-
-
-def _aware_row(row: dict) -> dict:
-    for key in ("created_at", "updated_at", "staff_replied_at", "first_response_at", "next_due_at", "solved_at",
-                "first_response_due_at", "resolution_due_at", "sla_paused_at", "closed_at"):
-        if key in row:
-            row[key] = instant(row[key])
-    return row
+    return sorted((aware_row(r) for r in rows), key=lambda r: order[r["id"]])
 
 
 async def _with_tags(rows: list[dict]) -> list[dict]:

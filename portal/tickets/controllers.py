@@ -61,7 +61,7 @@ class FindForm:
     email: str = ""
 
 
-async def _uploads(items: list[UploadFile] | UploadFile | None) -> list[services.Upload]:
+async def read_uploads(items: list[UploadFile] | UploadFile | None) -> list[services.Upload]:
     """Read the chosen files; the empty part a browser sends when no file was chosen is skipped."""
     if items is None:
         return []
@@ -124,7 +124,7 @@ async def poll_thread(request: Request, viewer: Viewer, number: int | None, vers
 async def post_reply(request: Request, viewer: Viewer, number: int | None, data: ReplyForm) -> Response:
     ticket = await services.ticket_for_viewer(viewer, number)
     try:
-        await services.reply(viewer, ticket, data.body, await _uploads(data.files))
+        await services.reply(viewer, ticket, data.body, await read_uploads(data.files))
     except Invalid as error:
         context = await _ticket_context(viewer, ticket, reply_body=data.body)
         return form_error(request, "tickets/show.html", "tickets/_reply_form.html", context, error)
@@ -195,7 +195,7 @@ class TicketController(Controller):
     async def create(self, request: Request, data: Annotated[NewTicketForm, MULTIPART]) -> Response:
         actor = current_actor(request)
         form = services.NewTicket(subject=data.subject, category=data.category, body=data.body, name=data.name,
-                                  email=data.email, website=data.website, uploads=await _uploads(data.files))
+                                  email=data.email, website=data.website, uploads=await read_uploads(data.files))
         try:
             ticket = await services.open_ticket(actor, form, ip=client_ip(request), throttle=_throttle(request))
         except DomainError as error:

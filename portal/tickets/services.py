@@ -25,7 +25,7 @@ from portal.jobs import queue
 from portal.mail.services import queue_mail
 from portal.settings import get_settings
 from portal.throttle import Throttle, minutes_text
-from portal.tickets import live, rules, search, sla, work
+from portal.tickets import history, live, rules, search, sla, teams
 from portal.tickets.tables import Attachment, Category, Message, Ticket, TicketToken
 
 NOT_FOUND = "We could not find that ticket."
@@ -218,7 +218,7 @@ def _upload_root():
     return get_settings().var_dir / "uploads"
 
 
-async def _store_uploads(uploads: list[Upload]) -> list[files.StoredFile]:
+async def store_uploads(uploads: list[Upload]) -> list[files.StoredFile]:
     settings = get_settings()
     if len(uploads) > settings.upload_max_files:
         raise Invalid(errors={"files": f"Attach at most {settings.upload_max_files} files."})
@@ -232,7 +232,7 @@ async def _store_uploads(uploads: list[Upload]) -> list[files.StoredFile]:
     return stored
 
 
-async def _add_message(ticket: dict, *, author_id: int | None, author_name: str, staff: bool, kind: str,
+async def add_message(ticket: dict, *, author_id: int | None, author_name: str, staff: bool, kind: str,
                        body: str, stored: list[files.StoredFile]) -> int:
     now = utcnow()
     html = await render_off_loop(body, (f"/tickets/{ticket['number']}/attachments/",))
@@ -256,7 +256,7 @@ async def _issue_link(ticket: dict) -> str:
     return f"/t/{raw}"
 
 
-async def _link_for_mail(ticket: dict) -> str:
+async def link_for_mail(ticket: dict) -> str:
     path = f"/tickets/{ticket['number']}" if ticket["requester"] else await _issue_link(ticket)
     return f"{get_settings().base_url}{path}"
 
@@ -300,7 +300,7 @@ async def open_ticket(actor: Actor | None, form: NewTicket, *, ip: str, throttle
     name = actor.name if actor else form.name.strip()
     if actor is None:
         await _throttle_guest(throttle, ip, email)
-    stored = await _store_uploads(form.uploads)
+    stored = await store_uploads(form.uploads)
     category = cats.get(int(form.category)) if form.category.isdecimal() else None
     now = utcnow()
     async with write_transaction():
@@ -314,14 +314,14 @@ async def open_ticket(actor: Actor | None, form: NewTicket, *, ip: str, throttle
         ticket_id = rows[0]["id"]
         await Ticket.update({Ticket.number: ticket_id}).where(Ticket.id == ticket_id).run()
         ticket = await Ticket.select().where(Ticket.id == ticket_id).first()
-        await _add_message(ticket, author_id=actor.id if actor else None, author_name=name, staff=False,
+        await add_message(ticket, author_id=actor.id if actor else None, author_name=name, staff=False,
                            kind="public", body=form.body, stored=stored)
         await search.index_ticket(ticket_id)
-        await work.assign_by_rotation(ticket)
+        await teams.assign_by_rotation(ticket)
         await sla.refresh(ticket_id)
         ticket = await Ticket.select().where(Ticket.id == ticket_id).first()
         await queue_mail(email, "ticket_received", {"name": name, "ticket": ticket,
-                                                     "link": await _link_for_mail(ticket), "body": form.body})
+                                                     "link": await link_for_mail(ticket), "body": form.body})
     live.announce(ticket, None, "new")
     return ticket
 
@@ -332,14 +332,14 @@ async def reply(viewer: Viewer, ticket: dict, body: str, uploads: list[Upload]) 
     now = utcnow()
     if rules.status_after_customer_reply(ticket["status"], ticket["solved_at"], now) is None:
         raise Invalid(f"This ticket is closed. Please open a new ticket and mention #{ticket['number']}.")
-    stored = await _store_uploads(uploads)
+    stored = await store_uploads(uploads)
     async with write_transaction():
         current = await Ticket.select().where(Ticket.id == ticket["id"]).first()
         status = rules.status_after_customer_reply(current["status"], current["solved_at"], now)
         if status is None:
             raise Invalid(f"This ticket is closed. Please open a new ticket and mention #{ticket['number']}.")
         author = viewer.actor
-        await _add_message(current, author_id=author.id if author else None,
+        await add_message(current, author_id=author.id if author else None,
                            author_name=author.name if author else current["requester_name"], staff=False,
                            kind="public", body=body, stored=stored)
         changes = {Ticket.status: status, Ticket.updated_at: now, Ticket.customer_seen_at: now}
@@ -347,7 +347,7 @@ async def reply(viewer: Viewer, ticket: dict, body: str, uploads: list[Upload]) 
             changes[Ticket.solved_at] = None
         await Ticket.update(changes).where(Ticket.id == current["id"]).run()
         if status != current["status"]:
-            await work._event(current["id"], None, "status", rules.STATUS_LABELS[current["status"]],
+            await history.record_event(current["id"], None, "status", rules.STATUS_LABELS[current["status"]],
                               rules.STATUS_LABELS[status], "the customer replied")
             await sla.refresh(current["id"])
         await search.index_ticket(current["id"])
@@ -362,7 +362,7 @@ async def solve_by_customer(ticket: dict) -> None:
         await Ticket.update({Ticket.status: "solved", Ticket.solved_at: now, Ticket.updated_at: now}).where(
             (Ticket.id == ticket["id"]) & Ticket.status.is_in(["new", "open", "pending", "on_hold"])).run()
         await _system_note(ticket, "The customer marked this ticket as solved.")
-        await work._event(ticket["id"], None, "status", rules.STATUS_LABELS[ticket["status"]], "Solved",
+        await history.record_event(ticket["id"], None, "status", rules.STATUS_LABELS[ticket["status"]], "Solved",
                           "the customer marked it solved")
         await sla.refresh(ticket["id"])
     live.announce(ticket, None, "changed")
@@ -377,7 +377,7 @@ async def reopen(ticket: dict) -> None:
         await Ticket.update({Ticket.status: "open", Ticket.solved_at: None, Ticket.updated_at: now}).where(
             (Ticket.id == ticket["id"]) & (Ticket.status == "solved")).run()
         await _system_note(ticket, "The customer reopened this ticket.")
-        await work._event(ticket["id"], None, "status", "Solved", "Open", "the customer reopened it")
+        await history.record_event(ticket["id"], None, "status", "Solved", "Open", "the customer reopened it")
         await sla.refresh(ticket["id"])
     live.announce(ticket, None, "changed")
 
@@ -433,7 +433,7 @@ async def mail_ticket_link(number: int, email: str) -> None:
         if ticket is None:
             return
         await queue_mail(email, "ticket_link", {"name": ticket["requester_name"], "ticket": ticket,
-                                                "link": await _link_for_mail(ticket)})
+                                                "link": await link_for_mail(ticket)})
 
 
 async def claim_guest_tickets(user_id: int, email: str) -> int:
@@ -455,13 +455,13 @@ async def staff_reply(agent: Actor, ticket_id: int, body: str, *, internal: bool
         raise NotFound(NOT_FOUND)
     if problem := rules.text_problem(body, "a reply", rules.BODY_MAX):
         raise Invalid(errors={"body": problem})
-    stored = await _store_uploads(uploads or [])
+    stored = await store_uploads(uploads or [])
     now = utcnow()
     async with write_transaction():
         ticket = await Ticket.select().where(Ticket.id == ticket_id).first()
         if ticket is None:
             raise NotFound(NOT_FOUND)
-        message_id = await _add_message(ticket, author_id=agent.id, author_name=agent.name, staff=True,
+        message_id = await add_message(ticket, author_id=agent.id, author_name=agent.name, staff=True,
                                         kind="internal" if internal else "public", body=body, stored=stored)
         if not internal:
             changes = {Ticket.updated_at: now, Ticket.staff_replied_at: now}
@@ -473,7 +473,7 @@ async def staff_reply(agent: Actor, ticket_id: int, body: str, *, internal: bool
             await sla.refresh(ticket_id)
             await queue_mail(ticket["requester_email"], "ticket_reply", {
                 "name": ticket["requester_name"], "ticket": ticket, "agent": agent.name, "body": body,
-                "link": await _link_for_mail(ticket)})
+                "link": await link_for_mail(ticket)})
     return message_id
 
 
@@ -497,7 +497,7 @@ async def staff_set_status(agent: Actor, ticket_id: int, status: str) -> None:
         await Ticket.update(changes).where(Ticket.id == ticket_id).run()
         await sla.refresh(ticket_id)
         if status == "solved":
-            link = await _link_for_mail(ticket)
+            link = await link_for_mail(ticket)
             await queue_mail(ticket["requester_email"], "ticket_solved", {
                 "name": ticket["requester_name"], "ticket": ticket, "link": link})
 

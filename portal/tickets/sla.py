@@ -18,10 +18,10 @@ from datetime import datetime, timedelta
 from portal.clock import utcnow
 from portal.db import day, fetch
 from portal.jobs import queue
-from portal.jobs.worker import handler
 from portal.mail.services import queue_mail
 from portal.settings import get_settings
 from portal.tickets import business
+from portal.tickets.rows import aware_row
 
 WARN_BEFORE = timedelta(minutes=15)
 TARGETS = ("first_response", "resolution")
@@ -138,15 +138,13 @@ async def refresh(ticket_id: int, now: datetime | None = None, *, schedule: bool
     """Recompute and store the ticket's SLA columns; schedule its warnings (unless ``schedule`` is
     false: imports and demo data of the past should not mail anyone). Call inside the write
     transaction that changed the ticket."""
-    from portal.tickets.console import _aware_row
-
     now = now or utcnow()
     rows = await fetch("SELECT id, number, status, priority, category, created_at, first_response_at, solved_at, "
                        "sla_paused_at, sla_paused_minutes, sla_policy, first_response_due_at, resolution_due_at "
                        "FROM ticket WHERE id = {}", ticket_id)
     if not rows:
         return None
-    ticket = _aware_row(rows[0])
+    ticket = aware_row(rows[0])
     policy = await policy_for(ticket["priority"], ticket["category"])
     columns = state(ticket, policy, now)
     await fetch("UPDATE ticket SET " + ", ".join(f"{c} = {{}}" for c in COLUMNS) + " WHERE id = {}",
@@ -176,8 +174,6 @@ async def _schedule(ticket: dict, columns: dict, now: datetime) -> None:
 
 async def _still_due(payload: dict) -> dict | None:
     """The ticket if this job's target is still running with this very due time."""
-    from portal.tickets.console import _aware_row
-
     target = payload.get("target")
     if target not in TARGETS:
         return None
@@ -185,7 +181,7 @@ async def _still_due(payload: dict) -> dict | None:
                        "LEFT JOIN portal_user a ON a.id = t.assignee WHERE t.id = {}", payload.get("ticket"))
     if not rows:
         return None
-    ticket = _aware_row(rows[0])
+    ticket = aware_row(rows[0])
     due = ticket[f"{target}_due_at"]
     if ticket["status"] not in UNSOLVED or due is None or due.isoformat() != payload.get("due"):
         return None
@@ -216,7 +212,6 @@ async def _admin_addresses() -> list[str]:
 LABELS = {"first_response": "first response", "resolution": "resolution"}
 
 
-@handler("sla.warn")
 async def warn(payload: dict) -> None:
     from portal.db import write_transaction
 
@@ -230,7 +225,6 @@ async def warn(payload: dict) -> None:
                 "link": f"{get_settings().base_url}/back/tickets/{ticket['number']}"})
 
 
-@handler("sla.breach")
 async def breach(payload: dict) -> None:
     from portal.db import write_transaction
 

@@ -9,7 +9,9 @@ from portal.clock import utcnow
 from portal.db import fetch, write_transaction
 from portal.errors import Forbidden, Invalid, NotFound
 from portal.ids import parse_id, parse_int
-from portal.tickets.tables import Category
+from portal.tickets import rules
+from portal.tickets.history import record_event
+from portal.tickets.tables import Category, Ticket
 
 CAP_MAX = 10_000
 
@@ -141,3 +143,35 @@ async def set_own_availability(actor: Actor, available: bool) -> None:
 async def is_available(actor: Actor) -> bool:
     row = await User.select(User.is_available).where(User.id == actor.id).first()
     return bool(row and row["is_available"])
+
+
+# --- round-robin -----------------------------------------------------------------------------------------
+
+async def assign_by_rotation(ticket: dict) -> int | None:
+    """Give an unassigned ticket of a round-robin team to the next available member below their cap;
+    the reason goes into the history. Runs inside the caller's write transaction."""
+    if ticket.get("assignee") or not ticket.get("team"):
+        return None
+    teams = await fetch("SELECT id, name, round_robin, last_assigned FROM team WHERE id = {}", ticket["team"])
+    if not teams or not teams[0]["round_robin"]:
+        return None
+    team = teams[0]
+    members = await fetch(
+        "SELECT u.id, u.name, u.is_available AS available, u.open_ticket_cap AS cap, "
+        "(SELECT COALESCE(SUM(q.n), 0) FROM queue_tally q WHERE q.assignee = u.id "
+        "AND q.status IN ('new', 'open', 'pending', 'on_hold')) AS open FROM team_member m "
+        "JOIN portal_user u ON u.id = m.\"user\" WHERE m.team = {} AND u.is_active = {} "
+        "AND u.role IN ('agent', 'admin')", team["id"], True)
+    for member in members:
+        member["available"] = bool(member["available"])
+    chosen = rules.next_in_rotation(members, team["last_assigned"])
+    if chosen is None:
+        await record_event(ticket["id"], None, "assignee", "—", "—",
+                     f"round-robin in {team['name']}: nobody available below their cap")
+        return None
+    await Ticket.update({Ticket.assignee: chosen["id"]}).where(Ticket.id == ticket["id"]).run()
+    await fetch("UPDATE team SET last_assigned = {} WHERE id = {}", chosen["id"], team["id"])
+    cap = f", {chosen['open']} of {chosen['cap']} open" if chosen["cap"] is not None else ""
+    await record_event(ticket["id"], None, "assignee", "—", chosen["name"],
+                 f"round-robin in {team['name']}: next available agent{cap}")
+    return chosen["id"]

@@ -15,9 +15,12 @@ from portal.db import fetch, write_transaction
 from portal.errors import Invalid, NotFound
 from portal.ids import MAX_NUMBER, parse_int
 from portal.mail.services import queue_mail
-from portal.tickets import live, rules, search, sla
-from portal.tickets.console import NOT_FOUND, Scope, _aware_row
-from portal.tickets.tables import CannedReply, Message, SavedView, Tag, Ticket, TicketEvent, TicketTag, TicketToken
+from portal.tickets import live, rules, search, services, sla
+from portal.tickets.console import NOT_FOUND, Scope
+from portal.tickets.history import record_event
+from portal.tickets.rows import aware_row
+from portal.tickets.teams import assign_by_rotation
+from portal.tickets.tables import CannedReply, Message, SavedView, Tag, Ticket, TicketTag, TicketToken
 
 EDITABLE = ("status", "priority", "category", "team", "assignee")
 FIELD_LABELS = {"status": "Status", "priority": "Priority", "category": "Category", "team": "Team",
@@ -39,7 +42,7 @@ async def ticket_in_scope(scope: Scope, number: int) -> dict:
         "WHERE t.number = {}", number)
     if not rows or not scope.sees(rows[0]["team"]):
         raise NotFound(NOT_FOUND)
-    return _aware_row(rows[0])
+    return aware_row(rows[0])
 
 
 async def thread(ticket_id: int) -> list[dict]:
@@ -55,7 +58,7 @@ async def thread(ticket_id: int) -> list[dict]:
             message = messages[row["id"]] = {k: row[k] for k in (
                 "id", "author_name", "author_is_staff", "kind", "body_html", "created_at")}
             message["attachments"] = []
-            _aware_row(message)
+            aware_row(message)
         if row["file_id"] is not None:
             message["attachments"].append({"id": row["file_id"], "filename": row["filename"], "size": row["size"],
                                            "content_type": row["content_type"]})
@@ -67,7 +70,7 @@ async def history(ticket_id: int) -> list[dict]:
                        "WHERE ticket = {} ORDER BY id", ticket_id)
     for row in rows:
         row["created_at"] = row["at"]
-        _aware_row(row)
+        aware_row(row)
         row["label"] = FIELD_LABELS.get(row["field"], row["field"].title())
     return rows
 
@@ -93,7 +96,7 @@ async def requester_tickets(scope: Scope, ticket: dict, limit: int = 10) -> list
     rows = await fetch(f"SELECT t.number, t.subject, t.status, t.updated_at FROM ticket t WHERE {key} = {{}} "
                        f"AND t.id <> {{}}{' AND ' + scope_sql if scope_sql else ''} ORDER BY t.updated_at DESC "
                        f"LIMIT {limit}", value, ticket["id"], *scope_args)
-    return [_aware_row(r) for r in rows]
+    return [aware_row(r) for r in rows]
 
 
 async def directory() -> dict[str, list[dict]]:
@@ -125,14 +128,6 @@ async def canned_text(actor: Actor, reply_id: int, ticket: dict) -> str:
 
 # --- writing helpers -----------------------------------------------------------------------------------
 
-async def _event(ticket_id: int, actor: Actor | None, field: str, old: str, new: str, reason: str = "",
-                 at=None) -> None:
-    await TicketEvent.insert(TicketEvent(ticket=ticket_id, actor=actor.id if actor else None,
-                                         actor_name=actor.name if actor else "Automation", field=field,
-                                         old_value=str(old)[:200], new_value=str(new)[:200], reason=reason[:200],
-                                         at=at or utcnow())).run()
-
-
 async def _names(ids: dict[str, int | None]) -> dict[str, str]:
     """Display names for team/assignee/category ids in history rows."""
     out = {}
@@ -154,7 +149,7 @@ async def _locked_ticket(scope: Scope, number: int) -> dict:
     rows = await fetch(f"SELECT * FROM ticket WHERE number = {{}}{lock}", number)
     if not rows or not scope.sees(rows[0]["team"]):
         raise NotFound(NOT_FOUND)
-    return _aware_row(rows[0])
+    return aware_row(rows[0])
 
 
 @dataclass
@@ -215,12 +210,11 @@ async def _apply(scope: Scope, ticket: dict, change: Change, *, reason: str = ""
             old, new = old_names[key] or "—", new_names[key] or "—"
         else:
             old, new = _label(key, ticket[key]), _label(key, updates[key])
-        await _event(ticket["id"], scope.actor, key, old, new, reason, at=now)
+        await record_event(ticket["id"], scope.actor, key, old, new, reason, at=now)
     if updates.get("status") == "solved":
-        from portal.tickets.services import _link_for_mail
 
         await queue_mail(ticket["requester_email"], "ticket_solved", {
-            "name": ticket["requester_name"], "ticket": ticket, "link": await _link_for_mail(ticket)})
+            "name": ticket["requester_name"], "ticket": ticket, "link": await services.link_for_mail(ticket)})
     if "team" in updates and updates["team"] and ticket["assignee"] is None and "assignee" not in updates:
         await assign_by_rotation({**ticket, **updates})
     if {"status", "priority", "category"} & set(changed):
@@ -255,17 +249,15 @@ async def reply(scope: Scope, number: int, body: str, *, internal: bool, uploads
                 status: str | None = None) -> None:
     """A public reply (mailed to the requester) or an internal note; optionally set the status at once
     ("Reply and set pending", as agents do all day)."""
-    from portal.tickets import services
-
     if problem := rules.text_problem(body, "a note" if internal else "a reply", rules.BODY_MAX):
         raise Invalid(errors={"body": problem})
     if status is not None and status not in rules.STATUSES:
         raise Invalid(errors={"status": "Choose a status from the list."})
-    stored = await services._store_uploads(uploads)
+    stored = await services.store_uploads(uploads)
     now = utcnow()
     async with write_transaction():
         ticket = await _locked_ticket(scope, number)
-        await services._add_message(ticket, author_id=scope.actor.id, author_name=scope.actor.name, staff=True,
+        await services.add_message(ticket, author_id=scope.actor.id, author_name=scope.actor.name, staff=True,
                                     kind="internal" if internal else "public", body=body, stored=stored)
         updates = {Ticket.updated_at: now}
         if not internal:
@@ -281,7 +273,7 @@ async def reply(scope: Scope, number: int, body: str, *, internal: bool, uploads
         if not internal:
             await queue_mail(ticket["requester_email"], "ticket_reply", {
                 "name": ticket["requester_name"], "ticket": ticket, "agent": scope.actor.name, "body": body,
-                "link": await services._link_for_mail(ticket)})
+                "link": await services.link_for_mail(ticket)})
         await search.index_ticket(ticket["id"])
     live.announce(ticket, scope.actor, "note" if internal else "reply")
 
@@ -295,7 +287,7 @@ async def set_tags(scope: Scope, number: int, text: str) -> tuple[list[str], lis
         added, removed = await _replace_tags(ticket["id"], wanted)
         if added or removed:
             await Ticket.update({Ticket.updated_at: utcnow()}).where(Ticket.id == ticket["id"]).run()
-            await _event(ticket["id"], scope.actor, "tags", ", ".join(removed) and "−" + ", −".join(removed),
+            await record_event(ticket["id"], scope.actor, "tags", ", ".join(removed) and "−" + ", −".join(removed),
                          added and "+" + ", +".join(added))
     if added or removed:
         live.announce(ticket, scope.actor, "changed")
@@ -333,8 +325,6 @@ async def merge(scope: Scope, number: int, into_text: str) -> dict:
     see the other's messages. The duplicate's guest links are revoked, not moved: whoever typed an
     address into the guest form must not read the target's thread through them; the target's
     requester is mailed a fresh link instead."""
-    from portal.tickets import services
-
     target_number = parse_int(into_text.strip().lstrip("#"), 1, MAX_NUMBER)
     if target_number is None:
         raise Invalid(errors={"into": "Enter the number of the ticket to merge into, like 1234."})
@@ -358,22 +348,22 @@ async def merge(scope: Scope, number: int, into_text: str) -> dict:
             await fetch(f"UPDATE {table} SET ticket = {{}} WHERE ticket = {{}}", target["id"], source["id"])
         await TicketToken.update({TicketToken.revoked_at: now}).where(
             (TicketToken.ticket == source["id"]) & TicketToken.revoked_at.is_null()).run()
-        await services._add_message(target, author_id=None, author_name="System", staff=True, kind="system",
+        await services.add_message(target, author_id=None, author_name="System", staff=True, kind="system",
                                     body=f"Ticket #{number} “{source['subject']}” was merged into this ticket "
                                          f"by {scope.actor.name}.", stored=[])
-        await services._add_message(source, author_id=None, author_name="System", staff=True, kind="system",
+        await services.add_message(source, author_id=None, author_name="System", staff=True, kind="system",
                                     body=f"Merged into #{target_number} by {scope.actor.name}.", stored=[])
         await Ticket.update({Ticket.merged_into: target_number, Ticket.updated_at: now}).where(
             Ticket.id == source["id"]).run()
         await _apply(scope, source, Change(status="closed"), reason=f"merged into #{target_number}")
         await Ticket.update({Ticket.updated_at: now}).where(Ticket.id == target["id"]).run()
-        await _event(source["id"], scope.actor, "merge", f"#{number}", f"#{target_number}")
-        await _event(target["id"], scope.actor, "merge", f"#{number}", f"#{target_number}")
+        await record_event(source["id"], scope.actor, "merge", f"#{number}", f"#{target_number}")
+        await record_event(target["id"], scope.actor, "merge", f"#{number}", f"#{target_number}")
         await search.index_ticket(target["id"])
         await search.index_ticket(source["id"])
         await queue_mail(target["requester_email"], "ticket_merged", {
             "name": target["requester_name"], "source": source, "ticket": target,
-            "link": await services._link_for_mail(target)})
+            "link": await services.link_for_mail(target)})
     live.announce(source, scope.actor, "changed")
     live.announce(target, scope.actor, "reply")
     return target
@@ -425,7 +415,7 @@ async def bulk(scope: Scope, numbers: list[int], change_: Change, add_tag: str =
                 current = await ticket_tags(ticket["id"])
                 if tag not in current:
                     await _replace_tags(ticket["id"], current + [tag])
-                    await _event(ticket["id"], scope.actor, "tags", "", "+" + tag)
+                    await record_event(ticket["id"], scope.actor, "tags", "", "+" + tag)
                     changed.append("tags")
             if changed:
                 result.changed += 1
@@ -435,38 +425,6 @@ async def bulk(scope: Scope, numbers: list[int], change_: Change, add_tag: str =
     for ticket in touched:
         live.announce(ticket, scope.actor, "changed")
     return result
-
-
-# --- round-robin -----------------------------------------------------------------------------------------
-
-async def assign_by_rotation(ticket: dict) -> int | None:
-    """Give an unassigned ticket of a round-robin team to the next available member below their cap;
-    the reason goes into the history. Runs inside the caller's write transaction."""
-    if ticket.get("assignee") or not ticket.get("team"):
-        return None
-    teams = await fetch("SELECT id, name, round_robin, last_assigned FROM team WHERE id = {}", ticket["team"])
-    if not teams or not teams[0]["round_robin"]:
-        return None
-    team = teams[0]
-    members = await fetch(
-        "SELECT u.id, u.name, u.is_available AS available, u.open_ticket_cap AS cap, "
-        "(SELECT COALESCE(SUM(q.n), 0) FROM queue_tally q WHERE q.assignee = u.id "
-        "AND q.status IN ('new', 'open', 'pending', 'on_hold')) AS open FROM team_member m "
-        "JOIN portal_user u ON u.id = m.\"user\" WHERE m.team = {} AND u.is_active = {} "
-        "AND u.role IN ('agent', 'admin')", team["id"], True)
-    for member in members:
-        member["available"] = bool(member["available"])
-    chosen = rules.next_in_rotation(members, team["last_assigned"])
-    if chosen is None:
-        await _event(ticket["id"], None, "assignee", "—", "—",
-                     f"round-robin in {team['name']}: nobody available below their cap")
-        return None
-    await Ticket.update({Ticket.assignee: chosen["id"]}).where(Ticket.id == ticket["id"]).run()
-    await fetch("UPDATE team SET last_assigned = {} WHERE id = {}", chosen["id"], team["id"])
-    cap = f", {chosen['open']} of {chosen['cap']} open" if chosen["cap"] is not None else ""
-    await _event(ticket["id"], None, "assignee", "—", chosen["name"],
-                 f"round-robin in {team['name']}: next available agent{cap}")
-    return chosen["id"]
 
 
 # --- saved views and canned replies -----------------------------------------------------------------------

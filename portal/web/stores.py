@@ -8,7 +8,6 @@ from litestar.stores.file import FileStore
 from litestar.stores.redis import RedisStore
 from litestar.stores.registry import StoreRegistry
 
-from portal.jobs.worker import handler
 from portal.settings import Settings, get_settings
 
 STORE_NAMES = ("sessions", "throttle")
@@ -27,9 +26,8 @@ def store_registry(settings: Settings) -> StoreRegistry:
     return StoreRegistry(default_factory=file_store)
 
 
-@handler("stores.purge_expired")
-async def purge_expired(payload: dict) -> None:
-    """Files do not expire by themselves (Redis keys do)."""
+async def purge_expired() -> None:
+    """Drop expired sessions and throttle counts: files do not expire by themselves (Redis keys do)."""
     settings = get_settings()
     if settings.redis_url:
         return

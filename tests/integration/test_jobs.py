@@ -12,7 +12,8 @@ from portal.clock import utcnow
 from portal.db import write_transaction
 from portal.jobs.queue import LEASE, backoff, claim_next, complete, enqueue, fail, pending_count
 from portal.jobs.tables import Job
-from portal.jobs.worker import GIVE_UP, HANDLERS, SCHEDULES, Schedule, drain, handler, run_one, schedule_due
+from portal.jobs import worker
+from portal.jobs.worker import GIVE_UP, HANDLERS, SCHEDULES, Schedule, drain, run_one, schedule_due
 
 
 class Boom(RuntimeError):
@@ -21,12 +22,12 @@ class Boom(RuntimeError):
 
 @pytest.fixture
 def register(app):
-    """Register handlers under ``test.*`` kinds with the real decorator; unregister them afterwards."""
+    """Register handlers under ``test.*`` kinds with the real registry; unregister them afterwards."""
     added: list[str] = []
 
     def register(kind: str, function, on_give_up=None):
         assert kind.startswith("test.")
-        handler(kind, on_give_up=on_give_up)(function)
+        worker.register(kind, function, on_give_up)
         added.append(kind)
         return function
 

@@ -38,9 +38,9 @@ async def policies(desk) -> int:
 
 
 async def row(ticket_id: int) -> dict:
-    from portal.tickets.console import _aware_row
+    from portal.tickets.console import aware_row
 
-    return _aware_row((await fetch("SELECT * FROM ticket WHERE id = {}", ticket_id))[0])
+    return aware_row((await fetch("SELECT * FROM ticket WHERE id = {}", ticket_id))[0])
 
 
 def close_to(a, b, seconds: float = 5) -> bool:
