@@ -5,14 +5,15 @@ BIN    := $(VENV)/bin
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
-.PHONY: run test install demo serve unit browser clean
+.PHONY: run test install demo serve unit browser lint constraints clean
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
 
-$(VENV)/.installed: pyproject.toml | $(BIN)/activate
+# Exactly the versions in constraints.txt (what CI tested); re-made when either file changes.
+$(VENV)/.installed: pyproject.toml constraints.txt | $(BIN)/activate
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[test]'
 	touch $@
 
 install: $(VENV)/.installed
@@ -28,6 +29,17 @@ test: install
 
 unit: install
 	$(BIN)/python -m pytest tests/unit
+
+lint: install
+	PATH="$(abspath $(BIN)):$$PATH" bash scripts/lint
+
+# Re-pin constraints.txt: the newest versions pyproject.toml allows, resolved in a throwaway venv.
+constraints:
+	rm -rf $(VENV)-pin && $(PYTHON) -m venv $(VENV)-pin
+	$(VENV)-pin/bin/python -m pip install --quiet --upgrade pip
+	$(VENV)-pin/bin/python -m pip install --quiet -e '.[test]'
+	{ sed -n '/^#/p' constraints.txt; $(VENV)-pin/bin/python -m pip freeze --exclude-editable; } > constraints.txt.new
+	mv constraints.txt.new constraints.txt && rm -rf $(VENV)-pin
 
 clean:
 	rm -rf $(VENV) var .pytest_cache test-artifacts

@@ -26,6 +26,7 @@ the first candidate blocker, whole free stretches emitted at once, blocked stret
 from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
 from itertools import accumulate
@@ -142,9 +143,9 @@ def _first_at_or_after(zone: ZoneInfo, wall: datetime) -> int:
     return hi
 
 
-def _clean_ranges(ranges) -> list[tuple[time, time | None]]:
+def _clean_ranges(ranges: Iterable[tuple[time, time]]) -> list[tuple[time, time | None]]:
     """Valid ranges of one day in order; an end of ``None`` means 24:00. Inverted/empty ones are dropped."""
-    out = []
+    out: list[tuple[time, time | None]] = []
     for start, end in ranges:
         if end == _MIDNIGHT:
             out.append((start, None))
@@ -196,8 +197,8 @@ class _Blockers:
         hard: list[tuple[int, int]] = []
         soft: list[tuple[int, int, int]] = []
         self.seats: dict[int, int] = {}
-        for start, end in staff.time_off:
-            lo, hi = _us(start), _us(end)
+        for off_start, off_end in staff.time_off:
+            lo, hi = _us(off_start), _us(off_end)
             if hi > lo:
                 hard.append((lo, hi))
         for booking in staff.bookings:
@@ -267,8 +268,8 @@ def instant(us: int) -> datetime:
     return _utc(us)
 
 
-def _starts_by_day(rules: ServiceRules, staff: StaffCalendar, blockers: "_Blockers", window_start: datetime,
-                   window_end: datetime, now: datetime):
+def _starts_by_day(rules: ServiceRules, staff: StaffCalendar, blockers: _Blockers, window_start: datetime,
+                   window_end: datetime, now: datetime) -> Iterator[tuple[int, list[int]]]:
     """(local day's first instant, that day's free starts ascending) for each local day in the window."""
     now_us = _us(now)
     lo = max(_us(window_start), now_us + _td_us(rules.min_notice))
@@ -333,7 +334,7 @@ def _midnight(zone: ZoneInfo, wall: datetime) -> tuple[int, bool]:
 
 
 def _offset_us(zone: ZoneInfo, us: int) -> int:
-    return _td_us(_utc(us).astimezone(zone).utcoffset())
+    return _td_us(_utc(us).astimezone(zone).utcoffset() or timedelta(0))  # never None in a ZoneInfo
 
 
 def _pieces(zone: ZoneInfo, lo: int, hi: int) -> list[tuple[int, int, int]]:

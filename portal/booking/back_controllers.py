@@ -23,7 +23,7 @@ BLANK_QUESTIONS = 2
 
 async def form_of(request: Request) -> Form:
     raw = await request.form()
-    return {key: [v if isinstance(v, str) else "" for v in raw.getall(key)] for key in raw.keys()}
+    return {key: [v if isinstance(v, str) else "" for v in raw.getall(key)] for key in raw.keys()}  # noqa: SIM118 - a multidict
 
 
 # --- services ------------------------------------------------------------------------------------

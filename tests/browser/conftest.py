@@ -51,7 +51,7 @@ def _missing_browser_reason() -> str:
 
 
 def _in_this_directory(item: pytest.Item) -> bool:
-    return HERE == Path(str(item.path)).resolve().parent or HERE in Path(str(item.path)).resolve().parents
+    return Path(str(item.path)).resolve().parent == HERE or HERE in Path(str(item.path)).resolve().parents
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -48,7 +48,7 @@ def test_admin_reads_breaks_down_and_exports_the_dashboard(new_page, base_url):
         breakdown.locator("caption").get_by_role("link", name="CSV").click()
     download = download_info.value
     assert download.suggested_filename.startswith("tickets-by-channel_")
-    text = open(download.path(), encoding="utf-8").read()
+    text = download.path().read_text(encoding="utf-8")
     assert text.splitlines()[0].startswith("Channel,Solved,") and "\nweb," in text
 
     admin.get_by_role("navigation", name="Report").get_by_role("link", name="Booking").click()

@@ -13,7 +13,7 @@ from portal.accounts.tables import Team, TeamMember, User
 from portal.clock import utcnow
 from portal.db import count_queries, fetch, write_transaction
 from portal.tickets import console, services, work
-from portal.tickets.tables import CannedReply, Category, Message, Ticket, TicketEvent
+from portal.tickets.tables import CannedReply, Category, Message, Ticket
 from tests.factories import make_user as factory_user
 
 PASSWORD = "a long s3cret phrase"
@@ -289,7 +289,7 @@ async def test_merge_moves_thread_and_tells_the_customer(desk, make_browser, out
     assert "Any news?" in bodies and "Since Monday." in bodies
     assert [m for m in await outbox("gwen@example.org") if m["template"] == "ticket_merged"]
     page = await ben.get(f"/back/tickets/{dup['number']}")
-    assert f"Merged into" in page.text
+    assert "Merged into" in page.text
     again = await ben.post(f"/back/tickets/{dup['number']}/merge", {"into": str(first["number"])})
     assert again.status_code == 422
 

@@ -23,13 +23,12 @@ def keep_app_plugin():
 
 async def _relay(settings: Settings) -> dict:
     first, second = live.make_plugin(settings), live.make_plugin(settings)
-    async with first, second:
-        async with second.start_subscription(live.CHANNELS) as subscriber:
-            await asyncio.sleep(0.3)  # the LISTEN / SUBSCRIBE reaches the server
-            first.publish({"type": "ticket", "number": 7, "team": None, "actor": 1, "name": "Ben",
-                           "what": "reply"}, "tickets")
-            events = subscriber.iter_events()
-            raw = await asyncio.wait_for(events.__anext__(), timeout=10)
+    async with first, second, second.start_subscription(live.CHANNELS) as subscriber:
+        await asyncio.sleep(0.3)  # the LISTEN / SUBSCRIBE reaches the server
+        first.publish({"type": "ticket", "number": 7, "team": None, "actor": 1, "name": "Ben",
+                       "what": "reply"}, "tickets")
+        events = subscriber.iter_events()
+        raw = await asyncio.wait_for(events.__anext__(), timeout=10)
     return live.decode(raw)
 
 
