@@ -9,8 +9,6 @@ member's appointment answers 404 to an agent. Booking and moving go through ``se
 
 from __future__ import annotations
 
-import hashlib
-import secrets
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
@@ -27,6 +25,7 @@ from portal.clock import parse_day, utcnow
 from portal.db import ilike, read_together, write_transaction
 from portal.errors import Forbidden, Invalid, NotFound
 from portal.settings import get_settings
+from portal.tokens import new_token, plausible_token, token_digest
 
 STATUSES = {"booked": "Booked", "completed": "Completed", "no_show": "No-show", "cancelled": "Cancelled"}
 NOT_YOURS = "We could not find that appointment."
@@ -262,10 +261,6 @@ async def book_for_customer(actor: Actor, service_id: int, staff_raw: str, start
 
 # --- iCal subscription feeds ----------------------------------------------------------------------
 
-def _digest(raw: str) -> str:
-    return hashlib.sha256(raw.encode()).hexdigest()
-
-
 def feed_url(raw: str) -> str:
     return f"{get_settings().base_url}/feeds/staff/{raw}.ics"
 
@@ -276,10 +271,10 @@ async def feed_status(staff_id: int) -> dict | None:
 
 async def issue_feed(actor: Actor) -> str:
     """A new secret feed URL for the actor (the old one stops working); only its hash is kept."""
-    raw = secrets.token_urlsafe(32)
+    raw = new_token()
     async with write_transaction():
         await StaffFeed.delete().where(StaffFeed.staff == actor.id).run()
-        await StaffFeed.insert(StaffFeed(staff=actor.id, token_hash=_digest(raw), created_at=utcnow())).run()
+        await StaffFeed.insert(StaffFeed(staff=actor.id, token_hash=token_digest(raw), created_at=utcnow())).run()
     return feed_url(raw)
 
 
@@ -298,9 +293,9 @@ async def drop_feed(staff_id: int, _email: str = "") -> None:
 async def feed_calendar(filename: str) -> bytes:
     """The .ics of a feed: the staff member's appointments from 90 days back, cancelled ones left out."""
     raw = filename.removesuffix(".ics")
-    if not filename.endswith(".ics") or not raw or len(raw) > 100:
+    if not filename.endswith(".ics") or not plausible_token(raw):
         raise NotFound("No such feed.")
-    feed = await StaffFeed.select().where(StaffFeed.token_hash == _digest(raw)).first()
+    feed = await StaffFeed.select().where(StaffFeed.token_hash == token_digest(raw)).first()
     if feed is None:
         raise NotFound("No such feed.")
     now = utcnow()

@@ -7,7 +7,6 @@ row lock on the staff member's user row), so the check and the insert cannot int
 
 from __future__ import annotations
 
-import hashlib
 import json
 import secrets
 from dataclasses import dataclass, field
@@ -35,6 +34,7 @@ from portal.errors import Conflict, Invalid, NotFound
 from portal.jobs import queue
 from portal.mail.services import MailAttachment, queue_mail
 from portal.settings import get_settings
+from portal.tokens import new_token, plausible_token, token_digest
 
 ANYONE = "any"
 MAX_APPOINTMENT_SPAN = timedelta(days=1)  # duration + buffers of any service stay below this
@@ -278,10 +278,6 @@ async def _bookings_that_day(staff_ids: list[int], start: datetime) -> tuple[dic
     return today, recent
 
 
-def _digest(raw: str) -> str:
-    return hashlib.sha256(raw.encode()).hexdigest()
-
-
 async def nearest_alternatives(service: dict, staff_choice: str, start: datetime, count: int = 3) -> list[datetime]:
     slots = await free_slots(service, staff_choice, start - timedelta(days=3), start + timedelta(days=14))
     starts = sorted({s.start for s in slots}, key=lambda s: (abs((s - start).total_seconds()), s))
@@ -307,7 +303,7 @@ async def book(actor: Actor | None, service: dict, staff_choice: str, start_raw:
     now = utcnow()
     email = actor.email if actor else normalize_email(details.email)
     name = actor.name if actor else details.name.strip()
-    raw_token = secrets.token_urlsafe(32)
+    raw_token = new_token()
     async with write_transaction():
         await _lock_staff([s["id"] for s in staff])
         free = [calendar.staff_id for calendar in await calendars(staff, start - timedelta(days=1), start + timedelta(days=1))
@@ -333,7 +329,7 @@ async def book(actor: Actor | None, service: dict, staff_choice: str, start_raw:
             customer_email=email, customer_phone=details.phone.strip(),
             customer_timezone=zone_or_utc(details.timezone), answers=json.dumps(details.answers), note=details.note,
             start_at=start, end_at=start + rules.duration, uid=f"{secrets.token_hex(16)}@front-desk",
-            manage_token_hash=_digest(raw_token), booked_by=booked_by, created_at=now, updated_at=now)).run()
+            manage_token_hash=token_digest(raw_token), booked_by=booked_by, created_at=now, updated_at=now)).run()
         appointment = await _full(rows[0]["id"])
         await _mail_change(appointment, "appointment_confirmed", raw_token)
         await _schedule_reminders(appointment)
@@ -402,10 +398,10 @@ async def send_reminder(payload: dict) -> None:
 async def appointment_for_token(raw: str) -> dict:
     """The appointment a manage link opens. The link is only ever delivered by mail, so its first use
     proves the appointment's address (see ``_prove_address``)."""
-    if not raw or len(raw) > 100:
+    if not plausible_token(raw):
         raise NotFound(NOT_FOUND)
     row = await Appointment.select(Appointment.id, Appointment.customer_email_proven_at).where(
-        Appointment.manage_token_hash == _digest(raw)).first()
+        Appointment.manage_token_hash == token_digest(raw)).first()
     if row is None:
         raise NotFound(NOT_FOUND)
     appointment = await _full(row["id"])
@@ -501,7 +497,7 @@ async def reschedule(appointment: dict, start_raw: str, raw_token: str | None, *
         raise Invalid("This appointment cannot be moved online. Please contact us." if not by_staff else
                       f"{appointment['staff_name']} no longer offers {service['name']}: cancel it and book again.")
     if by_staff and raw_token is None:
-        raw_token = secrets.token_urlsafe(32)
+        raw_token = new_token()
     async with write_transaction():
         await _lock_staff([appointment["staff"]])
         calendar = (await calendars(staff, start - timedelta(days=1), start + timedelta(days=1)))[0]
@@ -516,7 +512,7 @@ async def reschedule(appointment: dict, start_raw: str, raw_token: str | None, *
         changes = {Appointment.start_at: start, Appointment.end_at: start + rules.duration,
                    Appointment.sequence: Appointment.sequence + 1, Appointment.updated_at: now}
         if by_staff:
-            changes[Appointment.manage_token_hash] = _digest(raw_token)
+            changes[Appointment.manage_token_hash] = token_digest(raw_token)
         moved_rows = await Appointment.update(changes).where(
             (Appointment.id == appointment["id"]) & (Appointment.status == "booked")).returning(Appointment.id).run()
         if not moved_rows:

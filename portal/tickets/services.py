@@ -8,8 +8,6 @@ numbers and tokens cannot be probed.
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import secrets
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -27,6 +25,7 @@ from portal.settings import get_settings
 from portal.throttle import Throttle, minutes_text
 from portal.tickets import live, rules, search, sla, work
 from portal.tickets.tables import Attachment, Category, Message, Ticket, TicketToken
+from portal.tokens import new_token, plausible_token, token_digest
 
 NOT_FOUND = "We could not find that ticket."
 
@@ -73,18 +72,14 @@ async def ticket_for_actor(actor: Actor, number: int) -> dict:
     return row
 
 
-def _digest(raw: str) -> str:
-    return hashlib.sha256(raw.encode()).hexdigest()
-
-
 async def ticket_for_token(raw: str) -> dict:
     """The ticket a live guest link opens; using it keeps it alive for another 30 idle days.
 
     Guest links are only ever delivered by mail, so the first use proves the ticket's address."""
-    if not raw or len(raw) > 100:
+    if not plausible_token(raw):
         raise NotFound(NOT_FOUND)
     now = utcnow()
-    token = await TicketToken.select().where(TicketToken.token_hash == _digest(raw)).first()
+    token = await TicketToken.select().where(TicketToken.token_hash == token_digest(raw)).first()
     if token is None or token["revoked_at"] is not None or token["expires_at"] <= now:
         raise NotFound("This link is invalid or has expired. Ask for a new one with “Find my ticket”.")
     if token["last_used_at"] is None or now - token["last_used_at"] > rules.GUEST_LINK_SLIDE_AFTER:
@@ -249,9 +244,9 @@ async def _add_message(ticket: dict, *, author_id: int | None, author_name: str,
 
 async def _issue_link(ticket: dict) -> str:
     """A fresh guest link for a mail (each mail carries its own; only hashes are stored)."""
-    raw = secrets.token_urlsafe(32)
+    raw = new_token()
     now = utcnow()
-    await TicketToken.insert(TicketToken(ticket=ticket["id"], token_hash=_digest(raw),
+    await TicketToken.insert(TicketToken(ticket=ticket["id"], token_hash=token_digest(raw),
                                          expires_at=now + rules.GUEST_LINK_IDLE, created_at=now)).run()
     return f"/t/{raw}"
 
