@@ -31,16 +31,17 @@ from portal.accounts.rules import Actor
 from portal.backoffice import charts, rollup
 from portal.db import day as date_of, fetch, fetch_rows, is_sqlite, read_together
 from portal.errors import Forbidden
+from portal.tickets import rules
 
 MAX_DAYS = 731
-CHANNELS = ("web", "email", "api", "phone", "chat")
+CHANNELS = rules.CHANNELS
 DIMENSIONS = {"team": "Team", "agent": "Agent", "category": "Category", "channel": "Channel"}
 _DIM_COLUMN = {"team": "t.team", "agent": "t.assignee", "category": "t.category", "channel": "t.via"}
 # Above this many tickets in a cohort (range + previous period), duration percentiles are read from
 # the 1-in-16 sample index (~20k tickets a year at 1M tickets: within ~5% of the exact value, less
 # for the whole desk than for a small group).
 SAMPLE_ABOVE = 40_000
-UNSOLVED = "t.status IN ('new', 'open', 'pending', 'on_hold')"
+UNSOLVED = rules.status_in_sql("t.status", rules.UNSOLVED)
 
 
 @dataclass(frozen=True)

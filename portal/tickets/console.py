@@ -22,7 +22,7 @@ from portal.tickets import rules, search
 
 PAGE_SIZE = 50
 NOT_FOUND = "We could not find that ticket."
-UNSOLVED_SQL = "t.status IN ('new', 'open', 'pending', 'on_hold')"  # matches the partial indexes
+UNSOLVED_SQL = rules.status_in_sql("t.status", rules.UNSOLVED)  # matches the partial indexes
 
 
 @dataclass(frozen=True)
@@ -217,7 +217,7 @@ def view_conditions(filters: Filters, scope: Scope, now: datetime,
         where.append("t.assignee = {}")
         args.append(actor.id)
     elif view == "pending":
-        where.append("t.status = 'pending'")
+        where.append(rules.status_in_sql("t.status", [rules.Status.pending]))
     elif view == "breaching":
         where.append("t.next_due_at IS NOT NULL AND t.next_due_at >= {} AND t.next_due_at < {}")
         args.extend([now, now + rules.BREACHING_WITHIN])
@@ -396,7 +396,7 @@ async def _with_tags(rows: list[dict]) -> list[dict]:
 async def view_counts(scope: Scope) -> dict[str, int]:
     """Tickets in each built-in view, summed from the tallies in one statement (a few hundred tiny
     rows, whatever the ticket count), plus one indexed range count for "recently solved"."""
-    unsolved = "status IN ('new', 'open', 'pending', 'on_hold')"
+    unsolved = rules.status_in_sql("status", rules.UNSOLVED)
     teams = sorted(scope.teams)
     in_teams = f"team IN ({', '.join('{}' for _ in teams)})" if teams else "1 = 0"
     where = f" WHERE {in_teams}" if scope.limited else ""
@@ -405,7 +405,8 @@ async def view_counts(scope: Scope) -> dict[str, int]:
         f"COALESCE(SUM(CASE WHEN {unsolved} AND assignee = {{}} THEN n END), 0) AS mine, "
         f"COALESCE(SUM(CASE WHEN {unsolved} AND {in_teams} THEN n END), 0) AS team, "
         f"COALESCE(SUM(CASE WHEN {unsolved} THEN n END), 0) AS open, "
-        f"COALESCE(SUM(CASE WHEN status = 'pending' THEN n END), 0) AS pending FROM queue_tally{where}",
+        f"COALESCE(SUM(CASE WHEN {rules.status_in_sql('status', [rules.Status.pending])} THEN n END), 0) "
+        f"AS pending FROM queue_tally{where}",
         scope.actor.id, *teams, *(teams if scope.limited else [])))[0]
     counts = {key: int(row[key]) for key in ("unassigned", "mine", "team", "open", "pending")}
     # Recently solved, overdue and breaching soon: indexed range counts, in one statement.

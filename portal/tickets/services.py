@@ -301,7 +301,7 @@ async def open_ticket(actor: Actor | None, form: NewTicket, *, ip: str, throttle
     async with write_transaction():
         requester = actor.id if actor else None
         rows = await Ticket.insert(Ticket(
-            number=0, subject=rules.one_line(form.subject), status="new", priority="normal",
+            number=0, subject=rules.one_line(form.subject), status=rules.Status.new, priority=rules.Priority.normal,
             category=category["id"] if category else None, team=category["team"] if category else None,
             requester=requester, requester_email=email, requester_name=name, created_at=now, updated_at=now,
             customer_seen_at=now,
@@ -338,7 +338,7 @@ async def reply(viewer: Viewer, ticket: dict, body: str, uploads: list[Upload]) 
                            author_name=author.name if author else current["requester_name"], staff=False,
                            kind="public", body=body, stored=stored)
         changes = {Ticket.status: status, Ticket.updated_at: now, Ticket.customer_seen_at: now}
-        if status != current["status"] and current["status"] == "solved":
+        if status != current["status"] and current["status"] == rules.Status.solved:
             changes[Ticket.solved_at] = None
         await Ticket.update(changes).where(Ticket.id == current["id"]).run()
         if status != current["status"]:
@@ -354,8 +354,8 @@ async def solve_by_customer(ticket: dict) -> None:
         raise Invalid("This ticket is already solved or closed.")
     now = utcnow()
     async with write_transaction():
-        await Ticket.update({Ticket.status: "solved", Ticket.solved_at: now, Ticket.updated_at: now}).where(
-            (Ticket.id == ticket["id"]) & Ticket.status.is_in(["new", "open", "pending", "on_hold"])).run()
+        await Ticket.update({Ticket.status: rules.Status.solved, Ticket.solved_at: now, Ticket.updated_at: now}).where(
+            (Ticket.id == ticket["id"]) & Ticket.status.is_in(list(rules.UNSOLVED))).run()
         await _system_note(ticket, "The customer marked this ticket as solved.")
         await work._event(ticket["id"], None, "status", rules.STATUS_LABELS[ticket["status"]], "Solved",
                           "the customer marked it solved")
@@ -369,8 +369,8 @@ async def reopen(ticket: dict) -> None:
         raise Invalid(f"This ticket can no longer be reopened. Please open a new ticket and mention "
                       f"#{ticket['number']}.")
     async with write_transaction():
-        await Ticket.update({Ticket.status: "open", Ticket.solved_at: None, Ticket.updated_at: now}).where(
-            (Ticket.id == ticket["id"]) & (Ticket.status == "solved")).run()
+        await Ticket.update({Ticket.status: rules.Status.open, Ticket.solved_at: None, Ticket.updated_at: now}).where(
+            (Ticket.id == ticket["id"]) & (Ticket.status == rules.Status.solved)).run()
         await _system_note(ticket, "The customer reopened this ticket.")
         await work._event(ticket["id"], None, "status", "Solved", "Open", "the customer reopened it")
         await sla.refresh(ticket["id"])
@@ -392,7 +392,7 @@ async def rate(ticket: dict, rating: str, comment: str) -> None:
     async with write_transaction():
         await Ticket.update({Ticket.csat_rating: rating, Ticket.csat_comment: comment.strip(),
                              Ticket.csat_at: utcnow()}).where(
-            (Ticket.id == ticket["id"]) & (Ticket.status == "solved")).run()
+            (Ticket.id == ticket["id"]) & (Ticket.status == rules.Status.solved)).run()
 
 
 async def resend_link(number_text: str, email: str, *, ip: str, throttle: Throttle) -> None:
@@ -462,8 +462,8 @@ async def staff_reply(agent: Actor, ticket_id: int, body: str, *, internal: bool
             changes = {Ticket.updated_at: now, Ticket.staff_replied_at: now}
             if ticket["first_response_at"] is None:
                 changes[Ticket.first_response_at] = now
-            if ticket["status"] == "new":
-                changes[Ticket.status] = "open"
+            if ticket["status"] == rules.Status.new:
+                changes[Ticket.status] = rules.Status.open
             await Ticket.update(changes).where(Ticket.id == ticket_id).run()
             await sla.refresh(ticket_id)
             await queue_mail(ticket["requester_email"], "ticket_reply", {
@@ -485,13 +485,13 @@ async def staff_set_status(agent: Actor, ticket_id: int, status: str) -> None:
         if ticket["status"] == status:
             return
         changes = {Ticket.status: status, Ticket.updated_at: now}
-        if status == "solved":
+        if status == rules.Status.solved:
             changes[Ticket.solved_at] = now
-        if status == "closed":
+        if status == rules.Status.closed:
             changes[Ticket.closed_at] = now
         await Ticket.update(changes).where(Ticket.id == ticket_id).run()
         await sla.refresh(ticket_id)
-        if status == "solved":
+        if status == rules.Status.solved:
             link = await _link_for_mail(ticket)
             await queue_mail(ticket["requester_email"], "ticket_solved", {
                 "name": ticket["requester_name"], "ticket": ticket, "link": link})
@@ -501,6 +501,6 @@ async def close_solved_tickets(now: datetime | None = None) -> int:
     """Solved tickets close when the reopen window ends; their rating is then final."""
     now = now or utcnow()
     async with write_transaction():
-        rows = await Ticket.update({Ticket.status: "closed", Ticket.closed_at: now}).where(
-            (Ticket.status == "solved") & (Ticket.solved_at < now - rules.REOPEN_WINDOW)).returning(Ticket.id).run()
+        rows = await Ticket.update({Ticket.status: rules.Status.closed, Ticket.closed_at: now}).where(
+            (Ticket.status == rules.Status.solved) & (Ticket.solved_at < now - rules.REOPEN_WINDOW)).returning(Ticket.id).run()
     return len(rows)
