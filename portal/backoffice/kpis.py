@@ -23,13 +23,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from zoneinfo import ZoneInfo
 
-from portal.clock import WINDOW_MESSAGE, read_day
+from portal.clock import WINDOW_MESSAGE, local_midnight, read_day, sql_day
 from portal.ids import parse_id
 from portal.accounts.rules import Actor
 from portal.backoffice import charts, rollup
-from portal.db import day as date_of, fetch, fetch_rows, is_sqlite, read_together
+from portal.db import fetch, fetch_rows, is_sqlite, read_together
 from portal.errors import Forbidden
 from portal.tickets import rules
 
@@ -163,7 +162,7 @@ async def ticket_report(scope: ReportScope, q: ReportQuery, now: datetime) -> di
     days = charts.day_bounds(q.first, q.last, q.zone)
     p_first, p_last = q.previous
     r_start, r_end = days[0][1], days[-1][2]
-    p_start = charts.local_midnight(p_first, q.zone)
+    p_start = local_midnight(p_first, q.zone)
     # Rows: each day of the range, then "after the range" (for the backlog). The previous period's
     # totals come from the rollup.
     ranges = [(i, a, b) for i, (_, a, b) in enumerate(days)]
@@ -430,7 +429,7 @@ async def booking_report(scope: ReportScope, q: ReportQuery, now: datetime) -> d
     days = charts.day_bounds(q.first, q.last, q.zone)
     p_first, p_last = q.previous
     r_start, r_end = days[0][1], days[-1][2]
-    p_start = charts.local_midnight(p_first, q.zone)
+    p_start = local_midnight(p_first, q.zone)
     ranges = [(i, a, b) for i, (_, a, b) in enumerate(days)] + [(-1, p_start, r_start)]
     ts = _instant()
     values = ", ".join(f"(CAST({{}} AS INTEGER), {ts}, {ts})" for _ in ranges)
@@ -614,8 +613,4 @@ async def _available_minutes(staff_rows: list[dict], first: date, last: date, lo
 
 
 def _as_date(value) -> date:
-    return date_of(value)
-
-
-def viewer_today(zone: str, now: datetime) -> date:
-    return now.astimezone(ZoneInfo(zone)).date()
+    return sql_day(value)

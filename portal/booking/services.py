@@ -12,9 +12,8 @@ import secrets
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
 from operator import attrgetter
-from zoneinfo import ZoneInfo
 
-from portal.accounts.rules import Actor, email_problem, name_problem, normalize_email, timezone_problem
+from portal.accounts.rules import Actor, email_problem, name_problem, normalize_email
 from portal.accounts.services import verified_account_with
 from portal.accounts.tables import User
 from portal.booking import availability as engine
@@ -28,8 +27,8 @@ from portal.booking.tables import (
     TimeOff,
     WeeklyHours,
 )
-from portal.clock import parse_instant, utcnow
-from portal.db import current_engine, fetch, fetch_rows, instant, read_together, write_transaction
+from portal.clock import instant, local_day_bounds, local_midnight, parse_instant, utcnow, zone_info, zone_or_utc
+from portal.db import current_engine, fetch, fetch_rows, read_together, write_transaction
 from portal.errors import Conflict, Invalid, NotFound
 from portal.jobs import queue
 from portal.mail.services import MailAttachment, queue_mail
@@ -145,10 +144,6 @@ def _choose(staff: list[dict], choice: str) -> list[dict]:
     return chosen
 
 
-def zone_or_utc(zone: str) -> str:
-    return zone if zone and not timezone_problem(zone) else "UTC"
-
-
 async def free_slots(service: dict, staff_choice: str, window_start: datetime, window_end: datetime,
                      now: datetime | None = None) -> list[engine.Slot]:
     now = now or utcnow()
@@ -167,17 +162,13 @@ _slot_order = attrgetter("start", "staff_id")
 
 
 def month_window(month: date, zone: str) -> tuple[datetime, datetime]:
-    tz = ZoneInfo(zone)
     first = month.replace(day=1)
     nxt = (first + timedelta(days=32)).replace(day=1)
-    return (datetime.combine(first, time(0), tz).astimezone(timezone.utc),
-            datetime.combine(nxt, time(0), tz).astimezone(timezone.utc))
+    return local_midnight(first, zone), local_midnight(nxt, zone)
 
 
 def day_window(day: date, zone: str) -> tuple[datetime, datetime]:
-    tz = ZoneInfo(zone)
-    return (datetime.combine(day, time(0), tz).astimezone(timezone.utc),
-            datetime.combine(day + timedelta(days=1), time(0), tz).astimezone(timezone.utc))
+    return local_day_bounds(day, zone)
 
 
 async def month_days(service: dict, staff_choice: str, month: date, zone: str,
@@ -192,7 +183,7 @@ async def month_days(service: dict, staff_choice: str, month: date, zone: str,
     starts: set[int] = set()
     for calendar in loaded:
         starts.update(engine.free_start_instants(rules, calendar, start, end, now))
-    tz = ZoneInfo(zone)
+    tz = zone_info(zone)
     days: dict[date, int] = {}
     for us in starts:
         day = engine.instant(us).astimezone(tz).date()
@@ -209,7 +200,7 @@ class TimeChoice:
 
 async def day_times(service: dict, staff_choice: str, day: date, zone: str) -> list[TimeChoice]:
     start, end = day_window(day, zone)
-    tz = ZoneInfo(zone)
+    tz = zone_info(zone)
     best: dict[datetime, int] = {}
     for slot in await free_slots(service, staff_choice, start, end):
         best[slot.start] = max(best.get(slot.start, 0), slot.seats_left)
@@ -265,7 +256,7 @@ async def _lock_staff(staff_ids: list[int]) -> None:
 
 
 async def _bookings_that_day(staff_ids: list[int], start: datetime) -> tuple[dict[int, int], dict[int, int]]:
-    day_start = start.replace(hour=0, minute=0, second=0, microsecond=0)
+    day_start = local_midnight(start.astimezone(timezone.utc).date(), timezone.utc)
     rows = await Appointment.select(Appointment.staff, Appointment.start_at).where(
         Appointment.staff.is_in(staff_ids) & (Appointment.status == "booked")
         & (Appointment.start_at >= day_start - timedelta(days=28)) & (Appointment.start_at < day_start + timedelta(days=1)))
@@ -368,7 +359,7 @@ async def _mail_change(appointment: dict, template: str, raw_token: str | None) 
 
 
 def local_label(instant: datetime, zone: str) -> str:
-    local = instant.astimezone(ZoneInfo(zone_or_utc(zone)))
+    local = instant.astimezone(zone_info(zone))
     return f"{local.strftime('%A %d %B %Y, %H:%M')} ({zone_or_utc(zone)})"
 
 

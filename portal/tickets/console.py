@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import base64
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, datetime, timedelta
 from urllib.parse import parse_qsl, urlencode
-from zoneinfo import ZoneInfo
 
 from portal.accounts.rules import Actor
-from portal.clock import WINDOW_MESSAGE, read_day, read_instant, utcnow
-from portal.db import fetch, instant
+from portal.clock import WINDOW_MESSAGE, instant, local_midnight, read_day, read_instant, utcnow
+from portal.db import fetch
 from portal.ids import MAX_NUMBER, parse_id, parse_int
 from portal.errors import NotFound
 from portal.tickets import rules, search
@@ -194,10 +193,6 @@ def _decode_cursor(cursor: str, sort: str) -> tuple | None:
     return None if None in keys else keys
 
 
-def _local_midnight(day: date, zone: str) -> datetime:
-    return datetime.combine(day, time(0), ZoneInfo(zone)).astimezone(timezone.utc)
-
-
 def view_conditions(filters: Filters, scope: Scope, now: datetime,
                     split_teams: bool = False) -> tuple[list[str], list, tuple[int, ...]]:
     """SQL conditions on ``t`` for the view and the filters (the scope included).
@@ -266,10 +261,10 @@ def view_conditions(filters: Filters, scope: Scope, now: datetime,
                                ("updated_at", filters.updated_from, filters.updated_to)):
         if start:
             where.append(f"t.{column} >= {{}}")
-            args.append(_local_midnight(start, zone))
+            args.append(local_midnight(start, zone))
         if end:
             where.append(f"t.{column} < {{}}")
-            args.append(_local_midnight(end + timedelta(days=1), zone))
+            args.append(local_midnight(end + timedelta(days=1), zone))
     split: tuple[int, ...] = ()
     teams = _allowed_teams(filters, scope, view)
     if filters.team == 0:

@@ -15,8 +15,8 @@ from litestar.stores.memory import MemoryStore
 
 from portal.accounts.rules import Actor
 from portal.accounts.tables import Team, User
-from portal.clock import utcnow
-from portal.db import fetch, instant, write_transaction
+from portal.clock import instant, utcnow
+from portal.db import fetch, write_transaction
 from portal.throttle import Throttle
 from portal.tickets import console, services, sla, sla_admin, work
 from portal.tickets.rules import UNSOLVED, Priority, Status

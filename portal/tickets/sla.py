@@ -15,8 +15,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from portal.clock import utcnow
-from portal.db import day, fetch
+from portal.clock import sql_day, utcnow
+from portal.db import fetch
 from portal.jobs import queue
 from portal.jobs.worker import handler
 from portal.mail.services import queue_mail
@@ -104,7 +104,7 @@ async def calendar(calendar_id: int | None) -> business.BusinessCalendar:
     rows = await fetch("SELECT c.timezone, h.weekday, h.start_minute, h.end_minute FROM business_calendar c "
                        f"LEFT JOIN business_hours h ON h.calendar = c.id WHERE {where}",
                        calendar_id if calendar_id else True)
-    holidays = frozenset(day(r["day"]) for r in await fetch("SELECT day FROM holiday"))
+    holidays = frozenset(sql_day(r["day"]) for r in await fetch("SELECT day FROM holiday"))
     weekly: dict[int, list] = {}
     for row in rows:
         if row["weekday"] is not None:
