@@ -299,14 +299,17 @@ async def why_not(actor: Actor, service_id: int, staff_id: int, day_raw: str, ti
         return {**result, "reason": f"{staff['name']} does not offer {service['name']}"}
     calendar = (await services.calendars([{"id": staff["id"], "timezone": staff["timezone"]}],
                                          start - timedelta(days=1), start + timedelta(days=1)))[0]
-    reason = engine.explain(services.rules_for(service), calendar, start, utcnow())
-    if reason and "overlaps appointment #" in reason:
-        result["appointment_id"] = int(reason.rsplit("#", 1)[1])
-    if reason and "is a holiday" in reason:
-        name = await Holiday.select(Holiday.name).where(Holiday.day == parse_day(reason.split()[0])).first()
+    refusal = engine.refusal(services.rules_for(service), calendar, start, utcnow())
+    if refusal is None:
+        return {**result, "reason": None}
+    reason = engine.describe(refusal)
+    if refusal.blocker is engine.Blocker.overlap:
+        result["appointment_id"] = refusal.appointment_id
+    if refusal.blocker is engine.Blocker.holiday:
+        name = await Holiday.select(Holiday.name).where(Holiday.day == refusal.day).first()
         if name:
             reason += f" ({name['name']})"
-    if reason and "time off" in reason:
+    if refusal.blocker is engine.Blocker.time_off:
         off = [t for t in await TimeOff.select().where((TimeOff.staff == staff_id) & (TimeOff.end_at > start - timedelta(days=1))
                                                          & (TimeOff.start_at < start + timedelta(days=1)))
                if t["reason"] and t["start_at"] <= start + timedelta(minutes=service["duration_minutes"])]

@@ -12,6 +12,7 @@ import secrets
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
 from operator import attrgetter
+from typing import NoReturn
 
 from portal.accounts.rules import Actor, email_problem, name_problem, normalize_email
 from portal.accounts.services import verified_account_with
@@ -281,6 +282,19 @@ class SlotTaken(Conflict):
         self.alternatives = alternatives
 
 
+def refusal_status(refusal: engine.Refusal | None) -> int:
+    """How a refused start is answered, by the type of the refusal, never by its wording: taken by
+    another booking (or, with several staff members, no single reason) is a 409 offering the nearest
+    free times; a rule of the service or calendar is a 422 naming the rule."""
+    return SlotTaken.status_code if refusal is None or refusal.taken else Invalid.status_code
+
+
+async def _refuse(refusal: engine.Refusal | None, service: dict, staff_choice: str, start: datetime) -> NoReturn:
+    if refusal_status(refusal) == SlotTaken.status_code:
+        raise SlotTaken(await nearest_alternatives(service, staff_choice, start))
+    raise Invalid(f"That time cannot be booked: {refusal}.")
+
+
 async def book(actor: Actor | None, service: dict, staff_choice: str, start_raw: str,
                details: Details, *, booked_by: int | None = None) -> tuple[dict, str]:
     """Book one seat. Returns the appointment and the raw manage token (only ever in the mail/page).
@@ -303,11 +317,8 @@ async def book(actor: Actor | None, service: dict, staff_choice: str, start_raw:
             why = None
             if len(staff) == 1:
                 calendar = (await calendars(staff, start - timedelta(days=1), start + timedelta(days=1)))[0]
-                why = engine.explain(rules, calendar, start, now)
-            taken = why is None or "overlaps" in why or "full" in why
-            if not taken:
-                raise Invalid(f"That time cannot be booked: {why}.")
-            raise SlotTaken(await nearest_alternatives(service, staff_choice, start))
+                why = engine.refusal(rules, calendar, start, now)
+            await _refuse(why, service, staff_choice, start)
         today, recent = await _bookings_that_day(free, start)
         staff_id = engine.choose_staff(free, today, recent)
         if await Appointment.exists().where(
@@ -495,11 +506,9 @@ async def reschedule(appointment: dict, start_raw: str, raw_token: str | None, *
         # The appointment being moved does not block its own new time.
         calendar = engine.StaffCalendar(**{**calendar.__dict__, "bookings": tuple(
             b for b in calendar.bookings if b.id != appointment["id"])})
-        why = engine.explain(rules, calendar, start, now)
+        why = engine.refusal(rules, calendar, start, now)
         if why is not None:
-            if "overlaps" in why or "full" in why:
-                raise SlotTaken(await nearest_alternatives(service, str(appointment["staff"]), start))
-            raise Invalid(f"That time cannot be booked: {why}.")
+            await _refuse(why, service, str(appointment["staff"]), start)
         changes = {Appointment.start_at: start, Appointment.end_at: start + rules.duration,
                    Appointment.sequence: Appointment.sequence + 1, Appointment.updated_at: now}
         if by_staff:
