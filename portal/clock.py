@@ -1,4 +1,6 @@
-"""Time: the one clock, and the one reader of dates, months and instants that people type.
+"""Time: the one clock, the one reader of dates, months and instants that people type, and the one
+place that knows time zones (which names are valid, where a local day starts) and how instants and
+dates come back from raw SQL.
 
 Every date or instant that comes from a request (a query parameter, a form field, an imported
 ``.ics`` file) is read here and must fall in ``EARLIEST``..``LATEST``: a window wide enough for any
@@ -9,7 +11,10 @@ offset to it can never leave Python's calendar (years 1..9999). Outside it the r
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import date, datetime, time, timedelta, timezone, tzinfo
+from functools import lru_cache
+from typing import Any
+from zoneinfo import ZoneInfo, available_timezones
 
 from portal.errors import Invalid
 
@@ -92,3 +97,82 @@ def read_instant(raw: str) -> datetime | None:
         return None
     value = value if value.tzinfo else value.replace(tzinfo=timezone.utc)
     return value.astimezone(timezone.utc) if EARLIEST <= value.date() <= LATEST else None
+
+
+# --- time zones -----------------------------------------------------------------------------------
+
+ZONE_MESSAGE = "Choose a time zone from the list."
+
+
+@lru_cache(maxsize=1)
+def time_zones() -> tuple[str, ...]:
+    """The zone names people may choose: the IANA ``Area/City`` names, plus ``UTC``."""
+    return tuple(sorted(z for z in available_timezones() if "/" in z or z == "UTC"))
+
+
+@lru_cache(maxsize=1)
+def _zone_names() -> frozenset[str]:
+    return frozenset(time_zones())
+
+
+def timezone_problem(name: str | None) -> str | None:
+    """None for a zone from the list, else the message to show. Checked against the list, never by
+    opening ``ZoneInfo(name)``: a typed name can be a path or too long for a file name (OSError)."""
+    return None if name in _zone_names() else ZONE_MESSAGE
+
+
+def zone_or_utc(name: str | None) -> str:
+    """A stored or typed zone name if it is valid, else ``"UTC"`` (old rows, edited links)."""
+    return name if name and not timezone_problem(name) else "UTC"
+
+
+def zone_info(zone: str | tzinfo | None) -> tzinfo:
+    """The tzinfo for a zone name (an invalid one reads as UTC); a tzinfo is returned as it is."""
+    if isinstance(zone, tzinfo):
+        return zone
+    return ZoneInfo(zone_or_utc(zone))
+
+
+# --- local days -----------------------------------------------------------------------------------
+
+def local_midnight(day: date, zone: str | tzinfo) -> datetime:
+    """The UTC instant at which ``day`` starts in ``zone``. DST-correct: a local day has 23 to 25
+    hours, and where midnight itself is skipped the day starts at the first instant after it."""
+    return datetime.combine(day, time(0), zone_info(zone)).astimezone(timezone.utc)
+
+
+def local_day_bounds(day: date, zone: str | tzinfo) -> tuple[datetime, datetime]:
+    """``day`` in ``zone`` as a half-open UTC range [its midnight, the next day's midnight)."""
+    return local_midnight(day, zone), local_midnight(day + timedelta(days=1), zone)
+
+
+def local_instant(day: date, minute: int, zone: str | tzinfo) -> datetime:
+    """The UTC instant of a local time of day given in minutes from midnight (1440 and more: the
+    midnight that ends ``day``), as working hours and time off are stored."""
+    if minute >= 1440:
+        return local_midnight(day + timedelta(days=1), zone)
+    return datetime.combine(day, time(minute // 60, minute % 60), zone_info(zone)).astimezone(timezone.utc)
+
+
+def local_today(zone: str | tzinfo, now: datetime | None = None) -> date:
+    """The calendar date in ``zone`` at ``now`` (the clock's now by default)."""
+    return (now or utcnow()).astimezone(zone_info(zone)).date()
+
+
+# --- values read by raw SQL -----------------------------------------------------------------------
+
+def instant(value: Any) -> datetime | None:
+    """A timestamp column read by raw SQL, as an aware UTC datetime: SQLite gives text, PostgreSQL
+    an aware datetime (None stays None)."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+
+
+def sql_day(value: Any) -> date | None:
+    """A date column read by raw SQL (text on SQLite, a date on PostgreSQL)."""
+    if value is None or isinstance(value, date):
+        return value
+    return date.fromisoformat(str(value)[:10])

@@ -13,7 +13,6 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import io
-from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Any, AsyncIterator
 from urllib.parse import urlsplit
@@ -262,23 +261,6 @@ async def close_engine(engine: Engine) -> None:
 def ilike(column, pattern: str):
     """Case-insensitive LIKE on both engines (SQLite's LIKE already ignores ASCII case)."""
     return column.like(pattern) if is_sqlite() else column.ilike(pattern)
-
-
-def instant(value: Any) -> datetime | None:
-    """A timestamp column read by raw SQL, as an aware UTC datetime: SQLite gives text, PostgreSQL
-    an aware datetime (None stays None)."""
-    if value is None:
-        return None
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value)
-    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
-
-
-def day(value: Any) -> date | None:
-    """A date column read by raw SQL (text on SQLite)."""
-    if value is None or isinstance(value, date):
-        return value
-    return date.fromisoformat(str(value)[:10])
 
 
 async def fetch(sql: str, *args: Any) -> list[dict]:

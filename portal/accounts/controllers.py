@@ -10,7 +10,7 @@ from litestar.params import Body, FromPath, FromQuery
 from litestar.response import Response, Template
 
 from portal.accounts import forms, services
-from portal.accounts.rules import time_zones
+from portal.clock import time_zones
 from portal.errors import DomainError, Invalid
 from portal.throttle import Throttle
 from portal.web.auth import current_actor, sign_in, sign_out

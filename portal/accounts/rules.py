@@ -1,12 +1,10 @@
-"""Pure account rules: roles, email and password checks, time zones. No I/O."""
+"""Pure account rules: roles, email and password checks. No I/O (time zones are in portal.clock)."""
 
 from __future__ import annotations
 
 import re
 import unicodedata
 from dataclasses import dataclass
-from functools import lru_cache
-from zoneinfo import available_timezones
 
 ROLES = ("customer", "agent", "admin")
 ROLE_RANK = {"customer": 1, "agent": 2, "admin": 3}
@@ -97,15 +95,6 @@ def password_problem(password: str, *, email: str = "", name: str = "") -> str |
     if any(len(part) >= 4 and part in lowered for part in (local, compact_name)):
         return "Don't use your email or name in your password."
     return None
-
-
-@lru_cache(maxsize=1)
-def time_zones() -> tuple[str, ...]:
-    return tuple(sorted(z for z in available_timezones() if "/" in z or z == "UTC"))
-
-
-def timezone_problem(zone: str) -> str | None:
-    return None if zone in set(time_zones()) else "Choose a time zone from the list."
 
 
 def can_manage_user(actor: Actor, target_id: int, target_role: str) -> bool:

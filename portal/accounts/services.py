@@ -10,7 +10,7 @@ from portal.accounts import rules, tokens
 from portal.accounts.passwords import hash_password, needs_rehash, verify_password
 from portal.accounts.rules import Actor
 from portal.accounts.tables import AuditEvent, Team, TeamMember, User
-from portal.clock import utcnow
+from portal.clock import timezone_problem, utcnow, zone_or_utc
 from portal.db import ilike, write_transaction
 from portal.errors import Forbidden, Invalid, NotFound, Throttled
 from portal.jobs.queue import enqueue
@@ -87,7 +87,7 @@ async def sign_up(form: SignUp, ip: str = "", throttle: Throttle | None = None) 
         await throttle.hit(f"signup:{ip}", settings.login_window_seconds)
     email = rules.normalize_email(form.email)
     # The zone comes from the browser, unseen: one we don't know must not block the sign-up.
-    zone = form.timezone if not rules.timezone_problem(form.timezone) else "UTC"
+    zone = zone_or_utc(form.timezone)
     password_hash = await hash_password(form.password)
     async with write_transaction():
         existing = await User.select(User.id, User.name, User.is_active, User.email_verified_at).where(
@@ -279,7 +279,7 @@ async def profile(actor: Actor) -> dict:
 
 async def update_profile(actor: Actor, name: str, timezone: str) -> None:
     errors = {k: v for k, v in (("name", rules.name_problem(name)),
-                                ("timezone", rules.timezone_problem(timezone))) if v}
+                                ("timezone", timezone_problem(timezone))) if v}
     if errors:
         raise Invalid(errors=errors)
     async with write_transaction():

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import hashlib
-import secrets
 from datetime import timedelta
 
 from portal.accounts.tables import AuthToken
 from portal.clock import utcnow
 from portal.errors import Invalid
+from portal.tokens import new_token, plausible_token, token_digest
 
 LIFETIMES = {
     "verify": timedelta(days=2),
@@ -19,27 +18,23 @@ LIFETIMES = {
 BAD_LINK = "This link is invalid or has expired. Ask for a new one."
 
 
-def digest(raw: str) -> str:
-    return hashlib.sha256(raw.encode()).hexdigest()
-
-
 async def issue(user_id: int, purpose: str) -> str:
     """Create a token (inside the caller's write transaction); earlier ones of that purpose die."""
     now = utcnow()
     await AuthToken.update({AuthToken.used_at: now}).where(
         (AuthToken.user == user_id) & (AuthToken.purpose == purpose) & AuthToken.used_at.is_null()
     ).run()
-    raw = secrets.token_urlsafe(32)
-    await AuthToken.insert(AuthToken(user=user_id, purpose=purpose, token_hash=digest(raw),
+    raw = new_token()
+    await AuthToken.insert(AuthToken(user=user_id, purpose=purpose, token_hash=token_digest(raw),
                                      expires_at=now + LIFETIMES[purpose], created_at=now)).run()
     return raw
 
 
 async def peek(raw: str, purposes: tuple[str, ...]) -> dict:
     """The live token row for ``raw`` or Invalid; does not use it up."""
-    if not raw or len(raw) > 100:
+    if not plausible_token(raw):
         raise Invalid(BAD_LINK)
-    row = await AuthToken.select().where(AuthToken.token_hash == digest(raw)).first()
+    row = await AuthToken.select().where(AuthToken.token_hash == token_digest(raw)).first()
     if row is None or row["purpose"] not in purposes or row["used_at"] is not None \
             or row["expires_at"] <= utcnow():
         raise Invalid(BAD_LINK)

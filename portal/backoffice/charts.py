@@ -7,15 +7,11 @@ import csv
 import io
 import math
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone
-from zoneinfo import ZoneInfo
+from datetime import date, datetime, timedelta
+
+from portal.clock import local_midnight
 
 # --- ranges -----------------------------------------------------------------------------------------
-
-
-def local_midnight(day: date, zone: str) -> datetime:
-    """The UTC instant of local midnight starting ``day`` (DST-correct: days have 23–25 hours)."""
-    return datetime.combine(day, time(0), ZoneInfo(zone)).astimezone(timezone.utc)
 
 
 def day_bounds(first: date, last: date, zone: str) -> list[tuple[date, datetime, datetime]]:

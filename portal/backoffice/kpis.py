@@ -23,24 +23,24 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from zoneinfo import ZoneInfo
 
-from portal.clock import WINDOW_MESSAGE, read_day
+from portal.clock import WINDOW_MESSAGE, local_midnight, read_day, sql_day
 from portal.ids import parse_id
 from portal.accounts.rules import Actor
 from portal.backoffice import charts, rollup
-from portal.db import day as date_of, fetch, fetch_rows, is_sqlite, read_together
+from portal.db import fetch, fetch_rows, is_sqlite, read_together
 from portal.errors import Forbidden
+from portal.tickets import rules
 
 MAX_DAYS = 731
-CHANNELS = ("web", "email", "api", "phone", "chat")
+CHANNELS = rules.CHANNELS
 DIMENSIONS = {"team": "Team", "agent": "Agent", "category": "Category", "channel": "Channel"}
 _DIM_COLUMN = {"team": "t.team", "agent": "t.assignee", "category": "t.category", "channel": "t.via"}
 # Above this many tickets in a cohort (range + previous period), duration percentiles are read from
 # the 1-in-16 sample index (~20k tickets a year at 1M tickets: within ~5% of the exact value, less
 # for the whole desk than for a small group).
 SAMPLE_ABOVE = 40_000
-UNSOLVED = "t.status IN ('new', 'open', 'pending', 'on_hold')"
+UNSOLVED = rules.status_in_sql("t.status", rules.UNSOLVED)
 
 
 @dataclass(frozen=True)
@@ -162,7 +162,7 @@ async def ticket_report(scope: ReportScope, q: ReportQuery, now: datetime) -> di
     days = charts.day_bounds(q.first, q.last, q.zone)
     p_first, p_last = q.previous
     r_start, r_end = days[0][1], days[-1][2]
-    p_start = charts.local_midnight(p_first, q.zone)
+    p_start = local_midnight(p_first, q.zone)
     # Rows: each day of the range, then "after the range" (for the backlog). The previous period's
     # totals come from the rollup.
     ranges = [(i, a, b) for i, (_, a, b) in enumerate(days)]
@@ -429,7 +429,7 @@ async def booking_report(scope: ReportScope, q: ReportQuery, now: datetime) -> d
     days = charts.day_bounds(q.first, q.last, q.zone)
     p_first, p_last = q.previous
     r_start, r_end = days[0][1], days[-1][2]
-    p_start = charts.local_midnight(p_first, q.zone)
+    p_start = local_midnight(p_first, q.zone)
     ranges = [(i, a, b) for i, (_, a, b) in enumerate(days)] + [(-1, p_start, r_start)]
     ts = _instant()
     values = ", ".join(f"(CAST({{}} AS INTEGER), {ts}, {ts})" for _ in ranges)
@@ -613,8 +613,4 @@ async def _available_minutes(staff_rows: list[dict], first: date, last: date, lo
 
 
 def _as_date(value) -> date:
-    return date_of(value)
-
-
-def viewer_today(zone: str, now: datetime) -> date:
-    return now.astimezone(ZoneInfo(zone)).date()
+    return sql_day(value)

@@ -9,7 +9,7 @@ from litestar.params import FromQuery
 from litestar.response import Response, Template
 
 from portal.backoffice import charts, kpis, rollup
-from portal.clock import utcnow
+from portal.clock import local_today, utcnow
 from portal.errors import NotFound
 from portal.web.auth import current_actor
 from portal.web.responses import page_or_fragment
@@ -19,7 +19,7 @@ async def _report(request: Request) -> tuple[kpis.ReportQuery, kpis.ReportScope,
     actor = current_actor(request)
     now = utcnow()
     zone = actor.timezone or "UTC"
-    q = kpis.parse_query(dict(request.query_params), zone, kpis.viewer_today(zone, now))
+    q = kpis.parse_query(dict(request.query_params), zone, local_today(zone, now))
     scope = await kpis.scope_for(actor)
     build = kpis.booking_report if q.tab == "booking" else kpis.ticket_report
     return q, scope, await build(scope, q, now)

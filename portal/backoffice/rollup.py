@@ -3,8 +3,9 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 
+from portal.clock import local_midnight
 from portal.db import fetch, is_sqlite, write_transaction
 
 # What each cell counts, in this order everywhere (table columns, ``counts_query`` results).
@@ -125,10 +126,6 @@ async def rebuild() -> None:
 
 # --- reading ----------------------------------------------------------------------------------------
 
-def _midnight(day: date) -> datetime:
-    return datetime.combine(day, time(0), timezone.utc)
-
-
 def week_split(lo: datetime, hi: datetime) -> tuple[tuple[date, date] | None, list[tuple[datetime, datetime]]]:
     """Split the instants [lo, hi) into whole UTC weeks, read from the rollup as [first Monday, end
     Monday), and what is left at either end (under a week, plus any part day of a viewer's zone),
@@ -136,12 +133,12 @@ def week_split(lo: datetime, hi: datetime) -> tuple[tuple[date, date] | None, li
     if hi <= lo:
         return None, []
     lo_utc, hi_utc = lo.astimezone(timezone.utc), hi.astimezone(timezone.utc)
-    first = lo_utc.date() + timedelta(days=1 if lo_utc > _midnight(lo_utc.date()) else 0)
+    first = lo_utc.date() + timedelta(days=1 if lo_utc > local_midnight(lo_utc.date(), timezone.utc) else 0)
     first += timedelta(days=(7 - first.weekday()) % 7)
     end = hi_utc.date() - timedelta(days=hi_utc.date().weekday())
     if first >= end:
         return None, [(lo, hi)]
-    rest = [(a, b) for a, b in ((lo, _midnight(first)), (_midnight(end), hi)) if a < b]
+    rest = [(a, b) for a, b in ((lo, local_midnight(first, timezone.utc)), (local_midnight(end, timezone.utc), hi)) if a < b]
     return (first, end), rest
 
 

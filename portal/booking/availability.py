@@ -29,11 +29,12 @@ from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
+from enum import StrEnum
 from itertools import accumulate
 from zoneinfo import ZoneInfo
 
-__all__ = ["Booking", "ServiceRules", "Slot", "StaffCalendar", "choose_staff", "explain", "free_slots",
-           "working_intervals"]
+__all__ = ["Blocker", "Booking", "Refusal", "ServiceRules", "Slot", "StaffCalendar", "choose_staff", "describe",
+           "explain", "free_slots", "refusal", "working_intervals"]
 
 UTC = timezone.utc
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -417,39 +418,111 @@ class _SlotMaker:
             append(slot)
 
 
+class Blocker(StrEnum):
+    """Which rule keeps a start from being bookable (the first failing one, in this order)."""
+
+    min_notice = "min_notice"
+    horizon = "horizon"
+    holiday = "holiday"
+    not_working_day = "not_working_day"
+    outside_hours = "outside_hours"
+    off_grid = "off_grid"
+    time_off = "time_off"
+    overlap = "overlap"
+    full = "full"
+
+
+# Another booking holds the time: the caller offers the nearest free times (409). Every other
+# blocker is a rule of the service or the calendar, which no other time of the request fixes (422).
+TAKEN = frozenset({Blocker.overlap, Blocker.full})
+
+
+@dataclass(frozen=True, slots=True)
+class Refusal:
+    """Why a start cannot be booked, as data; ``describe`` (or ``str``) words it."""
+
+    blocker: Blocker
+    day: date | None = None                  # holiday, not a working day (the staff member's local date)
+    limit: timedelta | None = None           # min notice, horizon; the grid step when off the grid
+    local: tuple[datetime, ...] = ()         # wall times: start, end[, buffered start, buffered end]
+    hours: tuple[tuple[time, time | None], ...] = ()  # the day's working hours (outside hours)
+    zone: str = ""
+    appointment_id: int | None = None        # the overlapping appointment, when it has an id
+    seats: tuple[int, int] = (0, 0)          # taken, capacity (a full group session)
+
+    @property
+    def taken(self) -> bool:
+        return self.blocker in TAKEN
+
+    def __str__(self) -> str:
+        return describe(self)
+
+
+def describe(refusal: Refusal) -> str:
+    """The refusal in plain words, as shown to staff and customers ("That time cannot be booked: …")."""
+    kind, limit, day = refusal.blocker, refusal.limit or timedelta(0), refusal.day or date.min
+    if kind is Blocker.min_notice:
+        return f"it starts less than {_human(limit)} from now (minimum notice)"
+    if kind is Blocker.horizon:
+        return f"it is more than {_human(limit)} ahead (booking horizon)"
+    if kind is Blocker.holiday:
+        return f"{day.isoformat()} is a holiday"
+    if kind is Blocker.not_working_day:
+        return f"{_WEEKDAYS[day.weekday()]} {day.isoformat()} is not a working day"
+    if kind is Blocker.outside_hours:
+        what = f"{refusal.local[0]:%H:%M}–{refusal.local[1]:%H:%M}"
+        if len(refusal.local) == 4:
+            what += f" with its buffers ({refusal.local[2]:%H:%M}–{refusal.local[3]:%H:%M})"
+        hours = ", ".join(f"{a:%H:%M}–{'24:00' if b is None else format(b, '%H:%M')}" for a, b in refusal.hours)
+        return f"{what} is outside working hours ({hours} {refusal.zone})"
+    if kind is Blocker.off_grid:
+        return f"{refusal.local[0]:%H:%M} is not a valid start: starts must be on the {_human_step(limit)} grid"
+    if kind is Blocker.time_off:
+        return "the staff member is away then (time off)"
+    if kind is Blocker.overlap:
+        return f"it overlaps appointment #{refusal.appointment_id}" if refusal.appointment_id is not None \
+            else "it overlaps another appointment"
+    taken, capacity = refusal.seats
+    return f"the group session is full ({taken} of {capacity} seats taken)"
+
+
 def explain(rules: ServiceRules, staff: StaffCalendar, start: datetime, now: datetime) -> str | None:
     """None when ``start`` can be booked, else why not: the first failing rule, in plain words."""
+    why = refusal(rules, staff, start, now)
+    return None if why is None else describe(why)
+
+
+def refusal(rules: ServiceRules, staff: StaffCalendar, start: datetime, now: datetime) -> Refusal | None:
+    """None when ``start`` can be booked, else the first failing rule as a ``Refusal``."""
     _check_rules(rules)
     zone = ZoneInfo(staff.zone)
     s = _us(start)
     now_us = _us(now)
     if s < now_us + _td_us(rules.min_notice):
-        return f"it starts less than {_human(rules.min_notice)} from now (minimum notice)"
+        return Refusal(Blocker.min_notice, limit=rules.min_notice)
     if s > now_us + _td_us(rules.horizon):
-        return f"it is more than {_human(rules.horizon)} ahead (booking horizon)"
+        return Refusal(Blocker.horizon, limit=rules.horizon)
     local = _wall(zone, s)
     day = local.date()
     if day in staff.holidays:
-        return f"{day.isoformat()} is a holiday"
+        return Refusal(Blocker.holiday, day=day)
     ranges = _ranges_of_day(staff, day)
     spans = _ranges_utc(zone, day, ranges)
     if not spans:
-        return f"{_WEEKDAYS[day.weekday()]} {day.isoformat()} is not a working day"
+        return Refusal(Blocker.not_working_day, day=day)
     lo = s - _td_us(rules.buffer_before)
     hi = s + _td_us(rules.duration) + _td_us(rules.buffer_after)
     if not any(r_lo <= lo and hi <= r_hi for r_lo, r_hi in spans):
-        end = _wall(zone, s + _td_us(rules.duration))
-        what = f"{local:%H:%M}–{end:%H:%M}"
+        walls: tuple[datetime, ...] = (local, _wall(zone, s + _td_us(rules.duration)))
         if rules.buffer_before or rules.buffer_after:
-            what += f" with its buffers ({_wall(zone, lo):%H:%M}–{_wall(zone, hi):%H:%M})"
-        hours = ", ".join(f"{a:%H:%M}–{'24:00' if b is None else format(b, '%H:%M')}" for a, b in ranges)
-        return f"{what} is outside working hours ({hours} {staff.zone})"
+            walls += (_wall(zone, lo), _wall(zone, hi))
+        return Refusal(Blocker.outside_hours, local=walls, hours=tuple(ranges), zone=staff.zone)
     if (local - datetime.combine(day, _MIDNIGHT)) % rules.step:
-        return f"{local:%H:%M} is not a valid start: starts must be on the {_human_step(rules.step)} grid"
+        return Refusal(Blocker.off_grid, local=(local,), limit=rules.step)
     for off_start, off_end in staff.time_off:
         o_lo, o_hi = _us(off_start), _us(off_end)
         if o_lo < o_hi and o_lo < hi and lo < o_hi:
-            return "the staff member is away then (time off)"
+            return Refusal(Blocker.time_off)
     group = rules.capacity > 1
     taken = 0
     for booking in sorted(staff.bookings, key=lambda b: (_us(b.start), b.id is None, b.id or 0)):
@@ -460,10 +533,9 @@ def explain(rules: ServiceRules, staff: StaffCalendar, start: datetime, now: dat
         b_lo = b_start - _td_us(booking.buffer_before)
         b_hi = _us(booking.end) + _td_us(booking.buffer_after)
         if b_lo < b_hi and b_lo < hi and lo < b_hi:
-            return f"it overlaps appointment #{booking.id}" if booking.id is not None \
-                else "it overlaps another appointment"
+            return Refusal(Blocker.overlap, appointment_id=booking.id)
     if group and taken >= rules.capacity:
-        return f"the group session is full ({taken} of {rules.capacity} seats taken)"
+        return Refusal(Blocker.full, seats=(taken, rules.capacity))
     return None
 
 

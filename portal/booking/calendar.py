@@ -9,11 +9,8 @@ member's appointment answers 404 to an agent. Booking and moving go through ``se
 
 from __future__ import annotations
 
-import hashlib
-import secrets
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta, timezone
-from zoneinfo import ZoneInfo
+from datetime import date, datetime, timedelta, tzinfo
 
 from icalendar import Calendar, Event, vText
 
@@ -23,10 +20,11 @@ from portal.booking import availability as engine
 from portal.booking import services
 from portal.booking.admin import service_row, staff_members
 from portal.booking.tables import Appointment, Holiday, StaffFeed, TimeOff
-from portal.clock import parse_day, utcnow
+from portal.clock import local_day_bounds, local_today, parse_day, utcnow, zone_info, zone_or_utc
 from portal.db import ilike, read_together, write_transaction
 from portal.errors import Forbidden, Invalid, NotFound
 from portal.settings import get_settings
+from portal.tokens import new_token, plausible_token, token_digest
 
 STATUSES = {"booked": "Booked", "completed": "Completed", "no_show": "No-show", "cancelled": "Cancelled"}
 NOT_YOURS = "We could not find that appointment."
@@ -34,16 +32,11 @@ FEED_PAST = timedelta(days=90)
 
 
 def viewer_zone(actor: Actor) -> str:
-    return services.zone_or_utc(actor.timezone)
-
-
-def _day_bounds(day: date, zone: ZoneInfo) -> tuple[datetime, datetime]:
-    return (datetime.combine(day, time(0), zone).astimezone(timezone.utc),
-            datetime.combine(day + timedelta(days=1), time(0), zone).astimezone(timezone.utc))
+    return zone_or_utc(actor.timezone)
 
 
 def parse_anchor(raw: str, zone: str) -> date:
-    return parse_day(raw, field="date") if raw else utcnow().astimezone(ZoneInfo(zone)).date()
+    return parse_day(raw, field="date") if raw else local_today(zone)
 
 
 @dataclass
@@ -70,12 +63,12 @@ async def _visible_staff(actor: Actor, choice: str) -> tuple[str, list[dict]]:
 
 async def calendar_view(actor: Actor, view: str, anchor_raw: str, staff_choice: str) -> dict:
     zone_name = viewer_zone(actor)
-    zone = ZoneInfo(zone_name)
+    zone = zone_info(zone_name)
     view = "week" if view == "week" else "day"
     anchor = parse_anchor(anchor_raw, zone_name)
     first = anchor - timedelta(days=anchor.weekday()) if view == "week" else anchor
     days = [first + timedelta(days=i) for i in range(7 if view == "week" else 1)]
-    lo, hi = _day_bounds(days[0], zone)[0], _day_bounds(days[-1], zone)[1]
+    lo, hi = local_day_bounds(days[0], zone)[0], local_day_bounds(days[-1], zone)[1]
     choice, staff = await _visible_staff(actor, staff_choice)
     ids = [s["id"] for s in staff]
     cells: dict[tuple[int, date], Cell] = {(s["id"], d): Cell() for s in staff for d in days}
@@ -98,7 +91,7 @@ async def calendar_view(actor: Actor, view: str, anchor_raw: str, staff_choice: 
             row["status_label"] = STATUSES.get(row["status"], row["status"])
             cell.appointments.append(row)
     for calendar in loaded:
-        staff_zone = ZoneInfo(calendar.zone)
+        staff_zone = zone_info(calendar.zone)
         first_local = lo.astimezone(staff_zone).date() - timedelta(days=1)
         last_local = hi.astimezone(staff_zone).date() + timedelta(days=1)
         for _, start, end in engine.working_intervals(calendar, first_local, last_local):
@@ -111,14 +104,14 @@ async def calendar_view(actor: Actor, view: str, anchor_raw: str, staff_choice: 
     step = timedelta(days=7 if view == "week" else 1)
     return {"view": view, "anchor": anchor, "days": days, "zone": zone_name, "staff_choice": choice,
             "staff": staff, "cells": cells, "holidays": holidays, "prev": anchor - step, "next": anchor + step,
-            "today": utcnow().astimezone(zone).date(), "staff_options": await staff_members() if actor.is_admin else []}
+            "today": local_today(zone), "staff_options": await staff_members() if actor.is_admin else []}
 
 
-def _spread(cells, staff_id: int, start: datetime, end: datetime, zone: ZoneInfo, days: list[date], label_of,
+def _spread(cells, staff_id: int, start: datetime, end: datetime, zone: tzinfo, days: list[date], label_of,
             target: str = "hours") -> None:
     """Add an interval to every shown day it touches, cut at the viewer's midnights."""
     for day in days:
-        day_lo, day_hi = _day_bounds(day, zone)
+        day_lo, day_hi = local_day_bounds(day, zone)
         lo, hi = max(start, day_lo), min(end, day_hi)
         if lo < hi:
             text = f"{lo.astimezone(zone):%H:%M}–{'24:00' if hi == day_hi else format(hi.astimezone(zone), '%H:%M')}"
@@ -188,7 +181,7 @@ async def move_times(appointment: dict, day: date, zone: str) -> list[services.T
     calendar = (await services.calendars(staff, lo, hi))[0]
     calendar = engine.StaffCalendar(**{**calendar.__dict__, "bookings": tuple(
         b for b in calendar.bookings if b.id != appointment["id"])})
-    tz = ZoneInfo(zone)
+    tz = zone_info(zone)
     slots = engine.free_slots(services.rules_for(service), calendar, lo, hi, utcnow())
     return [services.TimeChoice(s.start, s.start.astimezone(tz).strftime("%H:%M"), s.seats_left) for s in slots]
 
@@ -254,17 +247,13 @@ async def book_for_customer(actor: Actor, service_id: int, staff_raw: str, start
     if account is not None:
         customer = Actor(id=account["id"], email=account["email"], name=account["name"], role=account["role"],
                          timezone=account["timezone"])
-        details.timezone = services.zone_or_utc(account["timezone"])
+        details.timezone = zone_or_utc(account["timezone"])
     if not staff_raw or staff_raw == services.ANYONE:
         raise Invalid(errors={"staff": "Choose who the appointment is with."})
     return await services.book(customer, service, staff_raw, start_raw, details, booked_by=actor.id)
 
 
 # --- iCal subscription feeds ----------------------------------------------------------------------
-
-def _digest(raw: str) -> str:
-    return hashlib.sha256(raw.encode()).hexdigest()
-
 
 def feed_url(raw: str) -> str:
     return f"{get_settings().base_url}/feeds/staff/{raw}.ics"
@@ -276,10 +265,10 @@ async def feed_status(staff_id: int) -> dict | None:
 
 async def issue_feed(actor: Actor) -> str:
     """A new secret feed URL for the actor (the old one stops working); only its hash is kept."""
-    raw = secrets.token_urlsafe(32)
+    raw = new_token()
     async with write_transaction():
         await StaffFeed.delete().where(StaffFeed.staff == actor.id).run()
-        await StaffFeed.insert(StaffFeed(staff=actor.id, token_hash=_digest(raw), created_at=utcnow())).run()
+        await StaffFeed.insert(StaffFeed(staff=actor.id, token_hash=token_digest(raw), created_at=utcnow())).run()
     return feed_url(raw)
 
 
@@ -298,9 +287,9 @@ async def drop_feed(staff_id: int, _email: str = "") -> None:
 async def feed_calendar(filename: str) -> bytes:
     """The .ics of a feed: the staff member's appointments from 90 days back, cancelled ones left out."""
     raw = filename.removesuffix(".ics")
-    if not filename.endswith(".ics") or not raw or len(raw) > 100:
+    if not filename.endswith(".ics") or not plausible_token(raw):
         raise NotFound("No such feed.")
-    feed = await StaffFeed.select().where(StaffFeed.token_hash == _digest(raw)).first()
+    feed = await StaffFeed.select().where(StaffFeed.token_hash == token_digest(raw)).first()
     if feed is None:
         raise NotFound("No such feed.")
     now = utcnow()

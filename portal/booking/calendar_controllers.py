@@ -4,7 +4,6 @@ bookings, the personal iCal feed; and the public, token-authenticated feed itsel
 from __future__ import annotations
 
 from datetime import date as date_type
-from zoneinfo import ZoneInfo
 
 from litestar import Controller, Request, get, post
 from litestar.params import FromPath, FromQuery
@@ -14,7 +13,7 @@ from portal.ids import QueryId, parse_id
 from portal.booking import calendar, services
 from portal.booking.back_controllers import form_of
 from portal.booking.back_forms import one
-from portal.clock import parse_day
+from portal.clock import parse_day, zone_info, zone_or_utc
 from portal.errors import DomainError, Invalid
 from portal.web.auth import current_actor
 from portal.web.responses import after_post, flash, form_error, page_or_fragment
@@ -88,7 +87,7 @@ class CalendarController(Controller):
     async def move(self, request: Request, appointment_id: FromPath[int], date: FromQuery[str] = "") -> Template:
         context = await _appointment_context(request, appointment_id)
         appointment = context["appointment"]
-        day = _day(date[:10]) or appointment["start_at"].astimezone(ZoneInfo(context["zone"])).date()
+        day = _day(date[:10]) or appointment["start_at"].astimezone(zone_info(context["zone"])).date()
         context.update(day=day, times=await calendar.move_times(appointment, day, context["zone"]))
         return page_or_fragment(request, "booking/back/reschedule.html", "booking/back/_move_times.html", context)
 
@@ -101,9 +100,9 @@ class CalendarController(Controller):
             context = await _appointment_context(request, appointment_id)
             appointment = context["appointment"]
             try:
-                day = services.parse_start(start).astimezone(ZoneInfo(context["zone"])).date()
+                day = services.parse_start(start).astimezone(zone_info(context["zone"])).date()
             except Invalid:
-                day = appointment["start_at"].astimezone(ZoneInfo(context["zone"])).date()
+                day = appointment["start_at"].astimezone(zone_info(context["zone"])).date()
             context.update(day=day, times=await calendar.move_times(appointment, day, context["zone"]),
                            alternatives=getattr(error, "alternatives", []))
             return form_error(request, "booking/back/reschedule.html", "booking/back/_move_times.html", context, error)
@@ -145,7 +144,7 @@ class CalendarController(Controller):
                 raise Invalid(errors={"start": "Choose a time."})
             details = services.Details(
                 name=one(form, "name"), email=one(form, "email"), phone=one(form, "phone"), note=one(form, "note"),
-                timezone=services.zone_or_utc(one(form, "timezone") or calendar.viewer_zone(actor)),
+                timezone=zone_or_utc(one(form, "timezone") or calendar.viewer_zone(actor)),
                 answers={f"q_{q['id']}": one(form, f"q_{q['id']}")[:2000] for q in service["questions"]})
             appointment, _ = await calendar.book_for_customer(actor, service_id, staff, start, customer_id or None,
                                                               details)

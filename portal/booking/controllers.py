@@ -11,13 +11,11 @@ from litestar import Controller, Request, get, post
 from litestar.enums import RequestEncodingType
 from litestar.params import Body, FromPath, FromQuery
 from litestar.response import Response, Template
-from zoneinfo import ZoneInfo
 
-from portal.accounts.rules import time_zones
 from portal.booking import services
 from portal.booking.ics import calendar_file
 from portal.booking.services import ANYONE
-from portal.clock import parse_day, parse_month, utcnow
+from portal.clock import local_today, parse_day, parse_month, time_zones, timezone_problem, utcnow, zone_or_utc
 from portal.errors import DomainError
 from portal.settings import get_settings
 from portal.web.auth import current_actor
@@ -31,7 +29,7 @@ def _zone(request: Request, tz: str) -> str:
     """The customer's zone: chosen now, else remembered, else their profile's, else UTC."""
     actor = current_actor(request)
     for candidate in (tz, request.cookies.get(TZ_COOKIE, ""), actor.timezone if actor else ""):
-        if candidate and services.zone_or_utc(candidate) == candidate:
+        if not timezone_problem(candidate):
             return candidate
     return "UTC"
 
@@ -45,7 +43,7 @@ def _remember_zone(response: Response, zone: str) -> Response:
 def _month(value: str, zone: str) -> date:
     if value:
         return parse_month(value, message="That month could not be read. Pick a month from the calendar.")
-    return utcnow().astimezone(ZoneInfo(zone)).date().replace(day=1)
+    return local_today(zone).replace(day=1)
 
 
 def _day(value: str) -> date | None:
@@ -74,7 +72,7 @@ async def _calendar_context(request: Request, service: dict, staff: str, month: 
     counts = await services.month_days(service, staff, first, zone)
     weeks = calendar_module.Calendar(firstweekday=0).monthdatescalendar(first.year, first.month)
     times = await services.day_times(service, staff, chosen_day, zone) if chosen_day else []
-    today = utcnow().astimezone(ZoneInfo(zone)).date()
+    today = local_today(zone)
     return {
         "service": service, "staff": staff or ANYONE, "staff_list": await services.service_staff(service["id"]),
         "zone": zone, "zones": time_zones(), "month": first, "weeks": weeks, "counts": counts,
@@ -146,7 +144,7 @@ class BookingController(Controller):
         if form.alternative:
             form.start, form.alternative = form.alternative, ""
         details = services.Details(name=form.name, email=form.email, phone=form.phone, note=form.note,
-                                   timezone=services.zone_or_utc(form.timezone), answers=_answers(raw, service))
+                                   timezone=zone_or_utc(form.timezone), answers=_answers(raw, service))
         try:
             appointment, _ = await services.book(current_actor(request), service, form.staff or ANYONE,
                                                      form.start, details)

@@ -6,19 +6,21 @@ Every change replaces what it edits inside one write transaction: a refused form
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta, timezone
-from zoneinfo import ZoneInfo
+from datetime import date, datetime, time, timedelta
 
 from icalendar import Calendar
 
-from portal.accounts.rules import Actor, time_zones, timezone_problem
+from portal.accounts.rules import Actor
 from portal.accounts.tables import User
 from portal.booking import availability as engine
 from portal.booking import services
 from portal.booking.admin import require_admin, service_row, staff_members
 from portal.booking.back_forms import OverrideInput, WEEKDAYS, hhmm, parse_clock, parse_day
 from portal.booking.tables import DateOverride, Holiday, ServiceStaff, StaffFeed, TimeOff, WeeklyHours
-from portal.clock import CHOOSE_DAY, EARLIEST, LATEST, in_window, utcnow
+from portal.clock import (
+    CHOOSE_DAY, EARLIEST, LATEST, in_window, local_instant, local_today, time_zones, timezone_problem, utcnow,
+    zone_info,
+)
 from portal.db import write_transaction
 from portal.errors import Invalid, NotFound
 
@@ -35,7 +37,7 @@ async def staff_row(staff_id: int) -> dict:
 
 
 def staff_today(zone: str) -> date:
-    return utcnow().astimezone(ZoneInfo(services.zone_or_utc(zone))).date()
+    return local_today(zone)
 
 
 async def overview(actor: Actor) -> list[dict]:
@@ -139,18 +141,12 @@ async def delete_override(actor: Actor, staff_id: int, day_raw: str) -> None:
             raise NotFound("There is no override on that date.")
 
 
-def _local_instant(day: date, minutes: int, zone: ZoneInfo) -> datetime:
-    if minutes >= 1440:
-        day, minutes = day + timedelta(days=1), 0
-    return datetime.combine(day, time(minutes // 60, minutes % 60), zone).astimezone(timezone.utc)
-
-
 async def add_time_off(actor: Actor, staff_id: int, start_day: str, start_time: str, end_day: str,
                        end_time: str, reason: str) -> int:
     """Time off between two local moments of the staff member (blank times: whole days)."""
     require_admin(actor)
     staff = await staff_row(staff_id)
-    zone = ZoneInfo(services.zone_or_utc(staff["timezone"]))
+    zone = zone_info(staff["timezone"])
     errors: dict[str, str] = {}
     first, last = parse_day(start_day), parse_day(end_day or start_day)
     start_min = parse_clock(start_time) if start_time else 0
@@ -163,7 +159,7 @@ async def add_time_off(actor: Actor, staff_id: int, start_day: str, start_time: 
         errors["reason"] = "A reason has at most 200 characters."
     if errors:
         raise Invalid(errors=errors)
-    start, end = _local_instant(first, start_min, zone), _local_instant(last, end_min, zone)
+    start, end = local_instant(first, start_min, zone), local_instant(last, end_min, zone)
     if end <= start:
         raise Invalid(errors={"end": "The time off ends before it starts."})
     if end <= utcnow():
@@ -286,13 +282,13 @@ async def why_not(actor: Actor, service_id: int, staff_id: int, day_raw: str, ti
         errors["date"] = CHOOSE_DAY
     if minutes is None:
         errors["time"] = "Enter a time as HH:MM."
-    if timezone_problem(zone):
-        errors["tz"] = "Choose a time zone from the list."
+    if problem := timezone_problem(zone):
+        errors["tz"] = problem
     if errors:
         raise Invalid(errors=errors)
     service = await service_row(service_id)
     staff = await staff_row(staff_id)
-    start = datetime.combine(day, time(minutes // 60, minutes % 60), ZoneInfo(zone)).astimezone(timezone.utc)
+    start = local_instant(day, minutes, zone)
     result = {"start": start, "label": services.local_label(start, zone),
               "staff_label": services.local_label(start, staff["timezone"]), "appointment_id": None}
     if not service["is_active"]:
@@ -303,14 +299,17 @@ async def why_not(actor: Actor, service_id: int, staff_id: int, day_raw: str, ti
         return {**result, "reason": f"{staff['name']} does not offer {service['name']}"}
     calendar = (await services.calendars([{"id": staff["id"], "timezone": staff["timezone"]}],
                                          start - timedelta(days=1), start + timedelta(days=1)))[0]
-    reason = engine.explain(services.rules_for(service), calendar, start, utcnow())
-    if reason and "overlaps appointment #" in reason:
-        result["appointment_id"] = int(reason.rsplit("#", 1)[1])
-    if reason and "is a holiday" in reason:
-        name = await Holiday.select(Holiday.name).where(Holiday.day == parse_day(reason.split()[0])).first()
+    refusal = engine.refusal(services.rules_for(service), calendar, start, utcnow())
+    if refusal is None:
+        return {**result, "reason": None}
+    reason = engine.describe(refusal)
+    if refusal.blocker is engine.Blocker.overlap:
+        result["appointment_id"] = refusal.appointment_id
+    if refusal.blocker is engine.Blocker.holiday:
+        name = await Holiday.select(Holiday.name).where(Holiday.day == refusal.day).first()
         if name:
             reason += f" ({name['name']})"
-    if reason and "time off" in reason:
+    if refusal.blocker is engine.Blocker.time_off:
         off = [t for t in await TimeOff.select().where((TimeOff.staff == staff_id) & (TimeOff.end_at > start - timedelta(days=1))
                                                          & (TimeOff.start_at < start + timedelta(days=1)))
                if t["reason"] and t["start_at"] <= start + timedelta(minutes=service["duration_minutes"])]

@@ -7,15 +7,14 @@ row lock on the staff member's user row), so the check and the insert cannot int
 
 from __future__ import annotations
 
-import hashlib
 import json
 import secrets
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
 from operator import attrgetter
-from zoneinfo import ZoneInfo
+from typing import NoReturn
 
-from portal.accounts.rules import Actor, email_problem, name_problem, normalize_email, timezone_problem
+from portal.accounts.rules import Actor, email_problem, name_problem, normalize_email
 from portal.accounts.services import verified_account_with
 from portal.accounts.tables import User
 from portal.booking import availability as engine
@@ -29,12 +28,13 @@ from portal.booking.tables import (
     TimeOff,
     WeeklyHours,
 )
-from portal.clock import parse_instant, utcnow
-from portal.db import current_engine, fetch, fetch_rows, instant, read_together, write_transaction
+from portal.clock import instant, local_day_bounds, local_midnight, parse_instant, utcnow, zone_info, zone_or_utc
+from portal.db import current_engine, fetch, fetch_rows, read_together, write_transaction
 from portal.errors import Conflict, Invalid, NotFound
 from portal.jobs import queue
 from portal.mail.services import MailAttachment, queue_mail
 from portal.settings import get_settings
+from portal.tokens import new_token, plausible_token, token_digest
 
 ANYONE = "any"
 MAX_APPOINTMENT_SPAN = timedelta(days=1)  # duration + buffers of any service stay below this
@@ -145,10 +145,6 @@ def _choose(staff: list[dict], choice: str) -> list[dict]:
     return chosen
 
 
-def zone_or_utc(zone: str) -> str:
-    return zone if zone and not timezone_problem(zone) else "UTC"
-
-
 async def free_slots(service: dict, staff_choice: str, window_start: datetime, window_end: datetime,
                      now: datetime | None = None) -> list[engine.Slot]:
     now = now or utcnow()
@@ -167,17 +163,13 @@ _slot_order = attrgetter("start", "staff_id")
 
 
 def month_window(month: date, zone: str) -> tuple[datetime, datetime]:
-    tz = ZoneInfo(zone)
     first = month.replace(day=1)
     nxt = (first + timedelta(days=32)).replace(day=1)
-    return (datetime.combine(first, time(0), tz).astimezone(timezone.utc),
-            datetime.combine(nxt, time(0), tz).astimezone(timezone.utc))
+    return local_midnight(first, zone), local_midnight(nxt, zone)
 
 
 def day_window(day: date, zone: str) -> tuple[datetime, datetime]:
-    tz = ZoneInfo(zone)
-    return (datetime.combine(day, time(0), tz).astimezone(timezone.utc),
-            datetime.combine(day + timedelta(days=1), time(0), tz).astimezone(timezone.utc))
+    return local_day_bounds(day, zone)
 
 
 async def month_days(service: dict, staff_choice: str, month: date, zone: str,
@@ -192,7 +184,7 @@ async def month_days(service: dict, staff_choice: str, month: date, zone: str,
     starts: set[int] = set()
     for calendar in loaded:
         starts.update(engine.free_start_instants(rules, calendar, start, end, now))
-    tz = ZoneInfo(zone)
+    tz = zone_info(zone)
     days: dict[date, int] = {}
     for us in starts:
         day = engine.instant(us).astimezone(tz).date()
@@ -209,7 +201,7 @@ class TimeChoice:
 
 async def day_times(service: dict, staff_choice: str, day: date, zone: str) -> list[TimeChoice]:
     start, end = day_window(day, zone)
-    tz = ZoneInfo(zone)
+    tz = zone_info(zone)
     best: dict[datetime, int] = {}
     for slot in await free_slots(service, staff_choice, start, end):
         best[slot.start] = max(best.get(slot.start, 0), slot.seats_left)
@@ -265,7 +257,7 @@ async def _lock_staff(staff_ids: list[int]) -> None:
 
 
 async def _bookings_that_day(staff_ids: list[int], start: datetime) -> tuple[dict[int, int], dict[int, int]]:
-    day_start = start.replace(hour=0, minute=0, second=0, microsecond=0)
+    day_start = local_midnight(start.astimezone(timezone.utc).date(), timezone.utc)
     rows = await Appointment.select(Appointment.staff, Appointment.start_at).where(
         Appointment.staff.is_in(staff_ids) & (Appointment.status == "booked")
         & (Appointment.start_at >= day_start - timedelta(days=28)) & (Appointment.start_at < day_start + timedelta(days=1)))
@@ -278,10 +270,6 @@ async def _bookings_that_day(staff_ids: list[int], start: datetime) -> tuple[dic
     return today, recent
 
 
-def _digest(raw: str) -> str:
-    return hashlib.sha256(raw.encode()).hexdigest()
-
-
 async def nearest_alternatives(service: dict, staff_choice: str, start: datetime, count: int = 3) -> list[datetime]:
     slots = await free_slots(service, staff_choice, start - timedelta(days=3), start + timedelta(days=14))
     starts = sorted({s.start for s in slots}, key=lambda s: (abs((s - start).total_seconds()), s))
@@ -292,6 +280,19 @@ class SlotTaken(Conflict):
     def __init__(self, alternatives: list[datetime]) -> None:
         super().__init__("Sorry, that time was just taken. Here are the nearest free times.")
         self.alternatives = alternatives
+
+
+def refusal_status(refusal: engine.Refusal | None) -> int:
+    """How a refused start is answered, by the type of the refusal, never by its wording: taken by
+    another booking (or, with several staff members, no single reason) is a 409 offering the nearest
+    free times; a rule of the service or calendar is a 422 naming the rule."""
+    return SlotTaken.status_code if refusal is None or refusal.taken else Invalid.status_code
+
+
+async def _refuse(refusal: engine.Refusal | None, service: dict, staff_choice: str, start: datetime) -> NoReturn:
+    if refusal_status(refusal) == SlotTaken.status_code:
+        raise SlotTaken(await nearest_alternatives(service, staff_choice, start))
+    raise Invalid(f"That time cannot be booked: {refusal}.")
 
 
 async def book(actor: Actor | None, service: dict, staff_choice: str, start_raw: str,
@@ -307,7 +308,7 @@ async def book(actor: Actor | None, service: dict, staff_choice: str, start_raw:
     now = utcnow()
     email = actor.email if actor else normalize_email(details.email)
     name = actor.name if actor else details.name.strip()
-    raw_token = secrets.token_urlsafe(32)
+    raw_token = new_token()
     async with write_transaction():
         await _lock_staff([s["id"] for s in staff])
         free = [calendar.staff_id for calendar in await calendars(staff, start - timedelta(days=1), start + timedelta(days=1))
@@ -316,11 +317,8 @@ async def book(actor: Actor | None, service: dict, staff_choice: str, start_raw:
             why = None
             if len(staff) == 1:
                 calendar = (await calendars(staff, start - timedelta(days=1), start + timedelta(days=1)))[0]
-                why = engine.explain(rules, calendar, start, now)
-            taken = why is None or "overlaps" in why or "full" in why
-            if not taken:
-                raise Invalid(f"That time cannot be booked: {why}.")
-            raise SlotTaken(await nearest_alternatives(service, staff_choice, start))
+                why = engine.refusal(rules, calendar, start, now)
+            await _refuse(why, service, staff_choice, start)
         today, recent = await _bookings_that_day(free, start)
         staff_id = engine.choose_staff(free, today, recent)
         if await Appointment.exists().where(
@@ -333,7 +331,7 @@ async def book(actor: Actor | None, service: dict, staff_choice: str, start_raw:
             customer_email=email, customer_phone=details.phone.strip(),
             customer_timezone=zone_or_utc(details.timezone), answers=json.dumps(details.answers), note=details.note,
             start_at=start, end_at=start + rules.duration, uid=f"{secrets.token_hex(16)}@front-desk",
-            manage_token_hash=_digest(raw_token), booked_by=booked_by, created_at=now, updated_at=now)).run()
+            manage_token_hash=token_digest(raw_token), booked_by=booked_by, created_at=now, updated_at=now)).run()
         appointment = await full_appointment(rows[0]["id"])
         await _mail_change(appointment, "appointment_confirmed", raw_token)
         await _schedule_reminders(appointment)
@@ -372,7 +370,7 @@ async def _mail_change(appointment: dict, template: str, raw_token: str | None) 
 
 
 def local_label(instant: datetime, zone: str) -> str:
-    local = instant.astimezone(ZoneInfo(zone_or_utc(zone)))
+    local = instant.astimezone(zone_info(zone))
     return f"{local.strftime('%A %d %B %Y, %H:%M')} ({zone_or_utc(zone)})"
 
 
@@ -402,10 +400,10 @@ async def send_reminder(payload: dict) -> None:
 async def appointment_for_token(raw: str) -> dict:
     """The appointment a manage link opens. The link is only ever delivered by mail, so its first use
     proves the appointment's address (see ``_prove_address``)."""
-    if not raw or len(raw) > 100:
+    if not plausible_token(raw):
         raise NotFound(NOT_FOUND)
     row = await Appointment.select(Appointment.id, Appointment.customer_email_proven_at).where(
-        Appointment.manage_token_hash == _digest(raw)).first()
+        Appointment.manage_token_hash == token_digest(raw)).first()
     if row is None:
         raise NotFound(NOT_FOUND)
     appointment = await full_appointment(row["id"])
@@ -501,22 +499,20 @@ async def reschedule(appointment: dict, start_raw: str, raw_token: str | None, *
         raise Invalid("This appointment cannot be moved online. Please contact us." if not by_staff else
                       f"{appointment['staff_name']} no longer offers {service['name']}: cancel it and book again.")
     if by_staff and raw_token is None:
-        raw_token = secrets.token_urlsafe(32)
+        raw_token = new_token()
     async with write_transaction():
         await _lock_staff([appointment["staff"]])
         calendar = (await calendars(staff, start - timedelta(days=1), start + timedelta(days=1)))[0]
         # The appointment being moved does not block its own new time.
         calendar = engine.StaffCalendar(**{**calendar.__dict__, "bookings": tuple(
             b for b in calendar.bookings if b.id != appointment["id"])})
-        why = engine.explain(rules, calendar, start, now)
+        why = engine.refusal(rules, calendar, start, now)
         if why is not None:
-            if "overlaps" in why or "full" in why:
-                raise SlotTaken(await nearest_alternatives(service, str(appointment["staff"]), start))
-            raise Invalid(f"That time cannot be booked: {why}.")
+            await _refuse(why, service, str(appointment["staff"]), start)
         changes = {Appointment.start_at: start, Appointment.end_at: start + rules.duration,
                    Appointment.sequence: Appointment.sequence + 1, Appointment.updated_at: now}
         if by_staff:
-            changes[Appointment.manage_token_hash] = _digest(raw_token)
+            changes[Appointment.manage_token_hash] = token_digest(raw_token)
         moved_rows = await Appointment.update(changes).where(
             (Appointment.id == appointment["id"]) & (Appointment.status == "booked")).returning(Appointment.id).run()
         if not moved_rows:

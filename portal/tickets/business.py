@@ -9,9 +9,11 @@ says. Instants are aware datetimes; results are UTC.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 from typing import Iterator
 from zoneinfo import ZoneInfo
+
+from portal.clock import local_instant
 
 UTC = timezone.utc
 DAY = timedelta(days=1)
@@ -29,12 +31,6 @@ class BusinessCalendar:
         return any(end > start for ranges in self.weekly.values() for start, end in ranges)
 
 
-def _local(day: date, minute: int, zone: ZoneInfo) -> datetime:
-    if minute >= 1440:
-        return datetime.combine(day + DAY, time(0), zone).astimezone(UTC)
-    return datetime.combine(day, time(minute // 60, minute % 60), zone).astimezone(UTC)
-
-
 def day_intervals(calendar: BusinessCalendar, day: date) -> list[tuple[datetime, datetime]]:
     """The working intervals of one local date, in UTC, in order (none on a holiday)."""
     if day in calendar.holidays:
@@ -42,7 +38,7 @@ def day_intervals(calendar: BusinessCalendar, day: date) -> list[tuple[datetime,
     zone = ZoneInfo(calendar.zone)
     out = []
     for start, end in sorted(calendar.weekly.get(day.weekday(), ())):
-        lo, hi = _local(day, start, zone), _local(day, end, zone)
+        lo, hi = local_instant(day, start, zone), local_instant(day, end, zone)
         if hi > lo:
             out.append((lo, hi))
     return out

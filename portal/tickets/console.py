@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import base64
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, datetime, timedelta
 from urllib.parse import parse_qsl, urlencode
-from zoneinfo import ZoneInfo
 
 from portal.accounts.rules import Actor
-from portal.clock import WINDOW_MESSAGE, read_day, read_instant, utcnow
+from portal.clock import WINDOW_MESSAGE, local_midnight, read_day, read_instant, utcnow
 from portal.db import fetch
 from portal.ids import MAX_NUMBER, parse_id, parse_int
 from portal.errors import NotFound
@@ -23,7 +22,7 @@ from portal.tickets.rows import aware_row
 
 PAGE_SIZE = 50
 NOT_FOUND = "We could not find that ticket."
-UNSOLVED_SQL = "t.status IN ('new', 'open', 'pending', 'on_hold')"  # matches the partial indexes
+UNSOLVED_SQL = rules.status_in_sql("t.status", rules.UNSOLVED)  # matches the partial indexes
 
 
 @dataclass(frozen=True)
@@ -195,10 +194,6 @@ def _decode_cursor(cursor: str, sort: str) -> tuple | None:
     return None if None in keys else keys
 
 
-def _local_midnight(day: date, zone: str) -> datetime:
-    return datetime.combine(day, time(0), ZoneInfo(zone)).astimezone(timezone.utc)
-
-
 def view_conditions(filters: Filters, scope: Scope, now: datetime,
                     split_teams: bool = False) -> tuple[list[str], list, tuple[int, ...]]:
     """SQL conditions on ``t`` for the view and the filters (the scope included).
@@ -218,7 +213,7 @@ def view_conditions(filters: Filters, scope: Scope, now: datetime,
         where.append("t.assignee = {}")
         args.append(actor.id)
     elif view == "pending":
-        where.append("t.status = 'pending'")
+        where.append(rules.status_in_sql("t.status", [rules.Status.pending]))
     elif view == "breaching":
         where.append("t.next_due_at IS NOT NULL AND t.next_due_at >= {} AND t.next_due_at < {}")
         args.extend([now, now + rules.BREACHING_WITHIN])
@@ -267,10 +262,10 @@ def view_conditions(filters: Filters, scope: Scope, now: datetime,
                                ("updated_at", filters.updated_from, filters.updated_to)):
         if start:
             where.append(f"t.{column} >= {{}}")
-            args.append(_local_midnight(start, zone))
+            args.append(local_midnight(start, zone))
         if end:
             where.append(f"t.{column} < {{}}")
-            args.append(_local_midnight(end + timedelta(days=1), zone))
+            args.append(local_midnight(end + timedelta(days=1), zone))
     split: tuple[int, ...] = ()
     teams = _allowed_teams(filters, scope, view)
     if filters.team == 0:
@@ -389,7 +384,7 @@ async def _with_tags(rows: list[dict]) -> list[dict]:
 async def view_counts(scope: Scope) -> dict[str, int]:
     """Tickets in each built-in view, summed from the tallies in one statement (a few hundred tiny
     rows, whatever the ticket count), plus one indexed range count for "recently solved"."""
-    unsolved = "status IN ('new', 'open', 'pending', 'on_hold')"
+    unsolved = rules.status_in_sql("status", rules.UNSOLVED)
     teams = sorted(scope.teams)
     in_teams = f"team IN ({', '.join('{}' for _ in teams)})" if teams else "1 = 0"
     where = f" WHERE {in_teams}" if scope.limited else ""
@@ -398,7 +393,8 @@ async def view_counts(scope: Scope) -> dict[str, int]:
         f"COALESCE(SUM(CASE WHEN {unsolved} AND assignee = {{}} THEN n END), 0) AS mine, "
         f"COALESCE(SUM(CASE WHEN {unsolved} AND {in_teams} THEN n END), 0) AS team, "
         f"COALESCE(SUM(CASE WHEN {unsolved} THEN n END), 0) AS open, "
-        f"COALESCE(SUM(CASE WHEN status = 'pending' THEN n END), 0) AS pending FROM queue_tally{where}",
+        f"COALESCE(SUM(CASE WHEN {rules.status_in_sql('status', [rules.Status.pending])} THEN n END), 0) "
+        f"AS pending FROM queue_tally{where}",
         scope.actor.id, *teams, *(teams if scope.limited else [])))[0]
     counts = {key: int(row[key]) for key in ("unassigned", "mine", "team", "open", "pending")}
     # Recently solved, overdue and breaching soon: indexed range counts, in one statement.

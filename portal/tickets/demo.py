@@ -15,10 +15,11 @@ from litestar.stores.memory import MemoryStore
 
 from portal.accounts.rules import Actor
 from portal.accounts.tables import Team, User
-from portal.clock import utcnow
-from portal.db import fetch, instant, write_transaction
+from portal.clock import instant, utcnow
+from portal.db import fetch, write_transaction
 from portal.throttle import Throttle
 from portal.tickets import console, services, sla, sla_admin, work
+from portal.tickets.rules import UNSOLVED, Priority, Status
 from portal.tickets.tables import BusinessCalendar, BusinessHours, CannedReply, Category, SlaPolicy, Ticket
 
 CATEGORIES = [("General question", "Support"), ("Technical problem", "Support"), ("Account and login", "Support"),
@@ -174,16 +175,16 @@ async def _work_on(ticket: dict, answer: str, agents: list[Actor], scopes: dict,
         scope = scopes[agent.id]
         await work.take(scope, number)
     if rng.random() < 0.3:
-        await work.change(scope, number, work.Change(priority=rng.choice(["low", "high", "high", "urgent"])))
+        await work.change(scope, number, work.Change(priority=rng.choice([Priority.low, Priority.high, Priority.high, Priority.urgent])))
     if rng.random() < 0.35:
         await work.set_tags(scope, number, ", ".join(rng.sample(TAGS, rng.randint(1, 2))))
     if rng.random() < 0.3:
         await work.reply(scope, number, rng.choice(NOTES), internal=True, uploads=[])
     if fate < 0.25:
         return  # open, assigned, not answered yet
-    status = "pending" if fate < 0.45 else "on_hold" if fate < 0.5 else "solved"
+    status = Status.pending if fate < 0.45 else Status.on_hold if fate < 0.5 else Status.solved
     await work.reply(scope, number, answer, internal=False, uploads=[], status=status)
-    if status != "solved":
+    if status != Status.solved:
         if rng.random() < 0.4:  # the customer answered: back to open
             row = await Ticket.select().where(Ticket.number == number).first()
             await services.reply(services.Viewer(token="demo"), row, rng.choice(FOLLOW_UPS), [])
@@ -193,7 +194,7 @@ async def _work_on(ticket: dict, answer: str, agents: list[Actor], scopes: dict,
         good = rng.random() < 0.8
         await services.rate(row, "good" if good else "bad", "Quick and friendly, thanks!" if good else "Took too long.")
     if rng.random() < 0.5:
-        await work.change(scope, number, work.Change(status="closed"))
+        await work.change(scope, number, work.Change(status=Status.closed))
 
 
 def _in_office_hours(now: datetime, age: timedelta, rng: random.Random) -> timedelta:
@@ -215,7 +216,7 @@ async def _spread_in_time(ticket_id: int, rng: random.Random, index: int) -> Non
     hours a real desk takes (so response and resolution times mean something)."""
     age = timedelta(days=42 * (1 - index / TICKETS) ** 1.5, minutes=rng.randint(0, 600))
     status = (await fetch("SELECT status FROM ticket WHERE id = {}", ticket_id))[0]["status"]
-    if status in ("new", "open", "pending", "on_hold"):
+    if status in UNSOLVED:
         age = timedelta(minutes=rng.randint(5, 2 * 24 * 60))
     age = _in_office_hours(utcnow(), age, rng)
     stretch = rng.uniform(30_000, 900_000)

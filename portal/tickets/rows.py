@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from portal.db import instant
+from portal.clock import instant
 
 
 def aware_row(row: dict) -> dict:

@@ -3,25 +3,71 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from datetime import datetime, timedelta
+from enum import StrEnum
 
-STATUSES = ("new", "open", "pending", "on_hold", "solved", "closed")
-PRIORITIES = ("low", "normal", "high", "urgent")
+
+class Status(StrEnum):
+    """A ticket's state. A ``StrEnum``: the database, templates and query strings keep the plain
+    words (``Status.on_hold == "on_hold"``), so stored rows need no migration."""
+
+    new = "new"
+    open = "open"
+    pending = "pending"
+    on_hold = "on_hold"
+    solved = "solved"
+    closed = "closed"
+
+
+class Priority(StrEnum):
+    low = "low"
+    normal = "normal"
+    high = "high"
+    urgent = "urgent"
+
+
+class Channel(StrEnum):
+    """How a ticket or message arrived (the ``via`` column of tickets and messages)."""
+
+    web = "web"
+    email = "email"
+    api = "api"
+    phone = "phone"
+    system = "system"
+
+
+STATUSES = tuple(Status)
+# The one definition of "still needs work": queues, SLA clocks, agent caps, reports and the partial
+# indexes (see ``status_in_sql``) all mean these four.
+UNSOLVED = (Status.new, Status.open, Status.pending, Status.on_hold)
+DONE = (Status.solved, Status.closed)
+PRIORITIES = tuple(Priority)
+CHANNELS = tuple(Channel)
 RATINGS = ("good", "bad")
 
+
+def status_in_sql(column: str, statuses: Iterable[Status]) -> str:
+    """``column IN ('new', 'open', …)`` with the words inlined, not bound: the partial indexes on
+    unsolved tickets are only used when a query spells their predicate out. Enum values only
+    (``Status(…)`` refuses anything else); one status gives ``column = 'pending'``."""
+    words = [f"'{Status(status).value}'" for status in statuses]
+    return f"{column} = {words[0]}" if len(words) == 1 else f"{column} IN ({', '.join(words)})"
+
+
 # What a customer reads for each state (staff words like "on hold" mean nothing to them).
-CUSTOMER_STATUS = {
-    "new": ("Received", "info"),
-    "open": ("In progress", "info"),
-    "pending": ("Awaiting your reply", "warn"),
-    "on_hold": ("In progress", "info"),
-    "solved": ("Solved", "ok"),
-    "closed": ("Closed", "muted"),
+CUSTOMER_STATUS: dict[str, tuple[str, str]] = {
+    Status.new: ("Received", "info"),
+    Status.open: ("In progress", "info"),
+    Status.pending: ("Awaiting your reply", "warn"),
+    Status.on_hold: ("In progress", "info"),
+    Status.solved: ("Solved", "ok"),
+    Status.closed: ("Closed", "muted"),
 }
 CUSTOMER_FILTERS = {
-    "open": ("new", "open", "pending", "on_hold"),
-    "awaiting": ("pending",),
-    "solved": ("solved", "closed"),
+    "open": UNSOLVED,
+    "awaiting": (Status.pending,),
+    "solved": DONE,
 }
 
 REOPEN_WINDOW = timedelta(days=14)
@@ -45,24 +91,24 @@ def customer_status(status: str) -> tuple[str, str]:
 
 
 def can_reopen(status: str, solved_at: datetime | None, now: datetime) -> bool:
-    return status == "solved" and solved_at is not None and now - solved_at <= REOPEN_WINDOW
+    return status == Status.solved and solved_at is not None and now - solved_at <= REOPEN_WINDOW
 
 
 def can_rate(status: str) -> bool:
     """A rating can be given and changed while the ticket is solved; closing freezes it."""
-    return status == "solved"
+    return status == Status.solved
 
 
 def can_customer_solve(status: str) -> bool:
-    return status in ("new", "open", "pending", "on_hold")
+    return status in UNSOLVED
 
 
 def status_after_customer_reply(status: str, solved_at: datetime | None, now: datetime) -> str | None:
     """The new status after the requester writes, or None when the reply must be refused."""
-    if status == "closed" or (status == "solved" and not can_reopen(status, solved_at, now)):
+    if status == Status.closed or (status == Status.solved and not can_reopen(status, solved_at, now)):
         return None
-    if status in ("pending", "solved"):
-        return "open"
+    if status in (Status.pending, Status.solved):
+        return Status.open
     return status
 
 
@@ -87,10 +133,9 @@ def one_line(value: str) -> str:
 
 # --- the agent console ----------------------------------------------------------------------------
 
-UNSOLVED = ("new", "open", "pending", "on_hold")
-PRIORITY_RANK = {"low": 0, "normal": 1, "high": 2, "urgent": 3}
-STATUS_LABELS = {"new": "New", "open": "Open", "pending": "Pending", "on_hold": "On hold",
-                 "solved": "Solved", "closed": "Closed"}
+PRIORITY_RANK = {priority: rank for rank, priority in enumerate(Priority)}
+STATUS_LABELS = {Status.new: "New", Status.open: "Open", Status.pending: "Pending", Status.on_hold: "On hold",
+                 Status.solved: "Solved", Status.closed: "Closed"}
 RECENTLY_SOLVED = timedelta(days=7)
 # Built-in queue views: (label, what it shows). Their filters are in console.view_filters().
 VIEWS = {
@@ -114,13 +159,13 @@ PLACEHOLDERS = ("customer_name", "customer_first_name", "ticket_number", "ticket
 def status_changes(old: str, new: str, now: datetime) -> dict[str, datetime | None]:
     """The timestamps a status change sets or clears (column name -> value)."""
     changes: dict[str, datetime | None] = {}
-    if new == "solved" and old != "solved":
+    if new == Status.solved and old != Status.solved:
         changes["solved_at"] = now
-    if new in UNSOLVED and old in ("solved", "closed"):
+    if new in UNSOLVED and old in DONE:
         changes["solved_at"] = None
-    if new == "closed" and old != "closed":
+    if new == Status.closed and old != Status.closed:
         changes["closed_at"] = now
-    elif old == "closed" and new != "closed":
+    elif old == Status.closed and new != Status.closed:
         changes["closed_at"] = None
     return changes
 

@@ -8,8 +8,6 @@ numbers and tokens cannot be probed.
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import secrets
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -27,6 +25,7 @@ from portal.settings import get_settings
 from portal.throttle import Throttle, minutes_text
 from portal.tickets import history, live, rules, search, sla, teams
 from portal.tickets.tables import Attachment, Category, Message, Ticket, TicketToken
+from portal.tokens import new_token, plausible_token, token_digest
 
 NOT_FOUND = "We could not find that ticket."
 
@@ -73,18 +72,14 @@ async def ticket_for_actor(actor: Actor, number: int) -> dict:
     return row
 
 
-def _digest(raw: str) -> str:
-    return hashlib.sha256(raw.encode()).hexdigest()
-
-
 async def ticket_for_token(raw: str) -> dict:
     """The ticket a live guest link opens; using it keeps it alive for another 30 idle days.
 
     Guest links are only ever delivered by mail, so the first use proves the ticket's address."""
-    if not raw or len(raw) > 100:
+    if not plausible_token(raw):
         raise NotFound(NOT_FOUND)
     now = utcnow()
-    token = await TicketToken.select().where(TicketToken.token_hash == _digest(raw)).first()
+    token = await TicketToken.select().where(TicketToken.token_hash == token_digest(raw)).first()
     if token is None or token["revoked_at"] is not None or token["expires_at"] <= now:
         raise NotFound("This link is invalid or has expired. Ask for a new one with “Find my ticket”.")
     if token["last_used_at"] is None or now - token["last_used_at"] > rules.GUEST_LINK_SLIDE_AFTER:
@@ -249,9 +244,9 @@ async def add_message(ticket: dict, *, author_id: int | None, author_name: str, 
 
 async def _issue_link(ticket: dict) -> str:
     """A fresh guest link for a mail (each mail carries its own; only hashes are stored)."""
-    raw = secrets.token_urlsafe(32)
+    raw = new_token()
     now = utcnow()
-    await TicketToken.insert(TicketToken(ticket=ticket["id"], token_hash=_digest(raw),
+    await TicketToken.insert(TicketToken(ticket=ticket["id"], token_hash=token_digest(raw),
                                          expires_at=now + rules.GUEST_LINK_IDLE, created_at=now)).run()
     return f"/t/{raw}"
 
@@ -306,7 +301,7 @@ async def open_ticket(actor: Actor | None, form: NewTicket, *, ip: str, throttle
     async with write_transaction():
         requester = actor.id if actor else None
         rows = await Ticket.insert(Ticket(
-            number=0, subject=rules.one_line(form.subject), status="new", priority="normal",
+            number=0, subject=rules.one_line(form.subject), status=rules.Status.new, priority=rules.Priority.normal,
             category=category["id"] if category else None, team=category["team"] if category else None,
             requester=requester, requester_email=email, requester_name=name, created_at=now, updated_at=now,
             customer_seen_at=now,
@@ -343,7 +338,7 @@ async def reply(viewer: Viewer, ticket: dict, body: str, uploads: list[Upload]) 
                            author_name=author.name if author else current["requester_name"], staff=False,
                            kind="public", body=body, stored=stored)
         changes = {Ticket.status: status, Ticket.updated_at: now, Ticket.customer_seen_at: now}
-        if status != current["status"] and current["status"] == "solved":
+        if status != current["status"] and current["status"] == rules.Status.solved:
             changes[Ticket.solved_at] = None
         await Ticket.update(changes).where(Ticket.id == current["id"]).run()
         if status != current["status"]:
@@ -359,8 +354,8 @@ async def solve_by_customer(ticket: dict) -> None:
         raise Invalid("This ticket is already solved or closed.")
     now = utcnow()
     async with write_transaction():
-        await Ticket.update({Ticket.status: "solved", Ticket.solved_at: now, Ticket.updated_at: now}).where(
-            (Ticket.id == ticket["id"]) & Ticket.status.is_in(["new", "open", "pending", "on_hold"])).run()
+        await Ticket.update({Ticket.status: rules.Status.solved, Ticket.solved_at: now, Ticket.updated_at: now}).where(
+            (Ticket.id == ticket["id"]) & Ticket.status.is_in(list(rules.UNSOLVED))).run()
         await _system_note(ticket, "The customer marked this ticket as solved.")
         await history.record_event(ticket["id"], None, "status", rules.STATUS_LABELS[ticket["status"]], "Solved",
                           "the customer marked it solved")
@@ -374,8 +369,8 @@ async def reopen(ticket: dict) -> None:
         raise Invalid(f"This ticket can no longer be reopened. Please open a new ticket and mention "
                       f"#{ticket['number']}.")
     async with write_transaction():
-        await Ticket.update({Ticket.status: "open", Ticket.solved_at: None, Ticket.updated_at: now}).where(
-            (Ticket.id == ticket["id"]) & (Ticket.status == "solved")).run()
+        await Ticket.update({Ticket.status: rules.Status.open, Ticket.solved_at: None, Ticket.updated_at: now}).where(
+            (Ticket.id == ticket["id"]) & (Ticket.status == rules.Status.solved)).run()
         await _system_note(ticket, "The customer reopened this ticket.")
         await history.record_event(ticket["id"], None, "status", "Solved", "Open", "the customer reopened it")
         await sla.refresh(ticket["id"])
@@ -397,7 +392,7 @@ async def rate(ticket: dict, rating: str, comment: str) -> None:
     async with write_transaction():
         await Ticket.update({Ticket.csat_rating: rating, Ticket.csat_comment: comment.strip(),
                              Ticket.csat_at: utcnow()}).where(
-            (Ticket.id == ticket["id"]) & (Ticket.status == "solved")).run()
+            (Ticket.id == ticket["id"]) & (Ticket.status == rules.Status.solved)).run()
 
 
 async def resend_link(number_text: str, email: str, *, ip: str, throttle: Throttle) -> None:
@@ -467,8 +462,8 @@ async def staff_reply(agent: Actor, ticket_id: int, body: str, *, internal: bool
             changes = {Ticket.updated_at: now, Ticket.staff_replied_at: now}
             if ticket["first_response_at"] is None:
                 changes[Ticket.first_response_at] = now
-            if ticket["status"] == "new":
-                changes[Ticket.status] = "open"
+            if ticket["status"] == rules.Status.new:
+                changes[Ticket.status] = rules.Status.open
             await Ticket.update(changes).where(Ticket.id == ticket_id).run()
             await sla.refresh(ticket_id)
             await queue_mail(ticket["requester_email"], "ticket_reply", {
@@ -490,13 +485,13 @@ async def staff_set_status(agent: Actor, ticket_id: int, status: str) -> None:
         if ticket["status"] == status:
             return
         changes = {Ticket.status: status, Ticket.updated_at: now}
-        if status == "solved":
+        if status == rules.Status.solved:
             changes[Ticket.solved_at] = now
-        if status == "closed":
+        if status == rules.Status.closed:
             changes[Ticket.closed_at] = now
         await Ticket.update(changes).where(Ticket.id == ticket_id).run()
         await sla.refresh(ticket_id)
-        if status == "solved":
+        if status == rules.Status.solved:
             link = await link_for_mail(ticket)
             await queue_mail(ticket["requester_email"], "ticket_solved", {
                 "name": ticket["requester_name"], "ticket": ticket, "link": link})
@@ -506,6 +501,6 @@ async def close_solved_tickets(now: datetime | None = None) -> int:
     """Solved tickets close when the reopen window ends; their rating is then final."""
     now = now or utcnow()
     async with write_transaction():
-        rows = await Ticket.update({Ticket.status: "closed", Ticket.closed_at: now}).where(
-            (Ticket.status == "solved") & (Ticket.solved_at < now - rules.REOPEN_WINDOW)).returning(Ticket.id).run()
+        rows = await Ticket.update({Ticket.status: rules.Status.closed, Ticket.closed_at: now}).where(
+            (Ticket.status == rules.Status.solved) & (Ticket.solved_at < now - rules.REOPEN_WINDOW)).returning(Ticket.id).run()
     return len(rows)

@@ -15,17 +15,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from portal.clock import utcnow
-from portal.db import day, fetch
+from portal.clock import sql_day, utcnow
+from portal.db import fetch
 from portal.jobs import queue
 from portal.mail.services import queue_mail
 from portal.settings import get_settings
 from portal.tickets import business
 from portal.tickets.rows import aware_row
+from portal.tickets.rules import DONE, UNSOLVED, Status
 
 WARN_BEFORE = timedelta(minutes=15)
 TARGETS = ("first_response", "resolution")
-UNSOLVED = ("new", "open", "pending", "on_hold")
 
 
 @dataclass(frozen=True)
@@ -51,7 +51,7 @@ def state(ticket: dict, policy: Policy | None, now: datetime) -> dict:
     created, status = ticket["created_at"], ticket["status"]
     paused_at, paused = ticket.get("sla_paused_at"), ticket.get("sla_paused_minutes") or 0
     solved_at, replied_at = ticket.get("solved_at"), ticket.get("first_response_at")
-    waiting = status == "pending" and policy.pause_when_pending
+    waiting = status == Status.pending and policy.pause_when_pending
     if waiting and paused_at is None:
         paused_at = now
     elif not waiting and paused_at is not None:
@@ -71,7 +71,7 @@ def state(ticket: dict, policy: Policy | None, now: datetime) -> dict:
         waited = paused + (business.minutes_between(cal, paused_at, now) if paused_at else 0)
         due = business.add_minutes(cal, created, policy.resolution + waited)
         out["resolution_due_at"] = due
-        if solved_at is not None and status in ("solved", "closed"):
+        if solved_at is not None and status in DONE:
             out["resolution_minutes"] = max(0, business.minutes_between(cal, created, solved_at) - paused)
             out["resolution_breached"] = due is not None and solved_at > due
         elif due is not None and now >= due:
@@ -104,7 +104,7 @@ async def calendar(calendar_id: int | None) -> business.BusinessCalendar:
     rows = await fetch("SELECT c.timezone, h.weekday, h.start_minute, h.end_minute FROM business_calendar c "
                        f"LEFT JOIN business_hours h ON h.calendar = c.id WHERE {where}",
                        calendar_id if calendar_id else True)
-    holidays = frozenset(day(r["day"]) for r in await fetch("SELECT day FROM holiday"))
+    holidays = frozenset(sql_day(r["day"]) for r in await fetch("SELECT day FROM holiday"))
     weekly: dict[int, list] = {}
     for row in rows:
         if row["weekday"] is not None:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from portal.accounts.rules import Actor, timezone_problem
+from portal.accounts.rules import Actor
+from portal.clock import timezone_problem
 from portal.db import fetch, write_transaction
 from portal.errors import Forbidden, Invalid, NotFound
 from portal.ids import parse_id

@@ -159,7 +159,7 @@ async def assign_by_rotation(ticket: dict) -> int | None:
     members = await fetch(
         "SELECT u.id, u.name, u.is_available AS available, u.open_ticket_cap AS cap, "
         "(SELECT COALESCE(SUM(q.n), 0) FROM queue_tally q WHERE q.assignee = u.id "
-        "AND q.status IN ('new', 'open', 'pending', 'on_hold')) AS open FROM team_member m "
+        f"AND {rules.status_in_sql('q.status', rules.UNSOLVED)}) AS open FROM team_member m "
         "JOIN portal_user u ON u.id = m.\"user\" WHERE m.team = {} AND u.is_active = {} "
         "AND u.role IN ('agent', 'admin')", team["id"], True)
     for member in members:

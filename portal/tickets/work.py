@@ -211,7 +211,7 @@ async def _apply(scope: Scope, ticket: dict, change: Change, *, reason: str = ""
         else:
             old, new = _label(key, ticket[key]), _label(key, updates[key])
         await record_event(ticket["id"], scope.actor, key, old, new, reason, at=now)
-    if updates.get("status") == "solved":
+    if updates.get("status") == rules.Status.solved:
 
         await queue_mail(ticket["requester_email"], "ticket_solved", {
             "name": ticket["requester_name"], "ticket": ticket, "link": await services.link_for_mail(ticket)})
@@ -265,7 +265,7 @@ async def reply(scope: Scope, number: int, body: str, *, internal: bool, uploads
             if ticket["first_response_at"] is None:
                 updates[Ticket.first_response_at] = now
         await Ticket.update(updates).where(Ticket.id == ticket["id"]).run()
-        new_status = status or ("open" if not internal and ticket["status"] == "new" else None)
+        new_status = status or (rules.Status.open if not internal and ticket["status"] == rules.Status.new else None)
         if new_status and new_status != ticket["status"]:
             await _apply(scope, ticket, Change(status=new_status))
         elif not internal and ticket["first_response_at"] is None:
@@ -338,7 +338,7 @@ async def merge(scope: Scope, number: int, into_text: str) -> dict:
             raise Invalid(errors={"into": f"There is no ticket #{target_number} you can see."}) from None
         if source["merged_into"]:
             raise Invalid(f"This ticket was already merged into #{source['merged_into']}.")
-        if target["merged_into"] or target["status"] == "closed":
+        if target["merged_into"] or target["status"] == rules.Status.closed:
             raise Invalid(errors={"into": f"#{target_number} is closed; merge into an open ticket."})
         if source["requester_email"] != target["requester_email"]:
             raise Invalid(errors={"into": "Both tickets must come from the same customer: merging would "
@@ -355,7 +355,7 @@ async def merge(scope: Scope, number: int, into_text: str) -> dict:
                                     body=f"Merged into #{target_number} by {scope.actor.name}.", stored=[])
         await Ticket.update({Ticket.merged_into: target_number, Ticket.updated_at: now}).where(
             Ticket.id == source["id"]).run()
-        await _apply(scope, source, Change(status="closed"), reason=f"merged into #{target_number}")
+        await _apply(scope, source, Change(status=rules.Status.closed), reason=f"merged into #{target_number}")
         await Ticket.update({Ticket.updated_at: now}).where(Ticket.id == target["id"]).run()
         await record_event(source["id"], scope.actor, "merge", f"#{number}", f"#{target_number}")
         await record_event(target["id"], scope.actor, "merge", f"#{number}", f"#{target_number}")

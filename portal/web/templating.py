@@ -5,10 +5,10 @@ from __future__ import annotations
 import hashlib
 from datetime import datetime
 from functools import lru_cache
-from zoneinfo import ZoneInfo
 
 from jinja2 import Environment, FileSystemLoader, pass_context, select_autoescape
 
+from portal.clock import zone_info
 from portal.settings import REPO_ROOT, get_settings
 
 TEMPLATES = REPO_ROOT / "templates"
@@ -26,11 +26,7 @@ def static_url(path: str) -> str:
 def local_time(value: datetime | None, zone: str = "UTC", fmt: str = "%Y-%m-%d %H:%M") -> str:
     if value is None:
         return ""
-    try:
-        tz = ZoneInfo(zone or "UTC")
-    except (KeyError, ValueError, OSError):  # OSError: a typed "zone" longer than a file name
-        tz = ZoneInfo("UTC")
-    return value.astimezone(tz).strftime(fmt)
+    return value.astimezone(zone_info(zone)).strftime(fmt)
 
 
 @pass_context

@@ -483,3 +483,31 @@ def test_range_starting_in_a_repeated_hour_starts_at_its_first_occurrence():
     slots = day_slots(rules(), cal, date(2026, 10, 25))
     assert [s.start for s in slots] == [utc(2026, 10, 25, 0, 30) + timedelta(minutes=30 * i) for i in range(5)]
     assert hhmm(slots, PARIS) == ["02:30", "02:00", "02:30", "03:00", "03:30"]
+
+
+# --- typed refusals -----------------------------------------------------------------------------
+
+def test_refusal_is_typed_and_describe_words_it_as_explain_does():
+    from portal.booking.availability import Blocker, describe, refusal
+
+    booking = Booking(PARIS_10 + timedelta(minutes=15), PARIS_10 + timedelta(minutes=45), 2, id=12)
+    cal = calendar((time(9), time(17)), zone=PARIS, bookings=(booking,))
+    why = refusal(rules(), cal, PARIS_10, LONG_AGO)
+    assert why.blocker is Blocker.overlap and why.appointment_id == 12 and why.taken
+    assert describe(why) == str(why) == explain(rules(), cal, PARIS_10, LONG_AGO) == "it overlaps appointment #12"
+    sunday = refusal(rules(), paris_day(), utc(2026, 6, 7, 8), LONG_AGO)
+    assert sunday.blocker is Blocker.not_working_day and sunday.day.isoformat() == "2026-06-07" and not sunday.taken
+    assert refusal(rules(), paris_day(), PARIS_10, LONG_AGO) is None
+
+
+def test_refusals_map_to_status_codes_by_type_not_by_words():
+    from portal.booking.availability import TAKEN, Blocker, Refusal
+    from portal.booking.services import refusal_status
+
+    assert {Blocker.overlap, Blocker.full} == TAKEN
+    for blocker in Blocker:
+        assert refusal_status(Refusal(blocker, day=PARIS_10.date(), limit=timedelta(hours=1))) == \
+            (409 if blocker in TAKEN else 422)
+    assert refusal_status(None) == 409  # several staff members, none free: offer other times
+    # A holiday whose name would contain "full" or "overlaps" is still a rule (422), not a taken slot.
+    assert refusal_status(Refusal(Blocker.holiday, day=PARIS_10.date())) == 422

@@ -2,8 +2,8 @@ import pytest
 
 from portal.accounts.rules import (
     Actor, can_manage_user, email_problem, name_problem, normalize_email, password_problem,
-    timezone_problem, time_zones,
 )
+from portal.clock import timezone_problem, time_zones
 
 
 def test_email_rules():
