@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from litestar import Controller, Request, get, post
-from litestar.datastructures import UploadFile
 from litestar.params import FromPath, FromQuery
 from litestar.response import Response, Template
 
@@ -17,6 +16,7 @@ from portal.booking.calendar import viewer_zone
 from portal.errors import DomainError, Invalid
 from portal.web.auth import current_actor
 from portal.web.responses import after_post, flash, form_error, page_or_fragment, wants_fragment
+from portal.web.uploads import chosen_files
 
 BLANK_QUESTIONS = 2
 
@@ -257,9 +257,8 @@ class HolidaysController(Controller):
 
     @post("/import", name="back:holidays_import")
     async def import_ics(self, request: Request) -> Response:
-        raw = await request.form()
-        upload = raw.get("file")
-        data = await upload.read() if isinstance(upload, UploadFile) else b""
+        chosen = await chosen_files(request, "file")
+        data = await chosen[0].read() if chosen else b""
         try:
             added, skipped = await schedules.import_holidays(current_actor(request), data)
         except DomainError as error:

@@ -8,12 +8,11 @@ from __future__ import annotations
 
 import asyncio
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Annotated
 
 from litestar import Controller, Request, get, post
 from litestar.di import NamedDependency
-from litestar.datastructures import UploadFile
 from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Response, ServerSentEvent, Template
 from litestar.response.sse import ServerSentEventMessage
@@ -128,7 +127,7 @@ class QueueController(Controller):
         scope = await console.scope_for(current_actor(request))
         internal = data.kind == "internal"
         try:
-            await work.reply(scope, number, data.body, internal=internal, uploads=await _uploads(data.files),
+            await work.reply(scope, number, data.body, internal=internal, uploads=await _uploads(request),
                              status=data.status or None)
         except Invalid as error:
             context = await _ticket_context(scope, number, reply_body=data.body, reply_kind=data.kind)
@@ -209,7 +208,6 @@ class ReplyForm:
     body: str = ""
     kind: str = "public"
     status: str = ""
-    files: list[UploadFile] = field(default_factory=list)
 
 
 @dataclass
