@@ -79,7 +79,7 @@ class QueueController(Controller):
         scope = await console.scope_for(current_actor(request))
         form = await request.form()
         back = safe_next(str(form.get("next") or ""), "/back/tickets")
-        numbers = [n for n in (parse_int(str(v), 1, MAX_NUMBER) for v in form.getall("number")) if n is not None]
+        numbers = [n for n in (parse_int(str(v), 1, MAX_NUMBER) for v in form.getall("number", [])) if n is not None]
         change = _bulk_change(form)
         try:
             result = await work.bulk(scope, numbers, change, add_tag=str(form.get("add_tag") or ""))

@@ -92,3 +92,29 @@ async def test_every_upload_form_accepts_an_untouched_file_input(desk, make_brow
         fields = {name: value for name, value in form.fields.items() if name not in file_inputs}
         response = await send_plain_form(browsers[role], form.action, fields, file_inputs)
         assert response.status_code not in (400, 500), (role, form.action, response.text[:1500])
+
+
+async def test_bulk_apply_with_nothing_ticked_says_so(desk, make_browser):
+    """The bulk bar sent with no ticket ticked has no ``number`` field at all."""
+    await file_ticket("Left alone", desk.tech)
+    ben = await agent(make_browser, "ben@example.org")
+    plain = await ben.post("/back/tickets/bulk", {"next": "/back/tickets?view=open", "status": "solved",
+                                                  "priority": "", "assignee": "", "team": "", "add_tag": ""})
+    assert plain.status_code == 303 and plain.headers["location"] == "/back/tickets?view=open"
+    assert "Select at least one ticket" in (await ben.get("/back/tickets?view=open")).text
+    htmx = await ben.post("/back/tickets/bulk", {"next": "/back/tickets", "status": "solved"},
+                          headers={"HX-Request": "true", "HX-Current-URL": "http://testserver/back/tickets"})
+    assert htmx.status_code == 200 and htmx.headers.get("HX-Refresh") == "true"
+    assert "Select at least one ticket" in (await ben.get("/back/tickets")).text
+    assert (await Ticket.select(Ticket.status).first())["status"] == "new"
+
+
+async def test_schedule_copy_can_target_monday(desk, make_browser):
+    from portal.booking.tables import WeeklyHours
+
+    await WeeklyHours.insert(WeeklyHours(staff=desk.ben, weekday=1, start_minute=540, end_minute=1020)).run()
+    admin = await agent(make_browser, "ada@example.org")
+    response = await admin.post(f"/back/schedules/{desk.ben}/copy", {"source": "1", "targets": ["0"]})
+    assert response.status_code == 303, response.text[:2000]
+    rows = await WeeklyHours.select(WeeklyHours.weekday).where(WeeklyHours.staff == desk.ben)
+    assert sorted(r["weekday"] for r in rows) == [0, 1]
