@@ -257,16 +257,24 @@ def _bulk_change(form) -> work.Change:
                        team=ref("team"), assignee=ref("assignee"))
 
 
+def _saved_message(changed: list[str]) -> str:
+    if not changed:
+        return "Nothing to save: the ticket already had these values."
+    return "Saved: " + ", ".join(work.FIELD_LABELS.get(c, c).lower() for c in changed) + "."
+
+
 async def _after_change(request: Request, scope: console.Scope, number: int, changed: list[str]) -> Response:
-    """htmx: re-render the ticket's main column in place; plain form: back to the page."""
-    if changed:
-        flash(request, "Saved: " + ", ".join(work.FIELD_LABELS.get(c, c).lower() for c in changed) + ".")
+    """htmx: re-render the ticket's main column in place and announce the outcome with it (a flash
+    would only show on the next page load); plain form: a flash, back to the page."""
+    message = _saved_message(changed)
     if getattr(request, "htmx", None):
         try:
-            context = await _ticket_context(scope, number)
+            context = await _ticket_context(scope, number, announce=message)
         except NotFound:  # moved to a team this agent does not see
+            flash(request, message)
             return after_post(request, "/back/tickets")
         return Template("tickets/back/_ticket_main.html", context=context, headers=VARY)
+    flash(request, message)
     return after_post(request, f"/back/tickets/{number}")
 
 
@@ -283,7 +291,7 @@ async def _ticket_context(scope: console.Scope, number: int, **extra) -> dict:
         "appointments": await booking_services.appointments_of_contact(ticket["requester_email"]),
         "canned": await work.canned_replies(scope.actor), "statuses": rules.STATUS_LABELS,
         "priorities": rules.PRIORITIES, "section": "tickets", "errors": {}, "reply_body": "", "reply_kind": "public",
-        "merge_into": "", "max_files": settings.upload_max_files,
+        "merge_into": "", "announce": "", "max_files": settings.upload_max_files,
         "max_mb": settings.upload_max_bytes // (1024 * 1024), **extra,
     }
 
