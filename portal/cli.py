@@ -14,7 +14,7 @@ from rich.progress import Progress
 from rich.table import Table as RichTable
 
 from portal import db
-from portal.settings import VARIABLES, Settings, get_settings
+from portal.settings import VARIABLES, Settings, get_settings, serve_base_url, use_settings
 
 console = Console()
 
@@ -60,9 +60,13 @@ def migrate() -> None:
 @click.option("--migrate/--no-migrate", "run_migrations", default=True, show_default=True,
               help="apply pending migrations before starting")
 def serve(host: str, port: int, workers: int, reload: bool, run_migrations: bool) -> None:
-    """Run the web app under uvicorn."""
+    """Run the web app under uvicorn. Without PORTAL_BASE_URL, mailed links use the address served."""
     import uvicorn
 
+    if not os.environ.get("PORTAL_BASE_URL"):
+        # Set before the app (and uvicorn's worker processes, which inherit the environment) read it.
+        os.environ["PORTAL_BASE_URL"] = serve_base_url(host, port)
+    use_settings(Settings.from_env())
     if run_migrations:
         _run(lambda: db.migrate(verbose=False))
     console.print(f"Front Desk on [bold]http://{host}:{port}[/] ({workers} worker{'s' * (workers > 1)}, "

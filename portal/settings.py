@@ -21,7 +21,8 @@ VARIABLES: list[tuple[str, str, str]] = [
     ("PORTAL_REDIS_URL", "", "Redis for sessions and rate limits shared by several hosts (else files under var/)"),
     ("PORTAL_SECRET_KEY", "generated into var/secret_key",
      "signs CSRF tokens; set the same value on every host"),
-    ("PORTAL_BASE_URL", "http://127.0.0.1:8000", "public address used in mailed links; https turns on Secure cookies"),
+    ("PORTAL_BASE_URL", "the address `portal serve` listens on (http://127.0.0.1:8000)",
+     "public address used in mailed links; https turns on Secure cookies"),
     ("PORTAL_SITE_NAME", "Front Desk", "name shown in pages and mails"),
     ("PORTAL_VAR_DIR", "var", "runtime files: SQLite database, sessions, uploads (var/uploads), secret key"),
     ("PORTAL_SMTP_URL", "", "`smtp://user:pass@host:25`, `smtp+starttls://…:587` or `smtps://…:465`; empty keeps mail in the outbox"),
@@ -42,6 +43,17 @@ VARIABLES: list[tuple[str, str, str]] = [
      "comma-separated proxy addresses (or `*`) whose `X-Forwarded-For`/`X-Forwarded-Proto` `portal serve` trusts; "
      "empty trusts none"),
 ]
+
+
+def serve_base_url(host: str, port: int) -> str:
+    """The address ``portal serve`` answers on, as the default for mailed links. A wildcard bind
+    (0.0.0.0, ::) names no address a reader could open: 127.0.0.1 stands in for it."""
+    host = host.strip()
+    if host in ("", "0.0.0.0", "::", "[::]"):
+        host = "127.0.0.1"
+    if ":" in host and not host.startswith("["):
+        host = f"[{host}]"
+    return f"http://{host}:{port}"
 
 
 def _default_database_url(var_dir: Path) -> str:

@@ -71,8 +71,10 @@ def ratio(part: int, whole: int) -> float | None:
     return None if not whole else 100.0 * part / whole
 
 
-def change(current: float | None, previous: float | None, points: bool = False) -> dict | None:
-    """The headline delta against the previous period: relative % (or percentage points)."""
+def change(current: float | None, previous: float | None, points: bool = False, better: str = "") -> dict | None:
+    """The headline delta against the previous period: relative % (or percentage points), its
+    direction, and whether that is ``better`` or ``worse`` for this measure (``better`` is "higher",
+    "lower", or "" for a count that is neither, like tickets created)."""
     if current is None or previous is None:
         return None
     if points:
@@ -80,10 +82,17 @@ def change(current: float | None, previous: float | None, points: bool = False) 
     elif previous == 0:
         return None
     else:
-        value = 100.0 * (current - previous) / previous
+        value = 100.0 * (current - previous) / abs(previous)
     arrow = "▲" if value > 0.05 else ("▼" if value < -0.05 else "=")
     unit = " pt" if points else "%"
-    return {"value": value, "arrow": arrow, "text": f"{arrow} {abs(value):.1f}{unit}" if arrow != "=" else "= 0"}
+    amount = f"{abs(value):.1f}{unit}"
+    verdict = ""
+    if arrow != "=" and better in ("higher", "lower"):
+        verdict = "better" if (value > 0) == (better == "higher") else "worse"
+    return {"value": value, "arrow": arrow, "amount": amount, "verdict": verdict,
+            "direction": {"▲": "up", "▼": "down"}.get(arrow, "no change"),
+            "tone": {"better": "good", "worse": "bad"}.get(verdict, "flat"),
+            "text": (f"{arrow} {amount}" if arrow != "=" else "no change") + (f" ({verdict})" if verdict else "")}
 
 
 # --- formatting -------------------------------------------------------------------------------------

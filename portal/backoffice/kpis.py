@@ -7,7 +7,11 @@ Tickets: "created" counts tickets by ``created_at``, "solved" by ``solved_at`` (
 loses its solve). First response time and its SLA are over tickets created in the range; resolution
 time, its SLA and CSAT over tickets solved in the range. Durations are the business minutes the SLA
 clock stored; SLA compliance = met / (met + breached) over tickets whose flag is decided. Backlog at
-the end of a day = unsolved now − created since + solved since (two range counts, no per-day scan).
+the end of a day = unsolved now − created since + finished since (range counts, no per-day scan),
+where a ticket finishes when it is solved or, if it was closed without being solved (a merge), when
+it was closed: counting solves alone left such tickets out of "unsolved now" but in "created since",
+which drove the backlog below zero. A reopened ticket lost its solve and counts as unsolved since
+it was created.
 
 Days are the viewer's local days: their UTC bounds are computed here (DST-correct, any offset) and
 each day is counted by an index range in one statement (``VALUES`` list + correlated counts).
@@ -24,7 +28,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from portal.clock import WINDOW_MESSAGE, local_midnight, read_day, sql_day
+from portal.clock import WINDOW_MESSAGE, instant, local_midnight, read_day, sql_day
 from portal.ids import parse_id
 from portal.accounts.rules import Actor
 from portal.backoffice import charts, rollup
@@ -60,6 +64,11 @@ class ReportQuery:
     @property
     def previous(self) -> tuple[date, date]:
         return charts.previous_period(self.first, self.last)
+
+    @property
+    def range_refused(self) -> bool:
+        """The dates asked for cannot be read or do not make a range: no report rather than another period's."""
+        return "from" in self.errors or "to" in self.errors
 
     def params(self, **override) -> dict:
         values = {"from": self.first.isoformat(), "to": self.last.isoformat(), "tab": self.tab,
@@ -178,6 +187,7 @@ async def ticket_report(scope: ReportScope, q: ReportQuery, now: datetime) -> di
     async with read_together():
         series = await fetch_rows(series_sql, *series_args)
         backlog_now = await _unsolved_now(q, cond, cargs)
+        closed_unsolved = await _closed_without_solve(r_start, cond, cargs)
         cells = await fetch_rows(counts_sql, *counts_args)
         periods, groups = _totals_from_cells(cells, q.by, scope)
         sampled = {
@@ -204,15 +214,11 @@ async def ticket_report(scope: ReportScope, q: ReportQuery, now: datetime) -> di
             "AND t.csat_comment <> '' ORDER BY t.solved_at DESC LIMIT 10", r_start, r_end, *cargs)
         names = await _dimension_names(q.by, scope)
     counts = {i: (created, solved) for i, created, solved in series}
-    created_after, solved_after = counts[-2]
-    backlog = backlog_now - created_after + solved_after   # at the end of the range
-    ends = []
-    for i, (day, _, _) in reversed(list(enumerate(days))):
-        created, solved = counts[i]
-        ends.append((day, created, solved, backlog))
-        backlog = backlog - created + solved               # at the end of the day before
-    backlog_before = backlog
-    daily = list(reversed(ends))
+    closed = _per_range(closed_unsolved, ranges)
+    backlog_before, ends = backlog_walk(
+        backlog_now, (counts[-2][0], counts[-2][1] + closed[-2]),
+        [(counts[i][0], counts[i][1] + closed[i]) for i in range(len(days))])
+    daily = [(day, counts[i][0], counts[i][1], ends[i]) for i, (day, _, _) in enumerate(days)]
     current, previous = periods[1], periods[0]
     created_now = sum(d[1] for d in daily)
     solved_now = sum(d[2] for d in daily)
@@ -220,20 +226,21 @@ async def ticket_report(scope: ReportScope, q: ReportQuery, now: datetime) -> di
     backlog_end = daily[-1][3] if daily else backlog_before
     headline = [
         _metric("Created", created_now, created_prev, str(created_now)),
-        _metric("Solved", solved_now, solved_prev, str(solved_now)),
-        _metric("Backlog at end", backlog_end, backlog_before, str(backlog_end), good_when_lower=True),
+        _metric("Solved", solved_now, solved_prev, str(solved_now), better="higher"),
+        _metric("Backlog at end", backlog_end, backlog_before, str(backlog_end), better="lower"),
         _metric("First response, median", current.first_p(.5), previous.first_p(.5),
-                _estimate(sampled["first"], current.first_p(.5)), good_when_lower=True),
+                _estimate(sampled["first"], current.first_p(.5)), better="lower"),
         _metric("First response, p90", current.first_p(.9), previous.first_p(.9),
-                _estimate(sampled["first"], current.first_p(.9)), good_when_lower=True),
+                _estimate(sampled["first"], current.first_p(.9)), better="lower"),
         _metric("Resolution, median", current.res_p(.5), previous.res_p(.5),
-                _estimate(sampled["resolution"], current.res_p(.5)), good_when_lower=True),
+                _estimate(sampled["resolution"], current.res_p(.5)), better="lower"),
         _metric("Resolution, p90", current.res_p(.9), previous.res_p(.9),
-                _estimate(sampled["resolution"], current.res_p(.9)), good_when_lower=True),
+                _estimate(sampled["resolution"], current.res_p(.9)), better="lower"),
         _metric("First response SLA", current.first_sla, previous.first_sla,
-                charts.percent(current.first_sla), points=True),
-        _metric("Resolution SLA", current.res_sla, previous.res_sla, charts.percent(current.res_sla), points=True),
-        _metric("CSAT", current.csat, previous.csat, charts.percent(current.csat), points=True),
+                charts.percent(current.first_sla), points=True, better="higher"),
+        _metric("Resolution SLA", current.res_sla, previous.res_sla, charts.percent(current.res_sla), points=True,
+                better="higher"),
+        _metric("CSAT", current.csat, previous.csat, charts.percent(current.csat), points=True, better="higher"),
     ]
     breakdown = sorted(((names.get(key, _unknown(q.by, key)), totals) for key, totals in groups.items()),
                        key=lambda item: (-item[1].solved, str(item[0])))
@@ -282,6 +289,33 @@ async def _unsolved_now(q: ReportQuery, cond: str, cargs: list) -> int:
     else:
         sql = f"SELECT COUNT(*) FROM ticket t WHERE {UNSOLVED}{cond}"
     return int((await fetch_rows(sql, *cargs))[0][0])
+
+
+async def _closed_without_solve(since: datetime, cond: str, cargs: list) -> list[datetime]:
+    """When tickets closed without a solve (merged away) were closed, from ``since`` on. Few rows;
+    a closed ticket's ``updated_at`` is at or after its ``closed_at``, so the status index finds them."""
+    rows = await fetch_rows(
+        f"SELECT t.closed_at FROM ticket t WHERE t.status = 'closed' AND t.updated_at >= {{}} "
+        f"AND t.solved_at IS NULL AND t.closed_at >= {{}}{cond}", since, since, *cargs)
+    return [instant(row[0]) for row in rows]
+
+
+def _per_range(instants: list[datetime], ranges: list[tuple[int, datetime, datetime]]) -> dict[int, int]:
+    """How many instants fall in each ``(key, start, end)`` range (start included, end excluded)."""
+    return {key: sum(1 for at in instants if start <= at < end) for key, start, end in ranges}
+
+
+def backlog_walk(unsolved_now: int, after_range: tuple[int, int],
+                 days: list[tuple[int, int]]) -> tuple[int, list[int]]:
+    """The backlog at the end of each day, walking back from now. ``after_range`` and each day are
+    (created, finished) counts; returns (backlog before the first day, backlog at each day's end)."""
+    created, finished = after_range
+    backlog = unsolved_now - created + finished          # at the end of the range
+    ends = []
+    for created, finished in reversed(days):
+        ends.append(backlog)
+        backlog = backlog - created + finished           # at the end of the day before
+    return backlog, list(reversed(ends))
 
 
 def _estimate(sampled: bool, minutes: int | None) -> str:
@@ -353,11 +387,9 @@ class _Totals:
         return charts.ratio(self.csat_good, self.csat_good + self.csat_bad)
 
 
-def _metric(label: str, current, previous, text: str, *, points: bool = False, good_when_lower: bool = False) -> dict:
-    delta = charts.change(current, previous, points=points)
-    if delta:
-        better = delta["value"] < 0 if good_when_lower else delta["value"] > 0
-        delta = {**delta, "tone": "flat" if delta["arrow"] == "=" else ("good" if better else "bad")}
+def _metric(label: str, current, previous, text: str, *, points: bool = False, better: str = "") -> dict:
+    """``better``: "higher" or "lower" when the direction of a change is good or bad news."""
+    delta = charts.change(current, previous, points=points, better=better)
     return {"label": label, "text": text, "raw": _round(current) if isinstance(current, float) else current,
             "previous": _round(previous) if isinstance(previous, float) else previous, "change": delta}
 
@@ -479,13 +511,13 @@ async def booking_report(scope: ReportScope, q: ReportQuery, now: datetime) -> d
     headline = [
         _metric("Bookings made", sum(d[1] for d in daily), counts[-1][0], str(sum(d[1] for d in daily))),
         _metric("Appointments held or due", current.held, previous.held, str(current.held)),
-        _metric("Cancellations", current.cancelled, previous.cancelled, str(current.cancelled), good_when_lower=True),
+        _metric("Cancellations", current.cancelled, previous.cancelled, str(current.cancelled), better="lower"),
         _metric("Cancellation rate", current.cancel_rate, previous.cancel_rate, charts.percent(current.cancel_rate),
-                points=True, good_when_lower=True),
+                points=True, better="lower"),
         _metric("No-show rate", current.no_show_rate, previous.no_show_rate, charts.percent(current.no_show_rate),
-                points=True, good_when_lower=True),
+                points=True, better="lower"),
         _metric("Lead time, median", current.lead(.5), previous.lead(.5), _hours(current.lead(.5))),
-        _metric("Utilization", utilization, None, charts.percent(utilization)),
+        _metric("Utilization", utilization, None, charts.percent(utilization), better="higher"),
     ]
     service_rows = sorted(((services.get(k, str(k)), t) for k, t in by_service.items()), key=lambda x: x[0])
     staff_names = {r["id"]: r["name"] for r in staff_rows}

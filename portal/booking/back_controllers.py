@@ -5,18 +5,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from litestar import Controller, Request, get, post
-from litestar.datastructures import UploadFile
 from litestar.params import FromPath, FromQuery
 from litestar.response import Response, Template
 
-from portal.ids import QueryId, parse_id
+from portal.ids import QueryId, parse_int
 from portal.booking import admin, schedules
-from portal.booking.back_forms import KINDS, WEEKDAYS, Form, ServiceInput, hhmm, one, parse_override, parse_service, \
-    parse_weekly
+from portal.booking.back_forms import KINDS, WEEKDAYS, Form, ServiceInput, hhmm, many, one, parse_override, \
+    parse_service, parse_weekly
 from portal.booking.calendar import viewer_zone
 from portal.errors import DomainError, Invalid
 from portal.web.auth import current_actor
 from portal.web.responses import after_post, flash, form_error, page_or_fragment, wants_fragment
+from portal.web.uploads import chosen_files
 
 BLANK_QUESTIONS = 2
 
@@ -180,7 +180,7 @@ class SchedulesController(Controller):
         form = await form_of(request)
         try:
             source = int(one(form, "source", "-1"))
-            targets = [t for t in map(parse_id, form.get("targets", [])) if t]
+            targets = [t for t in (parse_int(v, 0, 6) for v in many(form, "targets")) if t is not None]
             copied = await schedules.copy_day(current_actor(request), user_id, source, targets)
         except ValueError:
             return await self._refused(request, user_id, "_copy_form.html",
@@ -257,9 +257,8 @@ class HolidaysController(Controller):
 
     @post("/import", name="back:holidays_import")
     async def import_ics(self, request: Request) -> Response:
-        raw = await request.form()
-        upload = raw.get("file")
-        data = await upload.read() if isinstance(upload, UploadFile) else b""
+        chosen = await chosen_files(request, "file")
+        data = await chosen[0].read() if chosen else b""
         try:
             added, skipped = await schedules.import_holidays(current_actor(request), data)
         except DomainError as error:

@@ -8,12 +8,11 @@ from __future__ import annotations
 
 import asyncio
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Annotated
 
 from litestar import Controller, Request, get, post
 from litestar.di import NamedDependency
-from litestar.datastructures import UploadFile
 from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Response, ServerSentEvent, Template
 from litestar.response.sse import ServerSentEventMessage
@@ -80,7 +79,7 @@ class QueueController(Controller):
         scope = await console.scope_for(current_actor(request))
         form = await request.form()
         back = safe_next(str(form.get("next") or ""), "/back/tickets")
-        numbers = [n for n in (parse_int(str(v), 1, MAX_NUMBER) for v in form.getall("number")) if n is not None]
+        numbers = [n for n in (parse_int(str(v), 1, MAX_NUMBER) for v in form.getall("number", [])) if n is not None]
         change = _bulk_change(form)
         try:
             result = await work.bulk(scope, numbers, change, add_tag=str(form.get("add_tag") or ""))
@@ -128,7 +127,7 @@ class QueueController(Controller):
         scope = await console.scope_for(current_actor(request))
         internal = data.kind == "internal"
         try:
-            await work.reply(scope, number, data.body, internal=internal, uploads=await read_uploads(data.files),
+            await work.reply(scope, number, data.body, internal=internal, uploads=await read_uploads(request),
                              status=data.status or None)
         except Invalid as error:
             context = await _ticket_context(scope, number, reply_body=data.body, reply_kind=data.kind)
@@ -209,7 +208,6 @@ class ReplyForm:
     body: str = ""
     kind: str = "public"
     status: str = ""
-    files: list[UploadFile] = field(default_factory=list)
 
 
 @dataclass
@@ -259,16 +257,24 @@ def _bulk_change(form) -> work.Change:
                        team=ref("team"), assignee=ref("assignee"))
 
 
+def _saved_message(changed: list[str]) -> str:
+    if not changed:
+        return "Nothing to save: the ticket already had these values."
+    return "Saved: " + ", ".join(work.FIELD_LABELS.get(c, c).lower() for c in changed) + "."
+
+
 async def _after_change(request: Request, scope: console.Scope, number: int, changed: list[str]) -> Response:
-    """htmx: re-render the ticket's main column in place; plain form: back to the page."""
-    if changed:
-        flash(request, "Saved: " + ", ".join(work.FIELD_LABELS.get(c, c).lower() for c in changed) + ".")
+    """htmx: re-render the ticket's main column in place and announce the outcome with it (a flash
+    would only show on the next page load); plain form: a flash, back to the page."""
+    message = _saved_message(changed)
     if getattr(request, "htmx", None):
         try:
-            context = await _ticket_context(scope, number)
+            context = await _ticket_context(scope, number, announce=message)
         except NotFound:  # moved to a team this agent does not see
+            flash(request, message)
             return after_post(request, "/back/tickets")
         return Template("tickets/back/_ticket_main.html", context=context, headers=VARY)
+    flash(request, message)
     return after_post(request, f"/back/tickets/{number}")
 
 
@@ -285,7 +291,7 @@ async def _ticket_context(scope: console.Scope, number: int, **extra) -> dict:
         "appointments": await booking_services.appointments_of_contact(ticket["requester_email"]),
         "canned": await work.canned_replies(scope.actor), "statuses": rules.STATUS_LABELS,
         "priorities": rules.PRIORITIES, "section": "tickets", "errors": {}, "reply_body": "", "reply_kind": "public",
-        "merge_into": "", "max_files": settings.upload_max_files,
+        "merge_into": "", "announce": "", "max_files": settings.upload_max_files,
         "max_mb": settings.upload_max_bytes // (1024 * 1024), **extra,
     }
 

@@ -7,11 +7,10 @@ both call the same page functions with a ``Viewer``.
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Annotated
 
 from litestar import Controller, Request, get, post
-from litestar.datastructures import UploadFile
 from litestar.enums import RequestEncodingType
 from litestar.params import Body, FromPath, FromQuery
 from litestar.response import Response, Template
@@ -24,6 +23,7 @@ from portal.tickets import rules, services
 from portal.tickets.services import Viewer
 from portal.web.auth import current_actor
 from portal.web.responses import after_post, client_ip, flash, form_error, page_or_fragment
+from portal.web.uploads import chosen_files
 
 MULTIPART = Body(media_type=RequestEncodingType.MULTI_PART)
 FORM = Body(media_type=RequestEncodingType.URL_ENCODED)
@@ -40,13 +40,11 @@ class NewTicketForm:
     name: str = ""
     email: str = ""
     website: str = ""
-    files: list[UploadFile] = field(default_factory=list)
 
 
 @dataclass
 class ReplyForm:
     body: str = ""
-    files: list[UploadFile] = field(default_factory=list)
 
 
 @dataclass
@@ -61,16 +59,10 @@ class FindForm:
     email: str = ""
 
 
-async def read_uploads(items: list[UploadFile] | UploadFile | None) -> list[services.Upload]:
-    """Read the chosen files; the empty part a browser sends when no file was chosen is skipped."""
-    if items is None:
-        return []
-    uploads = []
-    for item in items if isinstance(items, list) else [items]:
-        data = await item.read()
-        if item.filename or data:
-            uploads.append(services.Upload(filename=item.filename or "attachment", data=data))
-    return uploads
+async def read_uploads(request: Request) -> list[services.Upload]:
+    """The files chosen in the form's ``files`` input (none chosen: an empty list, not a 400)."""
+    return [services.Upload(filename=item.filename or "attachment", data=await item.read())
+            for item in await chosen_files(request, "files")]
 
 
 def _throttle(request: Request) -> Throttle:
@@ -124,7 +116,7 @@ async def poll_thread(request: Request, viewer: Viewer, number: int | None, vers
 async def post_reply(request: Request, viewer: Viewer, number: int | None, data: ReplyForm) -> Response:
     ticket = await services.ticket_for_viewer(viewer, number)
     try:
-        await services.reply(viewer, ticket, data.body, await read_uploads(data.files))
+        await services.reply(viewer, ticket, data.body, await read_uploads(request))
     except Invalid as error:
         context = await _ticket_context(viewer, ticket, reply_body=data.body)
         return form_error(request, "tickets/show.html", "tickets/_reply_form.html", context, error)
@@ -195,7 +187,7 @@ class TicketController(Controller):
     async def create(self, request: Request, data: Annotated[NewTicketForm, MULTIPART]) -> Response:
         actor = current_actor(request)
         form = services.NewTicket(subject=data.subject, category=data.category, body=data.body, name=data.name,
-                                  email=data.email, website=data.website, uploads=await read_uploads(data.files))
+                                  email=data.email, website=data.website, uploads=await read_uploads(request))
         try:
             ticket = await services.open_ticket(actor, form, ip=client_ip(request), throttle=_throttle(request))
         except DomainError as error:

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from datetime import datetime
 from functools import lru_cache
 
 from jinja2 import Environment, FileSystemLoader, pass_context, select_autoescape
+from markupsafe import Markup, escape
 
 from portal.clock import zone_info
 from portal.settings import REPO_ROOT, get_settings
@@ -29,6 +31,29 @@ def local_time(value: datetime | None, zone: str = "UTC", fmt: str = "%Y-%m-%d %
     return value.astimezone(zone_info(zone)).strftime(fmt)
 
 
+_URL = re.compile(r"https?://[^\s<>\"'`]+", re.IGNORECASE)
+_TRAILING = ".,;:!?)]}"
+
+
+def linkify(text: str | None) -> Markup:
+    """Plain text with its http(s) addresses as links, everything escaped. Only http and https
+    are linked (never ``javascript:`` or ``data:``); punctuation that ends a sentence stays out of
+    the link; a masked secret link ("…") stays text, since it leads nowhere."""
+    text = text or ""
+    parts, last = [], 0
+    for match in _URL.finditer(text):
+        url = match.group(0).rstrip(_TRAILING)
+        start, end = match.start(), match.start() + len(url)
+        parts.append(escape(text[last:start]))
+        if "…" in url:
+            parts.append(escape(url))
+        else:
+            parts.append(Markup('<a href="{0}" rel="noreferrer noopener">{0}</a>').format(url))
+        last = end
+    parts.append(escape(text[last:]))
+    return Markup("").join(parts)
+
+
 @pass_context
 def current_user(context):
     """The signed-in Actor in any page or fragment rendered for a request (None otherwise)."""
@@ -47,6 +72,7 @@ def environment() -> Environment:
     )
     env.globals.update(static_url=static_url, site_name=get_settings().site_name, current_user=current_user)
     env.filters["localtime"] = local_time
+    env.filters["linkify"] = linkify
     from portal.backoffice.charts import duration
 
     env.globals["duration"] = duration

@@ -84,6 +84,21 @@ def test_agent_takes_a_ticket_and_replies_with_a_canned_reply_while_a_colleague_
     expect(ben.locator(".timeline")).to_contain_text("please switch the printer off and on")
     expect(ben.locator("#t-status")).to_have_value("pending")
 
+    # Arrow keys move through the priorities without saving any of them; the button saves the last
+    # one, once, and the live region says so (WCAG 3.2.2).
+    priority = ben.locator("#t-priority")
+    priority.focus()
+    for _ in range(3):
+        priority.press("ArrowDown")
+    ben.wait_for_timeout(500)
+    expect(ben.locator(".timeline")).not_to_contain_text("changed priority")
+    chosen = priority.input_value()
+    assert chosen != "normal"
+    ben.get_by_role("button", name="Update ticket").click()
+    expect(ben.locator("#messages")).to_contain_text("Saved: priority.")
+    expect(ben.locator(".timeline li", has_text="changed priority")).to_have_count(1)
+    expect(ben.locator("#t-priority")).to_have_value(chosen)
+
     # The reply went out by mail (kept in the outbox without SMTP), and the customer sees it.
     admin.goto("/back/outbox")
     expect(admin.locator("body")).to_contain_text(f"gwen-{suffix}@example.org")
