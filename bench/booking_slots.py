@@ -17,7 +17,7 @@ import statistics
 import sys
 import tempfile
 import time as clock
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -49,13 +49,24 @@ async def seed(settings) -> tuple[dict, date]:
 
     now = utcnow()
     async with db.write_transaction():
-        rows = await Service.insert(Service(slug="bench", name="Bench", duration_minutes=30, step_minutes=15,
-                                            min_notice_minutes=0, horizon_days=90, capacity=1, created_at=now)).run()
+        rows = await Service.insert(
+            Service(
+                slug="bench",
+                name="Bench",
+                duration_minutes=30,
+                step_minutes=15,
+                min_notice_minutes=0,
+                horizon_days=90,
+                capacity=1,
+                created_at=now,
+            )
+        ).run()
     service_id = rows[0]["id"]
     staff_ids = []
     for i in range(STAFF):
-        staff_id, _ = await create_user(f"staff{i}@bench.example", f"Staff {i}", "x", "agent", timezone=ZONE,
-                                        check_password=False)
+        staff_id, _ = await create_user(
+            f"staff{i}@bench.example", f"Staff {i}", "x", "agent", timezone=ZONE, check_password=False
+        )
         staff_ids.append(staff_id)
     async with db.write_transaction():
         await User.update({User.timezone: ZONE}).where(User.id.is_in(staff_ids)).run()
@@ -63,8 +74,9 @@ async def seed(settings) -> tuple[dict, date]:
             await ServiceStaff.insert(ServiceStaff(service=service_id, staff=staff_id)).run()
             for weekday in range(7):
                 for start, end in ((8 * 60, 12 * 60), (13 * 60, 20 * 60)):
-                    await WeeklyHours.insert(WeeklyHours(staff=staff_id, weekday=weekday, start_minute=start,
-                                                         end_minute=end)).run()
+                    await WeeklyHours.insert(
+                        WeeklyHours(staff=staff_id, weekday=weekday, start_minute=start, end_minute=end)
+                    ).run()
     # Next month, in the staff zone: 2,000 half-hour appointments spread over staff and days.
     tz = ZoneInfo(ZONE)
     today = now.astimezone(tz).date()
@@ -76,11 +88,21 @@ async def seed(settings) -> tuple[dict, date]:
             day = days[i % len(days)]
             staff_id = staff_ids[(i // len(days)) % STAFF]
             slot = (i // (len(days) * STAFF)) * 2  # every other half hour from 08:00
-            start = datetime.combine(day, time(8, 0), tz).astimezone(timezone.utc) + timedelta(minutes=30 * slot)
-            await Appointment.insert(Appointment(
-                service=service_id, staff=staff_id, customer_name="Bench", customer_email=f"c{i}@bench.example",
-                start_at=start, end_at=start + timedelta(minutes=30), uid=f"bench-{i}",
-                manage_token_hash=f"{i:064d}", created_at=now, updated_at=now)).run()
+            start = datetime.combine(day, time(8, 0), tz).astimezone(UTC) + timedelta(minutes=30 * slot)
+            await Appointment.insert(
+                Appointment(
+                    service=service_id,
+                    staff=staff_id,
+                    customer_name="Bench",
+                    customer_email=f"c{i}@bench.example",
+                    start_at=start,
+                    end_at=start + timedelta(minutes=30),
+                    uid=f"bench-{i}",
+                    manage_token_hash=f"{i:064d}",
+                    created_at=now,
+                    updated_at=now,
+                )
+            ).run()
             made += 1
     if db.is_sqlite():
         # A running portal's WAL is checkpointed as it goes; right after a bulk seed it is not, and
@@ -113,18 +135,23 @@ async def measure(database_url: str, rounds: int) -> None:
             started = clock.perf_counter()
             slots = await services.free_slots(service, services.ANYONE, *window)
             timings.append((clock.perf_counter() - started) * 1000)
-        log(f"month of slots, 10 staff, incl. loading from the database: {len(slots)} slots, "
-            f"median {statistics.median(timings):.1f} ms, p95 {sorted(timings)[int(len(timings) * .95) - 1]:.1f} ms")
+        log(
+            f"month of slots, 10 staff, incl. loading from the database: {len(slots)} slots, "
+            f"median {statistics.median(timings):.1f} ms, p95 {sorted(timings)[int(len(timings) * 0.95) - 1]:.1f} ms"
+        )
 
         grid = []
         for _ in range(rounds):
             started = clock.perf_counter()
             days = await services.month_days(service, services.ANYONE, month, ZONE)
             grid.append((clock.perf_counter() - started) * 1000)
-        log(f"month grid (days with free times, what the calendar page computes), incl. loading: {len(days)} days, "
-            f"median {statistics.median(grid):.1f} ms, p95 {sorted(grid)[int(len(grid) * .95) - 1]:.1f} ms")
+        log(
+            f"month grid (days with free times, what the calendar page computes), incl. loading: {len(days)} days, "
+            f"median {statistics.median(grid):.1f} ms, p95 {sorted(grid)[int(len(grid) * 0.95) - 1]:.1f} ms"
+        )
 
         from portal.booking import availability as engine_module
+
         calendars = await services.calendars(await services.service_staff(service["id"]), *window)
         rules = services.rules_for(service)
         pure = []
@@ -146,8 +173,10 @@ async def measure(database_url: str, rounds: int) -> None:
                 response = await client.get(url, headers={"HX-Request": "true", "HX-Target": "times-slot"})
                 fragment.append((clock.perf_counter() - started) * 1000)
                 assert response.status_code == 200, response.status_code
-        log(f"day-times fragment (in-process request through the whole app): median {statistics.median(fragment):.1f} ms, "
-            f"p95 {sorted(fragment)[int(len(fragment) * .95) - 1]:.1f} ms")
+        log(
+            f"day-times fragment (in-process request through the whole app): median {statistics.median(fragment):.1f} ms, "
+            f"p95 {sorted(fragment)[int(len(fragment) * 0.95) - 1]:.1f} ms"
+        )
 
 
 def main() -> None:

@@ -86,6 +86,7 @@ def server_timing(header: str | None) -> tuple[float | None, int | None]:
 
 # --- what to ask --------------------------------------------------------------------------------
 
+
 class Words:
     """Search terms in the seed's own words: each kind hits a different number of tickets."""
 
@@ -117,8 +118,8 @@ class Words:
 @dataclass
 class Scenario:
     name: str
-    template: str = ""      # custom scenarios: a URL with placeholders
-    skipped: str = ""       # why it was dropped
+    template: str = ""  # custom scenarios: a URL with placeholders
+    skipped: str = ""  # why it was dropped
     seen_ok: bool = False
     first_404s: int = 0
 
@@ -179,8 +180,11 @@ class Run:
                     where = response.headers.get("location", "")
                     title = re.search(r"<title>(.*?)</title>", body, re.IGNORECASE | re.DOTALL)
                     text = re.sub(r"\s+", " ", title.group(1) if title else body).strip()[:200]
-                    stat.error_sample = f"{response.status_code} {url}" + (f" -> {where}" if where else "") + \
-                        (f": {text}" if text else "")
+                    stat.error_sample = (
+                        f"{response.status_code} {url}"
+                        + (f" -> {where}" if where else "")
+                        + (f": {text}" if text else "")
+                    )
             return None
         scenario.seen_ok = True
         if self.recording:
@@ -208,6 +212,7 @@ class Run:
             await self.get(scenario, "ticket", f"/back/tickets/{rng.randint(1, self.args.max_number)}")
         elif name == "reports":
             from datetime import date, timedelta
+
             today = date.today()
             span = f"from={today - timedelta(days=364)}&to={today}"
             await self.get(scenario, "reports", f"/back/reports?{span}")
@@ -217,8 +222,11 @@ class Run:
             view = f"&view={quote(self.args.search_view)}" if self.args.search_view else ""
             await self.get(scenario, f"search/{kind}", f"/back/tickets?q={quote(term)}{view}")
         else:
-            url = scenario.template.format(number=rng.randint(1, self.args.max_number), word=quote(words.word()),
-                                           email=quote(seed.person(rng.randrange(seed.PEOPLE))[1]))
+            url = scenario.template.format(
+                number=rng.randint(1, self.args.max_number),
+                word=quote(words.word()),
+                email=quote(seed.person(rng.randrange(seed.PEOPLE))[1]),
+            )
             await self.get(scenario, name, url)
 
 
@@ -237,8 +245,11 @@ async def login(client, email: str, password: str) -> None:
     if answer.status_code not in (302, 303):
         text = re.sub(r"<[^>]+>", " ", answer.text)
         text = re.sub(r"\s+", " ", text)
-        hint = " (too many failed logins from this IP? the window is PORTAL_LOGIN_WINDOW_SECONDS)" \
-            if answer.status_code == 429 or "Too many" in text else ""
+        hint = (
+            " (too many failed logins from this IP? the window is PORTAL_LOGIN_WINDOW_SECONDS)"
+            if answer.status_code == 429 or "Too many" in text
+            else ""
+        )
         raise SystemExit(f"login as {email} failed: {answer.status_code}{hint}: {text[:300]}")
 
 
@@ -246,11 +257,13 @@ async def run(args) -> dict:
     import httpx
 
     limits = httpx.Limits(max_connections=args.clients, max_keepalive_connections=args.clients)
-    async with httpx.AsyncClient(base_url=args.base_url, limits=limits, timeout=args.timeout,
-                                 follow_redirects=False) as client:
+    async with httpx.AsyncClient(
+        base_url=args.base_url, limits=limits, timeout=args.timeout, follow_redirects=False
+    ) as client:
         await login(client, args.email, args.password)
-        scenarios = [Scenario(name) for name in args.scenario] + \
-            [Scenario(name, template=template) for name, template in args.url]
+        scenarios = [Scenario(name) for name in args.scenario] + [
+            Scenario(name, template=template) for name, template in args.url
+        ]
         state = Run(args, client)
         master = random.Random(args.seed)
 
@@ -283,18 +296,27 @@ async def run(args) -> dict:
     for label in sorted(state.stats):
         s = state.stats[label]
         rows[label] = {
-            "n": s.n, "errors": s.errors,
-            "client_p50_ms": _r(pct(s.client_ms, .5)), "client_p95_ms": _r(pct(s.client_ms, .95)),
-            "server_p50_ms": _r(pct(s.server_ms, .5)), "server_p95_ms": _r(pct(s.server_ms, .95)),
+            "n": s.n,
+            "errors": s.errors,
+            "client_p50_ms": _r(pct(s.client_ms, 0.5)),
+            "client_p95_ms": _r(pct(s.client_ms, 0.95)),
+            "server_p50_ms": _r(pct(s.server_ms, 0.5)),
+            "server_p95_ms": _r(pct(s.server_ms, 0.95)),
             "queries_max": max(s.queries) if s.queries else None,
             "queries_median": statistics.median(s.queries) if s.queries else None,
             "req_per_s": round(s.n / elapsed, 1) if elapsed else None,
             "error_sample": s.error_sample,
         }
     total_n = sum(r["n"] for r in rows.values())
-    return {"base_url": args.base_url, "clients": args.clients, "seconds": round(elapsed, 1),
-            "total_requests": total_n, "total_req_per_s": round(total_n / elapsed, 1) if elapsed else None,
-            "scenarios": rows, "skipped": {s.name: s.skipped for s in scenarios if s.skipped}}
+    return {
+        "base_url": args.base_url,
+        "clients": args.clients,
+        "seconds": round(elapsed, 1),
+        "total_requests": total_n,
+        "total_req_per_s": round(total_n / elapsed, 1) if elapsed else None,
+        "scenarios": rows,
+        "skipped": {s.name: s.skipped for s in scenarios if s.skipped},
+    }
 
 
 def _r(value: float | None) -> float | None:
@@ -305,17 +327,23 @@ def print_table(result: dict) -> None:
     def f(value) -> str:
         return "-" if value is None else (f"{value:.1f}" if isinstance(value, float) else str(value))
 
-    header = f"{'scenario':<20} {'n':>6}  {'client p50/p95 ms':>18}  {'server p50/p95 ms':>18}  " \
-             f"{'queries max':>11}  {'req/s':>7}  {'errors':>6}"
-    print(f"{result['clients']} clients, {result['seconds']} s against {result['base_url']}: "
-          f"{result['total_requests']} requests, {result['total_req_per_s']} req/s")
+    header = (
+        f"{'scenario':<20} {'n':>6}  {'client p50/p95 ms':>18}  {'server p50/p95 ms':>18}  "
+        f"{'queries max':>11}  {'req/s':>7}  {'errors':>6}"
+    )
+    print(
+        f"{result['clients']} clients, {result['seconds']} s against {result['base_url']}: "
+        f"{result['total_requests']} requests, {result['total_req_per_s']} req/s"
+    )
     print(header)
     print("-" * len(header))
     for label, r in result["scenarios"].items():
         client = f"{f(r['client_p50_ms'])} / {f(r['client_p95_ms'])}"
         server = f"{f(r['server_p50_ms'])} / {f(r['server_p95_ms'])}"
-        print(f"{label:<20} {r['n']:>6}  {client:>18}  {server:>18}  {f(r['queries_max']):>11}  "
-              f"{f(r['req_per_s']):>7}  {r['errors']:>6}")
+        print(
+            f"{label:<20} {r['n']:>6}  {client:>18}  {server:>18}  {f(r['queries_max']):>11}  "
+            f"{f(r['req_per_s']):>7}  {r['errors']:>6}"
+        )
     for label, r in result["scenarios"].items():
         if r["error_sample"]:
             print(f"  error sample, {label}: {r['error_sample']}")
@@ -330,10 +358,19 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=20, help="how long to measure (0: until --requests)")
     parser.add_argument("--requests", type=int, default=0, help="stop after this many scenario runs")
     parser.add_argument("--warmup", type=float, default=2, help="seconds of unrecorded load first")
-    parser.add_argument("--scenario", action="append", default=[],
-                        help="queue, counts, ticket, search, reports (repeatable; default all; 'none' for only --url)")
-    parser.add_argument("--url", action="append", default=[], metavar="NAME=PATH",
-                        help="an extra scenario: a path with optional {number} {word} {email}")
+    parser.add_argument(
+        "--scenario",
+        action="append",
+        default=[],
+        help="queue, counts, ticket, search, reports (repeatable; default all; 'none' for only --url)",
+    )
+    parser.add_argument(
+        "--url",
+        action="append",
+        default=[],
+        metavar="NAME=PATH",
+        help="an extra scenario: a path with optional {number} {word} {email}",
+    )
     parser.add_argument("--search-view", default="", help="view= sent with searches (default: the app's)")
     parser.add_argument("--max-number", type=int, default=1_000_000, help="highest ticket number seeded")
     parser.add_argument("--email", default=seed.agent_email(1))

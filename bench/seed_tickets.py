@@ -38,7 +38,7 @@ import tempfile
 import time
 from bisect import bisect
 from concurrent.futures import ProcessPoolExecutor
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from itertools import accumulate
 from pathlib import Path
 
@@ -48,11 +48,11 @@ sys.path.insert(0, str(ROOT))
 PASSWORD = "bench-pass-2026"
 ADMIN_EMAIL = "admin@bench.example"
 AGENTS = 30
-REGISTERED = 30_000   # customers with an account (portal_user, role customer)
-GUESTS = 20_000       # requesters without one (ticket.requester NULL)
+REGISTERED = 30_000  # customers with an account (portal_user, role customer)
+GUESTS = 20_000  # requesters without one (ticket.requester NULL)
 PEOPLE = REGISTERED + GUESTS
 YEARS = 3
-FIRST_ERROR_CODE, ERROR_CODES = 10_000, 30_000   # E10000 … E39999, each in a few tickets
+FIRST_ERROR_CODE, ERROR_CODES = 10_000, 30_000  # E10000 … E39999, each in a few tickets
 
 # team name -> agent numbers (agent01 … agent30); a few agents are in two teams.
 TEAMS = {
@@ -64,17 +64,27 @@ TEAMS = {
 LIMITED_AGENTS = range(26, 31)  # limited_to_teams: they only see their team's tickets
 # category -> team (None: nobody's) and share of the tickets
 CATEGORIES = [
-    ("Billing and invoices", "Billing", 14), ("Refunds", "Billing", 7), ("Login and password", "Accounts", 12),
-    ("Account settings", "Accounts", 6), ("Technical problem", "Technical support", 22),
-    ("Integrations and API", "Technical support", 6), ("Delivery and shipping", "Shipping", 15),
-    ("Returns", "Shipping", 8), ("General question", None, 10),
+    ("Billing and invoices", "Billing", 14),
+    ("Refunds", "Billing", 7),
+    ("Login and password", "Accounts", 12),
+    ("Account settings", "Accounts", 6),
+    ("Technical problem", "Technical support", 22),
+    ("Integrations and API", "Technical support", 6),
+    ("Delivery and shipping", "Shipping", 15),
+    ("Returns", "Shipping", 8),
+    ("General question", None, 10),
 ]
 TAGS = """vip billing refund bug feature-request outage mobile ios android web api sso invoice shipping-delay
 damaged return warranty password security gdpr spam duplicate follow-up escalated enterprise trial churn-risk
 how-to onboarding feedback""".split()
 # status, share of all tickets, mean age as a fraction of the history (exponential: unsolved is recent)
-STATUS_SHAPE = [("new", 0.02, 0.08), ("open", 0.04, 0.15), ("pending", 0.02, 0.15), ("on_hold", 0.01, 0.30),
-                ("solved", 0.06, 0.25)]   # the rest (~85%) is closed
+STATUS_SHAPE = [
+    ("new", 0.02, 0.08),
+    ("open", 0.04, 0.15),
+    ("pending", 0.02, 0.15),
+    ("on_hold", 0.01, 0.30),
+    ("solved", 0.06, 0.25),
+]  # the rest (~85%) is closed
 ASSIGNED = {"new": 0.35, "open": 0.82, "pending": 0.82, "on_hold": 0.82, "solved": 0.97, "closed": 0.97}
 PRIORITIES = [("low", 0, 20), ("normal", 1, 60), ("high", 2, 15), ("urgent", 3, 5)]
 
@@ -302,12 +312,13 @@ SmartPlug ViewPort ScanPro LabelJet InvoiceNow TeamRoom StreamLine FileDrop KeyG
 
 # Zipf-like weight of content word of rank k (0-based): each ticket draws its own few words with it.
 ZIPF_S, ZIPF_OFFSET, WORDS_PER_TICKET = 1.2, 8, 20
-COMMON_WORDS = CONTENT[:30]      # each in a large share of the tickets
-MID_WORDS = CONTENT[300:600]     # each in ~0.5–2%
-RARE_WORDS = CONTENT[-250:]      # each in ~0.1%
+COMMON_WORDS = CONTENT[:30]  # each in a large share of the tickets
+MID_WORDS = CONTENT[300:600]  # each in ~0.5–2%
+RARE_WORDS = CONTENT[-250:]  # each in ~0.1%
 
 
 # --- progress -------------------------------------------------------------------------------------
+
 
 class Progress:
     """One line on stderr: count, %, rate, ETA (rewritten in place on a terminal, else every 10 s)."""
@@ -325,8 +336,10 @@ class Progress:
             elapsed = now - self.started
             rate = self.done / elapsed if elapsed else 0
             eta = (self.total - self.done) / rate if rate else 0
-            line = (f"{self.label} {self.done:>11,}/{self.total:,} {100 * self.done / self.total:5.1f}% "
-                    f"{rate:>9,.0f}/s  elapsed {_duration(elapsed)}  ETA {_duration(eta)}")
+            line = (
+                f"{self.label} {self.done:>11,}/{self.total:,} {100 * self.done / self.total:5.1f}% "
+                f"{rate:>9,.0f}/s  elapsed {_duration(elapsed)}  ETA {_duration(eta)}"
+            )
             print(("\r" + line) if self.tty else line, end="" if self.tty else "\n", file=sys.stderr, flush=True)
 
     def close(self) -> None:
@@ -345,17 +358,51 @@ def log(message: str) -> None:
 
 # --- generation (in worker processes) -------------------------------------------------------------
 
-TICKET_COLUMNS = ("id", "number", "subject", "status", "priority", "priority_rank", "category", "team", "requester",
-                  "requester_email", "requester_name", "assignee", "via", "created_at", "updated_at",
-                  "staff_replied_at", "customer_seen_at", "first_response_at", "solved_at", "closed_at",
-                  "csat_rating", "csat_comment", "csat_at", "merged_into", "first_response_minutes",
-                  "resolution_minutes", "first_response_breached", "resolution_breached")
+TICKET_COLUMNS = (
+    "id",
+    "number",
+    "subject",
+    "status",
+    "priority",
+    "priority_rank",
+    "category",
+    "team",
+    "requester",
+    "requester_email",
+    "requester_name",
+    "assignee",
+    "via",
+    "created_at",
+    "updated_at",
+    "staff_replied_at",
+    "customer_seen_at",
+    "first_response_at",
+    "solved_at",
+    "closed_at",
+    "csat_rating",
+    "csat_comment",
+    "csat_at",
+    "merged_into",
+    "first_response_minutes",
+    "resolution_minutes",
+    "first_response_breached",
+    "resolution_breached",
+)
 # SLA targets in business minutes by priority rank (low … urgent), as the SLA policies would set them.
 FIRST_RESPONSE_TARGET = (960, 480, 240, 60)
 RESOLUTION_TARGET = (4800, 2880, 1440, 480)
-BUSINESS_SHARE = 40 / 168   # business minutes per wall-clock minute, on average (Mon–Fri 9–17)
-MESSAGE_COLUMNS = ("ticket", "author", "author_name", "author_is_staff", "kind", "body_source", "body_html", "via",
-                   "created_at")
+BUSINESS_SHARE = 40 / 168  # business minutes per wall-clock minute, on average (Mon–Fri 9–17)
+MESSAGE_COLUMNS = (
+    "ticket",
+    "author",
+    "author_name",
+    "author_is_staff",
+    "kind",
+    "body_source",
+    "body_html",
+    "via",
+    "created_at",
+)
 TAG_COLUMNS = ("ticket", "tag")
 DOC_COLUMNS = ("ticket", "subject", "people", "body")
 
@@ -373,8 +420,7 @@ def _init_worker(context: dict) -> None:
     _ctx["people_cum"] = list(accumulate(1 / (k + 1) ** 0.6 for k in range(PEOPLE)))
     _ctx["category_cum"] = list(accumulate(c[2] for c in CATEGORIES))
     _ctx["priority_cum"] = list(accumulate(p[2] for p in PRIORITIES))
-    _ctx["status_norm"] = [(name, share / mean / (1 - math.exp(-1 / mean)), mean)
-                           for name, share, mean in STATUS_SHAPE]
+    _ctx["status_norm"] = [(name, share / mean / (1 - math.exp(-1 / mean)), mean) for name, share, mean in STATUS_SHAPE]
 
 
 def _status(rng: random.Random, age: float) -> str:
@@ -416,13 +462,16 @@ def make_batch(first: int, last: int, stamp_kind: str) -> tuple[list, list, list
     min_messages = 2 if per_ticket >= 2 else 1
     # k = min_messages + Binomial(8 - min_messages, p): mean per_ticket (new tickets are shorter).
     p_more = min(1.0, max(0.0, ((per_ticket - 0.02 * 1.15) / 0.98 - min_messages) / (8 - min_messages)))
-    utc = timezone.utc
+    utc = UTC
     if stamp_kind == "sqlite":
+
         def stamp(x):
             return None if x is None else datetime.fromtimestamp(x, utc).isoformat(" ", "microseconds")
     else:
+
         def stamp(x):
             return None if x is None else datetime.fromtimestamp(x, utc)
+
     function_words = FUNCTION
     tickets, messages, tags, docs = [], [], [], []
     for i in range(first, last):
@@ -435,7 +484,7 @@ def make_batch(first: int, last: int, stamp_kind: str) -> tuple[list, list, list
         if rng.random() < 0.04:
             category, team_name = None, (rng.choice(list(TEAMS)) if rng.random() < 0.5 else None)
         elif rng.random() < 0.03:
-            team_name = rng.choice(list(TEAMS))   # moved to another team by hand
+            team_name = rng.choice(list(TEAMS))  # moved to another team by hand
         team = c["team_ids"][team_name] if team_name else None
         pri = bisect(c["priority_cum"], rng.random() * c["priority_cum"][-1])
         priority, rank, _ = PRIORITIES[pri]
@@ -478,8 +527,11 @@ def make_batch(first: int, last: int, stamp_kind: str) -> tuple[list, list, list
             later = sorted(first_response + (end - first_response) * rng.random() for _ in range(count - 3))
             times = [created, first_response] + later + ([end] if count > 2 else [])
         else:
-            times = [created] + sorted(created + (end - created) * rng.random() for _ in range(count - 2)) + \
-                    ([end] if count > 1 else [])
+            times = (
+                [created]
+                + sorted(created + (end - created) * rng.random() for _ in range(count - 2))
+                + ([end] if count > 1 else [])
+            )
         staff_replied = None
         last_customer = created
         first = name.split()[0]
@@ -493,8 +545,10 @@ def make_batch(first: int, last: int, stamp_kind: str) -> tuple[list, list, list
                         text += f" I am using {product}."
                     if code:
                         text += f" The screen shows error {code}."
-                    if category_name in ("Billing and invoices", "Refunds", "Delivery and shipping", "Returns") \
-                            and rng.random() < 0.5:
+                    if (
+                        category_name in ("Billing and invoices", "Refunds", "Delivery and shipping", "Returns")
+                        and rng.random() < 0.5
+                    ):
                         text += f" My order number is {i * 7 + 100_000_003}."
                     if rng.random() < 0.6:
                         text += "\n\n" + _paragraph(rng, mix, rng.randint(1, 3))
@@ -504,14 +558,17 @@ def make_batch(first: int, last: int, stamp_kind: str) -> tuple[list, list, list
                 messages.append((i, requester, name, False, "public", text, _html(text), via, stamp(at)))
                 last_customer = at
             else:
-                agent_id, agent_name = (assignee, assignee_name) if assignee and rng.random() < 0.85 else \
-                    rng.choice(all_agents)
+                agent_id, agent_name = (
+                    (assignee, assignee_name) if assignee and rng.random() < 0.85 else rng.choice(all_agents)
+                )
                 if position > 1 and rng.random() < 0.12:
                     text = _paragraph(rng, mix, rng.randint(1, 2))
                     kind = "internal"
                 else:
-                    text = (f"Hi {first},\n\n{_paragraph(rng, mix, rng.randint(1, 4))}\n\n"
-                            f"Best regards,\n{agent_name.split()[0]}")
+                    text = (
+                        f"Hi {first},\n\n{_paragraph(rng, mix, rng.randint(1, 4))}\n\n"
+                        f"Best regards,\n{agent_name.split()[0]}"
+                    )
                     kind = "public"
                     staff_replied = at
                 messages.append((i, agent_id, agent_name, True, kind, text, _html(text), "web", stamp(at)))
@@ -531,7 +588,7 @@ def make_batch(first: int, last: int, stamp_kind: str) -> tuple[list, list, list
             merged = i - rng.randint(1, 50)
 
         s = " ".join(rng.choices(words, k=rng.randint(3, 7)))
-        subject = (f"{product}: {s}" if product and rng.random() < 0.5 else s[0].upper() + s[1:])
+        subject = f"{product}: {s}" if product and rng.random() < 0.5 else s[0].upper() + s[1:]
         if code and rng.random() < 0.4:
             subject += f" (error {code})"
         # SLA outcomes as the SLA clock stores them: business minutes (a share of the wall-clock time
@@ -546,10 +603,38 @@ def make_batch(first: int, last: int, stamp_kind: str) -> tuple[list, list, list
             if solved_at is not None:
                 res_minutes = int((solved_at - created) / 60 * share)
                 res_breached = res_minutes > RESOLUTION_TARGET[rank]
-        tickets.append((i, i, subject[:200], status, priority, rank, category, team, requester, email, name,
-                        assignee, via, stamp(created), stamp(updated), stamp(staff_replied), stamp(seen),
-                        stamp(first_response), stamp(solved_at), stamp(closed_at), rating, comment or "",
-                        stamp(rated_at), merged, fr_minutes, res_minutes, fr_breached, res_breached))
+        tickets.append(
+            (
+                i,
+                i,
+                subject[:200],
+                status,
+                priority,
+                rank,
+                category,
+                team,
+                requester,
+                email,
+                name,
+                assignee,
+                via,
+                stamp(created),
+                stamp(updated),
+                stamp(staff_replied),
+                stamp(seen),
+                stamp(first_response),
+                stamp(solved_at),
+                stamp(closed_at),
+                rating,
+                comment or "",
+                stamp(rated_at),
+                merged,
+                fr_minutes,
+                res_minutes,
+                fr_breached,
+                res_breached,
+            )
+        )
         if rng.random() < 0.3:
             for tag in rng.sample(tag_ids, rng.choice((1, 1, 1, 2, 2, 3))):
                 tags.append((i, tag))
@@ -559,12 +644,31 @@ def make_batch(first: int, last: int, stamp_kind: str) -> tuple[list, list, list
 
 # --- booking ---------------------------------------------------------------------------------------
 
-BOOKING_STAFF = range(1, 11)   # agent01 … agent10 offer the services, Mon–Fri 09:00–17:00 UTC
-SERVICES = [("onboarding-call", "Onboarding call", 30), ("product-demo", "Product demo", 60),
-            ("repair-drop-off", "Repair drop-off", 30)]
-APPOINTMENT_COLUMNS = ("service", "staff", "customer", "customer_name", "customer_email", "customer_timezone",
-                       "answers", "start_at", "end_at", "status", "seats", "uid", "sequence", "manage_token_hash",
-                       "cancelled_at", "created_at", "updated_at")
+BOOKING_STAFF = range(1, 11)  # agent01 … agent10 offer the services, Mon–Fri 09:00–17:00 UTC
+SERVICES = [
+    ("onboarding-call", "Onboarding call", 30),
+    ("product-demo", "Product demo", 60),
+    ("repair-drop-off", "Repair drop-off", 30),
+]
+APPOINTMENT_COLUMNS = (
+    "service",
+    "staff",
+    "customer",
+    "customer_name",
+    "customer_email",
+    "customer_timezone",
+    "answers",
+    "start_at",
+    "end_at",
+    "status",
+    "seats",
+    "uid",
+    "sequence",
+    "manage_token_hash",
+    "cancelled_at",
+    "created_at",
+    "updated_at",
+)
 
 
 async def seed_booking(loader, now: datetime, seed_value: int, staff_ids: list[int], customer_ids: list[int]) -> int:
@@ -572,15 +676,25 @@ async def seed_booking(loader, now: datetime, seed_value: int, staff_ids: list[i
     (+60 days ahead): about half of the half-hour slots taken; in the past ~85% completed, 5% no-show,
     10% cancelled; ahead 90% booked, 10% cancelled. Lead times from hours to weeks."""
     from datetime import timedelta
+
     rng = random.Random(f"{seed_value}:booking")
-    stamp = (lambda x: None if x is None else x.isoformat(" ", "microseconds")) if loader.kind == "sqlite" \
+    stamp = (
+        (lambda x: None if x is None else x.isoformat(" ", "microseconds"))
+        if loader.kind == "sqlite"
         else (lambda x: x)
-    await loader.insert("service", ("slug", "name", "duration_minutes", "step_minutes", "created_at"),
-                        [(slug, name, minutes, 30, stamp(now)) for slug, name, minutes in SERVICES])
+    )
+    await loader.insert(
+        "service",
+        ("slug", "name", "duration_minutes", "step_minutes", "created_at"),
+        [(slug, name, minutes, 30, stamp(now)) for slug, name, minutes in SERVICES],
+    )
     service_ids = [r[0] for r in await loader.fetch("SELECT id FROM service ORDER BY id")]
     await loader.insert("service_staff", ("service", "staff"), [(s, u) for s in service_ids for u in staff_ids])
-    await loader.insert("weekly_hours", ("staff", "weekday", "start_minute", "end_minute"),
-                        [(u, d, 540, 1020) for u in staff_ids for d in range(5)])
+    await loader.insert(
+        "weekly_hours",
+        ("staff", "weekday", "start_minute", "end_minute"),
+        [(u, d, 540, 1020) for u in staff_ids for d in range(5)],
+    )
     rows, n = [], 0
     first = (now - timedelta(days=YEARS * 365)).replace(hour=0, minute=0, second=0, microsecond=0)
     day = first
@@ -609,10 +723,27 @@ async def seed_booking(loader, now: datetime, seed_value: int, staff_ids: list[i
                             cancelled = now
                         customer = customer_ids[rng.randrange(len(customer_ids))]
                         n += 1
-                        rows.append((service_ids[service], staff, customer, f"Customer {customer}",
-                                     f"customer{customer}@bench.example", "UTC", "{}", stamp(start),
-                                     stamp(start + timedelta(minutes=length)), status, 1, f"bench-{n}@portal", 0,
-                                     f"{n:064x}", stamp(cancelled), stamp(created), stamp(cancelled or created)))
+                        rows.append(
+                            (
+                                service_ids[service],
+                                staff,
+                                customer,
+                                f"Customer {customer}",
+                                f"customer{customer}@bench.example",
+                                "UTC",
+                                "{}",
+                                stamp(start),
+                                stamp(start + timedelta(minutes=length)),
+                                status,
+                                1,
+                                f"bench-{n}@portal",
+                                0,
+                                f"{n:064x}",
+                                stamp(cancelled),
+                                stamp(created),
+                                stamp(cancelled or created),
+                            )
+                        )
                         if len(rows) >= 20_000:
                             await loader.insert("appointment", APPOINTMENT_COLUMNS, rows)
                             rows = []
@@ -657,17 +788,39 @@ def base_rows(now: datetime, hashed: str) -> dict:
     """Users, teams, team members, categories and tags (before their ids are known)."""
     users = [(ADMIN_EMAIL, "Ada Admin", "admin", False)]
     for n in range(1, AGENTS + 1):
-        users.append((agent_email(n), f"{FIRST_NAMES[(n * 7) % len(FIRST_NAMES)]} "
-                                      f"{LAST_NAMES[(n * 11) % len(LAST_NAMES)]}", "agent", n in LIMITED_AGENTS))
+        users.append(
+            (
+                agent_email(n),
+                f"{FIRST_NAMES[(n * 7) % len(FIRST_NAMES)]} {LAST_NAMES[(n * 11) % len(LAST_NAMES)]}",
+                "agent",
+                n in LIMITED_AGENTS,
+            )
+        )
     for index in range(REGISTERED):
         name, email = person(index)
         users.append((email, name, "customer", False))
-    return {"users": [(email, name, hashed, role, "UTC", "en", True, now, 1, now, True, limited)
-                      for email, name, role, limited in users]}
+    return {
+        "users": [
+            (email, name, hashed, role, "UTC", "en", True, now, 1, now, True, limited)
+            for email, name, role, limited in users
+        ]
+    }
 
 
-USER_COLUMNS = ("email", "name", "password_hash", "role", "timezone", "locale", "is_active", "email_verified_at",
-                "session_version", "created_at", "is_available", "limited_to_teams")
+USER_COLUMNS = (
+    "email",
+    "name",
+    "password_hash",
+    "role",
+    "timezone",
+    "locale",
+    "is_active",
+    "email_verified_at",
+    "session_version",
+    "created_at",
+    "is_available",
+    "limited_to_teams",
+)
 
 
 class SQLiteLoader:
@@ -680,8 +833,13 @@ class SQLiteLoader:
 
         self.path = path
         self.db = sqlite3.connect(path, isolation_level=None)
-        for pragma in ("journal_mode=OFF", "synchronous=OFF", "cache_size=-1000000", "temp_store=MEMORY",
-                       "foreign_keys=OFF"):
+        for pragma in (
+            "journal_mode=OFF",
+            "synchronous=OFF",
+            "cache_size=-1000000",
+            "temp_store=MEMORY",
+            "foreign_keys=OFF",
+        ):
             self.db.execute(f"PRAGMA {pragma}")
         self.indexes: list[tuple[str, str]] = []
 
@@ -697,8 +855,8 @@ class SQLiteLoader:
     async def before_load(self) -> None:
         tables = ", ".join(f"'{t}'" for t in LOADED_TABLES)
         self.indexes = self.db.execute(
-            f"SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL "
-            f"AND tbl_name IN ({tables})").fetchall()
+            f"SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL AND tbl_name IN ({tables})"
+        ).fetchall()
         for name, _ in self.indexes:
             self.db.execute(f'DROP INDEX "{name}"')
 
@@ -707,10 +865,13 @@ class SQLiteLoader:
         db = self.db
         db.execute("BEGIN")
         # The queue_tally triggers stay on: they keep the counts while we insert.
-        db.executemany(f"INSERT INTO ticket ({', '.join(TICKET_COLUMNS)}) VALUES "
-                       f"({', '.join('?' * len(TICKET_COLUMNS))})", tickets)
-        db.executemany(f"INSERT INTO message ({', '.join(MESSAGE_COLUMNS)}) VALUES "
-                       f"({', '.join('?' * len(MESSAGE_COLUMNS))})", messages)
+        db.executemany(
+            f"INSERT INTO ticket ({', '.join(TICKET_COLUMNS)}) VALUES ({', '.join('?' * len(TICKET_COLUMNS))})", tickets
+        )
+        db.executemany(
+            f"INSERT INTO message ({', '.join(MESSAGE_COLUMNS)}) VALUES ({', '.join('?' * len(MESSAGE_COLUMNS))})",
+            messages,
+        )
         db.executemany("INSERT INTO ticket_tag (ticket, tag) VALUES (?, ?)", tags)
         db.executemany("INSERT INTO ticket_fts (rowid, subject, people, body) VALUES (?, ?, ?, ?)", docs)
         db.execute("COMMIT")
@@ -730,8 +891,9 @@ class SQLiteLoader:
         db.close()
 
     def size(self) -> str:
-        return _size(sum(Path(f"{self.path}{s}").stat().st_size for s in ("", "-wal")
-                         if Path(f"{self.path}{s}").exists()))
+        return _size(
+            sum(Path(f"{self.path}{s}").stat().st_size for s in ("", "-wal") if Path(f"{self.path}{s}").exists())
+        )
 
 
 class PostgresLoader:
@@ -757,10 +919,15 @@ class PostgresLoader:
     async def before_load(self) -> None:
         # Replica mode: no FK checks, no user triggers (the tallies are rebuilt at the end).
         await self.db.execute("SET session_replication_role = replica")
-        self.indexes = [(r["indexname"], r["indexdef"]) for r in await self.db.fetch(
-            "SELECT i.indexname, i.indexdef FROM pg_indexes i WHERE i.schemaname = 'public' "
-            "AND i.tablename = ANY($1::text[]) AND NOT EXISTS "
-            "(SELECT 1 FROM pg_constraint c WHERE c.conname = i.indexname)", list(LOADED_TABLES))]
+        self.indexes = [
+            (r["indexname"], r["indexdef"])
+            for r in await self.db.fetch(
+                "SELECT i.indexname, i.indexdef FROM pg_indexes i WHERE i.schemaname = 'public' "
+                "AND i.tablename = ANY($1::text[]) AND NOT EXISTS "
+                "(SELECT 1 FROM pg_constraint c WHERE c.conname = i.indexname)",
+                list(LOADED_TABLES),
+            )
+        ]
         for name, _ in self.indexes:
             await self.db.execute(f'DROP INDEX "{name}"')
         await self.db.execute("CREATE UNLOGGED TABLE bench_doc (ticket integer, subject text, people text, body text)")
@@ -774,8 +941,10 @@ class PostgresLoader:
             await self.db.copy_records_to_table("message", records=messages, columns=list(MESSAGE_COLUMNS))
             await self.db.copy_records_to_table("ticket_tag", records=tags, columns=list(TAG_COLUMNS))
             await self.db.copy_records_to_table("bench_doc", records=docs, columns=list(DOC_COLUMNS))
-            await self.db.execute("INSERT INTO ticket_search (ticket, document) SELECT ticket, "
-                                  f"{PG_DOCUMENT.format('subject', 'people', 'body')} FROM bench_doc")
+            await self.db.execute(
+                "INSERT INTO ticket_search (ticket, document) SELECT ticket, "
+                f"{PG_DOCUMENT.format('subject', 'people', 'body')} FROM bench_doc"
+            )
             await self.db.execute("TRUNCATE bench_doc")
 
     async def after_load(self) -> None:
@@ -792,7 +961,8 @@ class PostgresLoader:
                 await db.execute(
                     "INSERT INTO queue_tally (status, team, assignee, n) SELECT status, COALESCE(team, 0), "
                     "COALESCE(assignee, 0), COUNT(*) FROM ticket GROUP BY status, COALESCE(team, 0), "
-                    "COALESCE(assignee, 0)")
+                    "COALESCE(assignee, 0)"
+                )
         with timed("rebuild ticket_week_stat"):
             from portal.backoffice import rollup
 
@@ -837,7 +1007,7 @@ async def seed(args) -> None:
     else:
         loader = PostgresLoader(url)
         await loader.open()
-    now = datetime.now(timezone.utc).replace(microsecond=0)
+    now = datetime.now(UTC).replace(microsecond=0)
     hashed = password_hash()
     with timed("users, teams, categories, tags"):
         await loader.insert("portal_user", USER_COLUMNS, base_rows(now, hashed)["users"])
@@ -845,11 +1015,19 @@ async def seed(args) -> None:
         names = dict(await loader.fetch("SELECT id, name FROM portal_user"))
         await loader.insert("team", ("name", "created_at", "round_robin"), [(t, now, False) for t in TEAMS])
         team_ids = dict(await loader.fetch("SELECT name, id FROM team"))
-        await loader.insert("team_member", ("team", "user"), [
-            (team_ids[t], ids[agent_email(n)]) for t, members in TEAMS.items() for n in members])
-        await loader.insert("category", ("name", "team", "position", "is_active"), [
-            (name, team_ids[team] if team else None, position, True)
-            for position, (name, team, _) in enumerate(CATEGORIES)])
+        await loader.insert(
+            "team_member",
+            ("team", "user"),
+            [(team_ids[t], ids[agent_email(n)]) for t, members in TEAMS.items() for n in members],
+        )
+        await loader.insert(
+            "category",
+            ("name", "team", "position", "is_active"),
+            [
+                (name, team_ids[team] if team else None, position, True)
+                for position, (name, team, _) in enumerate(CATEGORIES)
+            ],
+        )
         category_ids = dict(await loader.fetch("SELECT name, id FROM category"))
         await loader.insert("tag", ("name",), [(t,) for t in TAGS])
         tag_ids = [r[0] for r in await loader.fetch("SELECT id FROM tag ORDER BY id")]
@@ -858,9 +1036,13 @@ async def seed(args) -> None:
         return ids[agent_email(n)], names[ids[agent_email(n)]]
 
     context = {
-        "seed": args.seed, "tickets": args.tickets, "now": now.timestamp(),
+        "seed": args.seed,
+        "tickets": args.tickets,
+        "now": now.timestamp(),
         "messages_per_ticket": args.messages_per_ticket,
-        "team_ids": team_ids, "category_ids": category_ids, "tag_ids": tag_ids,
+        "team_ids": team_ids,
+        "category_ids": category_ids,
+        "tag_ids": tag_ids,
         "customer_ids": [ids[person(i)[1]] for i in range(REGISTERED)],
         "agents_by_team": {t: [agent(n) for n in members] for t, members in TEAMS.items()},
         "all_agents": [agent(n) for n in range(1, AGENTS + 1)],
@@ -879,7 +1061,7 @@ async def seed(args) -> None:
                 break
         while pending:
             batch = await asyncio.wrap_future(pending.pop(0))
-            for a, b in queue:   # keep the workers busy while this batch is written
+            for a, b in queue:  # keep the workers busy while this batch is written
                 pending.append(pool.submit(make_batch, a, b, loader.kind))
                 break
             await loader.load(batch)
@@ -888,15 +1070,22 @@ async def seed(args) -> None:
     progress.close()
     log(f"loaded {args.tickets:,} tickets, {made_messages:,} messages in {time.monotonic() - load_started:.0f} s")
     with timed("services, staff hours, appointments"):
-        made = await seed_booking(loader, now, args.seed, [ids[agent_email(n)] for n in BOOKING_STAFF],
-                                  list(ids.values())[AGENTS + 1:AGENTS + 1 + 5000])
+        made = await seed_booking(
+            loader,
+            now,
+            args.seed,
+            [ids[agent_email(n)] for n in BOOKING_STAFF],
+            list(ids.values())[AGENTS + 1 : AGENTS + 1 + 5000],
+        )
     log(f"loaded {made:,} appointments")
     await loader.after_load()
     elapsed = time.monotonic() - started
     log(f"done in {_duration(elapsed)} ({elapsed:.0f} s); database size {loader.size()}")
-    log(f"\ndatabase: {url}\nserve it: PORTAL_DATABASE_URL={url} PORTAL_WORKER=off PORTAL_SERVER_TIMING=1 "
+    log(
+        f"\ndatabase: {url}\nserve it: PORTAL_DATABASE_URL={url} PORTAL_WORKER=off PORTAL_SERVER_TIMING=1 "
         f".venv/bin/portal serve --no-migrate\nlog in as {agent_email(1)} (or {ADMIN_EMAIL}) with password "
-        f"{PASSWORD}; ticket numbers 1 … {args.tickets} (load.py --max-number {args.tickets})")
+        f"{PASSWORD}; ticket numbers 1 … {args.tickets} (load.py --max-number {args.tickets})"
+    )
 
 
 def main() -> None:
@@ -906,8 +1095,7 @@ def main() -> None:
     parser.add_argument("--database-url", default="", help="postgresql://… (wiped!) or sqlite:///…")
     parser.add_argument("--path", default="", help="SQLite file (wiped!); default: a temp directory")
     parser.add_argument("--seed", type=int, default=2026)
-    parser.add_argument("--jobs", type=int, default=max(1, (os.cpu_count() or 2) - 1),
-                        help="generator processes")
+    parser.add_argument("--jobs", type=int, default=max(1, (os.cpu_count() or 2) - 1), help="generator processes")
     parser.add_argument("--batch", type=int, default=5000, help="tickets per transaction")
     args = parser.parse_args()
     if not args.database_url:
@@ -915,8 +1103,10 @@ def main() -> None:
         args.database_url = f"sqlite:///{path.resolve()}"
     os.environ.setdefault("PORTAL_VAR_DIR", tempfile.mkdtemp(prefix="portal-seed-"))
     os.environ.setdefault("PORTAL_SECRET_KEY", "bench")
-    log(f"seeding {args.tickets:,} tickets (~{args.tickets * args.messages_per_ticket:,.0f} messages) into "
-        f"{args.database_url}")
+    log(
+        f"seeding {args.tickets:,} tickets (~{args.tickets * args.messages_per_ticket:,.0f} messages) into "
+        f"{args.database_url}"
+    )
     asyncio.run(seed(args))
 
 

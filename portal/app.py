@@ -5,13 +5,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
-from typing import AsyncIterator
+from collections.abc import AsyncIterator
 
 from litestar import Litestar
 from litestar.config.csrf import CSRFConfig
-from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.datastructures import CacheControlHeader
 from litestar.plugins.htmx import HTMXPlugin, HTMXRequest
+from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 
@@ -22,23 +22,33 @@ from portal.backoffice.controllers import BackOfficeController, OutboxController
 from portal.backoffice.reports_controllers import ReportsController
 from portal.booking.back_controllers import HolidaysController, SchedulesController, ServicesController, WhyController
 from portal.booking.calendar import drop_feed
-from portal.booking.services import claim_guest_appointments
 from portal.booking.calendar_controllers import CalendarController, StaffFeedAdminController, staff_feed
 from portal.booking.controllers import BookingController, ManageByLinkController, MyAppointmentsController
+from portal.booking.services import claim_guest_appointments
 from portal.job_handlers import register_jobs
 from portal.jobs.worker import Worker
-from portal.tickets.controllers import GuestTicketController, TicketController
 from portal.settings import Settings, get_settings, use_settings
-from portal.web.auth import ActorMiddleware
-from portal.web.access import enforce_access_policy
-from portal.web.errors import EXCEPTION_HANDLERS
-from portal.web.pages import health, home
 from portal.tickets import live
+from portal.tickets.back_controllers import CannedController, QueueController, events
+from portal.tickets.controllers import GuestTicketController, TicketController
 from portal.tickets.services import claim_guest_tickets
 from portal.tickets.sla_controllers import SlaController
-from portal.tickets.back_controllers import CannedController, QueueController, events
-from portal.tickets.teams_controllers import AgentSettingsController, CategoriesController, TeamsController, availability
-from portal.web.security import answer_head_as_get, reject_nul_middleware, security_headers_hook, server_timing_middleware
+from portal.tickets.teams_controllers import (
+    AgentSettingsController,
+    CategoriesController,
+    TeamsController,
+    availability,
+)
+from portal.web.access import enforce_access_policy
+from portal.web.auth import ActorMiddleware
+from portal.web.errors import EXCEPTION_HANDLERS
+from portal.web.pages import health, home
+from portal.web.security import (
+    answer_head_as_get,
+    reject_nul_middleware,
+    security_headers_hook,
+    server_timing_middleware,
+)
 from portal.web.sessions import PortalSessionConfig
 from portal.web.stores import store_registry
 from portal.web.templating import STATIC, environment
@@ -84,26 +94,66 @@ def create_app(settings: Settings | None = None) -> Litestar:
             await db.close_engine(engine)
 
     session_config = PortalSessionConfig(
-        store="sessions", key="session", max_age=settings.session_max_age, renew_on_access=True,
-        secure=settings.secure_cookies, httponly=True, samesite="lax", exclude=["^/static/"],
+        store="sessions",
+        key="session",
+        max_age=settings.session_max_age,
+        renew_on_access=True,
+        secure=settings.secure_cookies,
+        httponly=True,
+        samesite="lax",
+        exclude=["^/static/"],
     )
     app = Litestar(
         route_handlers=[
-            home, health, AccountController, ProfileController, TicketController, GuestTicketController,
-            BookingController, ManageByLinkController, MyAppointmentsController, BackOfficeController, UsersController,
-            OutboxController, QueueController, CannedController, TeamsController, CategoriesController,
-            AgentSettingsController, availability, events, SlaController,
-            ServicesController, SchedulesController, HolidaysController, WhyController,
-            CalendarController, StaffFeedAdminController, staff_feed,
+            home,
+            health,
+            AccountController,
+            ProfileController,
+            TicketController,
+            GuestTicketController,
+            BookingController,
+            ManageByLinkController,
+            MyAppointmentsController,
+            BackOfficeController,
+            UsersController,
+            OutboxController,
+            QueueController,
+            CannedController,
+            TeamsController,
+            CategoriesController,
+            AgentSettingsController,
+            availability,
+            events,
+            SlaController,
+            ServicesController,
+            SchedulesController,
+            HolidaysController,
+            WhyController,
+            CalendarController,
+            StaffFeedAdminController,
+            staff_feed,
             ReportsController,
-            create_static_files_router(path="/static", directories=[STATIC], name="static",
-                                       cache_control=CacheControlHeader(max_age=31536000, public=True)),
+            create_static_files_router(
+                path="/static",
+                directories=[STATIC],
+                name="static",
+                cache_control=CacheControlHeader(max_age=31536000, public=True),
+            ),
         ],
         guards=[enforce_access_policy],
-        middleware=[server_timing_middleware(settings.server_timing), reject_nul_middleware, session_config.middleware,
-                    ActorMiddleware()],
-        csrf_config=CSRFConfig(secret=settings.secret_key, cookie_secure=settings.secure_cookies,
-                               cookie_httponly=False, cookie_samesite="lax", exclude=["^/static/"]),
+        middleware=[
+            server_timing_middleware(settings.server_timing),
+            reject_nul_middleware,
+            session_config.middleware,
+            ActorMiddleware(),
+        ],
+        csrf_config=CSRFConfig(
+            secret=settings.secret_key,
+            cookie_secure=settings.secure_cookies,
+            cookie_httponly=False,
+            cookie_samesite="lax",
+            exclude=["^/static/"],
+        ),
         stores=store_registry(settings),
         template_config=_template_config(),
         plugins=[HTMXPlugin(), live.make_plugin(settings)],

@@ -6,7 +6,7 @@ import asyncio
 import getpass
 import os
 import sys
-from typing import Awaitable, Callable
+from collections.abc import Awaitable, Callable
 
 import click
 from rich.console import Console
@@ -57,8 +57,13 @@ def migrate() -> None:
 @click.option("--port", default=8000, show_default=True, type=int)
 @click.option("--workers", default=1, show_default=True, type=int, help="uvicorn worker processes")
 @click.option("--reload", is_flag=True, help="restart on code changes (development)")
-@click.option("--migrate/--no-migrate", "run_migrations", default=True, show_default=True,
-              help="apply pending migrations before starting")
+@click.option(
+    "--migrate/--no-migrate",
+    "run_migrations",
+    default=True,
+    show_default=True,
+    help="apply pending migrations before starting",
+)
 def serve(host: str, port: int, workers: int, reload: bool, run_migrations: bool) -> None:
     """Run the web app under uvicorn. Without PORTAL_BASE_URL, mailed links use the address served."""
     import uvicorn
@@ -69,13 +74,24 @@ def serve(host: str, port: int, workers: int, reload: bool, run_migrations: bool
     use_settings(Settings.from_env())
     if run_migrations:
         _run(lambda: db.migrate(verbose=False))
-    console.print(f"Front Desk on [bold]http://{host}:{port}[/] ({workers} worker{'s' * (workers > 1)}, "
-                  f"database {get_settings().database_url.split('@')[-1]}). Ctrl+C stops it.")
-    uvicorn.run("portal.app:create_app", factory=True, host=host, port=port, workers=workers,
-                reload=reload, **proxy_options(get_settings()), log_level="info", access_log=False,
-                # Open console pages hold SSE streams that never end on their own: give them a few
-                # seconds on shutdown instead of waiting for every browser tab to close.
-                timeout_graceful_shutdown=5)
+    console.print(
+        f"Front Desk on [bold]http://{host}:{port}[/] ({workers} worker{'s' * (workers > 1)}, "
+        f"database {get_settings().database_url.split('@')[-1]}). Ctrl+C stops it."
+    )
+    uvicorn.run(
+        "portal.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        reload=reload,
+        **proxy_options(get_settings()),
+        log_level="info",
+        access_log=False,
+        # Open console pages hold SSE streams that never end on their own: give them a few
+        # seconds on shutdown instead of waiting for every browser tab to close.
+        timeout_graceful_shutdown=5,
+    )
 
 
 def proxy_options(settings: Settings) -> dict:
@@ -95,8 +111,18 @@ DEMO_STAFF = [
     ("agent", "agent2@example.org", "Chloe Agent", "Support"),
     ("agent", "agent3@example.org", "Dev Agent", "Billing"),
 ]
-DEMO_CUSTOMER_NAMES = ["Alice Martin", "Bruno Costa", "Carmen Diaz", "Daniel Kim", "Emma Schmidt",
-                       "Farid Haddad", "Grace Okafor", "Hiro Tanaka", "Ines Moreau", "Jonas Berg"]
+DEMO_CUSTOMER_NAMES = [
+    "Alice Martin",
+    "Bruno Costa",
+    "Carmen Diaz",
+    "Daniel Kim",
+    "Emma Schmidt",
+    "Farid Haddad",
+    "Grace Okafor",
+    "Hiro Tanaka",
+    "Ines Moreau",
+    "Jonas Berg",
+]
 
 
 @main.command()
@@ -106,15 +132,18 @@ def demo() -> None:
 
     async def go():
         await db.migrate(verbose=False)
-        people = [*DEMO_STAFF, *[("customer", f"customer{i + 1}@example.org", name, None)
-                                 for i, name in enumerate(DEMO_CUSTOMER_NAMES)]]
+        people = [
+            *DEMO_STAFF,
+            *[("customer", f"customer{i + 1}@example.org", name, None) for i, name in enumerate(DEMO_CUSTOMER_NAMES)],
+        ]
         teams: dict[str, list[int]] = {}
         created = 0
         with Progress(console=console, transient=True) as progress:
             task = progress.add_task("Demo users", total=len(people))
             for role, email, name, team in people:
-                user_id, was_created = await services.create_user(email, name, DEMO_PASSWORD, role,
-                                                                  timezone="Europe/Paris", check_password=False)
+                user_id, was_created = await services.create_user(
+                    email, name, DEMO_PASSWORD, role, timezone="Europe/Paris", check_password=False
+                )
                 created += was_created
                 if team:
                     teams.setdefault(team, []).append(user_id)
@@ -125,14 +154,16 @@ def demo() -> None:
         from portal.tickets.demo import seed_demo_tickets
 
         ids = {row["email"]: row["id"] for row in await User.select(User.id, User.email)}
-        tickets = await seed_demo_tickets([ids[e] for r, e, _, _ in people if r == "customer"],
-                                          [ids[e] for r, e, _, _ in people if r == "agent"])
+        tickets = await seed_demo_tickets(
+            [ids[e] for r, e, _, _ in people if r == "customer"], [ids[e] for r, e, _, _ in people if r == "agent"]
+        )
         if tickets:
             console.print(f"{tickets} demo tickets with replies, ratings and mails in the outbox.")
         from portal.booking.demo import seed_demo_booking
 
-        booked = await seed_demo_booking([ids[e] for r, e, _, _ in people if r == "agent"],
-                                         [ids[e] for r, e, _, _ in people if r == "customer"])
+        booked = await seed_demo_booking(
+            [ids[e] for r, e, _, _ in people if r == "agent"], [ids[e] for r, e, _, _ in people if r == "customer"]
+        )
         if booked:
             console.print(f"3 bookable services and {booked} demo appointments.")
         return people, created
@@ -152,8 +183,12 @@ def demo() -> None:
 @click.option("--email", required=True)
 @click.option("--name", required=True)
 @click.option("--role", type=click.Choice(["customer", "agent", "admin"]), default="customer", show_default=True)
-@click.option("--password", envvar="PORTAL_NEW_USER_PASSWORD", default=None,
-              help="omit to be asked (or set PORTAL_NEW_USER_PASSWORD)")
+@click.option(
+    "--password",
+    envvar="PORTAL_NEW_USER_PASSWORD",
+    default=None,
+    help="omit to be asked (or set PORTAL_NEW_USER_PASSWORD)",
+)
 def create_user(email: str, name: str, role: str, password: str | None) -> None:
     """Create a verified user (the first admin comes from here)."""
     from portal.accounts import services

@@ -11,7 +11,7 @@ offset to it can never leave Python's calendar (years 1..9999). Outside it the r
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta, timezone, tzinfo
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo, available_timezones
@@ -26,13 +26,13 @@ CHOOSE_DAY = f"Choose a date (YYYY-MM-DD, between {EARLIEST:%Y} and {LATEST:%Y})
 
 def utcnow() -> datetime:
     """Aware UTC now: the only form of time the database stores."""
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def in_window(day: date) -> bool:
     """Whether a date (or the UTC date of an instant) is one the portal accepts."""
     if isinstance(day, datetime):
-        day = day.astimezone(timezone.utc).date() if day.tzinfo else day.date()
+        day = day.astimezone(UTC).date() if day.tzinfo else day.date()
     return EARLIEST <= day <= LATEST
 
 
@@ -40,8 +40,9 @@ def _refuse(message: str, field: str | None) -> Invalid:
     return Invalid(message, errors={field: message} if field else None)
 
 
-def parse_day(raw: str, *, field: str | None = None,
-              message: str = "That date could not be read: use the form YYYY-MM-DD.") -> date:
+def parse_day(
+    raw: str, *, field: str | None = None, message: str = "That date could not be read: use the form YYYY-MM-DD."
+) -> date:
     """A calendar date typed as ``YYYY-MM-DD``; ``Invalid`` (422) when unreadable or outside the window."""
     try:
         day = date.fromisoformat((raw or "").strip())
@@ -52,8 +53,9 @@ def parse_day(raw: str, *, field: str | None = None,
     return day
 
 
-def parse_month(raw: str, *, field: str | None = None,
-                message: str = "That month could not be read: use the form YYYY-MM.") -> date:
+def parse_month(
+    raw: str, *, field: str | None = None, message: str = "That month could not be read: use the form YYYY-MM."
+) -> date:
     """The first day of a month typed as ``YYYY-MM`` (a full date names its month)."""
     text = (raw or "").strip()
     try:
@@ -65,8 +67,7 @@ def parse_month(raw: str, *, field: str | None = None,
     return day.replace(day=1)
 
 
-def parse_instant(raw: str, *, field: str | None = None,
-                  message: str = "That time could not be read.") -> datetime:
+def parse_instant(raw: str, *, field: str | None = None, message: str = "That time could not be read.") -> datetime:
     """An ISO instant with its offset (``Z`` or ``+02:00``), as aware UTC. Checked before the
     conversion: ``0001-01-01T00:00+14:00`` is a valid ISO string whose UTC value is before year 1."""
     try:
@@ -77,7 +78,7 @@ def parse_instant(raw: str, *, field: str | None = None,
         raise _refuse(message, field)
     if not EARLIEST <= value.date() <= LATEST:
         raise _refuse(WINDOW_MESSAGE, field)
-    return value.astimezone(timezone.utc)
+    return value.astimezone(UTC)
 
 
 def read_day(raw: str) -> date | None:
@@ -95,8 +96,8 @@ def read_instant(raw: str) -> datetime | None:
         value = datetime.fromisoformat((raw or "").strip())
     except ValueError:
         return None
-    value = value if value.tzinfo else value.replace(tzinfo=timezone.utc)
-    return value.astimezone(timezone.utc) if EARLIEST <= value.date() <= LATEST else None
+    value = value if value.tzinfo else value.replace(tzinfo=UTC)
+    return value.astimezone(UTC) if EARLIEST <= value.date() <= LATEST else None
 
 
 # --- time zones -----------------------------------------------------------------------------------
@@ -135,10 +136,11 @@ def zone_info(zone: str | tzinfo | None) -> tzinfo:
 
 # --- local days -----------------------------------------------------------------------------------
 
+
 def local_midnight(day: date, zone: str | tzinfo) -> datetime:
     """The UTC instant at which ``day`` starts in ``zone``. DST-correct: a local day has 23 to 25
     hours, and where midnight itself is skipped the day starts at the first instant after it."""
-    return datetime.combine(day, time(0), zone_info(zone)).astimezone(timezone.utc)
+    return datetime.combine(day, time(0), zone_info(zone)).astimezone(UTC)
 
 
 def local_day_bounds(day: date, zone: str | tzinfo) -> tuple[datetime, datetime]:
@@ -151,7 +153,7 @@ def local_instant(day: date, minute: int, zone: str | tzinfo) -> datetime:
     midnight that ends ``day``), as working hours and time off are stored."""
     if minute >= 1440:
         return local_midnight(day + timedelta(days=1), zone)
-    return datetime.combine(day, time(minute // 60, minute % 60), zone_info(zone)).astimezone(timezone.utc)
+    return datetime.combine(day, time(minute // 60, minute % 60), zone_info(zone)).astimezone(UTC)
 
 
 def local_today(zone: str | tzinfo, now: datetime | None = None) -> date:
@@ -161,6 +163,7 @@ def local_today(zone: str | tzinfo, now: datetime | None = None) -> date:
 
 # --- values read by raw SQL -----------------------------------------------------------------------
 
+
 def instant(value: Any) -> datetime | None:
     """A timestamp column read by raw SQL, as an aware UTC datetime: SQLite gives text, PostgreSQL
     an aware datetime (None stays None)."""
@@ -168,7 +171,7 @@ def instant(value: Any) -> datetime | None:
         return None
     if isinstance(value, str):
         value = datetime.fromisoformat(value)
-    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def sql_day(value: Any) -> date | None:

@@ -27,14 +27,39 @@ import nh3
 from markdown_it import MarkdownIt
 from markdown_it.common.utils import escapeHtml
 
-__all__ = ["ALLOWED_TAGS", "ALLOWED_ATTRIBUTES", "LINK_REL", "URL_SCHEMES", "render_markdown",
-           "markdown_to_text"]
+__all__ = ["ALLOWED_TAGS", "ALLOWED_ATTRIBUTES", "LINK_REL", "URL_SCHEMES", "render_markdown", "markdown_to_text"]
 
-ALLOWED_TAGS: frozenset[str] = frozenset({
-    "p", "br", "strong", "em", "del", "s", "code", "pre", "blockquote", "ul", "ol", "li",
-    "h1", "h2", "h3", "h4", "h5", "h6", "hr", "a", "img",
-    "table", "thead", "tbody", "tr", "th", "td",
-})
+ALLOWED_TAGS: frozenset[str] = frozenset(
+    {
+        "p",
+        "br",
+        "strong",
+        "em",
+        "del",
+        "s",
+        "code",
+        "pre",
+        "blockquote",
+        "ul",
+        "ol",
+        "li",
+        "h1",
+        "h2",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+        "hr",
+        "a",
+        "img",
+        "table",
+        "thead",
+        "tbody",
+        "tr",
+        "th",
+        "td",
+    }
+)
 ALLOWED_ATTRIBUTES: dict[str, frozenset[str]] = {
     "a": frozenset({"href", "title"}),  # nh3 adds rel (LINK_REL) itself
     "img": frozenset({"src", "alt", "title"}),
@@ -63,7 +88,7 @@ def _under_prefix(url: str, prefixes: tuple[str, ...]) -> bool:
         return False
     for prefix in prefixes:
         if url.startswith(prefix):
-            path = url[len(prefix):].split("#", 1)[0].split("?", 1)[0]
+            path = url[len(prefix) :].split("#", 1)[0].split("?", 1)[0]
             return not any(unquote(segment) in (".", "..") for segment in path.split("/"))
     return False
 

@@ -13,13 +13,14 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import io
+from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any, AsyncIterator
+from typing import Any
 from urllib.parse import urlsplit
 
+import aiosqlite
 from piccolo.engine.base import Engine
 from piccolo.engine.postgres import PostgresEngine, PostgresTransaction
-import aiosqlite
 from piccolo.engine.sqlite import SQLiteEngine, SQLiteTransaction, TransactionType, dict_factory
 
 SQLITE_BUSY_TIMEOUT_SECONDS = 30
@@ -122,10 +123,10 @@ class PortalSQLiteEngine(SQLiteEngine):
         super().__init__(*args, **kwargs)
         self._idle: list[aiosqlite.Connection] = []
 
-    def transaction(self, transaction_type: TransactionType = TransactionType.deferred,
-                    allow_nested: bool = True) -> SQLiteTransaction:
-        return SafeSQLiteTransaction(engine=self, transaction_type=transaction_type,
-                                     allow_nested=allow_nested)
+    def transaction(
+        self, transaction_type: TransactionType = TransactionType.deferred, allow_nested: bool = True
+    ) -> SQLiteTransaction:
+        return SafeSQLiteTransaction(engine=self, transaction_type=transaction_type, allow_nested=allow_nested)
 
     async def get_connection(self) -> aiosqlite.Connection:
         if self._idle:
@@ -304,8 +305,9 @@ async def _sqlite_tuples(connection: aiosqlite.Connection, query: str, values: l
         return list(await cursor.fetchall())
 
 
-def raw_sql_migration(migration_id: str, description: str, statements: list[str], *,
-                      sqlite: list[str] = (), postgres: list[str] = ()):
+def raw_sql_migration(
+    migration_id: str, description: str, statements: list[str], *, sqlite: list[str] = (), postgres: list[str] = ()
+):
     """A ``forwards`` for a hand-written migration of portable SQL statements, run one per call
     (asyncpg takes one statement at a time) inside the migration's transaction; ``sqlite`` and
     ``postgres`` statements run after them on that engine only (triggers, full-text search)."""

@@ -21,16 +21,26 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
 
-__all__ = ["StoredFile", "UploadRejected", "safe_filename", "store_upload", "path_for",
-           "sniff_content_type", "is_inline_image", "content_disposition", "serving_headers",
-           "INLINE_IMAGE_TYPES", "SNIFF_BYTES", "MAX_FILENAME_LENGTH"]
+__all__ = [
+    "StoredFile",
+    "UploadRejected",
+    "safe_filename",
+    "store_upload",
+    "path_for",
+    "sniff_content_type",
+    "is_inline_image",
+    "content_disposition",
+    "serving_headers",
+    "INLINE_IMAGE_TYPES",
+    "SNIFF_BYTES",
+    "MAX_FILENAME_LENGTH",
+]
 
 SNIFF_BYTES = 8192
 MAX_FILENAME_LENGTH = 150
 INLINE_IMAGE_TYPES = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp"})
 # Every type sniff_content_type can return; serving_headers downgrades anything else.
-KNOWN_TYPES = INLINE_IMAGE_TYPES | {"application/pdf", "application/zip", "text/plain",
-                                    "application/octet-stream"}
+KNOWN_TYPES = INLINE_IMAGE_TYPES | {"application/pdf", "application/zip", "text/plain", "application/octet-stream"}
 ATTACHMENT_CSP = "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; sandbox"
 
 _STORAGE_KEY = re.compile(r"([0-9a-f]{2})/([0-9a-f]{2})/([0-9a-f]{64})")
@@ -40,11 +50,11 @@ _MAX_EXTENSION = 16  # a longer "extension" is just part of the name
 
 @dataclass(frozen=True)
 class StoredFile:
-    sha256: str        # hex
+    sha256: str  # hex
     size: int
-    storage_key: str   # "ab/cd/<sha256>" relative to the uploads root
+    storage_key: str  # "ab/cd/<sha256>" relative to the uploads root
     content_type: str  # sniffed from the bytes, NOT the client's claim
-    filename: str      # display-safe name (see safe_filename)
+    filename: str  # display-safe name (see safe_filename)
 
 
 class UploadRejected(Exception):
@@ -206,14 +216,18 @@ async def store_upload(root: Path, filename: str, data: bytes, *, max_bytes: int
     if not data:
         raise UploadRejected(f"The file “{name}” is empty.")
     if len(data) > max_bytes:
-        raise UploadRejected(
-            f"The file “{name}” is too large: attachments can be at most {_megabytes(max_bytes)} MB.")
+        raise UploadRejected(f"The file “{name}” is too large: attachments can be at most {_megabytes(max_bytes)} MB.")
 
     def work() -> StoredFile:
         digest = hashlib.sha256(data).hexdigest()
         key = _storage_key(digest)
         _write_once(path_for(root, key), data)
-        return StoredFile(sha256=digest, size=len(data), storage_key=key,
-                          content_type=sniff_content_type(data[:SNIFF_BYTES], name), filename=name)
+        return StoredFile(
+            sha256=digest,
+            size=len(data),
+            storage_key=key,
+            content_type=sniff_content_type(data[:SNIFF_BYTES], name),
+            filename=name,
+        )
 
     return await asyncio.to_thread(work)

@@ -7,8 +7,8 @@ from typing import Annotated
 
 from litestar.params import Parameter
 
-MAX_ID = 2**31 - 1          # serial primary keys
-MAX_NUMBER = 2**62          # ticket numbers (bigint: imports may bring big ones)
+MAX_ID = 2**31 - 1  # serial primary keys
+MAX_NUMBER = 2**62  # ticket numbers (bigint: imports may bring big ones)
 
 # A query parameter holding an id: out of range answers 400 with a message, like any bad parameter.
 QueryId = Annotated[int, Parameter(ge=0, le=MAX_ID)]

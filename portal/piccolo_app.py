@@ -2,25 +2,71 @@
 
 from piccolo.conf.apps import AppConfig
 
-from portal.booking.tables import (
-    Appointment, DateOverride, Holiday, Service, ServiceStaff, StaffFeed, TimeOff, WeeklyHours,
-)
 from portal.accounts.tables import AuditEvent, AuthToken, Team, TeamMember, User
+from portal.booking.tables import (
+    Appointment,
+    DateOverride,
+    Holiday,
+    Service,
+    ServiceStaff,
+    StaffFeed,
+    TimeOff,
+    WeeklyHours,
+)
 from portal.jobs.tables import Job
 from portal.mail.tables import OutboundMail
 from portal.settings import REPO_ROOT
 from portal.tickets.tables import (
-    Attachment, BusinessCalendar, BusinessHours, CannedReply, Category, SlaPolicy, Message, QueueTally, SavedView, Tag, Ticket, TicketEvent, TicketTag,
+    Attachment,
+    BusinessCalendar,
+    BusinessHours,
+    CannedReply,
+    Category,
+    Message,
+    QueueTally,
+    SavedView,
+    SlaPolicy,
+    Tag,
+    Ticket,
+    TicketEvent,
+    TicketTag,
     TicketToken,
 )
 
 APP_CONFIG = AppConfig(
     app_name="portal",
     migrations_folder_path=str(REPO_ROOT / "migrations"),
-    table_classes=[User, Team, TeamMember, AuditEvent, AuthToken, Job, OutboundMail,
-                   Category, Ticket, Message, Attachment, TicketToken, TicketEvent, Tag, TicketTag,
-                   CannedReply, SavedView, QueueTally, BusinessCalendar, BusinessHours, SlaPolicy,
-                   Service, ServiceStaff, WeeklyHours, DateOverride, Holiday, TimeOff, Appointment, StaffFeed],
+    table_classes=[
+        User,
+        Team,
+        TeamMember,
+        AuditEvent,
+        AuthToken,
+        Job,
+        OutboundMail,
+        Category,
+        Ticket,
+        Message,
+        Attachment,
+        TicketToken,
+        TicketEvent,
+        Tag,
+        TicketTag,
+        CannedReply,
+        SavedView,
+        QueueTally,
+        BusinessCalendar,
+        BusinessHours,
+        SlaPolicy,
+        Service,
+        ServiceStaff,
+        WeeklyHours,
+        DateOverride,
+        Holiday,
+        TimeOff,
+        Appointment,
+        StaffFeed,
+    ],
     migration_dependencies=[],
     commands=[],
 )

@@ -8,28 +8,44 @@ from __future__ import annotations
 
 import os
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Mapping
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 VARIABLES: list[tuple[str, str, str]] = [
-    ("PORTAL_DATABASE_URL", "sqlite:///var/portal.sqlite3",
-     "`sqlite:///relative/path`, `sqlite:////absolute/path` or `postgresql://user:pass@host:5432/db`"),
+    (
+        "PORTAL_DATABASE_URL",
+        "sqlite:///var/portal.sqlite3",
+        "`sqlite:///relative/path`, `sqlite:////absolute/path` or `postgresql://user:pass@host:5432/db`",
+    ),
     ("PORTAL_DB_POOL_SIZE", "10", "PostgreSQL connections per app process"),
     ("PORTAL_REDIS_URL", "", "Redis for sessions and rate limits shared by several hosts (else files under var/)"),
-    ("PORTAL_SECRET_KEY", "generated into var/secret_key",
-     "signs CSRF tokens; set the same value on every host"),
-    ("PORTAL_BASE_URL", "the address `portal serve` listens on (http://127.0.0.1:8000)",
-     "public address used in mailed links; https turns on Secure cookies"),
+    ("PORTAL_SECRET_KEY", "generated into var/secret_key", "signs CSRF tokens; set the same value on every host"),
+    (
+        "PORTAL_BASE_URL",
+        "the address `portal serve` listens on (http://127.0.0.1:8000)",
+        "public address used in mailed links; https turns on Secure cookies",
+    ),
     ("PORTAL_SITE_NAME", "Front Desk", "name shown in pages and mails"),
     ("PORTAL_VAR_DIR", "var", "runtime files: SQLite database, sessions, uploads (var/uploads), secret key"),
-    ("PORTAL_SMTP_URL", "", "`smtp://user:pass@host:25`, `smtp+starttls://…:587` or `smtps://…:465`; empty keeps mail in the outbox"),
+    (
+        "PORTAL_SMTP_URL",
+        "",
+        "`smtp://user:pass@host:25`, `smtp+starttls://…:587` or `smtps://…:465`; empty keeps mail in the outbox",
+    ),
     ("PORTAL_MAIL_FROM", "Front Desk <desk@localhost>", "sender of outgoing mail"),
-    ("PORTAL_OUTBOX_RETENTION_DAYS", "7",
-     "days a delivered mail keeps its links readable in the outbox; then they are masked (0: at delivery)"),
-    ("PORTAL_WORKER", "inprocess", "`inprocess` runs jobs inside each app process; `off` leaves them to `portal worker`"),
+    (
+        "PORTAL_OUTBOX_RETENTION_DAYS",
+        "7",
+        "days a delivered mail keeps its links readable in the outbox; then they are masked (0: at delivery)",
+    ),
+    (
+        "PORTAL_WORKER",
+        "inprocess",
+        "`inprocess` runs jobs inside each app process; `off` leaves them to `portal worker`",
+    ),
     ("PORTAL_LOGIN_MAX_FAILURES", "5", "failed logins per account before it is throttled for the window"),
     ("PORTAL_LOGIN_MAX_PER_IP", "20", "failed logins per IP address per window (successful ones do not count)"),
     ("PORTAL_LOGIN_WINDOW_SECONDS", "900", "throttle window for logins and password-reset requests"),
@@ -37,11 +53,17 @@ VARIABLES: list[tuple[str, str, str]] = [
     ("PORTAL_UPLOAD_MAX_BYTES", "10485760", "largest attachment accepted, in bytes (10 MB)"),
     ("PORTAL_UPLOAD_MAX_FILES", "5", "attachments per message"),
     ("PORTAL_DEBUG", "0", "1 reloads templates when they change (development)"),
-    ("PORTAL_SERVER_TIMING", "0",
-     "1 sends the `Server-Timing` header (time, SQL statements) to everyone, for benchmarks; else only to signed-in staff"),
-    ("PORTAL_FORWARDED_ALLOW_IPS", "127.0.0.1",
-     "comma-separated proxy addresses (or `*`) whose `X-Forwarded-For`/`X-Forwarded-Proto` `portal serve` trusts; "
-     "empty trusts none"),
+    (
+        "PORTAL_SERVER_TIMING",
+        "0",
+        "1 sends the `Server-Timing` header (time, SQL statements) to everyone, for benchmarks; else only to signed-in staff",
+    ),
+    (
+        "PORTAL_FORWARDED_ALLOW_IPS",
+        "127.0.0.1",
+        "comma-separated proxy addresses (or `*`) whose `X-Forwarded-For`/`X-Forwarded-Proto` `portal serve` trusts; "
+        "empty trusts none",
+    ),
 ]
 
 

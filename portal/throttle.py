@@ -36,8 +36,9 @@ class Throttle:
         if not reset:
             reset = time.time() + window
         count += 1
-        await self.store.set(key, json.dumps({"n": count, "reset": reset}),
-                             expires_in=max(1, int(reset - time.time()) + 1))
+        await self.store.set(
+            key, json.dumps({"n": count, "reset": reset}), expires_in=max(1, int(reset - time.time()) + 1)
+        )
         return count
 
     async def clear(self, key: str) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 
-TOKEN_BYTES = 32        # 256 bits: 43 URL-safe characters
+TOKEN_BYTES = 32  # 256 bits: 43 URL-safe characters
 TOKEN_MAX_LENGTH = 100  # longer input is never one of ours: refused before hashing
 
 

@@ -26,11 +26,39 @@ from portal.settings import Settings  # noqa: E402
 
 PG_URL = os.environ.get("PORTAL_TEST_DATABASE_URL", "")
 ENGINES = ["sqlite", *(["postgres"] if PG_URL else [])]
-TABLES = ["portal_user", "team", "team_member", "audit_event", "auth_token", "job", "outbound_mail",
-          "category", "ticket", "message", "attachment", "ticket_token", "service", "service_staff",
-          "weekly_hours", "date_override", "holiday", "time_off", "appointment", "ticket_event", "tag",
-          "ticket_tag", "canned_reply", "saved_view", "queue_tally", "ticket_search", "business_calendar",
-          "business_hours", "sla_policy", "staff_feed", "ticket_week_stat"]
+TABLES = [
+    "portal_user",
+    "team",
+    "team_member",
+    "audit_event",
+    "auth_token",
+    "job",
+    "outbound_mail",
+    "category",
+    "ticket",
+    "message",
+    "attachment",
+    "ticket_token",
+    "service",
+    "service_staff",
+    "weekly_hours",
+    "date_override",
+    "holiday",
+    "time_off",
+    "appointment",
+    "ticket_event",
+    "tag",
+    "ticket_tag",
+    "canned_reply",
+    "saved_view",
+    "queue_tally",
+    "ticket_search",
+    "business_calendar",
+    "business_hours",
+    "sla_policy",
+    "staff_feed",
+    "ticket_week_stat",
+]
 
 
 async def _migrate(url: str, reset_pg: bool = False) -> None:
@@ -78,8 +106,14 @@ def settings(engine_name, tmp_path, request) -> Settings:
         url = f"sqlite:///{path}"
     else:
         url = request.getfixturevalue("postgres_schema")
-    return Settings(database_url=url, var_dir=tmp_path / "var", secret_key="test-secret",
-                    base_url="http://testserver", worker="off", db_pool_size=5)
+    return Settings(
+        database_url=url,
+        var_dir=tmp_path / "var",
+        secret_key="test-secret",
+        base_url="http://testserver",
+        worker="off",
+        db_pool_size=5,
+    )
 
 
 @pytest.fixture
@@ -147,8 +181,9 @@ async def make_browser(app):
     clients = []
 
     async def make() -> Browser:
-        client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app, client=("127.0.0.1", 5000)),
-                                   base_url="http://testserver")
+        client = httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app, client=("127.0.0.1", 5000)), base_url="http://testserver"
+        )
         clients.append(client)
         return Browser(client)
 

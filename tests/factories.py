@@ -10,8 +10,15 @@ from portal.mail.tables import OutboundMail
 PASSWORD = "a long s3cret phrase"
 
 
-async def make_user(email: str = "ann@example.org", role: str = "customer", *, name: str = "",
-                    password: str = PASSWORD, verified: bool = True, active: bool = True) -> int:
+async def make_user(
+    email: str = "ann@example.org",
+    role: str = "customer",
+    *,
+    name: str = "",
+    password: str = PASSWORD,
+    verified: bool = True,
+    active: bool = True,
+) -> int:
     user_id, _ = await services.create_user(email, name or email.split("@")[0].title(), password, role)
     changes = {}
     if not verified:

@@ -45,21 +45,28 @@ def _remember_sign_up(request: Request, user_id: int | None) -> None:
 class AccountController(Controller):
     @get("/signup", name="accounts:signup")
     async def signup_page(self, request: Request) -> Template:
-        return page_or_fragment(request, "accounts/signup.html", "accounts/_signup_form.html",
-                                {"form": forms.SignUpForm(), "errors": {}})
+        return page_or_fragment(
+            request, "accounts/signup.html", "accounts/_signup_form.html", {"form": forms.SignUpForm(), "errors": {}}
+        )
 
     @post("/signup", name="accounts:signup_submit")
     async def signup(self, request: Request, data: Annotated[forms.SignUpForm, FORM]) -> Response:
         try:
             user_id = await services.sign_up(
                 services.SignUp(data.name, data.email, data.password, data.timezone or "UTC"),
-                ip=client_ip(request), throttle=_throttle(request))
+                ip=client_ip(request),
+                throttle=_throttle(request),
+            )
         except DomainError as error:
-            return form_error(request, "accounts/signup.html", "accounts/_signup_form.html",
-                              {"form": data}, error)
+            return form_error(request, "accounts/signup.html", "accounts/_signup_form.html", {"form": data}, error)
         _remember_sign_up(request, user_id)
-        return page_or_fragment(request, "accounts/check_email.html", "accounts/_check_email.html",
-                                {"email": data.email.strip().lower()}, status_code=201)
+        return page_or_fragment(
+            request,
+            "accounts/check_email.html",
+            "accounts/_check_email.html",
+            {"email": data.email.strip().lower()},
+            status_code=201,
+        )
 
     @get("/verify/{token:str}", name="accounts:verify")
     async def verify(self, request: Request, token: FromPath[str]) -> Response:
@@ -73,15 +80,17 @@ class AccountController(Controller):
         return after_post(request, "/login")
 
     @post("/verify/{token:str}", name="accounts:verify_submit")
-    async def verify_with_password(self, request: Request, token: FromPath[str],
-                                   data: Annotated[forms.NewPasswordForm, FORM]) -> Response:
+    async def verify_with_password(
+        self, request: Request, token: FromPath[str], data: Annotated[forms.NewPasswordForm, FORM]
+    ) -> Response:
         try:
             actor = await services.verify_with_password(token, data.password, ip=client_ip(request))
         except Invalid as error:
             if not error.errors:
                 return Template("accounts/link_problem.html", context={"message": error.message}, status_code=400)
-            return form_error(request, "accounts/verify_password.html", "accounts/_verify_password_form.html",
-                              {"token": token}, error)
+            return form_error(
+                request, "accounts/verify_password.html", "accounts/_verify_password_form.html", {"token": token}, error
+            )
         sign_in(request, actor)
         flash(request, "Your email address is confirmed and your password is set.")
         return after_post(request, _home_for(actor))
@@ -91,8 +100,12 @@ class AccountController(Controller):
         actor = current_actor(request)
         if actor:
             return after_post(request, safe_next(next, _home_for(actor)))
-        return page_or_fragment(request, "accounts/login.html", "accounts/_login_form.html",
-                                {"form": forms.LoginForm(next=safe_next(next, "")), "errors": {}})
+        return page_or_fragment(
+            request,
+            "accounts/login.html",
+            "accounts/_login_form.html",
+            {"form": forms.LoginForm(next=safe_next(next, "")), "errors": {}},
+        )
 
     @post("/login", name="accounts:login_submit")
     async def login(self, request: Request, data: Annotated[forms.LoginForm, FORM]) -> Response:
@@ -100,8 +113,13 @@ class AccountController(Controller):
             actor = await services.authenticate(data.email, data.password, client_ip(request), _throttle(request))
         except DomainError as error:
             error.errors = {}  # one message above the form; never say which field was wrong
-            return form_error(request, "accounts/login.html", "accounts/_login_form.html",
-                              {"form": forms.LoginForm(email=data.email, next=safe_next(data.next, ""))}, error)
+            return form_error(
+                request,
+                "accounts/login.html",
+                "accounts/_login_form.html",
+                {"form": forms.LoginForm(email=data.email, next=safe_next(data.next, ""))},
+                error,
+            )
         sign_in(request, actor)
         flash(request, f"Welcome back, {actor.name}.")
         return after_post(request, safe_next(data.next, _home_for(actor)))
@@ -113,8 +131,9 @@ class AccountController(Controller):
 
     @get("/password/forgot", name="accounts:forgot")
     async def forgot_page(self, request: Request) -> Template:
-        return page_or_fragment(request, "accounts/forgot.html", "accounts/_forgot_form.html",
-                                {"form": forms.EmailForm(), "errors": {}})
+        return page_or_fragment(
+            request, "accounts/forgot.html", "accounts/_forgot_form.html", {"form": forms.EmailForm(), "errors": {}}
+        )
 
     @post("/password/forgot", name="accounts:forgot_submit")
     async def forgot(self, request: Request, data: Annotated[forms.EmailForm, FORM]) -> Response:
@@ -122,8 +141,12 @@ class AccountController(Controller):
             await services.request_password_reset(data.email, client_ip(request), _throttle(request))
         except DomainError as error:
             return form_error(request, "accounts/forgot.html", "accounts/_forgot_form.html", {"form": data}, error)
-        return page_or_fragment(request, "accounts/forgot.html", "accounts/_forgot_form.html",
-                                {"form": forms.EmailForm(), "errors": {}, "sent": True})
+        return page_or_fragment(
+            request,
+            "accounts/forgot.html",
+            "accounts/_forgot_form.html",
+            {"form": forms.EmailForm(), "errors": {}, "sent": True},
+        )
 
     @get("/password/reset/{token:str}", name="accounts:reset")
     async def reset_page(self, request: Request, token: FromPath[str]) -> Template:
@@ -131,19 +154,26 @@ class AccountController(Controller):
             purpose = await services.reset_link_purpose(token)
         except Invalid as error:
             return Template("accounts/link_problem.html", context={"message": error.message}, status_code=400)
-        return page_or_fragment(request, "accounts/reset.html", "accounts/_reset_form.html",
-                                {"token": token, "purpose": purpose, "errors": {}})
+        return page_or_fragment(
+            request,
+            "accounts/reset.html",
+            "accounts/_reset_form.html",
+            {"token": token, "purpose": purpose, "errors": {}},
+        )
 
     @post("/password/reset/{token:str}", name="accounts:reset_submit")
-    async def reset(self, request: Request, token: FromPath[str], data: Annotated[forms.NewPasswordForm, FORM]) -> Response:
+    async def reset(
+        self, request: Request, token: FromPath[str], data: Annotated[forms.NewPasswordForm, FORM]
+    ) -> Response:
         try:
             purpose = await services.reset_link_purpose(token)
             await services.reset_password(token, data.password, ip=client_ip(request))
         except Invalid as error:
             if not error.errors:
                 return Template("accounts/link_problem.html", context={"message": error.message}, status_code=400)
-            return form_error(request, "accounts/reset.html", "accounts/_reset_form.html",
-                              {"token": token, "purpose": purpose}, error)
+            return form_error(
+                request, "accounts/reset.html", "accounts/_reset_form.html", {"token": token, "purpose": purpose}, error
+            )
         sign_out(request)
         flash(request, "Your password is set. Log in with it now.")
         return after_post(request, "/login")
@@ -175,12 +205,12 @@ class ProfileController(Controller):
     async def change_password(self, request: Request, data: Annotated[forms.ChangePasswordForm, FORM]) -> Response:
         actor = current_actor(request)
         try:
-            version = await services.change_password(actor, data.current_password, data.new_password,
-                                                     ip=client_ip(request))
+            version = await services.change_password(
+                actor, data.current_password, data.new_password, ip=client_ip(request)
+            )
         except DomainError as error:
             context = await self._context(request)
-            return form_error(request, "accounts/profile.html", "accounts/_password_form.html",
-                              context, error)
+            return form_error(request, "accounts/profile.html", "accounts/_password_form.html", context, error)
         sign_in(request, type(actor)(**{**actor.__dict__, "session_version": version}))
         flash(request, "Your password is changed. Every other session of your account has been signed out.")
         return after_post(request, "/account")

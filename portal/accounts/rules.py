@@ -14,15 +14,48 @@ NAME_MAX = 120
 PASSWORD_MIN = 10
 PASSWORD_MAX = 128  # argon2 cost grows with input; refuse novels
 
-_EMAIL_RE = re.compile(r"^[^@\s<>\"',;]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+$")
+_EMAIL_RE = re.compile(
+    r"^[^@\s<>\"',;]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+$"
+)
 
-COMMON_PASSWORDS = frozenset({
-    "password", "password1", "password12", "password123", "passw0rd", "123456", "12345678",
-    "123456789", "1234567890", "qwerty", "qwertyuiop", "qwerty123", "letmein", "welcome",
-    "welcome1", "iloveyou", "admin", "admin123", "abc123", "abcdefghij", "monkey", "dragon",
-    "football", "baseball", "sunshine", "princess", "trustno1", "changeme", "1q2w3e4r5t",
-    "0987654321", "1111111111", "aaaaaaaaaa", "zaq12wsxcde", "correcthorse",
-})
+COMMON_PASSWORDS = frozenset(
+    {
+        "password",
+        "password1",
+        "password12",
+        "password123",
+        "passw0rd",
+        "123456",
+        "12345678",
+        "123456789",
+        "1234567890",
+        "qwerty",
+        "qwertyuiop",
+        "qwerty123",
+        "letmein",
+        "welcome",
+        "welcome1",
+        "iloveyou",
+        "admin",
+        "admin123",
+        "abc123",
+        "abcdefghij",
+        "monkey",
+        "dragon",
+        "football",
+        "baseball",
+        "sunshine",
+        "princess",
+        "trustno1",
+        "changeme",
+        "1q2w3e4r5t",
+        "0987654321",
+        "1111111111",
+        "aaaaaaaaaa",
+        "zaq12wsxcde",
+        "correcthorse",
+    }
+)
 
 
 @dataclass(frozen=True)

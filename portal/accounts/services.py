@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Awaitable, Callable
 
 from portal.accounts import rules, tokens
 from portal.accounts.passwords import hash_password, needs_rehash, verify_password
@@ -22,23 +22,36 @@ LOGIN_FAILED = "Email or password is incorrect."
 
 
 def _actor(row: dict) -> Actor:
-    return Actor(id=row["id"], email=row["email"], name=row["name"], role=row["role"],
-                 timezone=row["timezone"], session_version=row["session_version"])
+    return Actor(
+        id=row["id"],
+        email=row["email"],
+        name=row["name"],
+        role=row["role"],
+        timezone=row["timezone"],
+        session_version=row["session_version"],
+    )
 
 
 async def actor_for_session(user_id: int, session_version: int) -> Actor | None:
     """The signed-in actor, or None when the account was deactivated or its sessions were ended."""
-    row = await User.select(User.id, User.email, User.name, User.role, User.timezone,
-                            User.session_version, User.is_active).where(User.id == user_id).first()
+    row = (
+        await User.select(
+            User.id, User.email, User.name, User.role, User.timezone, User.session_version, User.is_active
+        )
+        .where(User.id == user_id)
+        .first()
+    )
     if row is None or not row["is_active"] or row["session_version"] != session_version:
         return None
     return _actor(row)
 
 
-async def audit(actor_id: int | None, action: str, subject: str = "", data: dict | None = None,
-                ip: str = "") -> None:
-    await AuditEvent.insert(AuditEvent(actor=actor_id, action=action, subject=subject[:128],
-                                       data=json.dumps(data or {}), ip=ip[:64], at=utcnow())).run()
+async def audit(actor_id: int | None, action: str, subject: str = "", data: dict | None = None, ip: str = "") -> None:
+    await AuditEvent.insert(
+        AuditEvent(
+            actor=actor_id, action=action, subject=subject[:128], data=json.dumps(data or {}), ip=ip[:64], at=utcnow()
+        )
+    ).run()
 
 
 def _link(path: str) -> str:
@@ -46,6 +59,7 @@ def _link(path: str) -> str:
 
 
 # --- sign-up and verification -------------------------------------------------------------------
+
 
 @dataclass
 class SignUp:
@@ -90,14 +104,24 @@ async def sign_up(form: SignUp, ip: str = "", throttle: Throttle | None = None) 
     zone = zone_or_utc(form.timezone)
     password_hash = await hash_password(form.password)
     async with write_transaction():
-        existing = await User.select(User.id, User.name, User.is_active, User.email_verified_at).where(
-            User.email == email).first()
+        existing = (
+            await User.select(User.id, User.name, User.is_active, User.email_verified_at)
+            .where(User.email == email)
+            .first()
+        )
         if existing is not None:
             await _mail_existing_owner(existing, email, ip)
             return None
-        rows = await User.insert(User(email=email, name=form.name.strip(), password_hash=password_hash,
-                                      role="customer", timezone=zone,
-                                      created_at=utcnow())).run()
+        rows = await User.insert(
+            User(
+                email=email,
+                name=form.name.strip(),
+                password_hash=password_hash,
+                role="customer",
+                timezone=zone,
+                created_at=utcnow(),
+            )
+        ).run()
         user_id = rows[0]["id"]
         raw = await tokens.issue(user_id, "verify")
         await queue_mail(email, "verify_email", {"name": form.name.strip(), "link": _link(f"/verify/{raw}")})
@@ -111,8 +135,11 @@ async def _mail_existing_owner(owner: dict, email: str, ip: str) -> None:
     for a new password when it is opened elsewhere than in the session that signed up."""
     if owner["email_verified_at"] is not None or not owner["is_active"]:
         raw = await tokens.issue(owner["id"], "reset")
-        await queue_mail(email, "signup_existing", {"name": owner["name"], "login": _link("/login"),
-                                                    "link": _link(f"/password/reset/{raw}")})
+        await queue_mail(
+            email,
+            "signup_existing",
+            {"name": owner["name"], "login": _link("/login"), "link": _link(f"/password/reset/{raw}")},
+        )
     else:
         raw = await tokens.issue(owner["id"], "verify")
         await queue_mail(email, "verify_email", {"name": owner["name"], "link": _link(f"/verify/{raw}")})
@@ -121,8 +148,11 @@ async def _mail_existing_owner(owner: dict, email: str, ip: str) -> None:
 
 async def verified_account_with(email: str) -> int | None:
     """The id of the active account whose owner proved ``email``, if any."""
-    row = await User.select(User.id).where((User.email == email) & User.email_verified_at.is_not_null()
-                                           & (User.is_active == True)).first()  # noqa: E712
+    row = (
+        await User.select(User.id)
+        .where((User.email == email) & User.email_verified_at.is_not_null() & (User.is_active == True))
+        .first()
+    )
     return row["id"] if row else None
 
 
@@ -136,8 +166,11 @@ async def verify_email(raw: str) -> Actor:
     async with write_transaction():
         token = await tokens.consume(raw, ("verify",))
         await _refuse_inactive(token["user"])
-        await User.update({User.email_verified_at: utcnow()}).where(
-            (User.id == token["user"]) & User.email_verified_at.is_null()).run()
+        await (
+            User.update({User.email_verified_at: utcnow()})
+            .where((User.id == token["user"]) & User.email_verified_at.is_null())
+            .run()
+        )
         row = await User.select().where(User.id == token["user"]).first()
         await audit(row["id"], "account.verified", row["email"])
     await _run_hooks(_ADDRESS_PROVEN, row["id"], row["email"])
@@ -155,8 +188,17 @@ async def verify_with_password(raw: str, password: str, ip: str = "") -> Actor:
     async with write_transaction():
         token = await tokens.consume(raw, ("verify",))
         await _refuse_inactive(token["user"])
-        await User.update({User.password_hash: password_hash, User.session_version: User.session_version + 1,
-                           User.email_verified_at: utcnow()}).where(User.id == token["user"]).run()
+        await (
+            User.update(
+                {
+                    User.password_hash: password_hash,
+                    User.session_version: User.session_version + 1,
+                    User.email_verified_at: utcnow(),
+                }
+            )
+            .where(User.id == token["user"])
+            .run()
+        )
         row = await User.select().where(User.id == token["user"]).first()
         await audit(row["id"], "account.verified_new_password", row["email"], ip=ip)
     await _run_hooks(_ADDRESS_PROVEN, row["id"], row["email"])
@@ -165,7 +207,7 @@ async def verify_with_password(raw: str, password: str, ip: str = "") -> Actor:
 
 async def _refuse_inactive(user_id: int) -> None:
     """A deactivated account's link changes nothing (raised inside the transaction: it rolls back)."""
-    if not await User.exists().where((User.id == user_id) & (User.is_active == True)):  # noqa: E712
+    if not await User.exists().where((User.id == user_id) & (User.is_active == True)):
         raise Invalid(tokens.BAD_LINK)
 
 
@@ -173,8 +215,11 @@ async def resend_verification(email: str) -> None:
     """Send a fresh verification link to an unverified account; silent otherwise."""
     email = rules.normalize_email(email)
     async with write_transaction():
-        row = await User.select(User.id, User.name, User.is_active, User.email_verified_at).where(
-            User.email == email).first()
+        row = (
+            await User.select(User.id, User.name, User.is_active, User.email_verified_at)
+            .where(User.email == email)
+            .first()
+        )
         if row is None or not row["is_active"] or row["email_verified_at"] is not None:
             return
         raw = await tokens.issue(row["id"], "verify")
@@ -183,13 +228,16 @@ async def resend_verification(email: str) -> None:
 
 # --- login --------------------------------------------------------------------------------------
 
+
 async def authenticate(email: str, password: str, ip: str, throttle: Throttle) -> Actor:
     """Check credentials under per-IP and per-account throttles; one message for every failure."""
     settings = get_settings()
     email = rules.normalize_email(email)
     ip_key, account_key = f"login:ip:{ip}", f"login:account:{email}"
-    wait = max(await throttle.retry_after(ip_key, settings.login_max_per_ip),
-               await throttle.retry_after(account_key, settings.login_max_failures))
+    wait = max(
+        await throttle.retry_after(ip_key, settings.login_max_per_ip),
+        await throttle.retry_after(account_key, settings.login_max_failures),
+    )
     if wait:
         raise Throttled(f"Too many login attempts. Try again in {minutes_text(wait)}.", wait)
     row = await User.select().where(User.email == email).first() if len(email) <= rules.EMAIL_MAX else None
@@ -213,6 +261,7 @@ async def authenticate(email: str, password: str, ip: str, throttle: Throttle) -
 
 
 # --- password reset -----------------------------------------------------------------------------
+
 
 async def request_password_reset(email: str, ip: str, throttle: Throttle) -> None:
     """Queue a reset request; the caller shows the same answer either way.
@@ -240,8 +289,7 @@ async def mail_reset_link(email: str, ip: str = "") -> None:
         if row is None or not row["is_active"]:
             return
         raw = await tokens.issue(row["id"], "reset")
-        await queue_mail(email, "password_reset", {"name": row["name"],
-                                                    "link": _link(f"/password/reset/{raw}")})
+        await queue_mail(email, "password_reset", {"name": row["name"], "link": _link(f"/password/reset/{raw}")})
         await audit(row["id"], "account.reset_requested", email, ip=ip)
 
 
@@ -262,8 +310,17 @@ async def reset_password(raw: str, password: str, ip: str = "") -> Actor:
         token = await tokens.consume(raw, ("reset", "invite"))
         await _refuse_inactive(token["user"])
         now = utcnow()
-        await User.update({User.password_hash: password_hash, User.session_version: User.session_version + 1,
-                           User.email_verified_at: now}).where(User.id == token["user"]).run()
+        await (
+            User.update(
+                {
+                    User.password_hash: password_hash,
+                    User.session_version: User.session_version + 1,
+                    User.email_verified_at: now,
+                }
+            )
+            .where(User.id == token["user"])
+            .run()
+        )
         user = await User.select().where(User.id == token["user"]).first()
         await audit(user["id"], f"account.password_{token['purpose']}", user["email"], ip=ip)
     await _run_hooks(_ADDRESS_PROVEN, user["id"], user["email"])
@@ -272,14 +329,17 @@ async def reset_password(raw: str, password: str, ip: str = "") -> Actor:
 
 # --- profile ------------------------------------------------------------------------------------
 
+
 async def profile(actor: Actor) -> dict:
-    return await User.select(User.id, User.email, User.name, User.timezone, User.role,
-                             User.created_at).where(User.id == actor.id).first()
+    return (
+        await User.select(User.id, User.email, User.name, User.timezone, User.role, User.created_at)
+        .where(User.id == actor.id)
+        .first()
+    )
 
 
 async def update_profile(actor: Actor, name: str, timezone: str) -> None:
-    errors = {k: v for k, v in (("name", rules.name_problem(name)),
-                                ("timezone", timezone_problem(timezone))) if v}
+    errors = {k: v for k, v in (("name", rules.name_problem(name)), ("timezone", timezone_problem(timezone))) if v}
     if errors:
         raise Invalid(errors=errors)
     async with write_transaction():
@@ -297,8 +357,11 @@ async def change_password(actor: Actor, current: str, new: str, ip: str = "") ->
         raise Invalid(errors={"new_password": problem})
     password_hash = await hash_password(new)
     async with write_transaction():
-        await User.update({User.password_hash: password_hash,
-                           User.session_version: User.session_version + 1}).where(User.id == actor.id).run()
+        await (
+            User.update({User.password_hash: password_hash, User.session_version: User.session_version + 1})
+            .where(User.id == actor.id)
+            .run()
+        )
         await audit(actor.id, "account.password_changed", actor.email, ip=ip)
         row = await User.select(User.session_version).where(User.id == actor.id).first()
     return row["session_version"]
@@ -317,8 +380,16 @@ def _require_admin(actor: Actor) -> None:
 async def list_users(actor: Actor, *, q: str = "", role: str = "", after: str = "") -> tuple[list[dict], str | None]:
     """Users ordered by email, keyset-paginated (``after`` = last email of the previous page)."""
     _require_admin(actor)
-    query = User.select(User.id, User.email, User.name, User.role, User.is_active,
-                        User.email_verified_at, User.last_login_at, User.password_hash.as_alias("pw"))
+    query = User.select(
+        User.id,
+        User.email,
+        User.name,
+        User.role,
+        User.is_active,
+        User.email_verified_at,
+        User.last_login_at,
+        User.password_hash.as_alias("pw"),
+    )
     query = query.order_by(User.email).limit(USERS_PAGE + 1)
     if q:
         needle = f"%{q.strip().lower()[:100]}%"
@@ -359,8 +430,11 @@ async def invite_user(actor: Actor, email: str, name: str, role: str, ip: str = 
         rows = await User.insert(User(email=email, name=name.strip(), role=role, created_at=utcnow())).run()
         user_id = rows[0]["id"]
         raw = await tokens.issue(user_id, "invite")
-        await queue_mail(email, "invite", {"name": name.strip(), "inviter": actor.name, "role": role,
-                                           "link": _link(f"/password/reset/{raw}")})
+        await queue_mail(
+            email,
+            "invite",
+            {"name": name.strip(), "inviter": actor.name, "role": role, "link": _link(f"/password/reset/{raw}")},
+        )
         await audit(actor.id, "user.invited", email, {"role": role}, ip=ip)
     return user_id
 
@@ -398,8 +472,11 @@ async def change_role(actor: Actor, user_id: int, role: str, ip: str = "") -> No
         if row["role"] == role:
             return
         # A role change ends the user's sessions so their navigation and rights change at once.
-        await User.update({User.role: role, User.session_version: User.session_version + 1}).where(
-            User.id == user_id).run()
+        await (
+            User.update({User.role: role, User.session_version: User.session_version + 1})
+            .where(User.id == user_id)
+            .run()
+        )
         if role == "customer":
             await TeamMember.delete().where(TeamMember.user == user_id).run()
             await _run_hooks(_STAFF_ACCESS_ENDED, user_id, row["email"])
@@ -412,10 +489,15 @@ async def set_active(actor: Actor, user_id: int, active: bool, ip: str = "") -> 
         if row["is_active"] == active:
             return
         if not active and (upcoming := await _upcoming_appointments(user_id)):
-            raise Invalid(f"{row['name']} has {upcoming} upcoming appointment{'s' if upcoming != 1 else ''}: "
-                          "move or cancel them from the calendar first, so no customer is left waiting.")
-        await User.update({User.is_active: active, User.session_version: User.session_version + 1}).where(
-            User.id == user_id).run()
+            raise Invalid(
+                f"{row['name']} has {upcoming} upcoming appointment{'s' if upcoming != 1 else ''}: "
+                "move or cancel them from the calendar first, so no customer is left waiting."
+            )
+        await (
+            User.update({User.is_active: active, User.session_version: User.session_version + 1})
+            .where(User.id == user_id)
+            .run()
+        )
         if not active:
             await _run_hooks(_STAFF_ACCESS_ENDED, user_id, row["email"])
         await audit(actor.id, "user.activated" if active else "user.deactivated", row["email"], ip=ip)
@@ -424,18 +506,28 @@ async def set_active(actor: Actor, user_id: int, active: bool, ip: str = "") -> 
 async def _upcoming_appointments(staff_id: int) -> int:
     from portal.booking.tables import Appointment  # booking builds on accounts, not the other way round
 
-    return await Appointment.count().where((Appointment.staff == staff_id) & (Appointment.status == "booked")
-                                           & (Appointment.end_at > utcnow()))
+    return await Appointment.count().where(
+        (Appointment.staff == staff_id) & (Appointment.status == "booked") & (Appointment.end_at > utcnow())
+    )
 
 
 # --- used by the CLI and the demo ---------------------------------------------------------------
 
-async def create_user(email: str, name: str, password: str, role: str = "customer",
-                      timezone: str = "UTC", check_password: bool = True) -> tuple[int, bool]:
+
+async def create_user(
+    email: str, name: str, password: str, role: str = "customer", timezone: str = "UTC", check_password: bool = True
+) -> tuple[int, bool]:
     """Create a verified user, or update the role/name of an existing one; returns (id, created)."""
     email = rules.normalize_email(email)
-    problems = {k: v for k, v in (("email", rules.email_problem(email)), ("name", rules.name_problem(name)),
-                                  ("role", None if role in rules.ROLES else "unknown role")) if v}
+    problems = {
+        k: v
+        for k, v in (
+            ("email", rules.email_problem(email)),
+            ("name", rules.name_problem(name)),
+            ("role", None if role in rules.ROLES else "unknown role"),
+        )
+        if v
+    }
     if check_password and (problem := rules.password_problem(password, email=email, name=name)):
         problems["password"] = problem
     if problems:
@@ -447,9 +539,17 @@ async def create_user(email: str, name: str, password: str, role: str = "custome
         return existing["id"], False
     password_hash = await hash_password(password)
     async with write_transaction():
-        rows = await User.insert(User(email=email, name=name, password_hash=password_hash, role=role,
-                                      timezone=timezone, email_verified_at=utcnow(),
-                                      created_at=utcnow())).run()
+        rows = await User.insert(
+            User(
+                email=email,
+                name=name,
+                password_hash=password_hash,
+                role=role,
+                timezone=timezone,
+                email_verified_at=utcnow(),
+                created_at=utcnow(),
+            )
+        ).run()
     return rows[0]["id"], True
 
 

@@ -35,7 +35,7 @@ class User(Table, tablename="portal_user"):
 class Team(Table, tablename="team"):
     name = Varchar(length=80, unique=True)
     created_at = Timestamptz()
-    round_robin = Boolean(default=False)      # assign new tickets to the next available member
+    round_robin = Boolean(default=False)  # assign new tickets to the next available member
     last_assigned = Integer(null=True, default=None)  # user id the round-robin gave the last ticket to
 
 

@@ -35,6 +35,7 @@ def previous_period(first: date, last: date) -> tuple[date, date]:
 
 # --- statistics ---------------------------------------------------------------------------------------
 
+
 def bucket(minutes: int) -> int:
     """The histogram value a duration is counted under (the SQL computes the same): exact below an
     hour, then 5 minutes below 10 h, 30 minutes below 50 h, 2 hours above (rounded down)."""
@@ -47,8 +48,10 @@ def bucket(minutes: int) -> int:
     return minutes - minutes % 120
 
 
-BUCKET_SQL = ("CASE WHEN {0} < 60 THEN {0} WHEN {0} < 600 THEN {0} - {0} % 5 "
-              "WHEN {0} < 3000 THEN {0} - {0} % 30 ELSE {0} - {0} % 120 END")
+BUCKET_SQL = (
+    "CASE WHEN {0} < 60 THEN {0} WHEN {0} < 600 THEN {0} - {0} % 5 "
+    "WHEN {0} < 3000 THEN {0} - {0} % 30 ELSE {0} - {0} % 120 END"
+)
 
 
 def percentile(histogram: dict[int, int], p: float) -> int | None:
@@ -89,13 +92,19 @@ def change(current: float | None, previous: float | None, points: bool = False, 
     verdict = ""
     if arrow != "=" and better in ("higher", "lower"):
         verdict = "better" if (value > 0) == (better == "higher") else "worse"
-    return {"value": value, "arrow": arrow, "amount": amount, "verdict": verdict,
-            "direction": {"▲": "up", "▼": "down"}.get(arrow, "no change"),
-            "tone": {"better": "good", "worse": "bad"}.get(verdict, "flat"),
-            "text": (f"{arrow} {amount}" if arrow != "=" else "no change") + (f" ({verdict})" if verdict else "")}
+    return {
+        "value": value,
+        "arrow": arrow,
+        "amount": amount,
+        "verdict": verdict,
+        "direction": {"▲": "up", "▼": "down"}.get(arrow, "no change"),
+        "tone": {"better": "good", "worse": "bad"}.get(verdict, "flat"),
+        "text": (f"{arrow} {amount}" if arrow != "=" else "no change") + (f" ({verdict})" if verdict else ""),
+    }
 
 
 # --- formatting -------------------------------------------------------------------------------------
+
 
 def duration(minutes: int | None) -> str:
     """Business minutes for people: 45 min, 3 h 05 min, 27 h 30 min."""
@@ -111,6 +120,7 @@ def percent(value: float | None) -> str:
 
 
 # --- charts -----------------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class Tick:
@@ -150,14 +160,23 @@ def line_chart(labels: list[str], series: dict[str, list[float]], width: int = W
     def y(v: float) -> float:
         return PAD_TOP + plot_h * (1 - v / top)
 
-    lines = [{"name": name, "index": k,
-              "points": " ".join(f"{x(i):.1f},{y(v):.1f}" for i, v in enumerate(values))}
-             for k, (name, values) in enumerate(series.items())]
+    lines = [
+        {"name": name, "index": k, "points": " ".join(f"{x(i):.1f},{y(v):.1f}" for i, v in enumerate(values))}
+        for k, (name, values) in enumerate(series.items())
+    ]
     ticks = [Tick(top * k / 4, y(top * k / 4), _label(top * k / 4)) for k in range(5)]
     every = max(1, math.ceil(n / 6))
     xlabels = [{"x": x(i), "label": labels[i]} for i in range(0, n, every)]
-    return {"width": width, "height": height, "lines": lines, "ticks": ticks, "xlabels": xlabels,
-            "left": PAD_LEFT, "right": width - PAD_RIGHT, "bottom": height - PAD_BOTTOM}
+    return {
+        "width": width,
+        "height": height,
+        "lines": lines,
+        "ticks": ticks,
+        "xlabels": xlabels,
+        "left": PAD_LEFT,
+        "right": width - PAD_RIGHT,
+        "bottom": height - PAD_BOTTOM,
+    }
 
 
 def bar_chart(labels: list[str], values: list[float], width: int = WIDTH, row: int = 22) -> dict:
@@ -165,9 +184,17 @@ def bar_chart(labels: list[str], values: list[float], width: int = WIDTH, row: i
     top = nice_max(max(values, default=0))
     label_w = 160
     plot_w = width - label_w - 60
-    bars = [{"label": label, "value": value, "text": _label(value), "y": i * row + 4,
-             "width": round(plot_w * value / top, 1) if top else 0, "x": label_w}
-            for i, (label, value) in enumerate(zip(labels, values))]
+    bars = [
+        {
+            "label": label,
+            "value": value,
+            "text": _label(value),
+            "y": i * row + 4,
+            "width": round(plot_w * value / top, 1) if top else 0,
+            "x": label_w,
+        }
+        for i, (label, value) in enumerate(zip(labels, values))
+    ]
     return {"width": width, "height": max(row * len(bars) + 8, row), "bars": bars, "row": row, "label_w": label_w}
 
 

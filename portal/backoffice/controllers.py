@@ -9,10 +9,10 @@ from litestar.enums import RequestEncodingType
 from litestar.params import Body, FromPath, FromQuery
 from litestar.response import Response, Template
 
-from portal.ids import QueryId
 from portal.accounts import forms, services
 from portal.accounts.rules import ROLES
 from portal.errors import DomainError
+from portal.ids import QueryId
 from portal.mail import services as mail
 from portal.web.auth import current_actor
 from portal.web.responses import after_post, client_ip, flash, form_error, page_or_fragment
@@ -33,20 +33,27 @@ class UsersController(Controller):
 
     async def _context(self, request: Request, q: str = "", role: str = "", after: str = "") -> dict:
         users, next_after = await services.list_users(current_actor(request), q=q, role=role, after=after)
-        return {"users": users, "next_after": next_after, "q": q, "role": role, "roles": ROLES,
-                "invite": forms.InviteForm(), "errors": {}}
+        return {
+            "users": users,
+            "next_after": next_after,
+            "q": q,
+            "role": role,
+            "roles": ROLES,
+            "invite": forms.InviteForm(),
+            "errors": {},
+        }
 
     @get("/", name="back:users")
-    async def index(self, request: Request, q: FromQuery[str] = "", role: FromQuery[str] = "",
-                    after: FromQuery[str] = "") -> Template:
+    async def index(
+        self, request: Request, q: FromQuery[str] = "", role: FromQuery[str] = "", after: FromQuery[str] = ""
+    ) -> Template:
         context = await self._context(request, q[:100], role, after[:254])
         return page_or_fragment(request, "backoffice/users.html", "backoffice/_users_table.html", context)
 
     @post("/invite", name="back:users_invite")
     async def invite(self, request: Request, data: Annotated[forms.InviteForm, FORM]) -> Response:
         try:
-            await services.invite_user(current_actor(request), data.email, data.name, data.role,
-                                       ip=client_ip(request))
+            await services.invite_user(current_actor(request), data.email, data.name, data.role, ip=client_ip(request))
         except DomainError as error:
             context = {**await self._context(request), "invite": data}
             return form_error(request, "backoffice/users.html", "backoffice/_invite_form.html", context, error)
@@ -60,7 +67,9 @@ class UsersController(Controller):
         return after_post(request, "/back/users")
 
     @post("/{user_id:int}/active", name="back:users_active")
-    async def active(self, request: Request, user_id: FromPath[int], data: Annotated[forms.ActiveForm, FORM]) -> Response:
+    async def active(
+        self, request: Request, user_id: FromPath[int], data: Annotated[forms.ActiveForm, FORM]
+    ) -> Response:
         active = data.active == "1"
         await services.set_active(current_actor(request), user_id, active, ip=client_ip(request))
         flash(request, "Account reactivated." if active else "Account deactivated; its sessions have ended.")
@@ -73,8 +82,12 @@ class OutboxController(Controller):
     @get("/", name="back:outbox")
     async def index(self, request: Request, before: QueryId = 0, to: FromQuery[str] = "") -> Template:
         rows, next_cursor = await mail.outbox_page(before or None, to[:254])
-        return page_or_fragment(request, "backoffice/outbox.html", "backoffice/_outbox_table.html",
-                                {"rows": rows, "next_cursor": next_cursor, "to": to})
+        return page_or_fragment(
+            request,
+            "backoffice/outbox.html",
+            "backoffice/_outbox_table.html",
+            {"rows": rows, "next_cursor": next_cursor, "to": to},
+        )
 
     @get("/{mail_id:int}", name="back:outbox_message")
     async def show(self, request: Request, mail_id: FromPath[int]) -> Template:

@@ -28,12 +28,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from portal.clock import WINDOW_MESSAGE, instant, local_midnight, read_day, sql_day
-from portal.ids import parse_id
 from portal.accounts.rules import Actor
 from portal.backoffice import charts, rollup
+from portal.clock import WINDOW_MESSAGE, instant, local_midnight, read_day, sql_day
 from portal.db import fetch, fetch_rows, is_sqlite, read_together
 from portal.errors import Forbidden
+from portal.ids import parse_id
 from portal.tickets import rules
 
 MAX_DAYS = 731
@@ -71,9 +71,17 @@ class ReportQuery:
         return "from" in self.errors or "to" in self.errors
 
     def params(self, **override) -> dict:
-        values = {"from": self.first.isoformat(), "to": self.last.isoformat(), "tab": self.tab,
-                  "team": self.team, "agent": self.agent, "category": self.category, "channel": self.channel,
-                  "service": self.service, "by": self.by}
+        values = {
+            "from": self.first.isoformat(),
+            "to": self.last.isoformat(),
+            "tab": self.tab,
+            "team": self.team,
+            "agent": self.agent,
+            "category": self.category,
+            "channel": self.channel,
+            "service": self.service,
+            "by": self.by,
+        }
         values.update(override)
         return {k: v for k, v in values.items() if v not in (None, "")}
 
@@ -111,15 +119,23 @@ def parse_query(params: dict[str, str], zone: str, today: date) -> ReportQuery:
         channel = ""
     by = params.get("by") or "team"
     tab = params.get("tab") or "tickets"
-    return ReportQuery(first=first, last=last, zone=zone, tab=tab if tab in ("tickets", "booking") else "tickets",
-                       team=_id(params.get("team", ""), errors, "team"),
-                       agent=_id(params.get("agent", ""), errors, "agent"),
-                       category=_id(params.get("category", ""), errors, "category"), channel=channel,
-                       service=_id(params.get("service", ""), errors, "service"),
-                       by=by if by in DIMENSIONS else "team", errors=errors)
+    return ReportQuery(
+        first=first,
+        last=last,
+        zone=zone,
+        tab=tab if tab in ("tickets", "booking") else "tickets",
+        team=_id(params.get("team", ""), errors, "team"),
+        agent=_id(params.get("agent", ""), errors, "agent"),
+        category=_id(params.get("category", ""), errors, "category"),
+        channel=channel,
+        service=_id(params.get("service", ""), errors, "service"),
+        by=by if by in DIMENSIONS else "team",
+        errors=errors,
+    )
 
 
 # --- scope ------------------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class ReportScope:
@@ -151,8 +167,12 @@ def _ticket_conditions(scope: ReportScope, q: ReportQuery) -> tuple[str, list]:
         teams = ", ".join("{}" for _ in scope.teams)
         where.append(f"(t.team IN ({teams}) OR t.assignee = {{}})" if scope.teams else "t.assignee = {}")
         args += [*scope.teams, scope.actor.id]
-    for column, value in (("t.team", q.team), ("t.assignee", q.agent), ("t.category", q.category),
-                          ("t.via", q.channel or None)):
+    for column, value in (
+        ("t.team", q.team),
+        ("t.assignee", q.agent),
+        ("t.category", q.category),
+        ("t.via", q.channel or None),
+    ):
         if value is not None:
             where.append(f"{column} = {{}}")
             args.append(value)
@@ -164,6 +184,7 @@ def _instant() -> str:
 
 
 # --- tickets ----------------------------------------------------------------------------------------
+
 
 async def ticket_report(scope: ReportScope, q: ReportQuery, now: datetime) -> dict:
     check(scope, q)
@@ -181,7 +202,8 @@ async def ticket_report(scope: ReportScope, q: ReportQuery, now: datetime) -> di
     series_sql = (
         f"WITH d(i, a, b) AS (VALUES {values}) SELECT d.i, "
         f"(SELECT COUNT(*) FROM ticket t WHERE t.created_at >= d.a AND t.created_at < d.b{cond}), "
-        f"(SELECT COUNT(*) FROM ticket t WHERE t.solved_at >= d.a AND t.solved_at < d.b{cond}) FROM d")
+        f"(SELECT COUNT(*) FROM ticket t WHERE t.solved_at >= d.a AND t.solved_at < d.b{cond}) FROM d"
+    )
     series_args = [x for r in ranges for x in r] + cargs + cargs
     counts_sql, counts_args = rollup.counts_query({1: (r_start, r_end), 0: (p_start, r_start)}, cond, cargs)
     async with read_together():
@@ -194,14 +216,21 @@ async def ticket_report(scope: ReportScope, q: ReportQuery, now: datetime) -> di
             "first": periods[0].created + periods[1].created > SAMPLE_ABOVE,
             "resolution": periods[0].solved + periods[1].solved > SAMPLE_ABOVE,
         }
-        for kind, column, minutes in (("first", "created_at", "first_response_minutes"),
-                                      ("resolution", "solved_at", "resolution_minutes")):
+        for kind, column, minutes in (
+            ("first", "created_at", "first_response_minutes"),
+            ("resolution", "solved_at", "resolution_minutes"),
+        ):
             sample = f" AND t.id % {rollup.SAMPLE_EVERY} = 0" if sampled[kind] else ""
             rows = await fetch_rows(
                 f"SELECT CASE WHEN t.{column} >= {{}} THEN 1 ELSE 0 END, {_DIM_COLUMN[q.by]}, "
                 f"{charts.BUCKET_SQL.format(f't.{minutes}')}, COUNT(*) FROM ticket t "
                 f"WHERE t.{column} >= {{}} AND t.{column} < {{}} AND t.{minutes} IS NOT NULL{sample}{cond} "
-                "GROUP BY 1, 2, 3", r_start, p_start, r_end, *cargs)
+                "GROUP BY 1, 2, 3",
+                r_start,
+                p_start,
+                r_end,
+                *cargs,
+            )
             for cur, key, bucket, n in rows:
                 targets = [periods[cur]]
                 if cur:
@@ -211,13 +240,19 @@ async def ticket_report(scope: ReportScope, q: ReportQuery, now: datetime) -> di
         comments = await fetch(
             "SELECT t.number, t.subject, t.csat_rating, t.csat_comment, t.solved_at FROM ticket t "
             f"WHERE t.solved_at >= {{}} AND t.solved_at < {{}} AND t.csat_rating IS NOT NULL{cond} "
-            "AND t.csat_comment <> '' ORDER BY t.solved_at DESC LIMIT 10", r_start, r_end, *cargs)
+            "AND t.csat_comment <> '' ORDER BY t.solved_at DESC LIMIT 10",
+            r_start,
+            r_end,
+            *cargs,
+        )
         names = await _dimension_names(q.by, scope)
     counts = {i: (created, solved) for i, created, solved in series}
     closed = _per_range(closed_unsolved, ranges)
     backlog_before, ends = backlog_walk(
-        backlog_now, (counts[-2][0], counts[-2][1] + closed[-2]),
-        [(counts[i][0], counts[i][1] + closed[i]) for i in range(len(days))])
+        backlog_now,
+        (counts[-2][0], counts[-2][1] + closed[-2]),
+        [(counts[i][0], counts[i][1] + closed[i]) for i in range(len(days))],
+    )
     daily = [(day, counts[i][0], counts[i][1], ends[i]) for i, (day, _, _) in enumerate(days)]
     current, previous = periods[1], periods[0]
     created_now = sum(d[1] for d in daily)
@@ -228,53 +263,116 @@ async def ticket_report(scope: ReportScope, q: ReportQuery, now: datetime) -> di
         _metric("Created", created_now, created_prev, str(created_now)),
         _metric("Solved", solved_now, solved_prev, str(solved_now), better="higher"),
         _metric("Backlog at end", backlog_end, backlog_before, str(backlog_end), better="lower"),
-        _metric("First response, median", current.first_p(.5), previous.first_p(.5),
-                _estimate(sampled["first"], current.first_p(.5)), better="lower"),
-        _metric("First response, p90", current.first_p(.9), previous.first_p(.9),
-                _estimate(sampled["first"], current.first_p(.9)), better="lower"),
-        _metric("Resolution, median", current.res_p(.5), previous.res_p(.5),
-                _estimate(sampled["resolution"], current.res_p(.5)), better="lower"),
-        _metric("Resolution, p90", current.res_p(.9), previous.res_p(.9),
-                _estimate(sampled["resolution"], current.res_p(.9)), better="lower"),
-        _metric("First response SLA", current.first_sla, previous.first_sla,
-                charts.percent(current.first_sla), points=True, better="higher"),
-        _metric("Resolution SLA", current.res_sla, previous.res_sla, charts.percent(current.res_sla), points=True,
-                better="higher"),
+        _metric(
+            "First response, median",
+            current.first_p(0.5),
+            previous.first_p(0.5),
+            _estimate(sampled["first"], current.first_p(0.5)),
+            better="lower",
+        ),
+        _metric(
+            "First response, p90",
+            current.first_p(0.9),
+            previous.first_p(0.9),
+            _estimate(sampled["first"], current.first_p(0.9)),
+            better="lower",
+        ),
+        _metric(
+            "Resolution, median",
+            current.res_p(0.5),
+            previous.res_p(0.5),
+            _estimate(sampled["resolution"], current.res_p(0.5)),
+            better="lower",
+        ),
+        _metric(
+            "Resolution, p90",
+            current.res_p(0.9),
+            previous.res_p(0.9),
+            _estimate(sampled["resolution"], current.res_p(0.9)),
+            better="lower",
+        ),
+        _metric(
+            "First response SLA",
+            current.first_sla,
+            previous.first_sla,
+            charts.percent(current.first_sla),
+            points=True,
+            better="higher",
+        ),
+        _metric(
+            "Resolution SLA",
+            current.res_sla,
+            previous.res_sla,
+            charts.percent(current.res_sla),
+            points=True,
+            better="higher",
+        ),
         _metric("CSAT", current.csat, previous.csat, charts.percent(current.csat), points=True, better="higher"),
     ]
-    breakdown = sorted(((names.get(key, _unknown(q.by, key)), totals) for key, totals in groups.items()),
-                       key=lambda item: (-item[1].solved, str(item[0])))
+    breakdown = sorted(
+        ((names.get(key, _unknown(q.by, key)), totals) for key, totals in groups.items()),
+        key=lambda item: (-item[1].solved, str(item[0])),
+    )
     tables = {
         "tickets-daily": {
             "title": "Tickets per day",
             "header": ["Date", "Created", "Solved", "Backlog at end of day"],
-            "rows": [[d.isoformat(), c, s, b] for d, c, s, b in daily]},
+            "rows": [[d.isoformat(), c, s, b] for d, c, s, b in daily],
+        },
         "tickets-summary": {
             "title": "Summary against the previous period",
             "header": ["Measure", f"{q.first} – {q.last}", f"{p_first} – {p_last}", "Change"],
-            "rows": [[m["label"], m["raw"], m["previous"], m["change"]["text"] if m["change"] else ""]
-                     for m in headline]},
+            "rows": [
+                [m["label"], m["raw"], m["previous"], m["change"]["text"] if m["change"] else ""] for m in headline
+            ],
+        },
         f"tickets-by-{q.by}": {
             "title": f"By {DIMENSIONS[q.by].lower()}",
-            "header": [DIMENSIONS[q.by], "Solved", "First response median", "First response p90",
-                       "Resolution median", "Resolution p90", "First response SLA %", "Resolution SLA %",
-                       "CSAT %", "Ratings"],
-            "rows": [[label, t.solved, t.first_p(.5), t.first_p(.9), t.res_p(.5), t.res_p(.9),
-                      _round(t.first_sla), _round(t.res_sla), _round(t.csat), t.csat_good + t.csat_bad]
-                     for label, t in breakdown]},
+            "header": [
+                DIMENSIONS[q.by],
+                "Solved",
+                "First response median",
+                "First response p90",
+                "Resolution median",
+                "Resolution p90",
+                "First response SLA %",
+                "Resolution SLA %",
+                "CSAT %",
+                "Ratings",
+            ],
+            "rows": [
+                [
+                    label,
+                    t.solved,
+                    t.first_p(0.5),
+                    t.first_p(0.9),
+                    t.res_p(0.5),
+                    t.res_p(0.9),
+                    _round(t.first_sla),
+                    _round(t.res_sla),
+                    _round(t.csat),
+                    t.csat_good + t.csat_bad,
+                ]
+                for label, t in breakdown
+            ],
+        },
         "csat-comments": {
             "title": "Latest CSAT comments",
             "header": ["Ticket", "Subject", "Rating", "Comment"],
-            "rows": [[c["number"], c["subject"], c["csat_rating"], c["csat_comment"]] for c in comments]},
+            "rows": [[c["number"], c["subject"], c["csat_rating"], c["csat_comment"]] for c in comments],
+        },
     }
     labels = [d.strftime("%d %b") for d, *_ in daily]
     return {
-        "headline": headline, "tables": tables, "breakdown_key": f"tickets-by-{q.by}",
+        "headline": headline,
+        "tables": tables,
+        "breakdown_key": f"tickets-by-{q.by}",
         "charts": {
             "flow": charts.line_chart(labels, {"Created": [d[1] for d in daily], "Solved": [d[2] for d in daily]}),
             "backlog": charts.line_chart(labels, {"Backlog": [d[3] for d in daily]}),
-            "breakdown": charts.bar_chart([str(label) for label, _ in breakdown[:12]],
-                                          [t.solved for _, t in breakdown[:12]]),
+            "breakdown": charts.bar_chart(
+                [str(label) for label, _ in breakdown[:12]], [t.solved for _, t in breakdown[:12]]
+            ),
         },
         "previous": (p_first, p_last),
         "sampled": sampled,
@@ -296,7 +394,11 @@ async def _closed_without_solve(since: datetime, cond: str, cargs: list) -> list
     a closed ticket's ``updated_at`` is at or after its ``closed_at``, so the status index finds them."""
     rows = await fetch_rows(
         f"SELECT t.closed_at FROM ticket t WHERE t.status = 'closed' AND t.updated_at >= {{}} "
-        f"AND t.solved_at IS NULL AND t.closed_at >= {{}}{cond}", since, since, *cargs)
+        f"AND t.solved_at IS NULL AND t.closed_at >= {{}}{cond}",
+        since,
+        since,
+        *cargs,
+    )
     return [instant(row[0]) for row in rows]
 
 
@@ -305,16 +407,15 @@ def _per_range(instants: list[datetime], ranges: list[tuple[int, datetime, datet
     return {key: sum(1 for at in instants if start <= at < end) for key, start, end in ranges}
 
 
-def backlog_walk(unsolved_now: int, after_range: tuple[int, int],
-                 days: list[tuple[int, int]]) -> tuple[int, list[int]]:
+def backlog_walk(unsolved_now: int, after_range: tuple[int, int], days: list[tuple[int, int]]) -> tuple[int, list[int]]:
     """The backlog at the end of each day, walking back from now. ``after_range`` and each day are
     (created, finished) counts; returns (backlog before the first day, backlog at each day's end)."""
     created, finished = after_range
-    backlog = unsolved_now - created + finished          # at the end of the range
+    backlog = unsolved_now - created + finished  # at the end of the range
     ends = []
     for created, finished in reversed(days):
         ends.append(backlog)
-        backlog = backlog - created + finished           # at the end of the day before
+        backlog = backlog - created + finished  # at the end of the day before
     return backlog, list(reversed(ends))
 
 
@@ -390,8 +491,13 @@ class _Totals:
 def _metric(label: str, current, previous, text: str, *, points: bool = False, better: str = "") -> dict:
     """``better``: "higher" or "lower" when the direction of a change is good or bad news."""
     delta = charts.change(current, previous, points=points, better=better)
-    return {"label": label, "text": text, "raw": _round(current) if isinstance(current, float) else current,
-            "previous": _round(previous) if isinstance(previous, float) else previous, "change": delta}
+    return {
+        "label": label,
+        "text": text,
+        "raw": _round(current) if isinstance(current, float) else current,
+        "previous": _round(previous) if isinstance(previous, float) else previous,
+        "change": delta,
+    }
 
 
 def _group_key(by: str, key, scope: ReportScope):
@@ -415,23 +521,31 @@ async def _dimension_names(by: str, scope: ReportScope) -> dict:
     if by == "category":
         return {r["id"]: r["name"] for r in await fetch("SELECT id, name FROM category")}
     if by == "agent":
-        return {r["id"]: r["name"] for r in await fetch(
-            "SELECT id, name FROM portal_user WHERE role IN ('agent', 'admin')")}
+        return {
+            r["id"]: r["name"] for r in await fetch("SELECT id, name FROM portal_user WHERE role IN ('agent', 'admin')")
+        }
     return {c: c for c in CHANNELS}
 
 
 async def filter_choices(scope: ReportScope) -> dict:
     """What the filter menus offer this viewer."""
     teams = await fetch("SELECT id, name FROM team ORDER BY name")
-    agents = await fetch("SELECT id, name FROM portal_user WHERE role IN ('agent', 'admin') AND is_active = {} "
-                         "ORDER BY name", True)
+    agents = await fetch(
+        "SELECT id, name FROM portal_user WHERE role IN ('agent', 'admin') AND is_active = {} ORDER BY name", True
+    )
     if not scope.admin:
         teams = [t for t in teams if t["id"] in scope.teams]
         agents = [a for a in agents if a["id"] == scope.actor.id]
     categories = await fetch("SELECT id, name FROM category ORDER BY position, name")
     services = await fetch("SELECT id, name FROM service ORDER BY position, name")
-    return {"teams": teams, "agents": agents, "categories": categories, "channels": CHANNELS,
-            "services": services, "dimensions": DIMENSIONS}
+    return {
+        "teams": teams,
+        "agents": agents,
+        "categories": categories,
+        "channels": CHANNELS,
+        "services": services,
+        "dimensions": DIMENSIONS,
+    }
 
 
 # --- booking ----------------------------------------------------------------------------------------
@@ -471,7 +585,8 @@ async def booking_report(scope: ReportScope, q: ReportQuery, now: datetime) -> d
         f"(SELECT COUNT(*) FROM appointment a WHERE a.created_at >= d.a AND a.created_at < d.b{where}), "
         f"(SELECT COUNT(*) FROM appointment a WHERE a.start_at >= d.a AND a.start_at < d.b AND {taking_place}{where}), "
         f"(SELECT COUNT(*) FROM appointment a WHERE a.start_at >= d.a AND a.start_at < d.b "
-        f"AND a.status = 'cancelled'{where}) FROM d")
+        f"AND a.status = 'cancelled'{where}) FROM d"
+    )
     lead_hours = f"({_minutes_between('a.created_at', 'a.start_at')}) / 60"
     async with read_together():
         series = await fetch_rows(series_sql, *[x for r in ranges for x in r], *args, *args, *args)
@@ -479,18 +594,30 @@ async def booking_report(scope: ReportScope, q: ReportQuery, now: datetime) -> d
         rows = await fetch_rows(
             f"SELECT CASE WHEN a.start_at >= {{}} THEN 1 ELSE 0 END, a.service, a.staff, a.status, COUNT(*), "
             f"SUM({_minutes_between('a.start_at', 'a.end_at')}) {in_range} GROUP BY 1, 2, 3, 4",
-            r_start, p_start, r_end, *args)
+            r_start,
+            p_start,
+            r_end,
+            *args,
+        )
         lead_rows = await fetch_rows(
             f"SELECT CASE WHEN a.start_at >= {{}} THEN 1 ELSE 0 END, a.service, {LEAD_BUCKET_SQL.format(lead_hours)}, "
-            f"COUNT(*) {in_range} AND a.status <> 'cancelled' GROUP BY 1, 2, 3", r_start, p_start, r_end, *args)
+            f"COUNT(*) {in_range} AND a.status <> 'cancelled' GROUP BY 1, 2, 3",
+            r_start,
+            p_start,
+            r_end,
+            *args,
+        )
         services = {r["id"]: r["name"] for r in await fetch("SELECT id, name FROM service")}
         staff_rows = await fetch(
             "SELECT u.id, u.name, u.timezone FROM portal_user u WHERE u.role IN ('agent', 'admin') AND "
             "(u.id IN (SELECT staff FROM weekly_hours) OR u.id IN (SELECT staff FROM service_staff))"
-            + (" AND u.id = {}" if staff_filter is not None else "") + " ORDER BY u.name",
-            *([staff_filter] if staff_filter is not None else []))
-        available = await _available_minutes(staff_rows, q.first - timedelta(days=1), q.last + timedelta(days=1),
-                                             r_start, r_end)
+            + (" AND u.id = {}" if staff_filter is not None else "")
+            + " ORDER BY u.name",
+            *([staff_filter] if staff_filter is not None else []),
+        )
+        available = await _available_minutes(
+            staff_rows, q.first - timedelta(days=1), q.last + timedelta(days=1), r_start, r_end
+        )
     counts = {i: (made, held, cancelled) for i, made, held, cancelled in series}
     daily = [(day, *counts[i]) for i, (day, _, _) in enumerate(days)]
     periods = {1: _Booked(), 0: _Booked()}
@@ -512,11 +639,23 @@ async def booking_report(scope: ReportScope, q: ReportQuery, now: datetime) -> d
         _metric("Bookings made", sum(d[1] for d in daily), counts[-1][0], str(sum(d[1] for d in daily))),
         _metric("Appointments held or due", current.held, previous.held, str(current.held)),
         _metric("Cancellations", current.cancelled, previous.cancelled, str(current.cancelled), better="lower"),
-        _metric("Cancellation rate", current.cancel_rate, previous.cancel_rate, charts.percent(current.cancel_rate),
-                points=True, better="lower"),
-        _metric("No-show rate", current.no_show_rate, previous.no_show_rate, charts.percent(current.no_show_rate),
-                points=True, better="lower"),
-        _metric("Lead time, median", current.lead(.5), previous.lead(.5), _hours(current.lead(.5))),
+        _metric(
+            "Cancellation rate",
+            current.cancel_rate,
+            previous.cancel_rate,
+            charts.percent(current.cancel_rate),
+            points=True,
+            better="lower",
+        ),
+        _metric(
+            "No-show rate",
+            current.no_show_rate,
+            previous.no_show_rate,
+            charts.percent(current.no_show_rate),
+            points=True,
+            better="lower",
+        ),
+        _metric("Lead time, median", current.lead(0.5), previous.lead(0.5), _hours(current.lead(0.5))),
         _metric("Utilization", utilization, None, charts.percent(utilization), better="higher"),
     ]
     service_rows = sorted(((services.get(k, str(k)), t) for k, t in by_service.items()), key=lambda x: x[0])
@@ -532,33 +671,64 @@ async def booking_report(scope: ReportScope, q: ReportQuery, now: datetime) -> d
         "booking-daily": {
             "title": "Appointments per day",
             "header": ["Date", "Bookings made", "Appointments held or due", "Cancelled"],
-            "rows": [[d.isoformat(), made, held, cancelled] for d, made, held, cancelled in daily]},
+            "rows": [[d.isoformat(), made, held, cancelled] for d, made, held, cancelled in daily],
+        },
         "booking-summary": {
             "title": "Summary against the previous period",
             "header": ["Measure", f"{q.first} – {q.last}", f"{p_first} – {p_last}", "Change"],
-            "rows": [[m["label"], m["raw"], m["previous"], m["change"]["text"] if m["change"] else ""]
-                     for m in headline]},
+            "rows": [
+                [m["label"], m["raw"], m["previous"], m["change"]["text"] if m["change"] else ""] for m in headline
+            ],
+        },
         "booking-by-service": {
             "title": "By service",
             "header": ["Service", "Held or due", "Cancelled", "No-shows", "No-show rate %", "Lead time median (h)"],
-            "rows": [[name, t.held, t.cancelled, t.no_show, _round(t.no_show_rate), t.lead(.5)]
-                     for name, t in service_rows]},
+            "rows": [
+                [name, t.held, t.cancelled, t.no_show, _round(t.no_show_rate), t.lead(0.5)] for name, t in service_rows
+            ],
+        },
         "booking-by-staff": {
             "title": "By staff member",
-            "header": ["Staff", "Held or due", "Cancelled", "No-shows", "Booked hours", "Working hours",
-                       "Utilization %"],
-            "rows": [[name, t.held, t.cancelled, t.no_show, round(t.booked_minutes / 60, 1), round(avail / 60, 1),
-                      _round(charts.ratio(t.booked_minutes, avail))] for name, t, avail in staff_table]},
+            "header": [
+                "Staff",
+                "Held or due",
+                "Cancelled",
+                "No-shows",
+                "Booked hours",
+                "Working hours",
+                "Utilization %",
+            ],
+            "rows": [
+                [
+                    name,
+                    t.held,
+                    t.cancelled,
+                    t.no_show,
+                    round(t.booked_minutes / 60, 1),
+                    round(avail / 60, 1),
+                    _round(charts.ratio(t.booked_minutes, avail)),
+                ]
+                for name, t, avail in staff_table
+            ],
+        },
     }
     labels = [d.strftime("%d %b") for d, *_ in daily]
     return {
-        "headline": headline, "tables": tables,
+        "headline": headline,
+        "tables": tables,
         "charts": {
-            "flow": charts.line_chart(labels, {"Held or due": [d[2] for d in daily], "Made": [d[1] for d in daily],
-                                               "Cancelled": [d[3] for d in daily]}),
+            "flow": charts.line_chart(
+                labels,
+                {
+                    "Held or due": [d[2] for d in daily],
+                    "Made": [d[1] for d in daily],
+                    "Cancelled": [d[3] for d in daily],
+                },
+            ),
             "utilization": charts.bar_chart(
                 [name for name, _, _ in staff_table],
-                [round(charts.ratio(t.booked_minutes, avail) or 0, 1) for _, t, avail in staff_table]),
+                [round(charts.ratio(t.booked_minutes, avail) or 0, 1) for _, t, avail in staff_table],
+            ),
         },
         "previous": (p_first, p_last),
     }
@@ -612,27 +782,45 @@ async def _available_minutes(staff_rows: list[dict], first: date, last: date, lo
         return {}
     marks = ", ".join("{}" for _ in ids)
     weekly: dict[int, dict[int, list]] = {i: {} for i in ids}
-    for r in await fetch(f"SELECT staff, weekday, start_minute, end_minute FROM weekly_hours WHERE staff IN ({marks}) "
-                         "ORDER BY start_minute", *ids):
-        weekly[r["staff"]].setdefault(r["weekday"], []).append((time_from_minutes(r["start_minute"]), time_from_minutes(r["end_minute"])))
+    for r in await fetch(
+        f"SELECT staff, weekday, start_minute, end_minute FROM weekly_hours WHERE staff IN ({marks}) "
+        "ORDER BY start_minute",
+        *ids,
+    ):
+        weekly[r["staff"]].setdefault(r["weekday"], []).append(
+            (time_from_minutes(r["start_minute"]), time_from_minutes(r["end_minute"]))
+        )
     overrides: dict[int, dict[date, list]] = {i: {} for i in ids}
-    for r in await fetch(f"SELECT staff, day, start_minute, end_minute FROM date_override WHERE staff IN ({marks}) "
-                         "AND day >= {} AND day <= {}", *ids, first, last):
+    for r in await fetch(
+        f"SELECT staff, day, start_minute, end_minute FROM date_override WHERE staff IN ({marks}) "
+        "AND day >= {} AND day <= {}",
+        *ids,
+        first,
+        last,
+    ):
         ranges = overrides[r["staff"]].setdefault(_as_date(r["day"]), [])
         if r["start_minute"] is not None:
             ranges.append((time_from_minutes(r["start_minute"]), time_from_minutes(r["end_minute"])))
-    holidays = frozenset(_as_date(r["day"]) for r in await fetch(
-        "SELECT day FROM holiday WHERE day >= {} AND day <= {}", first, last))
+    holidays = frozenset(
+        _as_date(r["day"]) for r in await fetch("SELECT day FROM holiday WHERE day >= {} AND day <= {}", first, last)
+    )
     time_off: dict[int, list] = {i: [] for i in ids}
-    for r in await fetch(f"SELECT staff, start_at, end_at FROM time_off WHERE staff IN ({marks}) "
-                         "AND end_at > {} AND start_at < {}", *ids, lo, hi):
+    for r in await fetch(
+        f"SELECT staff, start_at, end_at FROM time_off WHERE staff IN ({marks}) AND end_at > {{}} AND start_at < {{}}",
+        *ids,
+        lo,
+        hi,
+    ):
         time_off[r["staff"]].append((r["start_at"], r["end_at"]))
     out = {}
     for s in staff_rows:
         calendar = engine.StaffCalendar(
-            staff_id=s["id"], zone=s["timezone"] or "UTC",
+            staff_id=s["id"],
+            zone=s["timezone"] or "UTC",
             weekly={k: tuple(v) for k, v in weekly[s["id"]].items()},
-            overrides={k: tuple(v) for k, v in overrides[s["id"]].items()}, holidays=holidays)
+            overrides={k: tuple(v) for k, v in overrides[s["id"]].items()},
+            holidays=holidays,
+        )
         total = 0.0
         for _, start, end in engine.working_intervals(calendar, first, last):
             start, end = max(start, lo), min(end, hi)

@@ -34,13 +34,24 @@ class ReportsController(Controller):
     @get("/", name="back:reports")
     async def index(self, request: Request) -> Template:
         q, scope, report = await _report(request)
-        context = {"q": q, "report": report, "choices": await kpis.filter_choices(scope), "section": "reports",
-                   "csv_query": urlencode(q.params()), "tab_query": {t: urlencode(q.params(tab=t)) for t in
-                                                                    ("tickets", "booking")},
-                   "sample_every": rollup.SAMPLE_EVERY, "sample_above": kpis.SAMPLE_ABOVE,
-                   "typed": {key: request.query_params.get(key, "") for key in ("from", "to")}}
-        return page_or_fragment(request, "backoffice/reports.html", "backoffice/_report.html", context,
-                                status_code=422 if report is None else 200)
+        context = {
+            "q": q,
+            "report": report,
+            "choices": await kpis.filter_choices(scope),
+            "section": "reports",
+            "csv_query": urlencode(q.params()),
+            "tab_query": {t: urlencode(q.params(tab=t)) for t in ("tickets", "booking")},
+            "sample_every": rollup.SAMPLE_EVERY,
+            "sample_above": kpis.SAMPLE_ABOVE,
+            "typed": {key: request.query_params.get(key, "") for key in ("from", "to")},
+        }
+        return page_or_fragment(
+            request,
+            "backoffice/reports.html",
+            "backoffice/_report.html",
+            context,
+            status_code=422 if report is None else 200,
+        )
 
     @get("/export", name="back:reports_csv")
     async def csv(self, request: Request, table: FromQuery[str] = "") -> Response:
@@ -51,6 +62,8 @@ class ReportsController(Controller):
         if data is None:
             raise NotFound("There is no such table in this report.")
         filename = f"{table}_{q.first}_{q.last}.csv"
-        return Response(content=charts.csv_text(data["header"], data["rows"]).encode("utf-8"),
-                        media_type="text/csv",  # Litestar adds "; charset=utf-8"
-                        headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+        return Response(
+            content=charts.csv_text(data["header"], data["rows"]).encode("utf-8"),
+            media_type="text/csv",  # Litestar adds "; charset=utf-8"
+            headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+        )

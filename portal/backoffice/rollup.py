@@ -3,15 +3,23 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 from portal.clock import local_midnight
 from portal.db import fetch, is_sqlite, write_transaction
 
 # What each cell counts, in this order everywhere (table columns, ``counts_query`` results).
-COUNTS = ("created", "first_met", "first_breached", "solved", "resolution_met", "resolution_breached",
-          "csat_good", "csat_bad")
-SAMPLE_EVERY = 16   # the sample indexes hold the tickets whose id is a multiple of this
+COUNTS = (
+    "created",
+    "first_met",
+    "first_breached",
+    "solved",
+    "resolution_met",
+    "resolution_breached",
+    "csat_good",
+    "csat_bad",
+)
+SAMPLE_EVERY = 16  # the sample indexes hold the tickets whose id is a multiple of this
 _KEY = "week, team, assignee, category, via"
 
 TABLE_COLUMNS = ", ".join(f"{c} INTEGER NOT NULL DEFAULT 0" for c in COUNTS)
@@ -40,7 +48,8 @@ def _upsert(row: str, sign: str, week: str) -> list[str]:
         f"CASE WHEN {row}.first_response_breached THEN {sign} ELSE 0 END WHERE {row}.created_at IS NOT NULL "
         f"ON CONFLICT ({_KEY}) DO UPDATE SET created = ticket_week_stat.created + excluded.created, "
         "first_met = ticket_week_stat.first_met + excluded.first_met, "
-        "first_breached = ticket_week_stat.first_breached + excluded.first_breached;")
+        "first_breached = ticket_week_stat.first_breached + excluded.first_breached;"
+    )
     solved = (
         f"INSERT INTO ticket_week_stat ({_KEY}, solved, resolution_met, resolution_breached, csat_good, csat_bad) "
         f"SELECT {week.format(f'{row}.solved_at')}, COALESCE({row}.team, 0), COALESCE({row}.assignee, 0), "
@@ -53,7 +62,8 @@ def _upsert(row: str, sign: str, week: str) -> list[str]:
         "resolution_met = ticket_week_stat.resolution_met + excluded.resolution_met, "
         "resolution_breached = ticket_week_stat.resolution_breached + excluded.resolution_breached, "
         "csat_good = ticket_week_stat.csat_good + excluded.csat_good, "
-        "csat_bad = ticket_week_stat.csat_bad + excluded.csat_bad;")
+        "csat_bad = ticket_week_stat.csat_bad + excluded.csat_bad;"
+    )
     return [created, solved]
 
 
@@ -75,8 +85,9 @@ def backfill_statements(week: str) -> list[str]:
     ]
 
 
-WATCHED = "created_at, solved_at, team, assignee, category, via, first_response_breached, resolution_breached, " \
-          "csat_rating"
+WATCHED = (
+    "created_at, solved_at, team, assignee, category, via, first_response_breached, resolution_breached, csat_rating"
+)
 
 
 def _changed(distinct: str) -> str:
@@ -104,8 +115,8 @@ POSTGRES = [
     *backfill_statements(POSTGRES_WEEK),
     f"""CREATE OR REPLACE FUNCTION ticket_week_stat_apply() RETURNS trigger AS $$
     BEGIN
-      IF TG_OP IN ('UPDATE', 'DELETE') THEN {' '.join(_upsert('OLD', '-1', POSTGRES_WEEK))} END IF;
-      IF TG_OP IN ('UPDATE', 'INSERT') THEN {' '.join(_upsert('NEW', '1', POSTGRES_WEEK))} END IF;
+      IF TG_OP IN ('UPDATE', 'DELETE') THEN {" ".join(_upsert("OLD", "-1", POSTGRES_WEEK))} END IF;
+      IF TG_OP IN ('UPDATE', 'INSERT') THEN {" ".join(_upsert("NEW", "1", POSTGRES_WEEK))} END IF;
       RETURN NULL;
     END $$ LANGUAGE plpgsql""",
     "CREATE TRIGGER ticket_week_stat_insert AFTER INSERT OR DELETE ON ticket FOR EACH ROW "
@@ -113,7 +124,6 @@ POSTGRES = [
     f"CREATE TRIGGER ticket_week_stat_update AFTER UPDATE OF {WATCHED} ON ticket FOR EACH ROW "
     f"WHEN ({_changed('IS DISTINCT FROM')}) EXECUTE FUNCTION ticket_week_stat_apply()",
 ]
-
 
 
 async def rebuild() -> None:
@@ -126,19 +136,20 @@ async def rebuild() -> None:
 
 # --- reading ----------------------------------------------------------------------------------------
 
+
 def week_split(lo: datetime, hi: datetime) -> tuple[tuple[date, date] | None, list[tuple[datetime, datetime]]]:
     """Split the instants [lo, hi) into whole UTC weeks, read from the rollup as [first Monday, end
     Monday), and what is left at either end (under a week, plus any part day of a viewer's zone),
     read from the tickets themselves."""
     if hi <= lo:
         return None, []
-    lo_utc, hi_utc = lo.astimezone(timezone.utc), hi.astimezone(timezone.utc)
-    first = lo_utc.date() + timedelta(days=1 if lo_utc > local_midnight(lo_utc.date(), timezone.utc) else 0)
+    lo_utc, hi_utc = lo.astimezone(UTC), hi.astimezone(UTC)
+    first = lo_utc.date() + timedelta(days=1 if lo_utc > local_midnight(lo_utc.date(), UTC) else 0)
     first += timedelta(days=(7 - first.weekday()) % 7)
     end = hi_utc.date() - timedelta(days=hi_utc.date().weekday())
     if first >= end:
         return None, [(lo, hi)]
-    rest = [(a, b) for a, b in ((lo, local_midnight(first, timezone.utc)), (local_midnight(end, timezone.utc), hi)) if a < b]
+    rest = [(a, b) for a, b in ((lo, local_midnight(first, UTC)), (local_midnight(end, UTC), hi)) if a < b]
     return (first, end), rest
 
 
@@ -148,12 +159,16 @@ def week_param(day: date):
 
 
 _ROLLUP_SUMS = ", ".join(f"SUM(t.{c})" for c in COUNTS)
-_CREATED_SUMS = ("COUNT(*), SUM(CASE WHEN NOT t.first_response_breached THEN 1 ELSE 0 END), "
-                 "SUM(CASE WHEN t.first_response_breached THEN 1 ELSE 0 END), 0, 0, 0, 0, 0")
-_SOLVED_SUMS = ("0, 0, 0, COUNT(*), SUM(CASE WHEN NOT t.resolution_breached THEN 1 ELSE 0 END), "
-                "SUM(CASE WHEN t.resolution_breached THEN 1 ELSE 0 END), "
-                "SUM(CASE WHEN t.csat_rating = 'good' THEN 1 ELSE 0 END), "
-                "SUM(CASE WHEN t.csat_rating = 'bad' THEN 1 ELSE 0 END)")
+_CREATED_SUMS = (
+    "COUNT(*), SUM(CASE WHEN NOT t.first_response_breached THEN 1 ELSE 0 END), "
+    "SUM(CASE WHEN t.first_response_breached THEN 1 ELSE 0 END), 0, 0, 0, 0, 0"
+)
+_SOLVED_SUMS = (
+    "0, 0, 0, COUNT(*), SUM(CASE WHEN NOT t.resolution_breached THEN 1 ELSE 0 END), "
+    "SUM(CASE WHEN t.resolution_breached THEN 1 ELSE 0 END), "
+    "SUM(CASE WHEN t.csat_rating = 'good' THEN 1 ELSE 0 END), "
+    "SUM(CASE WHEN t.csat_rating = 'bad' THEN 1 ELSE 0 END)"
+)
 _CELL = "COALESCE(t.team, 0), COALESCE(t.assignee, 0), COALESCE(t.category, 0), t.via"
 
 
@@ -166,13 +181,17 @@ def counts_query(periods: dict[int, tuple[datetime, datetime]], cond: str, cond_
     for period, (lo, hi) in periods.items():
         weeks, rest = week_split(lo, hi)
         if weeks:
-            arms.append(f"SELECT {int(period)}, t.team, t.assignee, t.category, t.via, {_ROLLUP_SUMS} "
-                        f"FROM ticket_week_stat t WHERE t.week >= {{}} AND t.week < {{}}{cond} "
-                        "GROUP BY t.team, t.assignee, t.category, t.via")
+            arms.append(
+                f"SELECT {int(period)}, t.team, t.assignee, t.category, t.via, {_ROLLUP_SUMS} "
+                f"FROM ticket_week_stat t WHERE t.week >= {{}} AND t.week < {{}}{cond} "
+                "GROUP BY t.team, t.assignee, t.category, t.via"
+            )
             args += [week_param(weeks[0]), week_param(weeks[1]), *cond_args]
         for a, b in rest:
             for column, sums in (("created_at", _CREATED_SUMS), ("solved_at", _SOLVED_SUMS)):
-                arms.append(f"SELECT {int(period)}, {_CELL}, {sums} FROM ticket t "
-                            f"WHERE t.{column} >= {{}} AND t.{column} < {{}}{cond} GROUP BY {_CELL}")
+                arms.append(
+                    f"SELECT {int(period)}, {_CELL}, {sums} FROM ticket t "
+                    f"WHERE t.{column} >= {{}} AND t.{column} < {{}}{cond} GROUP BY {_CELL}"
+                )
                 args += [a, b, *cond_args]
     return " UNION ALL ".join(arms), args

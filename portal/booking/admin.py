@@ -30,21 +30,29 @@ def require_admin(actor: Actor) -> None:
 
 async def staff_members(active_only: bool = True) -> list[dict]:
     """Everyone who can hold appointments: agents and admins."""
-    query = User.select(User.id, User.name, User.email, User.timezone, User.role, User.is_active).where(
-        User.role.is_in(list(STAFF_ROLES))).order_by(User.name)
+    query = (
+        User.select(User.id, User.name, User.email, User.timezone, User.role, User.is_active)
+        .where(User.role.is_in(list(STAFF_ROLES)))
+        .order_by(User.name)
+    )
     if active_only:
-        query = query.where(User.is_active == True)  # noqa: E712
+        query = query.where(User.is_active == True)
     return await query
 
 
 async def list_services(actor: Actor) -> list[dict]:
     require_admin(actor)
     rows = await Service.select().order_by(Service.position).order_by(Service.name)
-    staff_counts = {r["service"]: r["n"] for r in await fetch(
-        "SELECT service, COUNT(*) AS n FROM service_staff GROUP BY service")}
-    future = {r["service"]: r["n"] for r in await fetch(
-        "SELECT service, COUNT(*) AS n FROM appointment WHERE status = 'booked' AND start_at >= {} GROUP BY service",
-        utcnow())}
+    staff_counts = {
+        r["service"]: r["n"] for r in await fetch("SELECT service, COUNT(*) AS n FROM service_staff GROUP BY service")
+    }
+    future = {
+        r["service"]: r["n"]
+        for r in await fetch(
+            "SELECT service, COUNT(*) AS n FROM appointment WHERE status = 'booked' AND start_at >= {} GROUP BY service",
+            utcnow(),
+        )
+    }
     for row in rows:
         row["staff_count"] = staff_counts.get(row["id"], 0)
         row["upcoming"] = future.get(row["id"], 0)
@@ -63,18 +71,27 @@ async def service_row(service_id: int) -> dict:
 async def service_form(actor: Actor, service_id: int) -> tuple[dict, ServiceInput]:
     require_admin(actor)
     row = await service_row(service_id)
-    staff = [r["staff"] for r in await ServiceStaff.select(ServiceStaff.staff).where(ServiceStaff.service == service_id)]
+    staff = [
+        r["staff"] for r in await ServiceStaff.select(ServiceStaff.staff).where(ServiceStaff.service == service_id)
+    ]
     return row, ServiceInput.from_row(row, row["questions"], sorted(staff))
 
 
 def _columns(data: ServiceInput) -> dict:
     return {
-        Service.name: data.name, Service.slug: data.slug, Service.description: data.description,
-        Service.duration_minutes: data.duration_minutes, Service.buffer_before_minutes: data.buffer_before_minutes,
-        Service.buffer_after_minutes: data.buffer_after_minutes, Service.step_minutes: data.step_minutes,
-        Service.min_notice_minutes: data.min_notice_minutes, Service.horizon_days: data.horizon_days,
-        Service.capacity: data.capacity, Service.cancel_cutoff_minutes: data.cancel_cutoff_minutes,
-        Service.reschedule_cutoff_minutes: data.reschedule_cutoff_minutes, Service.position: data.position,
+        Service.name: data.name,
+        Service.slug: data.slug,
+        Service.description: data.description,
+        Service.duration_minutes: data.duration_minutes,
+        Service.buffer_before_minutes: data.buffer_before_minutes,
+        Service.buffer_after_minutes: data.buffer_after_minutes,
+        Service.step_minutes: data.step_minutes,
+        Service.min_notice_minutes: data.min_notice_minutes,
+        Service.horizon_days: data.horizon_days,
+        Service.capacity: data.capacity,
+        Service.cancel_cutoff_minutes: data.cancel_cutoff_minutes,
+        Service.reschedule_cutoff_minutes: data.reschedule_cutoff_minutes,
+        Service.position: data.position,
         Service.reminder_offsets: json.dumps(data.reminder_offsets),
         Service.intake_questions: json.dumps([q.as_json() for q in data.questions]),
         Service.is_active: data.is_active,
@@ -97,8 +114,9 @@ async def create_service(actor: Actor, data: ServiceInput, errors: dict[str, str
     async with write_transaction():
         if await Service.exists().where(Service.slug == data.slug):
             raise Invalid(errors={"slug": "Another service already uses this address."})
-        rows = await Service.insert(Service(**{c._meta.name: v for c, v in _columns(data).items()},
-                                            created_at=utcnow())).run()
+        rows = await Service.insert(
+            Service(**{c._meta.name: v for c, v in _columns(data).items()}, created_at=utcnow())
+        ).run()
         service_id = rows[0]["id"]
         for staff_id in data.staff:
             await ServiceStaff.insert(ServiceStaff(service=service_id, staff=staff_id)).run()
@@ -107,7 +125,8 @@ async def create_service(actor: Actor, data: ServiceInput, errors: dict[str, str
 
 async def _future_appointments(service_id: int, staff_ids: list[int] | None = None) -> list[dict]:
     query = Appointment.select(Appointment.id, Appointment.staff, Appointment.start_at, Appointment.seats).where(
-        (Appointment.service == service_id) & (Appointment.status == "booked") & (Appointment.end_at > utcnow()))
+        (Appointment.service == service_id) & (Appointment.status == "booked") & (Appointment.end_at > utcnow())
+    )
     if staff_ids is not None:
         if not staff_ids:
             return []
@@ -130,31 +149,51 @@ async def update_service(actor: Actor, service_id: int, data: ServiceInput, erro
         current = await service_row(service_id)
         if await Service.exists().where((Service.slug == data.slug) & (Service.id != service_id)):
             raise Invalid(errors={"slug": "Another service already uses this address."})
-        assigned = {r["staff"] for r in await ServiceStaff.select(ServiceStaff.staff).where(
-            ServiceStaff.service == service_id)}
+        assigned = {
+            r["staff"] for r in await ServiceStaff.select(ServiceStaff.staff).where(ServiceStaff.service == service_id)
+        }
         removed = sorted(assigned - set(data.staff))
         future = await _future_appointments(service_id)
         seats: dict[tuple[int, datetime], int] = {}
         for a in future:
             seats[(a["staff"], a["start_at"])] = seats.get((a["staff"], a["start_at"]), 0) + a["seats"]
         if seats and data.capacity < max(seats.values()):
-            raise Invalid(errors={"capacity": f"A future session already has {max(seats.values())} seats booked: "
-                                              "the capacity cannot be lower."})
+            raise Invalid(
+                errors={
+                    "capacity": f"A future session already has {max(seats.values())} seats booked: "
+                    "the capacity cannot be lower."
+                }
+            )
         stranded = [a for a in future if not data.is_active or a["staff"] in removed]
         if stranded and not data.cancel_affected:
-            what = "Deactivating this service" if not data.is_active and current["is_active"] else \
-                "Removing staff from this service" if data.is_active else "This change"
-            raise Invalid(errors={"cancel_affected": f"{what} would leave {_count(len(stranded), 'future appointment')} "
-                                                     "without a service. Move them first, or tick “Cancel them and "
-                                                     "notify the customers” and save again."})
+            what = (
+                "Deactivating this service"
+                if not data.is_active and current["is_active"]
+                else "Removing staff from this service"
+                if data.is_active
+                else "This change"
+            )
+            raise Invalid(
+                errors={
+                    "cancel_affected": f"{what} would leave {_count(len(stranded), 'future appointment')} "
+                    "without a service. Move them first, or tick “Cancel them and "
+                    "notify the customers” and save again."
+                }
+            )
         await Service.update(_columns(data)).where(Service.id == service_id).run()
         if removed:
-            await ServiceStaff.delete().where((ServiceStaff.service == service_id)
-                                              & ServiceStaff.staff.is_in(removed)).run()
+            await (
+                ServiceStaff.delete()
+                .where((ServiceStaff.service == service_id) & ServiceStaff.staff.is_in(removed))
+                .run()
+            )
         for staff_id in sorted(set(data.staff) - assigned):
             await ServiceStaff.insert(ServiceStaff(service=service_id, staff=staff_id)).run()
-        reason = "The service is no longer offered." if not data.is_active else \
-            "Your staff member no longer offers this service."
+        reason = (
+            "The service is no longer offered."
+            if not data.is_active
+            else "Your staff member no longer offers this service."
+        )
         for a in stranded:
             await services.cancel(await services.full_appointment(a["id"]), reason, None, by_staff=True)
             cancelled += 1
@@ -169,9 +208,11 @@ async def delete_service(actor: Actor, service_id: int) -> str:
         booked = await Appointment.count().where(Appointment.service == service_id)
         if booked:
             upcoming = len(await _future_appointments(service_id))
-            raise Invalid(f"{row['name']} has {_count(booked, 'appointment')} in its history"
-                          + (f", {upcoming} of them still to come" if upcoming else "")
-                          + ": deactivate it instead (it then disappears from the booking pages).")
+            raise Invalid(
+                f"{row['name']} has {_count(booked, 'appointment')} in its history"
+                + (f", {upcoming} of them still to come" if upcoming else "")
+                + ": deactivate it instead (it then disappears from the booking pages)."
+            )
         await Service.delete().where(Service.id == service_id).run()
     return row["name"]
 
@@ -189,5 +230,6 @@ async def preview(actor: Actor, service_id: int, zone: str, count: int = 12) -> 
         for slot in await services.free_slots(service, services.ANYONE, start, min(start + window, limit), now):
             found[slot.start] = max(found.get(slot.start, 0), slot.seats_left)
         start += window
-    return [{"start": s, "label": services.local_label(s, zone), "seats_left": n}
-            for s, n in sorted(found.items())[:count]]
+    return [
+        {"start": s, "label": services.local_label(s, zone), "seats_left": n} for s, n in sorted(found.items())[:count]
+    ]

@@ -28,15 +28,27 @@ from __future__ import annotations
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
 from itertools import accumulate
 from zoneinfo import ZoneInfo
 
-__all__ = ["Blocker", "Booking", "Refusal", "ServiceRules", "Slot", "StaffCalendar", "choose_staff", "describe",
-           "explain", "free_slots", "refusal", "working_intervals"]
+__all__ = [
+    "Blocker",
+    "Booking",
+    "Refusal",
+    "ServiceRules",
+    "Slot",
+    "StaffCalendar",
+    "choose_staff",
+    "describe",
+    "explain",
+    "free_slots",
+    "refusal",
+    "working_intervals",
+]
 
-UTC = timezone.utc
+UTC = UTC
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _US = timedelta(microseconds=1)
 _DAY = timedelta(days=1)
@@ -50,56 +62,71 @@ _WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday",
 class ServiceRules:
     service_id: int
     duration: timedelta
-    step: timedelta                 # start grid, anchored at LOCAL MIDNIGHT of the staff member's day
+    step: timedelta  # start grid, anchored at LOCAL MIDNIGHT of the staff member's day
     buffer_before: timedelta = timedelta(0)
     buffer_after: timedelta = timedelta(0)
     min_notice: timedelta = timedelta(0)
     horizon: timedelta = timedelta(days=60)
-    capacity: int = 1               # >1: group session; several customers share one start
+    capacity: int = 1  # >1: group session; several customers share one start
 
 
 @dataclass(frozen=True)
 class Booking:
     """An existing appointment of this staff member (any service)."""
 
-    start: datetime                 # aware UTC
-    end: datetime                   # aware UTC (without buffers)
+    start: datetime  # aware UTC
+    end: datetime  # aware UTC (without buffers)
     service_id: int
-    buffer_before: timedelta = timedelta(0)   # that appointment's own service buffers
+    buffer_before: timedelta = timedelta(0)  # that appointment's own service buffers
     buffer_after: timedelta = timedelta(0)
-    seats: int = 1                  # customers booked at this start (group sessions)
+    seats: int = 1  # customers booked at this start (group sessions)
     id: int | None = None
 
 
-def quick_booking(start: datetime, end: datetime, service_id: int, buffer_before: timedelta,
-                  buffer_after: timedelta, seats: int, id: int | None) -> Booking:
+def quick_booking(
+    start: datetime,
+    end: datetime,
+    service_id: int,
+    buffer_before: timedelta,
+    buffer_after: timedelta,
+    seats: int,
+    id: int | None,
+) -> Booking:
     """The same Booking without the frozen dataclass __init__ (a month has thousands of them)."""
     booking = _new(Booking)
-    booking.__dict__.update(start=start, end=end, service_id=service_id, buffer_before=buffer_before,
-                            buffer_after=buffer_after, seats=seats, id=id)
+    booking.__dict__.update(
+        start=start,
+        end=end,
+        service_id=service_id,
+        buffer_before=buffer_before,
+        buffer_after=buffer_after,
+        seats=seats,
+        id=id,
+    )
     return booking
 
 
 @dataclass(frozen=True)
 class StaffCalendar:
     staff_id: int
-    zone: str                                        # IANA name, e.g. "Europe/Paris"
+    zone: str  # IANA name, e.g. "Europe/Paris"
     weekly: dict[int, tuple[tuple[time, time], ...]]  # weekday (0=Mon) -> local ranges; end time(0, 0) = 24:00
     overrides: dict[date, tuple[tuple[time, time], ...]] = field(default_factory=dict)  # () = closed that day
-    holidays: frozenset[date] = frozenset()          # site-wide closed LOCAL dates
-    time_off: tuple[tuple[datetime, datetime], ...] = ()   # UTC intervals
+    holidays: frozenset[date] = frozenset()  # site-wide closed LOCAL dates
+    time_off: tuple[tuple[datetime, datetime], ...] = ()  # UTC intervals
     bookings: tuple[Booking, ...] = ()
 
 
 @dataclass(frozen=True, order=True)
 class Slot:
-    start: datetime      # UTC
-    end: datetime        # UTC
+    start: datetime  # UTC
+    end: datetime  # UTC
     staff_id: int
     seats_left: int
 
 
 # --- time helpers -------------------------------------------------------------------------------
+
 
 def _us(moment: datetime) -> int:
     """Microseconds since the epoch of an aware datetime."""
@@ -165,8 +192,9 @@ def _ranges_utc(zone: ZoneInfo, day: date, ranges: list[tuple[time, time | None]
     out = []
     for start, end in ranges:
         lo = _first_at_or_after(zone, datetime.combine(day, start))
-        hi = _first_at_or_after(zone, datetime.combine(day + _DAY, _MIDNIGHT) if end is None
-                                else datetime.combine(day, end))
+        hi = _first_at_or_after(
+            zone, datetime.combine(day + _DAY, _MIDNIGHT) if end is None else datetime.combine(day, end)
+        )
         if hi > lo:
             out.append((lo, hi))
     return out
@@ -184,6 +212,7 @@ def _check_rules(rules: ServiceRules) -> None:
 
 
 # --- blockers -----------------------------------------------------------------------------------
+
 
 class _Blockers:
     """Time off and bookings, converted and sorted once.
@@ -241,8 +270,10 @@ class _Blockers:
 
 # --- the engine ---------------------------------------------------------------------------------
 
-def free_slots(rules: ServiceRules, staff: StaffCalendar, window_start: datetime, window_end: datetime,
-               now: datetime) -> list[Slot]:
+
+def free_slots(
+    rules: ServiceRules, staff: StaffCalendar, window_start: datetime, window_end: datetime, now: datetime
+) -> list[Slot]:
     """Bookable starts in [window_start, window_end), sorted, as UTC slots of this staff member."""
     _check_rules(rules)
     blockers = _Blockers(rules, staff)
@@ -252,8 +283,9 @@ def free_slots(rules: ServiceRules, staff: StaffCalendar, window_start: datetime
     return slots.slots
 
 
-def free_start_instants(rules: ServiceRules, staff: StaffCalendar, window_start: datetime,
-                        window_end: datetime, now: datetime) -> list[int]:
+def free_start_instants(
+    rules: ServiceRules, staff: StaffCalendar, window_start: datetime, window_end: datetime, now: datetime
+) -> list[int]:
     """The same starts as ``free_slots``, as microseconds since the epoch (UTC): for callers that
     only count or group them (the month grid), which then skip building thousands of objects."""
     _check_rules(rules)
@@ -269,8 +301,14 @@ def instant(us: int) -> datetime:
     return _utc(us)
 
 
-def _starts_by_day(rules: ServiceRules, staff: StaffCalendar, blockers: _Blockers, window_start: datetime,
-                   window_end: datetime, now: datetime) -> Iterator[tuple[int, list[int]]]:
+def _starts_by_day(
+    rules: ServiceRules,
+    staff: StaffCalendar,
+    blockers: _Blockers,
+    window_start: datetime,
+    window_end: datetime,
+    now: datetime,
+) -> Iterator[tuple[int, list[int]]]:
     """(local day's first instant, that day's free starts ascending) for each local day in the window."""
     now_us = _us(now)
     lo = max(_us(window_start), now_us + _td_us(rules.min_notice))
@@ -296,8 +334,9 @@ def _starts_by_day(rules: ServiceRules, staff: StaffCalendar, blockers: _Blocker
             if regular and regular_end and day_end - day_start == _DAY_US:
                 # An ordinary day: one UTC offset throughout, so wall time = instant + offset.
                 pieces = [(day_start, day_end, naive_start_us - day_start)]
-                spans = [(day_start + _time_us(a), day_end if b is None else day_start + _time_us(b))
-                         for a, b in ranges]
+                spans = [
+                    (day_start + _time_us(a), day_end if b is None else day_start + _time_us(b)) for a, b in ranges
+                ]
             else:  # the clocks change today: split the day where the offset changes
                 pieces = _pieces(zone, day_start, day_end)
                 spans = _ranges_utc(zone, day, ranges)
@@ -315,8 +354,11 @@ def _starts_by_day(rules: ServiceRules, staff: StaffCalendar, blockers: _Blocker
             if len(spans) > 1 or len(pieces) > 1:
                 found = sorted(set(found))
             if capacity > 1:  # group sessions: other starts of this service block; full starts are gone
-                found = [s for s in found if blockers.seats.get(s, 0) < capacity
-                         and not blockers.soft_blocked(s - before, s + tail, s)]
+                found = [
+                    s
+                    for s in found
+                    if blockers.seats.get(s, 0) < capacity and not blockers.soft_blocked(s - before, s + tail, s)
+                ]
             if found:
                 yield day_start, found
         day, day_start, regular = next_day, day_end, regular_end
@@ -442,13 +484,13 @@ class Refusal:
     """Why a start cannot be booked, as data; ``describe`` (or ``str``) words it."""
 
     blocker: Blocker
-    day: date | None = None                  # holiday, not a working day (the staff member's local date)
-    limit: timedelta | None = None           # min notice, horizon; the grid step when off the grid
-    local: tuple[datetime, ...] = ()         # wall times: start, end[, buffered start, buffered end]
+    day: date | None = None  # holiday, not a working day (the staff member's local date)
+    limit: timedelta | None = None  # min notice, horizon; the grid step when off the grid
+    local: tuple[datetime, ...] = ()  # wall times: start, end[, buffered start, buffered end]
     hours: tuple[tuple[time, time | None], ...] = ()  # the day's working hours (outside hours)
     zone: str = ""
-    appointment_id: int | None = None        # the overlapping appointment, when it has an id
-    seats: tuple[int, int] = (0, 0)          # taken, capacity (a full group session)
+    appointment_id: int | None = None  # the overlapping appointment, when it has an id
+    seats: tuple[int, int] = (0, 0)  # taken, capacity (a full group session)
 
     @property
     def taken(self) -> bool:
@@ -480,8 +522,11 @@ def describe(refusal: Refusal) -> str:
     if kind is Blocker.time_off:
         return "the staff member is away then (time off)"
     if kind is Blocker.overlap:
-        return f"it overlaps appointment #{refusal.appointment_id}" if refusal.appointment_id is not None \
+        return (
+            f"it overlaps appointment #{refusal.appointment_id}"
+            if refusal.appointment_id is not None
             else "it overlaps another appointment"
+        )
     taken, capacity = refusal.seats
     return f"the group session is full ({taken} of {capacity} seats taken)"
 
@@ -562,6 +607,7 @@ def choose_staff(free_staff: list[int], bookings_that_day: dict[int, int], booki
 
 
 # --- wording ------------------------------------------------------------------------------------
+
 
 def _plural(n: int, word: str) -> str:
     return f"{n} {word}" if n == 1 else f"{n} {word}s"

@@ -8,12 +8,22 @@ from litestar import Controller, Request, get, post
 from litestar.params import FromPath, FromQuery
 from litestar.response import Response, Template
 
-from portal.ids import QueryId, parse_int
 from portal.booking import admin, schedules
-from portal.booking.back_forms import KINDS, WEEKDAYS, Form, ServiceInput, hhmm, many, one, parse_override, \
-    parse_service, parse_weekly
+from portal.booking.back_forms import (
+    KINDS,
+    WEEKDAYS,
+    Form,
+    ServiceInput,
+    hhmm,
+    many,
+    one,
+    parse_override,
+    parse_service,
+    parse_weekly,
+)
 from portal.booking.calendar import viewer_zone
 from portal.errors import DomainError, Invalid
+from portal.ids import QueryId, parse_int
 from portal.web.auth import current_actor
 from portal.web.responses import after_post, flash, form_error, page_or_fragment, wants_fragment
 from portal.web.uploads import chosen_files
@@ -28,15 +38,26 @@ async def form_of(request: Request) -> Form:
 
 # --- services ------------------------------------------------------------------------------------
 
+
 def _question_rows(data: ServiceInput) -> list:
     return [*data.questions, *([None] * BLANK_QUESTIONS)]
 
 
 async def _service_context(request: Request, data: ServiceInput, service: dict | None) -> dict:
     actor = current_actor(request)
-    slots = await admin.preview(actor, service["id"], viewer_zone(actor)) if service and not wants_fragment(request) else []
-    return {"form": data, "service": service, "staff_options": await admin.staff_members(), "kinds": KINDS,
-            "question_rows": _question_rows(data), "errors": {}, "zone": viewer_zone(actor), "slots": slots}
+    slots = (
+        await admin.preview(actor, service["id"], viewer_zone(actor)) if service and not wants_fragment(request) else []
+    )
+    return {
+        "form": data,
+        "service": service,
+        "staff_options": await admin.staff_members(),
+        "kinds": KINDS,
+        "question_rows": _question_rows(data),
+        "errors": {},
+        "zone": viewer_zone(actor),
+        "slots": slots,
+    }
 
 
 class ServicesController(Controller):
@@ -78,9 +99,15 @@ class ServicesController(Controller):
             service = (await admin.service_form(actor, service_id))[0]
             context = await _service_context(request, data, service)
             return form_error(request, "booking/back/service.html", "booking/back/_service_form.html", context, error)
-        flash(request, f"Service “{data.name}” saved." + (
-            f" {cancelled} appointment{'s' if cancelled != 1 else ''} cancelled; the customers were notified."
-            if cancelled else ""))
+        flash(
+            request,
+            f"Service “{data.name}” saved."
+            + (
+                f" {cancelled} appointment{'s' if cancelled != 1 else ''} cancelled; the customers were notified."
+                if cancelled
+                else ""
+            ),
+        )
         return after_post(request, f"/back/services/{service_id}")
 
     @post("/{service_id:int}/delete", name="back:service_delete")
@@ -94,11 +121,13 @@ class ServicesController(Controller):
         actor = current_actor(request)
         service = await admin.service_row(service_id)
         slots = await admin.preview(actor, service_id, viewer_zone(actor))
-        return Template("booking/back/_preview.html", context={"service": service, "slots": slots,
-                                                                "zone": viewer_zone(actor)})
+        return Template(
+            "booking/back/_preview.html", context={"service": service, "slots": slots, "zone": viewer_zone(actor)}
+        )
 
 
 # --- schedules -----------------------------------------------------------------------------------
+
 
 def _saved_rows(weekly: dict[int, list[tuple[int, int]]]) -> dict[int, list[tuple[str, str]]]:
     """Ranges as the time inputs show them (24:00 is written 00:00), plus a blank row to add one."""
@@ -139,9 +168,16 @@ class TimeOffValues:
 
 async def _schedule_context(request: Request, user_id: int, **extra) -> dict:
     data = await schedules.schedule(current_actor(request), user_id)
-    context = {**data, "weekdays": WEEKDAYS, "zones": schedules.zones(), "zone_value": data["staff"]["timezone"],
-               "rows": _saved_rows(data["weekly"]), "override": OverrideValues(), "time_off_form": TimeOffValues(),
-               "errors": {}}
+    context = {
+        **data,
+        "weekdays": WEEKDAYS,
+        "zones": schedules.zones(),
+        "zone_value": data["staff"]["timezone"],
+        "rows": _saved_rows(data["weekly"]),
+        "override": OverrideValues(),
+        "time_off_form": TimeOffValues(),
+        "errors": {},
+    }
     context.update(extra)
     return context
 
@@ -151,8 +187,10 @@ class SchedulesController(Controller):
 
     @get("/", name="back:schedules")
     async def index(self, request: Request) -> Template:
-        return Template("booking/back/schedules.html",
-                        context={"staff": await schedules.overview(current_actor(request)), "weekdays": WEEKDAYS})
+        return Template(
+            "booking/back/schedules.html",
+            context={"staff": await schedules.overview(current_actor(request)), "weekdays": WEEKDAYS},
+        )
 
     @get("/{user_id:int}", name="back:schedule")
     async def show(self, request: Request, user_id: FromPath[int]) -> Template:
@@ -170,8 +208,9 @@ class SchedulesController(Controller):
         try:
             await schedules.save_weekly(current_actor(request), user_id, zone, weekly, errors)
         except DomainError as error:
-            return await self._refused(request, user_id, "_weekly_form.html", error, rows=_posted_rows(form),
-                                       zone_value=zone)
+            return await self._refused(
+                request, user_id, "_weekly_form.html", error, rows=_posted_rows(form), zone_value=zone
+            )
         flash(request, "Working hours saved.")
         return after_post(request, f"/back/schedules/{user_id}")
 
@@ -183,8 +222,9 @@ class SchedulesController(Controller):
             targets = [t for t in (parse_int(v, 0, 6) for v in many(form, "targets")) if t is not None]
             copied = await schedules.copy_day(current_actor(request), user_id, source, targets)
         except ValueError:
-            return await self._refused(request, user_id, "_copy_form.html",
-                                       Invalid(errors={"copy": "Choose the day to copy."}))
+            return await self._refused(
+                request, user_id, "_copy_form.html", Invalid(errors={"copy": "Choose the day to copy."})
+            )
         except DomainError as error:
             return await self._refused(request, user_id, "_copy_form.html", error)
         flash(request, f"{WEEKDAYS[source]}'s hours copied to {copied} day{'s' if copied != 1 else ''}.")
@@ -215,8 +255,15 @@ class SchedulesController(Controller):
         form = await form_of(request)
         values = TimeOffValues(**{k: one(form, k) for k in TimeOffValues().__dict__})
         try:
-            await schedules.add_time_off(current_actor(request), user_id, values.start_day, values.start_time,
-                                         values.end_day, values.end_time, values.reason)
+            await schedules.add_time_off(
+                current_actor(request),
+                user_id,
+                values.start_day,
+                values.start_time,
+                values.end_day,
+                values.end_time,
+                values.reason,
+            )
         except DomainError as error:
             return await self._refused(request, user_id, "_time_off_form.html", error, time_off_form=values)
         flash(request, "Time off added.")
@@ -231,9 +278,9 @@ class SchedulesController(Controller):
 
 # --- holidays ------------------------------------------------------------------------------------
 
+
 async def _holidays_context(request: Request, **extra) -> dict:
-    return {"holidays": await schedules.holidays(current_actor(request)), "errors": {}, "day": "", "name": "",
-            **extra}
+    return {"holidays": await schedules.holidays(current_actor(request)), "errors": {}, "day": "", "name": "", **extra}
 
 
 class HolidaysController(Controller):
@@ -264,8 +311,11 @@ class HolidaysController(Controller):
         except DomainError as error:
             context = await _holidays_context(request)
             return form_error(request, "booking/back/holidays.html", "booking/back/_import_form.html", context, error)
-        flash(request, f"Imported {added} holiday{'s' if added != 1 else ''}"
-                       + (f"; {skipped} skipped (past or already there)." if skipped else "."))
+        flash(
+            request,
+            f"Imported {added} holiday{'s' if added != 1 else ''}"
+            + (f"; {skipped} skipped (past or already there)." if skipped else "."),
+        )
         return after_post(request, "/back/holidays")
 
     @post("/{holiday_id:int}/delete", name="back:holidays_delete")
@@ -277,22 +327,41 @@ class HolidaysController(Controller):
 
 # --- why is this time not bookable? --------------------------------------------------------------
 
+
 class WhyController(Controller):
     path = "/back/availability"
 
     @get("/why", name="back:why")
-    async def why(self, request: Request, service: QueryId = 0, staff: QueryId = 0,
-                  date: FromQuery[str] = "", time: FromQuery[str] = "", tz: FromQuery[str] = "") -> Template:
+    async def why(
+        self,
+        request: Request,
+        service: QueryId = 0,
+        staff: QueryId = 0,
+        date: FromQuery[str] = "",
+        time: FromQuery[str] = "",
+        tz: FromQuery[str] = "",
+    ) -> Template:
         actor = current_actor(request)
         zone = tz or viewer_zone(actor)
-        context = {"services": await admin.list_services(actor), "staff_list": await admin.staff_members(),
-                   "service_id": service, "staff_id": staff, "date": date, "time": time, "zone": zone,
-                   "zones": schedules.zones(), "result": None, "errors": {}, "error_message": ""}
+        context = {
+            "services": await admin.list_services(actor),
+            "staff_list": await admin.staff_members(),
+            "service_id": service,
+            "staff_id": staff,
+            "date": date,
+            "time": time,
+            "zone": zone,
+            "zones": schedules.zones(),
+            "result": None,
+            "errors": {},
+            "error_message": "",
+        }
         if service and staff:
             try:
                 context["result"] = await schedules.why_not(actor, service, staff, date, time, zone)
             except DomainError as error:
                 context.update(errors=error.errors, error_message=error.message if not error.errors else "")
-                return page_or_fragment(request, "booking/back/why.html", "booking/back/_why.html", context,
-                                        status_code=error.status_code)
+                return page_or_fragment(
+                    request, "booking/back/why.html", "booking/back/_why.html", context, status_code=error.status_code
+                )
         return page_or_fragment(request, "booking/back/why.html", "booking/back/_why.html", context)

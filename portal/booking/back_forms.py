@@ -18,7 +18,7 @@ Form = dict[str, list[str]]
 
 KINDS = {"text": "Short text", "choice": "Choice from a list", "yesno": "Yes or no"}
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
-MAX_SPAN_MINUTES = 24 * 60 - 1   # duration + buffers stay under a day (the engine's margin)
+MAX_SPAN_MINUTES = 24 * 60 - 1  # duration + buffers stay under a day (the engine's margin)
 _SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 
 
@@ -63,6 +63,7 @@ def as_time(minutes: int) -> time:
 
 
 # --- time ranges -----------------------------------------------------------------------------------
+
 
 def check_ranges(ranges: list[tuple[int, int]]) -> str | None:
     """A message when ranges of one day are inverted, empty or overlap, else None."""
@@ -185,15 +186,25 @@ class ServiceInput:
     questions: list[Question] = field(default_factory=list)
     staff: list[int] = field(default_factory=list)
     is_active: bool = True
-    cancel_affected: bool = False   # "cancel the appointments this change strands, and tell the customers"
+    cancel_affected: bool = False  # "cancel the appointments this change strands, and tell the customers"
 
     @classmethod
-    def from_row(cls, row: dict, questions: list[dict], staff: list[int]) -> "ServiceInput":
-        return cls(**{k: row[k] for k in NUMBER_FIELDS}, name=row["name"], slug=row["slug"],
-                   description=row["description"], reminder_offsets=list(row["reminder_offsets"]),
-                   questions=[Question(q["id"], q["label"], q.get("kind", "text"), bool(q.get("required")),
-                                       list(q.get("options", [])), i) for i, q in enumerate(questions)],
-                   staff=staff, is_active=row["is_active"])
+    def from_row(cls, row: dict, questions: list[dict], staff: list[int]) -> ServiceInput:
+        return cls(
+            **{k: row[k] for k in NUMBER_FIELDS},
+            name=row["name"],
+            slug=row["slug"],
+            description=row["description"],
+            reminder_offsets=list(row["reminder_offsets"]),
+            questions=[
+                Question(
+                    q["id"], q["label"], q.get("kind", "text"), bool(q.get("required")), list(q.get("options", [])), i
+                )
+                for i, q in enumerate(questions)
+            ],
+            staff=staff,
+            is_active=row["is_active"],
+        )
 
     @property
     def reminders_text(self) -> str:
@@ -234,8 +245,16 @@ def parse_questions(form: Form, errors: dict[str, str], max_rows: int = 30) -> l
             errors[key] = "A choice needs at least two options (one per line or separated by commas)."
         elif any(len(o) > 100 for o in options):
             errors[key] = "An option has at most 100 characters."
-        questions.append(Question(one(form, f"q{i}_id")[:40], label, kind, bool(one(form, f"q{i}_required")),
-                                  options if kind == "choice" else [], order))
+        questions.append(
+            Question(
+                one(form, f"q{i}_id")[:40],
+                label,
+                kind,
+                bool(one(form, f"q{i}_required")),
+                options if kind == "choice" else [],
+                order,
+            )
+        )
     questions.sort(key=lambda q: q.order)
     taken = {q.id for q in questions if q.id}
     for question in questions:
@@ -253,8 +272,12 @@ def parse_questions(form: Form, errors: dict[str, str], max_rows: int = 30) -> l
 
 def parse_service(form: Form) -> tuple[ServiceInput, dict[str, str]]:
     errors: dict[str, str] = {}
-    data = ServiceInput(name=one(form, "name"), description=one(form, "description"),
-                        is_active=bool(one(form, "is_active")), cancel_affected=bool(one(form, "cancel_affected")))
+    data = ServiceInput(
+        name=one(form, "name"),
+        description=one(form, "description"),
+        is_active=bool(one(form, "is_active")),
+        cancel_affected=bool(one(form, "cancel_affected")),
+    )
     data.slug = one(form, "slug").lower() or slugify(data.name)
     for name in NUMBER_FIELDS:
         setattr(data, name, _number(form, name, errors))
@@ -266,8 +289,10 @@ def parse_service(form: Form) -> tuple[ServiceInput, dict[str, str]]:
         errors["slug"] = "Use lower-case letters, digits and dashes, e.g. tax-consultation."
     if len(data.description) > 2000:
         errors["description"] = "A description has at most 2,000 characters."
-    if not errors.keys() & {"duration_minutes", "buffer_before_minutes", "buffer_after_minutes"} and \
-            data.duration_minutes + data.buffer_before_minutes + data.buffer_after_minutes > MAX_SPAN_MINUTES:
+    if (
+        not errors.keys() & {"duration_minutes", "buffer_before_minutes", "buffer_after_minutes"}
+        and data.duration_minutes + data.buffer_before_minutes + data.buffer_after_minutes > MAX_SPAN_MINUTES
+    ):
         errors["duration_minutes"] = "Duration and buffers together must stay under 24 hours."
     reminders_raw = one(form, "reminder_offsets")
     try:

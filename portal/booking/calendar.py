@@ -73,15 +73,31 @@ async def calendar_view(actor: Actor, view: str, anchor_raw: str, staff_choice: 
     ids = [s["id"] for s in staff]
     cells: dict[tuple[int, date], Cell] = {(s["id"], d): Cell() for s in staff for d in days}
     async with read_together():
-        rows = await Appointment.select(
-            Appointment.id, Appointment.staff, Appointment.start_at, Appointment.end_at, Appointment.status,
-            Appointment.customer_name, Appointment.seats, Appointment.service.name.as_alias("service_name"),
-        ).where(Appointment.staff.is_in(ids or [0]) & (Appointment.start_at < hi) & (Appointment.end_at > lo)
-                & (Appointment.start_at > lo - services.MAX_APPOINTMENT_SPAN)).order_by(Appointment.start_at)
-        off = await TimeOff.select().where(TimeOff.staff.is_in(ids or [0]) & (TimeOff.end_at > lo)
-                                           & (TimeOff.start_at < hi))
-        holiday_rows = await Holiday.select().where((Holiday.day >= days[0] - timedelta(days=1))
-                                                    & (Holiday.day <= days[-1] + timedelta(days=1)))
+        rows = (
+            await Appointment.select(
+                Appointment.id,
+                Appointment.staff,
+                Appointment.start_at,
+                Appointment.end_at,
+                Appointment.status,
+                Appointment.customer_name,
+                Appointment.seats,
+                Appointment.service.name.as_alias("service_name"),
+            )
+            .where(
+                Appointment.staff.is_in(ids or [0])
+                & (Appointment.start_at < hi)
+                & (Appointment.end_at > lo)
+                & (Appointment.start_at > lo - services.MAX_APPOINTMENT_SPAN)
+            )
+            .order_by(Appointment.start_at)
+        )
+        off = await TimeOff.select().where(
+            TimeOff.staff.is_in(ids or [0]) & (TimeOff.end_at > lo) & (TimeOff.start_at < hi)
+        )
+        holiday_rows = await Holiday.select().where(
+            (Holiday.day >= days[0] - timedelta(days=1)) & (Holiday.day <= days[-1] + timedelta(days=1))
+        )
         loaded = await services.calendars([{"id": s["id"], "timezone": s["timezone"]} for s in staff], lo, hi)
     for row in rows:
         local = row["start_at"].astimezone(zone)
@@ -98,17 +114,44 @@ async def calendar_view(actor: Actor, view: str, anchor_raw: str, staff_choice: 
             _spread(cells, calendar.staff_id, start, end, zone, days, lambda label: label)
     for row in off:
         reason = f" ({row['reason']})" if row["reason"] else ""
-        _spread(cells, row["staff"], row["start_at"], row["end_at"], zone, days, lambda label: f"Time off {label}{reason}",  # noqa: B023 - called at once
-                target="time_off")
+        _spread(
+            cells,
+            row["staff"],
+            row["start_at"],
+            row["end_at"],
+            zone,
+            days,
+            lambda label: f"Time off {label}{reason}",  # noqa: B023 - called at once
+            target="time_off",
+        )
     holidays = {r["day"]: r["name"] for r in holiday_rows if days[0] <= r["day"] <= days[-1]}
     step = timedelta(days=7 if view == "week" else 1)
-    return {"view": view, "anchor": anchor, "days": days, "zone": zone_name, "staff_choice": choice,
-            "staff": staff, "cells": cells, "holidays": holidays, "prev": anchor - step, "next": anchor + step,
-            "today": local_today(zone), "staff_options": await staff_members() if actor.is_admin else []}
+    return {
+        "view": view,
+        "anchor": anchor,
+        "days": days,
+        "zone": zone_name,
+        "staff_choice": choice,
+        "staff": staff,
+        "cells": cells,
+        "holidays": holidays,
+        "prev": anchor - step,
+        "next": anchor + step,
+        "today": local_today(zone),
+        "staff_options": await staff_members() if actor.is_admin else [],
+    }
 
 
-def _spread(cells, staff_id: int, start: datetime, end: datetime, zone: tzinfo, days: list[date], label_of,
-            target: str = "hours") -> None:
+def _spread(
+    cells,
+    staff_id: int,
+    start: datetime,
+    end: datetime,
+    zone: tzinfo,
+    days: list[date],
+    label_of,
+    target: str = "hours",
+) -> None:
     """Add an interval to every shown day it touches, cut at the viewer's midnights."""
     for day in days:
         day_lo, day_hi = local_day_bounds(day, zone)
@@ -119,6 +162,7 @@ def _spread(cells, staff_id: int, start: datetime, end: datetime, zone: tzinfo, 
 
 
 # --- one appointment -----------------------------------------------------------------------------
+
 
 async def appointment_for_staff(actor: Actor, appointment_id: int) -> dict:
     """The appointment with everything staff need; 404 for an agent when it is someone else's."""
@@ -140,8 +184,11 @@ async def save_note(actor: Actor, appointment_id: int, note: str) -> None:
         raise Invalid(errors={"staff_note": "A note has at most 5,000 characters."})
     async with write_transaction():
         await appointment_for_staff(actor, appointment_id)
-        await Appointment.update({Appointment.staff_note: note.strip(), Appointment.updated_at: utcnow()}).where(
-            Appointment.id == appointment_id).run()
+        await (
+            Appointment.update({Appointment.staff_note: note.strip(), Appointment.updated_at: utcnow()})
+            .where(Appointment.id == appointment_id)
+            .run()
+        )
 
 
 async def mark(actor: Actor, appointment_id: int, status: str) -> str:
@@ -154,8 +201,11 @@ async def mark(actor: Actor, appointment_id: int, status: str) -> str:
             raise Invalid("This appointment was cancelled.")
         if not appointment["started"]:
             raise Invalid("You can mark it once it has started.")
-        await Appointment.update({Appointment.status: status, Appointment.updated_at: utcnow()}).where(
-            (Appointment.id == appointment_id) & (Appointment.status != "cancelled")).run()
+        await (
+            Appointment.update({Appointment.status: status, Appointment.updated_at: utcnow()})
+            .where((Appointment.id == appointment_id) & (Appointment.status != "cancelled"))
+            .run()
+        )
     return STATUSES[status]
 
 
@@ -179,8 +229,9 @@ async def move_times(appointment: dict, day: date, zone: str) -> list[services.T
     if not staff:
         return []
     calendar = (await services.calendars(staff, lo, hi))[0]
-    calendar = engine.StaffCalendar(**{**calendar.__dict__, "bookings": tuple(
-        b for b in calendar.bookings if b.id != appointment["id"])})
+    calendar = engine.StaffCalendar(
+        **{**calendar.__dict__, "bookings": tuple(b for b in calendar.bookings if b.id != appointment["id"])}
+    )
     tz = zone_info(zone)
     slots = engine.free_slots(services.rules_for(service), calendar, lo, hi, utcnow())
     return [services.TimeChoice(s.start, s.start.astimezone(tz).strftime("%H:%M"), s.seats_left) for s in slots]
@@ -188,12 +239,12 @@ async def move_times(appointment: dict, day: date, zone: str) -> list[services.T
 
 # --- booking on a customer's behalf --------------------------------------------------------------
 
+
 async def bookable_services() -> list[dict]:
     return await services.active_services()
 
 
-async def booking_choices(actor: Actor, service_id: int | None, staff_raw: str, day: date | None,
-                          zone: str) -> dict:
+async def booking_choices(actor: Actor, service_id: int | None, staff_raw: str, day: date | None, zone: str) -> dict:
     """What the phone-booking form offers: services, their staff (agents: themselves), the day's times."""
     service = None
     staff: list[dict] = []
@@ -208,8 +259,13 @@ async def booking_choices(actor: Actor, service_id: int | None, staff_raw: str, 
     chosen = staff_raw if any(str(s["id"]) == staff_raw for s in staff) else (str(staff[0]["id"]) if staff else "")
     if service and chosen and day:
         times = await services.day_times(service, chosen, day, zone)
-    return {"service": service, "staff_list": staff, "staff": chosen, "times": times,
-            "services": await bookable_services()}
+    return {
+        "service": service,
+        "staff_list": staff,
+        "staff": chosen,
+        "times": times,
+        "services": await bookable_services(),
+    }
 
 
 async def find_customers(actor: Actor, q: str) -> list[dict]:
@@ -217,13 +273,18 @@ async def find_customers(actor: Actor, q: str) -> list[dict]:
     if len(q) < 2:
         return []
     needle = f"%{q}%"
-    return await User.select(User.id, User.name, User.email).where(
-        (User.role == "customer") & (User.is_active == True) & (User.email.like(needle) | ilike(User.name, needle))  # noqa: E712
-    ).order_by(User.email).limit(10)
+    return (
+        await User.select(User.id, User.name, User.email)
+        .where(
+            (User.role == "customer") & (User.is_active == True) & (User.email.like(needle) | ilike(User.name, needle))
+        )
+        .order_by(User.email)
+        .limit(10)
+    )
 
 
 async def customer_account(customer_id: int | None = None, email: str = "") -> dict | None:
-    query = User.select(User.id, User.name, User.email, User.timezone, User.role).where(User.is_active == True)  # noqa: E712
+    query = User.select(User.id, User.name, User.email, User.timezone, User.role).where(User.is_active == True)
     if customer_id:
         return await query.where(User.id == customer_id).first()
     if email:
@@ -231,8 +292,9 @@ async def customer_account(customer_id: int | None = None, email: str = "") -> d
     return None
 
 
-async def book_for_customer(actor: Actor, service_id: int, staff_raw: str, start_raw: str, customer_id: int | None,
-                            details: services.Details) -> tuple[dict, str]:
+async def book_for_customer(
+    actor: Actor, service_id: int, staff_raw: str, start_raw: str, customer_id: int | None, details: services.Details
+) -> tuple[dict, str]:
     """A phone booking: the customer's account when there is one (chosen, or found by email), else the
     contact details typed in. The customer gets the usual confirmation with their manage link."""
     service = await service_row(service_id)
@@ -245,8 +307,13 @@ async def book_for_customer(actor: Actor, service_id: int, staff_raw: str, start
         raise NotFound("We could not find that customer.")
     customer = None
     if account is not None:
-        customer = Actor(id=account["id"], email=account["email"], name=account["name"], role=account["role"],
-                         timezone=account["timezone"])
+        customer = Actor(
+            id=account["id"],
+            email=account["email"],
+            name=account["name"],
+            role=account["role"],
+            timezone=account["timezone"],
+        )
         details.timezone = zone_or_utc(account["timezone"])
     if not staff_raw or staff_raw == services.ANYONE:
         raise Invalid(errors={"staff": "Choose who the appointment is with."})
@@ -254,6 +321,7 @@ async def book_for_customer(actor: Actor, service_id: int, staff_raw: str, start
 
 
 # --- iCal subscription feeds ----------------------------------------------------------------------
+
 
 def feed_url(raw: str) -> str:
     return f"{get_settings().base_url}/feeds/staff/{raw}.ics"
@@ -296,12 +364,27 @@ async def feed_calendar(filename: str) -> bytes:
     staff = await User.select(User.name, User.is_active, User.role).where(User.id == feed["staff"]).first()
     if staff is None or not staff["is_active"] or staff["role"] == "customer":
         raise NotFound("No such feed.")
-    rows = await Appointment.select(
-        Appointment.id, Appointment.uid, Appointment.sequence, Appointment.start_at, Appointment.end_at,
-        Appointment.status, Appointment.customer_name, Appointment.customer_email, Appointment.customer_phone,
-        Appointment.updated_at, Appointment.service.name.as_alias("service_name"),
-    ).where((Appointment.staff == feed["staff"]) & (Appointment.status != "cancelled")
-            & (Appointment.start_at >= now - FEED_PAST)).order_by(Appointment.start_at)
+    rows = (
+        await Appointment.select(
+            Appointment.id,
+            Appointment.uid,
+            Appointment.sequence,
+            Appointment.start_at,
+            Appointment.end_at,
+            Appointment.status,
+            Appointment.customer_name,
+            Appointment.customer_email,
+            Appointment.customer_phone,
+            Appointment.updated_at,
+            Appointment.service.name.as_alias("service_name"),
+        )
+        .where(
+            (Appointment.staff == feed["staff"])
+            & (Appointment.status != "cancelled")
+            & (Appointment.start_at >= now - FEED_PAST)
+        )
+        .order_by(Appointment.start_at)
+    )
     if feed["last_used_at"] is None or feed["last_used_at"] < now - timedelta(hours=1):
         async with write_transaction():
             await StaffFeed.update({StaffFeed.last_used_at: now}).where(StaffFeed.id == feed["id"]).run()

@@ -9,12 +9,12 @@ from litestar import Controller, Request, get, post
 from litestar.params import FromPath, FromQuery
 from litestar.response import Response, Template
 
-from portal.ids import QueryId, parse_id
 from portal.booking import calendar, services
 from portal.booking.back_controllers import form_of
 from portal.booking.back_forms import one
 from portal.clock import parse_day, zone_info, zone_or_utc
 from portal.errors import DomainError, Invalid
+from portal.ids import QueryId, parse_id
 from portal.web.auth import current_actor
 from portal.web.responses import after_post, flash, form_error, page_or_fragment
 
@@ -33,17 +33,25 @@ async def _appointment_context(request: Request, appointment_id: int, **extra) -
     actor = current_actor(request)
     appointment = await calendar.appointment_for_staff(actor, appointment_id)
     zone = calendar.viewer_zone(actor)
-    return {"appointment": appointment, "zone": zone, "when": services.local_label(appointment["start_at"], zone),
-            "customer_when": services.local_label(appointment["start_at"], appointment["customer_timezone"]),
-            "base": f"{BASE}/appointments/{appointment_id}", "errors": {}, "reason": "", **extra}
+    return {
+        "appointment": appointment,
+        "zone": zone,
+        "when": services.local_label(appointment["start_at"], zone),
+        "customer_when": services.local_label(appointment["start_at"], appointment["customer_timezone"]),
+        "base": f"{BASE}/appointments/{appointment_id}",
+        "errors": {},
+        "reason": "",
+        **extra,
+    }
 
 
 class CalendarController(Controller):
     path = BASE
 
     @get("/", name="back:calendar")
-    async def index(self, request: Request, view: FromQuery[str] = "day", date: FromQuery[str] = "",
-                    staff: FromQuery[str] = "") -> Template:
+    async def index(
+        self, request: Request, view: FromQuery[str] = "day", date: FromQuery[str] = "", staff: FromQuery[str] = ""
+    ) -> Template:
         context = await calendar.calendar_view(current_actor(request), view, date[:10], staff[:20])
         return page_or_fragment(request, "booking/back/calendar.html", "booking/back/_calendar.html", context)
 
@@ -78,8 +86,9 @@ class CalendarController(Controller):
             await calendar.staff_cancel(current_actor(request), appointment_id, reason)
         except DomainError as error:
             context = await _appointment_context(request, appointment_id, reason=reason)
-            return form_error(request, "booking/back/appointment.html", "booking/back/_staff_cancel_form.html",
-                              context, error)
+            return form_error(
+                request, "booking/back/appointment.html", "booking/back/_staff_cancel_form.html", context, error
+            )
         flash(request, "Appointment cancelled; the customer was sent the cancellation.")
         return after_post(request, f"{BASE}/appointments/{appointment_id}")
 
@@ -103,29 +112,49 @@ class CalendarController(Controller):
                 day = services.parse_start(start).astimezone(zone_info(context["zone"])).date()
             except Invalid:
                 day = appointment["start_at"].astimezone(zone_info(context["zone"])).date()
-            context.update(day=day, times=await calendar.move_times(appointment, day, context["zone"]),
-                           alternatives=getattr(error, "alternatives", []))
+            context.update(
+                day=day,
+                times=await calendar.move_times(appointment, day, context["zone"]),
+                alternatives=getattr(error, "alternatives", []),
+            )
             return form_error(request, "booking/back/reschedule.html", "booking/back/_move_times.html", context, error)
         flash(request, "Appointment moved; the customer was sent the new time.")
         return after_post(request, f"{BASE}/appointments/{appointment_id}")
 
     # --- phone bookings ----------------------------------------------------------------------------
 
-    async def _book_context(self, request: Request, service: int, staff: str, day: str, customer: int, q: str,
-                            **extra) -> dict:
+    async def _book_context(
+        self, request: Request, service: int, staff: str, day: str, customer: int, q: str, **extra
+    ) -> dict:
         actor = current_actor(request)
         zone = calendar.viewer_zone(actor)
         chosen_day = _day(day[:10]) or calendar.parse_anchor("", zone)
         context = await calendar.booking_choices(actor, service or None, staff, chosen_day, zone)
-        context.update(zone=zone, day=chosen_day, q=q, matches=await calendar.find_customers(actor, q),
-                       customer=await calendar.customer_account(customer) if customer else None,
-                       service_id=service, errors={}, values={}, answers={}, start="")
+        context.update(
+            zone=zone,
+            day=chosen_day,
+            q=q,
+            matches=await calendar.find_customers(actor, q),
+            customer=await calendar.customer_account(customer) if customer else None,
+            service_id=service,
+            errors={},
+            values={},
+            answers={},
+            start="",
+        )
         context.update(extra)
         return context
 
     @get("/book", name="back:book")
-    async def book_page(self, request: Request, service: QueryId = 0, staff: FromQuery[str] = "",
-                        date: FromQuery[str] = "", customer: QueryId = 0, q: FromQuery[str] = "") -> Template:
+    async def book_page(
+        self,
+        request: Request,
+        service: QueryId = 0,
+        staff: FromQuery[str] = "",
+        date: FromQuery[str] = "",
+        customer: QueryId = 0,
+        q: FromQuery[str] = "",
+    ) -> Template:
         context = await self._book_context(request, service, staff[:20], date, customer, q[:100])
         return page_or_fragment(request, "booking/back/book.html", "booking/back/_book.html", context)
 
@@ -143,16 +172,29 @@ class CalendarController(Controller):
             if not start:
                 raise Invalid(errors={"start": "Choose a time."})
             details = services.Details(
-                name=one(form, "name"), email=one(form, "email"), phone=one(form, "phone"), note=one(form, "note"),
+                name=one(form, "name"),
+                email=one(form, "email"),
+                phone=one(form, "phone"),
+                note=one(form, "note"),
                 timezone=zone_or_utc(one(form, "timezone") or calendar.viewer_zone(actor)),
-                answers={f"q_{q['id']}": one(form, f"q_{q['id']}")[:2000] for q in service["questions"]})
-            appointment, _ = await calendar.book_for_customer(actor, service_id, staff, start, customer_id or None,
-                                                              details)
+                answers={f"q_{q['id']}": one(form, f"q_{q['id']}")[:2000] for q in service["questions"]},
+            )
+            appointment, _ = await calendar.book_for_customer(
+                actor, service_id, staff, start, customer_id or None, details
+            )
         except DomainError as error:
-            context = await self._book_context(request, service_id, staff, one(form, "date"), customer_id, "",
-                                               values={k: one(form, k) for k in ("name", "email", "phone", "note")},
-                                               answers={k: one(form, k) for k in form if k.startswith("q_")},
-                                               start=start, alternatives=getattr(error, "alternatives", []))
+            context = await self._book_context(
+                request,
+                service_id,
+                staff,
+                one(form, "date"),
+                customer_id,
+                "",
+                values={k: one(form, k) for k in ("name", "email", "phone", "note")},
+                answers={k: one(form, k) for k in form if k.startswith("q_")},
+                start=start,
+                alternatives=getattr(error, "alternatives", []),
+            )
             return form_error(request, "booking/back/book.html", "booking/back/_book.html", context, error)
         flash(request, f"Booked for {appointment['customer_name']}; they were sent the confirmation.")
         return after_post(request, f"{BASE}/appointments/{appointment['id']}")
@@ -174,8 +216,12 @@ class CalendarController(Controller):
     async def feed_revoke(self, request: Request) -> Response:
         actor = current_actor(request)
         found = await calendar.revoke_feed(actor, actor.id)
-        flash(request, "Your calendar feed is turned off: the old address no longer works." if found
-              else "You had no calendar feed.")
+        flash(
+            request,
+            "Your calendar feed is turned off: the old address no longer works."
+            if found
+            else "You had no calendar feed.",
+        )
         return after_post(request, f"{BASE}/feed")
 
 
@@ -192,5 +238,8 @@ class StaffFeedAdminController(Controller):
 @get("/feeds/staff/{token:str}", name="feeds:staff")
 async def staff_feed(token: FromPath[str]) -> Response:
     body = await calendar.feed_calendar(token)
-    return Response(content=body, media_type="text/calendar; charset=utf-8",
-                    headers={"Cache-Control": "private, max-age=300", "Content-Disposition": 'inline; filename="calendar.ics"'})
+    return Response(
+        content=body,
+        media_type="text/calendar; charset=utf-8",
+        headers={"Cache-Control": "private, max-age=300", "Content-Disposition": 'inline; filename="calendar.ics"'},
+    )

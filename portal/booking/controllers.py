@@ -35,8 +35,9 @@ def _zone(request: Request, tz: str) -> str:
 
 
 def _remember_zone(response: Response, zone: str) -> Response:
-    response.set_cookie(TZ_COOKIE, zone, max_age=365 * 24 * 3600, samesite="lax", httponly=True,
-                        secure=get_settings().secure_cookies)
+    response.set_cookie(
+        TZ_COOKIE, zone, max_age=365 * 24 * 3600, samesite="lax", httponly=True, secure=get_settings().secure_cookies
+    )
     return response
 
 
@@ -60,12 +61,19 @@ async def _times_context(request: Request, service: dict, staff: str, day: str, 
     zone = _zone(request, tz)
     chosen_day = _day(day)
     times = await services.day_times(service, staff, chosen_day, zone) if chosen_day else []
-    return {"service": service, "staff": staff or ANYONE, "zone": zone, "day": chosen_day, "times": times,
-            "action": action}
+    return {
+        "service": service,
+        "staff": staff or ANYONE,
+        "zone": zone,
+        "day": chosen_day,
+        "times": times,
+        "action": action,
+    }
 
 
-async def _calendar_context(request: Request, service: dict, staff: str, month: str, day: str, tz: str,
-                            action: str) -> dict[str, Any]:
+async def _calendar_context(
+    request: Request, service: dict, staff: str, month: str, day: str, tz: str, action: str
+) -> dict[str, Any]:
     zone = _zone(request, tz)
     first = _month(month, zone)
     chosen_day = _day(day)
@@ -74,10 +82,20 @@ async def _calendar_context(request: Request, service: dict, staff: str, month: 
     times = await services.day_times(service, staff, chosen_day, zone) if chosen_day else []
     today = local_today(zone)
     return {
-        "service": service, "staff": staff or ANYONE, "staff_list": await services.service_staff(service["id"]),
-        "zone": zone, "zones": time_zones(), "month": first, "weeks": weeks, "counts": counts,
-        "prev_month": (first - timedelta(days=1)).replace(day=1), "next_month": (first + timedelta(days=32)).replace(day=1),
-        "show_prev": first > today.replace(day=1), "day": chosen_day, "times": times, "action": action,
+        "service": service,
+        "staff": staff or ANYONE,
+        "staff_list": await services.service_staff(service["id"]),
+        "zone": zone,
+        "zones": time_zones(),
+        "month": first,
+        "weeks": weeks,
+        "counts": counts,
+        "prev_month": (first - timedelta(days=1)).replace(day=1),
+        "next_month": (first + timedelta(days=32)).replace(day=1),
+        "show_prev": first > today.replace(day=1),
+        "day": chosen_day,
+        "times": times,
+        "action": action,
         "today": today,
     }
 
@@ -116,8 +134,15 @@ class BookingController(Controller):
         return Template("booking/services.html", context={"services": await services.active_services()})
 
     @get("/{slug:str}", name="booking:calendar")
-    async def calendar(self, request: Request, slug: FromPath[str], staff: FromQuery[str] = ANYONE,
-                       month: FromQuery[str] = "", day: FromQuery[str] = "", tz: FromQuery[str] = "") -> Response:
+    async def calendar(
+        self,
+        request: Request,
+        slug: FromPath[str],
+        staff: FromQuery[str] = ANYONE,
+        month: FromQuery[str] = "",
+        day: FromQuery[str] = "",
+        tz: FromQuery[str] = "",
+    ) -> Response:
         service = await services.service_by_slug(slug)
         if _wants_times_only(request):
             context = await _times_context(request, service, staff, day, tz, f"/book/{slug}/details")
@@ -127,14 +152,30 @@ class BookingController(Controller):
         return _remember_zone(response, context["zone"]) if tz else response
 
     @get("/{slug:str}/details", name="booking:details")
-    async def details(self, request: Request, slug: FromPath[str], start: FromQuery[str] = "",
-                      staff: FromQuery[str] = ANYONE, tz: FromQuery[str] = "") -> Template:
+    async def details(
+        self,
+        request: Request,
+        slug: FromPath[str],
+        start: FromQuery[str] = "",
+        staff: FromQuery[str] = ANYONE,
+        tz: FromQuery[str] = "",
+    ) -> Template:
         service = await services.service_by_slug(slug)
         when = services.parse_start(start)
         zone = _zone(request, tz)
-        return Template("booking/details.html", context={
-            "service": service, "start": when.isoformat(), "staff": staff, "zone": zone,
-            "when": services.local_label(when, zone), "form": BookForm(timezone=zone), "answers": {}, "errors": {}})
+        return Template(
+            "booking/details.html",
+            context={
+                "service": service,
+                "start": when.isoformat(),
+                "staff": staff,
+                "zone": zone,
+                "when": services.local_label(when, zone),
+                "form": BookForm(timezone=zone),
+                "answers": {},
+                "errors": {},
+            },
+        )
 
     @post("/{slug:str}", name="booking:book")
     async def book(self, request: Request, slug: FromPath[str]) -> Response:
@@ -143,39 +184,64 @@ class BookingController(Controller):
         form = BookForm(**{k: str(raw.get(k, "") or "")[:2000] for k in BookForm.__dataclass_fields__})
         if form.alternative:
             form.start, form.alternative = form.alternative, ""
-        details = services.Details(name=form.name, email=form.email, phone=form.phone, note=form.note,
-                                   timezone=zone_or_utc(form.timezone), answers=_answers(raw, service))
+        details = services.Details(
+            name=form.name,
+            email=form.email,
+            phone=form.phone,
+            note=form.note,
+            timezone=zone_or_utc(form.timezone),
+            answers=_answers(raw, service),
+        )
         try:
-            appointment, _ = await services.book(current_actor(request), service, form.staff or ANYONE,
-                                                     form.start, details)
+            appointment, _ = await services.book(
+                current_actor(request), service, form.staff or ANYONE, form.start, details
+            )
         except DomainError as error:
             when = services.parse_start(form.start) if form.start else utcnow()
-            context = {"service": service, "start": form.start, "staff": form.staff, "zone": details.timezone,
-                       "when": services.local_label(when, details.timezone), "form": form,
-                       "answers": details.answers, "alternatives": getattr(error, "alternatives", []),
-                       "label": lambda s: services.local_label(s, details.timezone)}
+            context = {
+                "service": service,
+                "start": form.start,
+                "staff": form.staff,
+                "zone": details.timezone,
+                "when": services.local_label(when, details.timezone),
+                "form": form,
+                "answers": details.answers,
+                "alternatives": getattr(error, "alternatives", []),
+                "label": lambda s: services.local_label(s, details.timezone),
+            }
             return form_error(request, "booking/details.html", "booking/_details_form.html", context, error)
         if current_actor(request) is not None:
             flash(request, "Your appointment is booked. We have sent you a confirmation with a calendar file.")
             return after_post(request, f"/appointments/{appointment['id']}")
         # A guest's manage link is in the mail only: the page must not hand it to whoever typed the address.
-        context = {"appointment": appointment,
-                   "when": services.local_label(appointment["start_at"], appointment["customer_timezone"])}
-        return page_or_fragment(request, "booking/booked.html", "booking/_booked.html", context, status_code=201,
-                                headers={"HX-Retarget": "#main", "HX-Reswap": "innerHTML"})
+        context = {
+            "appointment": appointment,
+            "when": services.local_label(appointment["start_at"], appointment["customer_timezone"]),
+        }
+        return page_or_fragment(
+            request,
+            "booking/booked.html",
+            "booking/_booked.html",
+            context,
+            status_code=201,
+            headers={"HX-Retarget": "#main", "HX-Reswap": "innerHTML"},
+        )
 
 
 # --- managing: by link (token) or by the signed-in customer (id) --------------------------------
+
 
 async def _manage_context(appointment: dict, base: str) -> dict:
     now = utcnow()
     booked = appointment["status"] == "booked"
     return {
-        "appointment": appointment, "base": base,
+        "appointment": appointment,
+        "base": base,
         "when": services.local_label(appointment["start_at"], appointment["customer_timezone"]),
         "can_cancel": booked and appointment["start_at"] - timedelta(minutes=appointment["cancel_cutoff"]) > now,
         "can_move": booked and appointment["start_at"] - timedelta(minutes=appointment["reschedule_cutoff"]) > now,
-        "errors": {}, "answers": services.json_field(appointment["answers"], {}),
+        "errors": {},
+        "answers": services.json_field(appointment["answers"], {}),
     }
 
 
@@ -186,8 +252,11 @@ async def _manage_page(appointment: dict, base: str) -> Template:
 async def _ics(appointment: dict) -> Response:
     method = "CANCEL" if appointment["status"] == "cancelled" else "REQUEST"
     body = calendar_file(appointment, method=method, organizer_email=get_settings().mail_from)
-    return Response(content=body, media_type="text/calendar; charset=utf-8", headers={
-        "Content-Disposition": 'attachment; filename="appointment.ics"', "Cache-Control": "private, no-store"})
+    return Response(
+        content=body,
+        media_type="text/calendar; charset=utf-8",
+        headers={"Content-Disposition": 'attachment; filename="appointment.ics"', "Cache-Control": "private, no-store"},
+    )
 
 
 async def _cancel(request: Request, appointment: dict, base: str, token: str | None, reason: str) -> Response:
@@ -203,30 +272,57 @@ async def _cancel(request: Request, appointment: dict, base: str, token: str | N
 async def _move_page(request: Request, appointment: dict, base: str, month: str, day: str, tz: str) -> Response:
     service = await services.service_by_slug(appointment["service_slug"])
     if _wants_times_only(request):
-        context = await _times_context(request, service, str(appointment["staff"]), day,
-                                       tz or appointment["customer_timezone"], f"{base}/reschedule/confirm")
+        context = await _times_context(
+            request,
+            service,
+            str(appointment["staff"]),
+            day,
+            tz or appointment["customer_timezone"],
+            f"{base}/reschedule/confirm",
+        )
         return Template("booking/_times.html", context=context, headers={"Vary": "HX-Request, HX-Target"})
-    context = await _calendar_context(request, service, str(appointment["staff"]), month, day,
-                                      tz or appointment["customer_timezone"], f"{base}/reschedule/confirm")
+    context = await _calendar_context(
+        request,
+        service,
+        str(appointment["staff"]),
+        month,
+        day,
+        tz or appointment["customer_timezone"],
+        f"{base}/reschedule/confirm",
+    )
     context.update({"appointment": appointment, "base": base, "moving": True})
     return page_or_fragment(request, "booking/reschedule.html", "booking/_picker.html", context)
 
 
 async def _move_confirm(request: Request, appointment: dict, base: str, start: str) -> Template:
     when = services.parse_start(start)
-    return Template("booking/reschedule_confirm.html", context={
-        "appointment": appointment, "base": base, "start": when.isoformat(),
-        "when": services.local_label(when, appointment["customer_timezone"]), "errors": {}})
+    return Template(
+        "booking/reschedule_confirm.html",
+        context={
+            "appointment": appointment,
+            "base": base,
+            "start": when.isoformat(),
+            "when": services.local_label(when, appointment["customer_timezone"]),
+            "errors": {},
+        },
+    )
 
 
 async def _move(request: Request, appointment: dict, base: str, token: str | None, start: str) -> Response:
     try:
         await services.reschedule(appointment, start, token)
     except DomainError as error:
-        context = {"appointment": appointment, "base": base, "start": start, "errors": {},
-                   "when": services.local_label(services.parse_start(start), appointment["customer_timezone"])
-                   if start else "", "alternatives": getattr(error, "alternatives", []),
-                   "label": lambda s: services.local_label(s, appointment["customer_timezone"])}
+        context = {
+            "appointment": appointment,
+            "base": base,
+            "start": start,
+            "errors": {},
+            "when": services.local_label(services.parse_start(start), appointment["customer_timezone"])
+            if start
+            else "",
+            "alternatives": getattr(error, "alternatives", []),
+            "label": lambda s: services.local_label(s, appointment["customer_timezone"]),
+        }
         return form_error(request, "booking/reschedule_confirm.html", "booking/_move_form.html", context, error)
     flash(request, "Your appointment has moved. We have sent you an updated calendar file.")
     return after_post(request, base)
@@ -245,24 +341,34 @@ class ManageByLinkController(Controller):
 
     @post("/cancel", name="booking:manage_cancel")
     async def cancel(self, request: Request, token: FromPath[str], data: Annotated[CancelForm, FORM]) -> Response:
-        return await _cancel(request, await services.appointment_for_token(token), f"/appointments/manage/{token}",
-                             token, data.reason)
+        return await _cancel(
+            request, await services.appointment_for_token(token), f"/appointments/manage/{token}", token, data.reason
+        )
 
     @get("/reschedule", name="booking:manage_move")
-    async def move(self, request: Request, token: FromPath[str], month: FromQuery[str] = "", day: FromQuery[str] = "",
-                   tz: FromQuery[str] = "") -> Response:
-        return await _move_page(request, await services.appointment_for_token(token),
-                                f"/appointments/manage/{token}", month, day, tz)
+    async def move(
+        self,
+        request: Request,
+        token: FromPath[str],
+        month: FromQuery[str] = "",
+        day: FromQuery[str] = "",
+        tz: FromQuery[str] = "",
+    ) -> Response:
+        return await _move_page(
+            request, await services.appointment_for_token(token), f"/appointments/manage/{token}", month, day, tz
+        )
 
     @get("/reschedule/confirm", name="booking:manage_move_confirm")
     async def move_confirm(self, request: Request, token: FromPath[str], start: FromQuery[str] = "") -> Template:
-        return await _move_confirm(request, await services.appointment_for_token(token),
-                                   f"/appointments/manage/{token}", start)
+        return await _move_confirm(
+            request, await services.appointment_for_token(token), f"/appointments/manage/{token}", start
+        )
 
     @post("/reschedule", name="booking:manage_move_submit")
     async def move_submit(self, request: Request, token: FromPath[str], data: Annotated[MoveForm, FORM]) -> Response:
-        return await _move(request, await services.appointment_for_token(token), f"/appointments/manage/{token}",
-                           token, data.start)
+        return await _move(
+            request, await services.appointment_for_token(token), f"/appointments/manage/{token}", token, data.start
+        )
 
 
 class MyAppointmentsController(Controller):
@@ -283,22 +389,34 @@ class MyAppointmentsController(Controller):
         return await _ics(await services.appointment_for_actor(current_actor(request), appointment_id))
 
     @post("/{appointment_id:int}/cancel", name="booking:mine_cancel")
-    async def cancel(self, request: Request, appointment_id: FromPath[int], data: Annotated[CancelForm, FORM]) -> Response:
+    async def cancel(
+        self, request: Request, appointment_id: FromPath[int], data: Annotated[CancelForm, FORM]
+    ) -> Response:
         appointment = await services.appointment_for_actor(current_actor(request), appointment_id)
         return await _cancel(request, appointment, f"/appointments/{appointment_id}", None, data.reason)
 
     @get("/{appointment_id:int}/reschedule", name="booking:mine_move")
-    async def move(self, request: Request, appointment_id: FromPath[int], month: FromQuery[str] = "",
-                   day: FromQuery[str] = "", tz: FromQuery[str] = "") -> Response:
+    async def move(
+        self,
+        request: Request,
+        appointment_id: FromPath[int],
+        month: FromQuery[str] = "",
+        day: FromQuery[str] = "",
+        tz: FromQuery[str] = "",
+    ) -> Response:
         appointment = await services.appointment_for_actor(current_actor(request), appointment_id)
         return await _move_page(request, appointment, f"/appointments/{appointment_id}", month, day, tz)
 
     @get("/{appointment_id:int}/reschedule/confirm", name="booking:mine_move_confirm")
-    async def move_confirm(self, request: Request, appointment_id: FromPath[int], start: FromQuery[str] = "") -> Template:
+    async def move_confirm(
+        self, request: Request, appointment_id: FromPath[int], start: FromQuery[str] = ""
+    ) -> Template:
         appointment = await services.appointment_for_actor(current_actor(request), appointment_id)
         return await _move_confirm(request, appointment, f"/appointments/{appointment_id}", start)
 
     @post("/{appointment_id:int}/reschedule", name="booking:mine_move_submit")
-    async def move_submit(self, request: Request, appointment_id: FromPath[int], data: Annotated[MoveForm, FORM]) -> Response:
+    async def move_submit(
+        self, request: Request, appointment_id: FromPath[int], data: Annotated[MoveForm, FORM]
+    ) -> Response:
         appointment = await services.appointment_for_actor(current_actor(request), appointment_id)
         return await _move(request, appointment, f"/appointments/{appointment_id}", None, data.start)

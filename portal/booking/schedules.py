@@ -15,10 +15,18 @@ from portal.accounts.tables import User
 from portal.booking import availability as engine
 from portal.booking import services
 from portal.booking.admin import require_admin, service_row, staff_members
-from portal.booking.back_forms import OverrideInput, WEEKDAYS, hhmm, parse_clock, parse_day
+from portal.booking.back_forms import WEEKDAYS, OverrideInput, hhmm, parse_clock, parse_day
 from portal.booking.tables import DateOverride, Holiday, ServiceStaff, StaffFeed, TimeOff, WeeklyHours
 from portal.clock import (
-    CHOOSE_DAY, EARLIEST, LATEST, in_window, local_instant, local_today, time_zones, timezone_problem, utcnow,
+    CHOOSE_DAY,
+    EARLIEST,
+    LATEST,
+    in_window,
+    local_instant,
+    local_today,
+    time_zones,
+    timezone_problem,
+    utcnow,
     zone_info,
 )
 from portal.db import write_transaction
@@ -29,8 +37,11 @@ MAX_IMPORT_SPAN_DAYS = 31
 
 
 async def staff_row(staff_id: int) -> dict:
-    row = await User.select(User.id, User.name, User.email, User.timezone, User.role, User.is_active).where(
-        (User.id == staff_id) & User.role.is_in(["agent", "admin"])).first()
+    row = (
+        await User.select(User.id, User.name, User.email, User.timezone, User.role, User.is_active)
+        .where((User.id == staff_id) & User.role.is_in(["agent", "admin"]))
+        .first()
+    )
     if row is None:
         raise NotFound("We could not find that staff member.")
     return row
@@ -47,7 +58,8 @@ async def overview(actor: Actor) -> list[dict]:
     hours: dict[int, dict[int, list[str]]] = {}
     for row in await WeeklyHours.select().order_by(WeeklyHours.start_minute):
         hours.setdefault(row["staff"], {}).setdefault(row["weekday"], []).append(
-            f"{hhmm(row['start_minute'])}–{hhmm(row['end_minute'])}")
+            f"{hhmm(row['start_minute'])}–{hhmm(row['end_minute'])}"
+        )
     offers: dict[int, int] = {}
     for row in await ServiceStaff.select(ServiceStaff.staff):
         offers[row["staff"]] = offers.get(row["staff"], 0) + 1
@@ -66,21 +78,36 @@ async def schedule(actor: Actor, staff_id: int) -> dict:
     for row in await WeeklyHours.select().where(WeeklyHours.staff == staff_id).order_by(WeeklyHours.start_minute):
         weekly[row["weekday"]].append((row["start_minute"], row["end_minute"]))
     overrides: dict[date, list] = {}
-    for row in await DateOverride.select().where((DateOverride.staff == staff_id) & (DateOverride.day >= today)).order_by(
-            DateOverride.day).order_by(DateOverride.start_minute):
+    for row in (
+        await DateOverride.select()
+        .where((DateOverride.staff == staff_id) & (DateOverride.day >= today))
+        .order_by(DateOverride.day)
+        .order_by(DateOverride.start_minute)
+    ):
         ranges = overrides.setdefault(row["day"], [])
         if row["start_minute"] is not None:
             ranges.append(f"{hhmm(row['start_minute'])}–{hhmm(row['end_minute'])}")
-    time_off = await TimeOff.select().where((TimeOff.staff == staff_id) & (TimeOff.end_at > utcnow())).order_by(
-        TimeOff.start_at)
-    feed = await StaffFeed.select(StaffFeed.created_at, StaffFeed.last_used_at).where(
-        StaffFeed.staff == staff_id).first()
-    return {"staff": staff, "weekly": weekly, "overrides": sorted(overrides.items()), "time_off": time_off,
-            "today": today, "feed": feed}
+    time_off = (
+        await TimeOff.select()
+        .where((TimeOff.staff == staff_id) & (TimeOff.end_at > utcnow()))
+        .order_by(TimeOff.start_at)
+    )
+    feed = (
+        await StaffFeed.select(StaffFeed.created_at, StaffFeed.last_used_at).where(StaffFeed.staff == staff_id).first()
+    )
+    return {
+        "staff": staff,
+        "weekly": weekly,
+        "overrides": sorted(overrides.items()),
+        "time_off": time_off,
+        "today": today,
+        "feed": feed,
+    }
 
 
-async def save_weekly(actor: Actor, staff_id: int, zone: str, weekly: dict[int, list[tuple[int, int]]],
-                      errors: dict[str, str]) -> None:
+async def save_weekly(
+    actor: Actor, staff_id: int, zone: str, weekly: dict[int, list[tuple[int, int]]], errors: dict[str, str]
+) -> None:
     require_admin(actor)
     errors = dict(errors)
     if problem := timezone_problem(zone):
@@ -93,8 +120,9 @@ async def save_weekly(actor: Actor, staff_id: int, zone: str, weekly: dict[int, 
         await WeeklyHours.delete().where(WeeklyHours.staff == staff_id).run()
         for weekday, ranges in weekly.items():
             for start, end in ranges:
-                await WeeklyHours.insert(WeeklyHours(staff=staff_id, weekday=weekday, start_minute=start,
-                                                     end_minute=end)).run()
+                await WeeklyHours.insert(
+                    WeeklyHours(staff=staff_id, weekday=weekday, start_minute=start, end_minute=end)
+                ).run()
 
 
 async def copy_day(actor: Actor, staff_id: int, source: int, targets: list[int]) -> int:
@@ -111,8 +139,11 @@ async def copy_day(actor: Actor, staff_id: int, source: int, targets: list[int])
         await WeeklyHours.delete().where((WeeklyHours.staff == staff_id) & WeeklyHours.weekday.is_in(targets)).run()
         for weekday in targets:
             for r in ranges:
-                await WeeklyHours.insert(WeeklyHours(staff=staff_id, weekday=weekday, start_minute=r["start_minute"],
-                                                     end_minute=r["end_minute"])).run()
+                await WeeklyHours.insert(
+                    WeeklyHours(
+                        staff=staff_id, weekday=weekday, start_minute=r["start_minute"], end_minute=r["end_minute"]
+                    )
+                ).run()
     return len(targets)
 
 
@@ -127,8 +158,9 @@ async def save_override(actor: Actor, staff_id: int, data: OverrideInput, errors
         if data.closed:
             await DateOverride.insert(DateOverride(staff=staff_id, day=data.day)).run()
         for start, end in data.ranges:
-            await DateOverride.insert(DateOverride(staff=staff_id, day=data.day, start_minute=start,
-                                                   end_minute=end)).run()
+            await DateOverride.insert(
+                DateOverride(staff=staff_id, day=data.day, start_minute=start, end_minute=end)
+            ).run()
 
 
 async def delete_override(actor: Actor, staff_id: int, day_raw: str) -> None:
@@ -136,13 +168,19 @@ async def delete_override(actor: Actor, staff_id: int, day_raw: str) -> None:
     day = parse_day(day_raw)
     async with write_transaction():
         await staff_row(staff_id)
-        if day is None or not await DateOverride.delete().where(
-                (DateOverride.staff == staff_id) & (DateOverride.day == day)).returning(DateOverride.id).run():
+        if (
+            day is None
+            or not await DateOverride.delete()
+            .where((DateOverride.staff == staff_id) & (DateOverride.day == day))
+            .returning(DateOverride.id)
+            .run()
+        ):
             raise NotFound("There is no override on that date.")
 
 
-async def add_time_off(actor: Actor, staff_id: int, start_day: str, start_time: str, end_day: str,
-                       end_time: str, reason: str) -> int:
+async def add_time_off(
+    actor: Actor, staff_id: int, start_day: str, start_time: str, end_day: str, end_time: str, reason: str
+) -> int:
     """Time off between two local moments of the staff member (blank times: whole days)."""
     require_admin(actor)
     staff = await staff_row(staff_id)
@@ -174,12 +212,17 @@ async def add_time_off(actor: Actor, staff_id: int, start_day: str, start_time: 
 async def delete_time_off(actor: Actor, staff_id: int, time_off_id: int) -> None:
     require_admin(actor)
     async with write_transaction():
-        if not await TimeOff.delete().where((TimeOff.id == time_off_id) & (TimeOff.staff == staff_id)).returning(
-                TimeOff.id).run():
+        if (
+            not await TimeOff.delete()
+            .where((TimeOff.id == time_off_id) & (TimeOff.staff == staff_id))
+            .returning(TimeOff.id)
+            .run()
+        ):
             raise NotFound("We could not find that time off.")
 
 
 # --- holidays ------------------------------------------------------------------------------------
+
 
 async def holidays(actor: Actor) -> list[dict]:
     require_admin(actor)
@@ -273,6 +316,7 @@ async def import_holidays(actor: Actor, data: bytes) -> tuple[int, int]:
 
 # --- why is this time not bookable? --------------------------------------------------------------
 
+
 async def why_not(actor: Actor, service_id: int, staff_id: int, day_raw: str, time_raw: str, zone: str) -> dict:
     """Which rule blocks (service, staff member, local time in ``zone``) — or that it can be booked."""
     require_admin(actor)
@@ -289,16 +333,23 @@ async def why_not(actor: Actor, service_id: int, staff_id: int, day_raw: str, ti
     service = await service_row(service_id)
     staff = await staff_row(staff_id)
     start = local_instant(day, minutes, zone)
-    result = {"start": start, "label": services.local_label(start, zone),
-              "staff_label": services.local_label(start, staff["timezone"]), "appointment_id": None}
+    result = {
+        "start": start,
+        "label": services.local_label(start, zone),
+        "staff_label": services.local_label(start, staff["timezone"]),
+        "appointment_id": None,
+    }
     if not service["is_active"]:
         return {**result, "reason": f"the service {service['name']} is inactive (customers cannot see it)"}
     if not staff["is_active"]:
         return {**result, "reason": f"{staff['name']}'s account is deactivated"}
     if not await ServiceStaff.exists().where((ServiceStaff.service == service_id) & (ServiceStaff.staff == staff_id)):
         return {**result, "reason": f"{staff['name']} does not offer {service['name']}"}
-    calendar = (await services.calendars([{"id": staff["id"], "timezone": staff["timezone"]}],
-                                         start - timedelta(days=1), start + timedelta(days=1)))[0]
+    calendar = (
+        await services.calendars(
+            [{"id": staff["id"], "timezone": staff["timezone"]}], start - timedelta(days=1), start + timedelta(days=1)
+        )
+    )[0]
     refusal = engine.refusal(services.rules_for(service), calendar, start, utcnow())
     if refusal is None:
         return {**result, "reason": None}
@@ -310,9 +361,15 @@ async def why_not(actor: Actor, service_id: int, staff_id: int, day_raw: str, ti
         if name:
             reason += f" ({name['name']})"
     if refusal.blocker is engine.Blocker.time_off:
-        off = [t for t in await TimeOff.select().where((TimeOff.staff == staff_id) & (TimeOff.end_at > start - timedelta(days=1))
-                                                         & (TimeOff.start_at < start + timedelta(days=1)))
-               if t["reason"] and t["start_at"] <= start + timedelta(minutes=service["duration_minutes"])]
+        off = [
+            t
+            for t in await TimeOff.select().where(
+                (TimeOff.staff == staff_id)
+                & (TimeOff.end_at > start - timedelta(days=1))
+                & (TimeOff.start_at < start + timedelta(days=1))
+            )
+            if t["reason"] and t["start_at"] <= start + timedelta(minutes=service["duration_minutes"])
+        ]
         if off:
             reason += f": {off[0]['reason']}"
     return {**result, "reason": reason}

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import secrets
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from operator import attrgetter
 from typing import NoReturn
 
@@ -43,6 +43,7 @@ NOT_FOUND = "We could not find that appointment."
 
 # --- services and staff -------------------------------------------------------------------------
 
+
 def json_field(value, default):
     if value is None:
         return default
@@ -51,21 +52,23 @@ def json_field(value, default):
 
 def rules_for(service: dict) -> engine.ServiceRules:
     return engine.ServiceRules(
-        service_id=service["id"], duration=timedelta(minutes=service["duration_minutes"]),
+        service_id=service["id"],
+        duration=timedelta(minutes=service["duration_minutes"]),
         step=timedelta(minutes=service["step_minutes"]),
         buffer_before=timedelta(minutes=service["buffer_before_minutes"]),
         buffer_after=timedelta(minutes=service["buffer_after_minutes"]),
         min_notice=timedelta(minutes=service["min_notice_minutes"]),
-        horizon=timedelta(days=service["horizon_days"]), capacity=service["capacity"])
+        horizon=timedelta(days=service["horizon_days"]),
+        capacity=service["capacity"],
+    )
 
 
 async def active_services() -> list[dict]:
-    return await Service.select().where(Service.is_active == True).order_by(Service.position).order_by(  # noqa: E712
-        Service.name)
+    return await Service.select().where(Service.is_active == True).order_by(Service.position).order_by(Service.name)
 
 
 async def service_by_slug(slug: str) -> dict:
-    row = await Service.select().where((Service.slug == slug[:80]) & (Service.is_active == True)).first()  # noqa: E712
+    row = await Service.select().where((Service.slug == slug[:80]) & (Service.is_active == True)).first()
     if row is None:
         raise NotFound("We could not find that service.")
     row["questions"] = json_field(row["intake_questions"], [])
@@ -73,9 +76,14 @@ async def service_by_slug(slug: str) -> dict:
 
 
 async def service_staff(service_id: int) -> list[dict]:
-    return await User.select(User.id, User.name, User.timezone).where(
-        User.id.is_in(ServiceStaff.select(ServiceStaff.staff).where(ServiceStaff.service == service_id))
-        & (User.is_active == True)).order_by(User.name)  # noqa: E712
+    return (
+        await User.select(User.id, User.name, User.timezone)
+        .where(
+            User.id.is_in(ServiceStaff.select(ServiceStaff.staff).where(ServiceStaff.service == service_id))
+            & (User.is_active == True)
+        )
+        .order_by(User.name)
+    )
 
 
 def time_from_minutes(value: int) -> time:
@@ -92,24 +100,35 @@ async def calendars(staff: list[dict], window_start: datetime, window_end: datet
     weekly: dict[int, dict[int, list]] = {i: {} for i in ids}
     for row in await WeeklyHours.select().where(WeeklyHours.staff.is_in(ids)).order_by(WeeklyHours.start_minute):
         weekly[row["staff"]].setdefault(row["weekday"], []).append(
-            (time_from_minutes(row["start_minute"]), time_from_minutes(row["end_minute"])))
+            (time_from_minutes(row["start_minute"]), time_from_minutes(row["end_minute"]))
+        )
     overrides: dict[int, dict[date, list]] = {i: {} for i in ids}
-    for row in await DateOverride.select().where(DateOverride.staff.is_in(ids) & (DateOverride.day >= lo.date())
-                                                 & (DateOverride.day <= hi.date())):
+    for row in await DateOverride.select().where(
+        DateOverride.staff.is_in(ids) & (DateOverride.day >= lo.date()) & (DateOverride.day <= hi.date())
+    ):
         ranges = overrides[row["staff"]].setdefault(row["day"], [])
         if row["start_minute"] is not None:
             ranges.append((time_from_minutes(row["start_minute"]), time_from_minutes(row["end_minute"])))
-    holidays = frozenset(r["day"] for r in await Holiday.select(Holiday.day).where(
-        (Holiday.day >= lo.date()) & (Holiday.day <= hi.date())))
+    holidays = frozenset(
+        r["day"]
+        for r in await Holiday.select(Holiday.day).where((Holiday.day >= lo.date()) & (Holiday.day <= hi.date()))
+    )
     time_off: dict[int, list] = {i: [] for i in ids}
     for row in await TimeOff.select().where(TimeOff.staff.is_in(ids) & (TimeOff.end_at > lo) & (TimeOff.start_at < hi)):
         time_off[row["staff"]].append((row["start_at"], row["end_at"]))
     bookings = await _bookings(ids, lo, hi)
-    return [engine.StaffCalendar(
-        staff_id=s["id"], zone=s["timezone"] or "UTC",
-        weekly={k: tuple(v) for k, v in weekly[s["id"]].items()},
-        overrides={k: tuple(v) for k, v in overrides[s["id"]].items()}, holidays=holidays,
-        time_off=tuple(time_off[s["id"]]), bookings=tuple(bookings[s["id"]])) for s in staff]
+    return [
+        engine.StaffCalendar(
+            staff_id=s["id"],
+            zone=s["timezone"] or "UTC",
+            weekly={k: tuple(v) for k, v in weekly[s["id"]].items()},
+            overrides={k: tuple(v) for k, v in overrides[s["id"]].items()},
+            holidays=holidays,
+            time_off=tuple(time_off[s["id"]]),
+            bookings=tuple(bookings[s["id"]]),
+        )
+        for s in staff
+    ]
 
 
 async def _bookings(ids: list[int], lo: datetime, hi: datetime) -> dict[int, list[engine.Booking]]:
@@ -121,12 +140,20 @@ async def _bookings(ids: list[int], lo: datetime, hi: datetime) -> dict[int, lis
     else:
         text = number = "{}"
     rows = await fetch_rows(
-        "SELECT " + ", ".join(number.format(c) for c in ("a.id", "a.staff", "a.service")) + ", "
-        + ", ".join(text.format(c) for c in ("a.start_at", "a.end_at")) + ", "
+        "SELECT "
+        + ", ".join(number.format(c) for c in ("a.id", "a.staff", "a.service"))
+        + ", "
+        + ", ".join(text.format(c) for c in ("a.start_at", "a.end_at"))
+        + ", "
         + ", ".join(number.format(c) for c in ("a.seats", "s.buffer_before_minutes", "s.buffer_after_minutes"))
         + " FROM appointment a JOIN service s ON s.id = a.service WHERE a.staff IN ("
-        + ", ".join("{}" for _ in ids) + ") AND a.status = 'booked' AND a.end_at > {} AND a.start_at < {} AND a.start_at > {}",
-        *ids, lo, hi, lo - MAX_APPOINTMENT_SPAN)  # the last bound keeps the index range to the window
+        + ", ".join("{}" for _ in ids)
+        + ") AND a.status = 'booked' AND a.end_at > {} AND a.start_at < {} AND a.start_at > {}",
+        *ids,
+        lo,
+        hi,
+        lo - MAX_APPOINTMENT_SPAN,
+    )  # the last bound keeps the index range to the window
     bookings: dict[int, list] = {i: [] for i in ids}
     minutes: dict[int, timedelta] = {}
     for id_, staff, service, start, end, seats, before, after in rows:
@@ -145,8 +172,9 @@ def _choose(staff: list[dict], choice: str) -> list[dict]:
     return chosen
 
 
-async def free_slots(service: dict, staff_choice: str, window_start: datetime, window_end: datetime,
-                     now: datetime | None = None) -> list[engine.Slot]:
+async def free_slots(
+    service: dict, staff_choice: str, window_start: datetime, window_end: datetime, now: datetime | None = None
+) -> list[engine.Slot]:
     now = now or utcnow()
     async with read_together():
         staff = _choose(await service_staff(service["id"]), staff_choice)
@@ -172,8 +200,9 @@ def day_window(day: date, zone: str) -> tuple[datetime, datetime]:
     return local_day_bounds(day, zone)
 
 
-async def month_days(service: dict, staff_choice: str, month: date, zone: str,
-                     now: datetime | None = None) -> dict[date, int]:
+async def month_days(
+    service: dict, staff_choice: str, month: date, zone: str, now: datetime | None = None
+) -> dict[date, int]:
     """Local dates (customer's zone) in the month that have free times, with how many starts."""
     now = now or utcnow()
     start, end = month_window(month, zone)
@@ -194,8 +223,8 @@ async def month_days(service: dict, staff_choice: str, month: date, zone: str,
 
 @dataclass(frozen=True)
 class TimeChoice:
-    start: datetime          # UTC
-    label: str               # "09:30" in the customer's zone
+    start: datetime  # UTC
+    label: str  # "09:30" in the customer's zone
     seats_left: int
 
 
@@ -209,6 +238,7 @@ async def day_times(service: dict, staff_choice: str, day: date, zone: str) -> l
 
 
 # --- booking ------------------------------------------------------------------------------------
+
 
 @dataclass
 class Details:
@@ -257,10 +287,13 @@ async def _lock_staff(staff_ids: list[int]) -> None:
 
 
 async def _bookings_that_day(staff_ids: list[int], start: datetime) -> tuple[dict[int, int], dict[int, int]]:
-    day_start = local_midnight(start.astimezone(timezone.utc).date(), timezone.utc)
+    day_start = local_midnight(start.astimezone(UTC).date(), UTC)
     rows = await Appointment.select(Appointment.staff, Appointment.start_at).where(
-        Appointment.staff.is_in(staff_ids) & (Appointment.status == "booked")
-        & (Appointment.start_at >= day_start - timedelta(days=28)) & (Appointment.start_at < day_start + timedelta(days=1)))
+        Appointment.staff.is_in(staff_ids)
+        & (Appointment.status == "booked")
+        & (Appointment.start_at >= day_start - timedelta(days=28))
+        & (Appointment.start_at < day_start + timedelta(days=1))
+    )
     today = {i: 0 for i in staff_ids}
     recent = {i: 0 for i in staff_ids}
     for row in rows:
@@ -295,8 +328,15 @@ async def _refuse(refusal: engine.Refusal | None, service: dict, staff_choice: s
     raise Invalid(f"That time cannot be booked: {refusal}.")
 
 
-async def book(actor: Actor | None, service: dict, staff_choice: str, start_raw: str,
-               details: Details, *, booked_by: int | None = None) -> tuple[dict, str]:
+async def book(
+    actor: Actor | None,
+    service: dict,
+    staff_choice: str,
+    start_raw: str,
+    details: Details,
+    *,
+    booked_by: int | None = None,
+) -> tuple[dict, str]:
     """Book one seat. Returns the appointment and the raw manage token (only ever in the mail/page).
     ``actor`` is the customer (None for a guest); ``booked_by`` the staff member booking for them."""
     start = parse_start(start_raw)
@@ -311,8 +351,14 @@ async def book(actor: Actor | None, service: dict, staff_choice: str, start_raw:
     raw_token = new_token()
     async with write_transaction():
         await _lock_staff([s["id"] for s in staff])
-        free = [calendar.staff_id for calendar in await calendars(staff, start - timedelta(days=1), start + timedelta(days=1))
-                if any(slot.start == start for slot in engine.free_slots(rules, calendar, start, start + timedelta(seconds=1), now))]
+        free = [
+            calendar.staff_id
+            for calendar in await calendars(staff, start - timedelta(days=1), start + timedelta(days=1))
+            if any(
+                slot.start == start
+                for slot in engine.free_slots(rules, calendar, start, start + timedelta(seconds=1), now)
+            )
+        ]
         if not free:
             why = None
             if len(staff) == 1:
@@ -322,16 +368,33 @@ async def book(actor: Actor | None, service: dict, staff_choice: str, start_raw:
         today, recent = await _bookings_that_day(free, start)
         staff_id = engine.choose_staff(free, today, recent)
         if await Appointment.exists().where(
-                (Appointment.service == service["id"]) & (Appointment.staff == staff_id)
-                & (Appointment.start_at == start) & (Appointment.customer_email == email)
-                & (Appointment.status == "booked")):
+            (Appointment.service == service["id"])
+            & (Appointment.staff == staff_id)
+            & (Appointment.start_at == start)
+            & (Appointment.customer_email == email)
+            & (Appointment.status == "booked")
+        ):
             raise Invalid("You already have a seat at that time.")
-        rows = await Appointment.insert(Appointment(
-            service=service["id"], staff=staff_id, customer=actor.id if actor else None, customer_name=name,
-            customer_email=email, customer_phone=details.phone.strip(),
-            customer_timezone=zone_or_utc(details.timezone), answers=json.dumps(details.answers), note=details.note,
-            start_at=start, end_at=start + rules.duration, uid=f"{secrets.token_hex(16)}@front-desk",
-            manage_token_hash=token_digest(raw_token), booked_by=booked_by, created_at=now, updated_at=now)).run()
+        rows = await Appointment.insert(
+            Appointment(
+                service=service["id"],
+                staff=staff_id,
+                customer=actor.id if actor else None,
+                customer_name=name,
+                customer_email=email,
+                customer_phone=details.phone.strip(),
+                customer_timezone=zone_or_utc(details.timezone),
+                answers=json.dumps(details.answers),
+                note=details.note,
+                start_at=start,
+                end_at=start + rules.duration,
+                uid=f"{secrets.token_hex(16)}@front-desk",
+                manage_token_hash=token_digest(raw_token),
+                booked_by=booked_by,
+                created_at=now,
+                updated_at=now,
+            )
+        ).run()
         appointment = await full_appointment(rows[0]["id"])
         await _mail_change(appointment, "appointment_confirmed", raw_token)
         await _schedule_reminders(appointment)
@@ -339,34 +402,55 @@ async def book(actor: Actor | None, service: dict, staff_choice: str, start_raw:
 
 
 async def full_appointment(appointment_id: int) -> dict:
-    row = await Appointment.select(
-        Appointment.all_columns(), Appointment.service.name.as_alias("service_name"),
-        Appointment.service.slug.as_alias("service_slug"),
-        Appointment.service.cancel_cutoff_minutes.as_alias("cancel_cutoff"),
-        Appointment.service.reschedule_cutoff_minutes.as_alias("reschedule_cutoff"),
-        Appointment.service.reminder_offsets.as_alias("reminder_offsets"),
-        Appointment.staff.name.as_alias("staff_name"), Appointment.staff.email.as_alias("staff_email"),
-        Appointment.staff.timezone.as_alias("staff_timezone"),
-        Appointment.service.intake_questions.as_alias("questions"),
-    ).where(Appointment.id == appointment_id).first()
+    row = (
+        await Appointment.select(
+            Appointment.all_columns(),
+            Appointment.service.name.as_alias("service_name"),
+            Appointment.service.slug.as_alias("service_slug"),
+            Appointment.service.cancel_cutoff_minutes.as_alias("cancel_cutoff"),
+            Appointment.service.reschedule_cutoff_minutes.as_alias("reschedule_cutoff"),
+            Appointment.service.reminder_offsets.as_alias("reminder_offsets"),
+            Appointment.staff.name.as_alias("staff_name"),
+            Appointment.staff.email.as_alias("staff_email"),
+            Appointment.staff.timezone.as_alias("staff_timezone"),
+            Appointment.service.intake_questions.as_alias("questions"),
+        )
+        .where(Appointment.id == appointment_id)
+        .first()
+    )
     if row is None:
         raise NotFound(NOT_FOUND)
     answers = json_field(row["answers"], {})
-    row["answer_list"] = [(q["label"], answers.get(f"q_{q['id']}", "")) for q in json_field(row["questions"], [])
-                          if answers.get(f"q_{q['id']}")]
+    row["answer_list"] = [
+        (q["label"], answers.get(f"q_{q['id']}", ""))
+        for q in json_field(row["questions"], [])
+        if answers.get(f"q_{q['id']}")
+    ]
     return row
 
 
 async def _mail_change(appointment: dict, template: str, raw_token: str | None) -> None:
     method = "CANCEL" if appointment["status"] == "cancelled" else "REQUEST"
-    link = f"{get_settings().base_url}/appointments/manage/{raw_token}" if raw_token else \
-        f"{get_settings().base_url}/appointments"
+    link = (
+        f"{get_settings().base_url}/appointments/manage/{raw_token}"
+        if raw_token
+        else f"{get_settings().base_url}/appointments"
+    )
     ics = calendar_file(appointment, method=method, organizer_email=get_settings().mail_from)
-    await queue_mail(appointment["customer_email"], template, {
-        "appointment": appointment, "link": link,
-        "when": local_label(appointment["start_at"], appointment["customer_timezone"]),
-    }, attachments=[MailAttachment("invite.ics" if method == "REQUEST" else "cancel.ics",
-                                   f"text/calendar; method={method}", ics)])
+    await queue_mail(
+        appointment["customer_email"],
+        template,
+        {
+            "appointment": appointment,
+            "link": link,
+            "when": local_label(appointment["start_at"], appointment["customer_timezone"]),
+        },
+        attachments=[
+            MailAttachment(
+                "invite.ics" if method == "REQUEST" else "cancel.ics", f"text/calendar; method={method}", ics
+            )
+        ],
+    )
 
 
 def local_label(instant: datetime, zone: str) -> str:
@@ -379,9 +463,12 @@ async def _schedule_reminders(appointment: dict) -> None:
     for minutes in json_field(appointment["reminder_offsets"], []):
         at = appointment["start_at"] - timedelta(minutes=int(minutes))
         if at > now:
-            await queue.enqueue("booking.reminder", {"appointment_id": appointment["id"],
-                                                     "sequence": appointment["sequence"], "minutes": int(minutes)},
-                                run_at=at, unique_key=f"reminder:{appointment['id']}:{appointment['sequence']}:{minutes}")
+            await queue.enqueue(
+                "booking.reminder",
+                {"appointment_id": appointment["id"], "sequence": appointment["sequence"], "minutes": int(minutes)},
+                run_at=at,
+                unique_key=f"reminder:{appointment['id']}:{appointment['sequence']}:{minutes}",
+            )
 
 
 async def send_reminder(payload: dict) -> None:
@@ -390,20 +477,30 @@ async def send_reminder(payload: dict) -> None:
     if appointment["status"] != "booked" or appointment["sequence"] != payload["sequence"]:
         return
     async with write_transaction():
-        await queue_mail(appointment["customer_email"], "appointment_reminder", {
-            "appointment": appointment, "link": f"{get_settings().base_url}/appointments",
-            "when": local_label(appointment["start_at"], appointment["customer_timezone"])})
+        await queue_mail(
+            appointment["customer_email"],
+            "appointment_reminder",
+            {
+                "appointment": appointment,
+                "link": f"{get_settings().base_url}/appointments",
+                "when": local_label(appointment["start_at"], appointment["customer_timezone"]),
+            },
+        )
 
 
 # --- managing -----------------------------------------------------------------------------------
+
 
 async def appointment_for_token(raw: str) -> dict:
     """The appointment a manage link opens. The link is only ever delivered by mail, so its first use
     proves the appointment's address (see ``_prove_address``)."""
     if not plausible_token(raw):
         raise NotFound(NOT_FOUND)
-    row = await Appointment.select(Appointment.id, Appointment.customer_email_proven_at).where(
-        Appointment.manage_token_hash == token_digest(raw)).first()
+    row = (
+        await Appointment.select(Appointment.id, Appointment.customer_email_proven_at)
+        .where(Appointment.manage_token_hash == token_digest(raw))
+        .first()
+    )
     if row is None:
         raise NotFound(NOT_FOUND)
     appointment = await full_appointment(row["id"])
@@ -419,13 +516,22 @@ async def _prove_address(appointment_id: int) -> None:
     """Record that the appointment's address is proven; a guest booking then joins the verified
     account with that address, if there is one (an unverified one claims it when verified)."""
     async with write_transaction():
-        await Appointment.update({Appointment.customer_email_proven_at: utcnow()}).where(
-            (Appointment.id == appointment_id) & Appointment.customer_email_proven_at.is_null()).run()
-        row = await Appointment.select(Appointment.customer, Appointment.customer_email).where(
-            Appointment.id == appointment_id).first()
+        await (
+            Appointment.update({Appointment.customer_email_proven_at: utcnow()})
+            .where((Appointment.id == appointment_id) & Appointment.customer_email_proven_at.is_null())
+            .run()
+        )
+        row = (
+            await Appointment.select(Appointment.customer, Appointment.customer_email)
+            .where(Appointment.id == appointment_id)
+            .first()
+        )
         if row["customer"] is None and (owner := await verified_account_with(row["customer_email"])):
-            await Appointment.update({Appointment.customer: owner}).where(
-                (Appointment.id == appointment_id) & Appointment.customer.is_null()).run()
+            await (
+                Appointment.update({Appointment.customer: owner})
+                .where((Appointment.id == appointment_id) & Appointment.customer.is_null())
+                .run()
+            )
 
 
 async def claim_guest_appointments(user_id: int, email: str) -> int:
@@ -433,18 +539,33 @@ async def claim_guest_appointments(user_id: int, email: str) -> int:
     those whose own address was proven too (their mailed manage link was used): anyone can type an
     address into the booking form."""
     async with write_transaction():
-        rows = await Appointment.update({Appointment.customer: user_id}).where(
-            (Appointment.customer_email == email) & Appointment.customer.is_null()
-            & Appointment.customer_email_proven_at.is_not_null()).returning(Appointment.id).run()
+        rows = (
+            await Appointment.update({Appointment.customer: user_id})
+            .where(
+                (Appointment.customer_email == email)
+                & Appointment.customer.is_null()
+                & Appointment.customer_email_proven_at.is_not_null()
+            )
+            .returning(Appointment.id)
+            .run()
+        )
     return len(rows)
 
 
 async def my_appointments(actor: Actor) -> tuple[list[dict], list[dict]]:
     """The customer's own appointments: never a guest booking merely made with their address."""
-    rows = await Appointment.select(
-        Appointment.id, Appointment.start_at, Appointment.end_at, Appointment.status,
-        Appointment.service.name.as_alias("service_name"), Appointment.staff.name.as_alias("staff_name"),
-    ).where(Appointment.customer == actor.id).order_by(Appointment.start_at)
+    rows = (
+        await Appointment.select(
+            Appointment.id,
+            Appointment.start_at,
+            Appointment.end_at,
+            Appointment.status,
+            Appointment.service.name.as_alias("service_name"),
+            Appointment.staff.name.as_alias("staff_name"),
+        )
+        .where(Appointment.customer == actor.id)
+        .order_by(Appointment.start_at)
+    )
     now = utcnow()
     upcoming = [r for r in rows if r["end_at"] >= now and r["status"] == "booked"]
     past = [r for r in reversed(rows) if r not in upcoming]
@@ -468,15 +589,26 @@ async def cancel(appointment: dict, reason: str, raw_token: str | None, *, by_st
     if appointment["status"] != "booked":
         raise Invalid("This appointment is not booked any more.")
     if not by_staff and _cutoff_passed(appointment, appointment["cancel_cutoff"], now):
-        raise Invalid(f"Appointments can be cancelled up to {_hours(appointment['cancel_cutoff'])} before they "
-                      "start. Please contact us.")
+        raise Invalid(
+            f"Appointments can be cancelled up to {_hours(appointment['cancel_cutoff'])} before they "
+            "start. Please contact us."
+        )
     if len(reason) > 1000:
         raise Invalid(errors={"reason": "A reason can have at most 1,000 characters."})
     async with write_transaction():
-        await Appointment.update({Appointment.status: "cancelled", Appointment.cancelled_at: now,
-                                  Appointment.cancel_reason: reason.strip(), Appointment.updated_at: now,
-                                  Appointment.sequence: Appointment.sequence + 1}).where(
-            (Appointment.id == appointment["id"]) & (Appointment.status == "booked")).run()
+        await (
+            Appointment.update(
+                {
+                    Appointment.status: "cancelled",
+                    Appointment.cancelled_at: now,
+                    Appointment.cancel_reason: reason.strip(),
+                    Appointment.updated_at: now,
+                    Appointment.sequence: Appointment.sequence + 1,
+                }
+            )
+            .where((Appointment.id == appointment["id"]) & (Appointment.status == "booked"))
+            .run()
+        )
         await _mail_change(await full_appointment(appointment["id"]), "appointment_cancelled", raw_token)
 
 
@@ -488,33 +620,47 @@ async def reschedule(appointment: dict, start_raw: str, raw_token: str | None, *
     if appointment["status"] != "booked":
         raise Invalid("This appointment is not booked any more.")
     if not by_staff and _cutoff_passed(appointment, appointment["reschedule_cutoff"], now):
-        raise Invalid(f"Appointments can be moved up to {_hours(appointment['reschedule_cutoff'])} before they "
-                      "start. Please contact us.")
+        raise Invalid(
+            f"Appointments can be moved up to {_hours(appointment['reschedule_cutoff'])} before they "
+            "start. Please contact us."
+        )
     start = parse_start(start_raw)
     service = await Service.select().where(Service.id == appointment["service"]).first()
     service["questions"] = json_field(service["intake_questions"], [])
     rules = rules_for(service)
     staff = [s for s in await service_staff(service["id"]) if s["id"] == appointment["staff"]]
     if not staff:
-        raise Invalid("This appointment cannot be moved online. Please contact us." if not by_staff else
-                      f"{appointment['staff_name']} no longer offers {service['name']}: cancel it and book again.")
+        raise Invalid(
+            "This appointment cannot be moved online. Please contact us."
+            if not by_staff
+            else f"{appointment['staff_name']} no longer offers {service['name']}: cancel it and book again."
+        )
     if by_staff and raw_token is None:
         raw_token = new_token()
     async with write_transaction():
         await _lock_staff([appointment["staff"]])
         calendar = (await calendars(staff, start - timedelta(days=1), start + timedelta(days=1)))[0]
         # The appointment being moved does not block its own new time.
-        calendar = engine.StaffCalendar(**{**calendar.__dict__, "bookings": tuple(
-            b for b in calendar.bookings if b.id != appointment["id"])})
+        calendar = engine.StaffCalendar(
+            **{**calendar.__dict__, "bookings": tuple(b for b in calendar.bookings if b.id != appointment["id"])}
+        )
         why = engine.refusal(rules, calendar, start, now)
         if why is not None:
             await _refuse(why, service, str(appointment["staff"]), start)
-        changes = {Appointment.start_at: start, Appointment.end_at: start + rules.duration,
-                   Appointment.sequence: Appointment.sequence + 1, Appointment.updated_at: now}
+        changes = {
+            Appointment.start_at: start,
+            Appointment.end_at: start + rules.duration,
+            Appointment.sequence: Appointment.sequence + 1,
+            Appointment.updated_at: now,
+        }
         if by_staff:
             changes[Appointment.manage_token_hash] = token_digest(raw_token)
-        moved_rows = await Appointment.update(changes).where(
-            (Appointment.id == appointment["id"]) & (Appointment.status == "booked")).returning(Appointment.id).run()
+        moved_rows = (
+            await Appointment.update(changes)
+            .where((Appointment.id == appointment["id"]) & (Appointment.status == "booked"))
+            .returning(Appointment.id)
+            .run()
+        )
         if not moved_rows:
             raise Invalid("This appointment is not booked any more.")
         moved = await full_appointment(appointment["id"])
@@ -533,7 +679,9 @@ async def appointments_of_contact(email: str, limit: int = 5) -> list[dict]:
     rows = await fetch(
         "SELECT a.id, a.start_at, a.status, s.name AS service_name, u.name AS staff_name FROM appointment a "
         "JOIN service s ON s.id = a.service JOIN portal_user u ON u.id = a.staff WHERE a.customer_email = {} "
-        f"ORDER BY a.start_at DESC LIMIT {int(limit) * 4}", email)
+        f"ORDER BY a.start_at DESC LIMIT {int(limit) * 4}",
+        email,
+    )
     now = utcnow()
     for row in rows:
         row["start_at"] = instant(row["start_at"])

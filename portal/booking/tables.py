@@ -33,8 +33,8 @@ class Service(Table, tablename="service"):
     capacity = Integer(default=1)
     cancel_cutoff_minutes = Integer(default=1440)
     reschedule_cutoff_minutes = Integer(default=1440)
-    reminder_offsets = JSON(default="[1440, 60]")      # minutes before the start
-    intake_questions = JSON(default="[]")              # [{id, label, kind, required, options}]
+    reminder_offsets = JSON(default="[1440, 60]")  # minutes before the start
+    intake_questions = JSON(default="[]")  # [{id, label, kind, required, options}]
     is_active = Boolean(default=True)
     position = Integer(default=0)
     created_at = Timestamptz()
@@ -47,9 +47,9 @@ class ServiceStaff(Table, tablename="service_staff"):
 
 class WeeklyHours(Table, tablename="weekly_hours"):
     staff = ForeignKey(references=User, on_delete=OnDelete.cascade, index=True)
-    weekday = Integer()          # 0 = Monday
+    weekday = Integer()  # 0 = Monday
     start_minute = Integer()
-    end_minute = Integer()       # 1440 = midnight at the end of the day
+    end_minute = Integer()  # 1440 = midnight at the end of the day
 
 
 class DateOverride(Table, tablename="date_override"):
@@ -90,11 +90,11 @@ class Appointment(Table, tablename="appointment"):
     end_at = Timestamptz()
     status = Varchar(length=16, default="booked")  # booked | cancelled | completed | no_show
     seats = Integer(default=1)
-    uid = Varchar(length=100, unique=True)          # iCalendar UID, stable across changes
-    sequence = Integer(default=0)                   # iCalendar SEQUENCE, +1 on each change
+    uid = Varchar(length=100, unique=True)  # iCalendar UID, stable across changes
+    sequence = Integer(default=0)  # iCalendar SEQUENCE, +1 on each change
     manage_token_hash = Varchar(length=64, unique=True)
     cancel_reason = Text(default="")
-    staff_note = Text(default="")                   # internal: staff only, never mailed
+    staff_note = Text(default="")  # internal: staff only, never mailed
     booked_by = ForeignKey(references=User, null=True, on_delete=OnDelete.set_null)  # staff, for phone bookings
     cancelled_at = Timestamptz(null=True, default=None)
     created_at = Timestamptz()

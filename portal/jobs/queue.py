@@ -9,9 +9,10 @@ the claim runs in a ``BEGIN IMMEDIATE`` transaction, which serializes claimers.
 from __future__ import annotations
 
 import json
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Awaitable, Callable
+from typing import Any
 
 from portal.clock import utcnow
 from portal.db import current_engine, fetch, write_transaction
@@ -34,8 +35,14 @@ def backoff(attempts: int) -> timedelta:
     return timedelta(seconds=min(3600, 10 * 2 ** max(0, attempts - 1)))
 
 
-async def enqueue(kind: str, payload: dict[str, Any] | None = None, *, run_at: datetime | None = None,
-                  unique_key: str | None = None, max_attempts: int = 8) -> int | None:
+async def enqueue(
+    kind: str,
+    payload: dict[str, Any] | None = None,
+    *,
+    run_at: datetime | None = None,
+    unique_key: str | None = None,
+    max_attempts: int = 8,
+) -> int | None:
     """Add a job; with ``unique_key`` a second enqueue of the same key is a no-op (returns None)."""
     now = utcnow()
     if unique_key is not None:
@@ -43,11 +50,23 @@ async def enqueue(kind: str, payload: dict[str, Any] | None = None, *, run_at: d
             "INSERT INTO job (kind, payload, run_at, attempts, max_attempts, locked_by, last_error, "
             "unique_key, created_at) VALUES ({}, {}, {}, 0, {}, '', '', {}, {}) "
             "ON CONFLICT (unique_key) DO NOTHING RETURNING id",
-            kind, json.dumps(payload or {}), run_at or now, max_attempts, unique_key, now,
+            kind,
+            json.dumps(payload or {}),
+            run_at or now,
+            max_attempts,
+            unique_key,
+            now,
         )
         return rows[0]["id"] if rows else None
-    rows = await Job.insert(Job(kind=kind, payload=json.dumps(payload or {}), run_at=run_at or now,
-                                max_attempts=max_attempts, created_at=now)).run()
+    rows = await Job.insert(
+        Job(
+            kind=kind,
+            payload=json.dumps(payload or {}),
+            run_at=run_at or now,
+            max_attempts=max_attempts,
+            created_at=now,
+        )
+    ).run()
     return rows[0]["id"]
 
 
@@ -69,22 +88,30 @@ async def claim_next(worker_id: str, *, kinds: list[str] | None = None) -> Claim
         return None
     row = rows[0]
     payload = row["payload"]
-    return ClaimedJob(id=row["id"], kind=row["kind"],
-                      payload=json.loads(payload) if isinstance(payload, str) else payload,
-                      attempts=row["attempts"], max_attempts=row["max_attempts"])
+    return ClaimedJob(
+        id=row["id"],
+        kind=row["kind"],
+        payload=json.loads(payload) if isinstance(payload, str) else payload,
+        attempts=row["attempts"],
+        max_attempts=row["max_attempts"],
+    )
 
 
 async def complete(job: ClaimedJob, worker_id: str) -> bool:
     """Mark done; False when this worker no longer holds the job (its lease ran out)."""
     async with write_transaction():
-        rows = await Job.update({Job.done_at: utcnow(), Job.locked_until: None}).where(
-            (Job.id == job.id) & (Job.locked_by == worker_id) & Job.done_at.is_null()
-        ).returning(Job.id).run()
+        rows = (
+            await Job.update({Job.done_at: utcnow(), Job.locked_until: None})
+            .where((Job.id == job.id) & (Job.locked_by == worker_id) & Job.done_at.is_null())
+            .returning(Job.id)
+            .run()
+        )
     return bool(rows)
 
 
-async def fail(job: ClaimedJob, worker_id: str, error: str,
-               on_give_up: Callable[[dict, str], Awaitable[None]] | None = None) -> bool:
+async def fail(
+    job: ClaimedJob, worker_id: str, error: str, on_give_up: Callable[[dict, str], Awaitable[None]] | None = None
+) -> bool:
     """Schedule a retry with backoff, or give up after ``max_attempts``.
 
     Only the worker that still holds the lease may do either; the give-up hook runs in the same
@@ -99,9 +126,12 @@ async def fail(job: ClaimedJob, worker_id: str, error: str,
     else:
         changes[Job.run_at] = now + backoff(job.attempts)
     async with write_transaction():
-        rows = await Job.update(changes).where(
-            (Job.id == job.id) & (Job.locked_by == worker_id) & Job.done_at.is_null() & Job.failed_at.is_null()
-        ).returning(Job.id).run()
+        rows = (
+            await Job.update(changes)
+            .where((Job.id == job.id) & (Job.locked_by == worker_id) & Job.done_at.is_null() & Job.failed_at.is_null())
+            .returning(Job.id)
+            .run()
+        )
         if rows and give_up and on_give_up is not None:
             await on_give_up(job.payload, error)
     return bool(rows) and give_up

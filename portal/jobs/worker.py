@@ -16,9 +16,9 @@ import logging
 import os
 import socket
 import traceback
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Awaitable, Callable
 
 from portal.clock import utcnow
 from portal.jobs import queue
@@ -131,5 +131,5 @@ class Worker:
             self.wakeup.clear()
             try:
                 await asyncio.wait_for(self.wakeup.wait(), timeout=self.poll_seconds)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 pass

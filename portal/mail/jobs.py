@@ -29,8 +29,7 @@ def build_message(row: dict, sender: str) -> EmailMessage:
         kind, *raw_params = [part.strip() for part in item.content_type.split(";")]
         maintype, _, subtype = kind.partition("/")
         params = dict(p.split("=", 1) for p in raw_params if "=" in p)
-        message.add_attachment(item.data, maintype=maintype, subtype=subtype, filename=item.filename,
-                               params=params)
+        message.add_attachment(item.data, maintype=maintype, subtype=subtype, filename=item.filename, params=params)
     return message
 
 
@@ -52,8 +51,11 @@ def smtp_options(url: str) -> dict:
 
 async def mark_failed(payload: dict, error: str) -> None:
     async with write_transaction():
-        await OutboundMail.update({OutboundMail.status: "failed", OutboundMail.error: error[:2000]}).where(
-            OutboundMail.id == payload["mail_id"]).run()
+        await (
+            OutboundMail.update({OutboundMail.status: "failed", OutboundMail.error: error[:2000]})
+            .where(OutboundMail.id == payload["mail_id"])
+            .run()
+        )
 
 
 async def send_mail(payload: dict) -> None:
@@ -68,8 +70,9 @@ async def send_mail(payload: dict) -> None:
             await aiosmtplib.send(build_message(row, settings.mail_from), **smtp_options(settings.smtp_url))
         except Exception as exc:
             async with write_transaction():
-                await OutboundMail.update({OutboundMail.error: str(exc)[:2000]}).where(
-                    OutboundMail.id == row["id"]).run()
+                await (
+                    OutboundMail.update({OutboundMail.error: str(exc)[:2000]}).where(OutboundMail.id == row["id"]).run()
+                )
             raise
         status = "sent"
     changes = {OutboundMail.status: status, OutboundMail.sent_at: utcnow(), OutboundMail.error: ""}

@@ -49,18 +49,29 @@ class MailAttachment:
     data: bytes
 
     def as_json(self) -> dict:
-        return {"filename": self.filename, "content_type": self.content_type,
-                "data": base64.b64encode(self.data).decode()}
+        return {
+            "filename": self.filename,
+            "content_type": self.content_type,
+            "data": base64.b64encode(self.data).decode(),
+        }
 
 
-async def queue_mail(to: str, template: str, context: dict[str, Any],
-                     attachments: list[MailAttachment] | None = None) -> int:
+async def queue_mail(
+    to: str, template: str, context: dict[str, Any], attachments: list[MailAttachment] | None = None
+) -> int:
     mail = render(template, context)
-    rows = await OutboundMail.insert(OutboundMail(
-        to_address=to, subject=mail.subject, body_text=mail.text, body_html=mail.html,
-        template=template, status="queued", created_at=utcnow(),
-        attachments=json.dumps([a.as_json() for a in attachments or []]),
-    )).run()
+    rows = await OutboundMail.insert(
+        OutboundMail(
+            to_address=to,
+            subject=mail.subject,
+            body_text=mail.text,
+            body_html=mail.html,
+            template=template,
+            status="queued",
+            created_at=utcnow(),
+            attachments=json.dumps([a.as_json() for a in attachments or []]),
+        )
+    ).run()
     mail_id = rows[0]["id"]
     await queue.enqueue("mail.send", {"mail_id": mail_id})
     return mail_id
@@ -83,10 +94,20 @@ OUTBOX_PAGE = 50
 
 async def outbox_page(before_id: int | None = None, to: str = "") -> tuple[list[OutboxRow], int | None]:
     """Newest first, keyset-paginated by id; returns rows and the cursor for the next page."""
-    query = OutboundMail.select(
-        OutboundMail.id, OutboundMail.to_address, OutboundMail.subject, OutboundMail.status,
-        OutboundMail.template, OutboundMail.created_at, OutboundMail.sent_at, OutboundMail.error,
-    ).order_by(OutboundMail.id, ascending=False).limit(OUTBOX_PAGE + 1)
+    query = (
+        OutboundMail.select(
+            OutboundMail.id,
+            OutboundMail.to_address,
+            OutboundMail.subject,
+            OutboundMail.status,
+            OutboundMail.template,
+            OutboundMail.created_at,
+            OutboundMail.sent_at,
+            OutboundMail.error,
+        )
+        .order_by(OutboundMail.id, ascending=False)
+        .limit(OUTBOX_PAGE + 1)
+    )
     if before_id:
         query = query.where(OutboundMail.id < before_id)
     if to:
@@ -129,8 +150,11 @@ def mask_secret_links(text: str) -> str:
 
 
 def redacted_bodies(text: str, html: str) -> dict:
-    return {OutboundMail.body_text: mask_secret_links(text), OutboundMail.body_html: mask_secret_links(html),
-            OutboundMail.redacted_at: utcnow()}
+    return {
+        OutboundMail.body_text: mask_secret_links(text),
+        OutboundMail.body_html: mask_secret_links(html),
+        OutboundMail.redacted_at: utcnow(),
+    }
 
 
 async def redact_delivered_mail(now: datetime | None = None) -> int:
@@ -142,12 +166,22 @@ async def redact_delivered_mail(now: datetime | None = None) -> int:
     done = 0
     while True:
         async with write_transaction():
-            rows = await OutboundMail.select(OutboundMail.id, OutboundMail.body_text, OutboundMail.body_html).where(
-                OutboundMail.redacted_at.is_null() & OutboundMail.sent_at.is_not_null()
-                & (OutboundMail.sent_at <= cutoff)).order_by(OutboundMail.sent_at).limit(REDACT_BATCH)
+            rows = (
+                await OutboundMail.select(OutboundMail.id, OutboundMail.body_text, OutboundMail.body_html)
+                .where(
+                    OutboundMail.redacted_at.is_null()
+                    & OutboundMail.sent_at.is_not_null()
+                    & (OutboundMail.sent_at <= cutoff)
+                )
+                .order_by(OutboundMail.sent_at)
+                .limit(REDACT_BATCH)
+            )
             for row in rows:
-                await OutboundMail.update(redacted_bodies(row["body_text"], row["body_html"])).where(
-                    OutboundMail.id == row["id"]).run()
+                await (
+                    OutboundMail.update(redacted_bodies(row["body_text"], row["body_html"]))
+                    .where(OutboundMail.id == row["id"])
+                    .run()
+                )
         done += len(rows)
         if len(rows) < REDACT_BATCH:
             return done

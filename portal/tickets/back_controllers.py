@@ -19,10 +19,10 @@ from litestar.response.sse import ServerSentEventMessage
 
 from portal import files
 from portal.booking import services as booking_services
+from portal.clock import utcnow
 from portal.errors import Invalid, NotFound
 from portal.ids import MAX_NUMBER, QueryId, parse_id, parse_int
 from portal.settings import get_settings
-from portal.clock import utcnow
 from portal.tickets import console, live, rules, sla, work
 from portal.tickets.controllers import FORM, MULTIPART, UPLOAD_BODY_LIMIT, read_uploads
 from portal.web.auth import current_actor
@@ -37,6 +37,7 @@ def _target(request: Request) -> str:
 
 # --- the queue -----------------------------------------------------------------------------------------
 
+
 async def _queue_context(request: Request, scope: console.Scope, after: str = "") -> dict:
     filters = console.parse_filters(list(request.query_params.multi_items()))
     views = await console.saved_views(scope)
@@ -45,10 +46,20 @@ async def _queue_context(request: Request, scope: console.Scope, after: str = ""
     now = utcnow()
     for row in page.rows:
         row["due"] = sla.time_left(row["next_due_at"], now) if row["status"] in rules.UNSOLVED else None
-    return {"filters": filters, "page": page, "views": views, "labels": rules.VIEWS, "sorts": rules.SORTS,
-            "statuses": rules.STATUS_LABELS, "priorities": rules.PRIORITIES, "after": after,
-            "sla_states": rules.SLA_STATES,
-            "section": "tickets", "errors": filters.errors, "available": scope.available}
+    return {
+        "filters": filters,
+        "page": page,
+        "views": views,
+        "labels": rules.VIEWS,
+        "sorts": rules.SORTS,
+        "statuses": rules.STATUS_LABELS,
+        "priorities": rules.PRIORITIES,
+        "after": after,
+        "sla_states": rules.SLA_STATES,
+        "section": "tickets",
+        "errors": filters.errors,
+        "available": scope.available,
+    }
 
 
 class QueueController(Controller):
@@ -70,9 +81,16 @@ class QueueController(Controller):
     async def counts(self, request: Request) -> Template:
         scope = await console.scope_for(current_actor(request))
         current = request.query_params.get("view", "open")
-        return Template("tickets/back/_views.html", context={
-            "counts": await console.view_counts(scope), "views": await console.saved_views(scope),
-            "labels": rules.VIEWS, "current": current}, headers=VARY)
+        return Template(
+            "tickets/back/_views.html",
+            context={
+                "counts": await console.view_counts(scope),
+                "views": await console.saved_views(scope),
+                "labels": rules.VIEWS,
+                "current": current,
+            },
+            headers=VARY,
+        )
 
     @post("/bulk", name="console:bulk")
     async def bulk(self, request: Request) -> Response:
@@ -95,8 +113,9 @@ class QueueController(Controller):
         form = await request.form()
         team = str(form.get("team") or "")
         try:
-            view_id = await work.save_view(scope, str(form.get("name") or ""), str(form.get("query") or ""),
-                                           parse_id(team) if team else None)
+            view_id = await work.save_view(
+                scope, str(form.get("name") or ""), str(form.get("query") or ""), parse_id(team) if team else None
+            )
         except Invalid as error:
             flash(request, _error_text(error), "error")
             return after_post(request, "/back/tickets?" + str(form.get("query") or ""))
@@ -127,8 +146,14 @@ class QueueController(Controller):
         scope = await console.scope_for(current_actor(request))
         internal = data.kind == "internal"
         try:
-            await work.reply(scope, number, data.body, internal=internal, uploads=await read_uploads(request),
-                             status=data.status or None)
+            await work.reply(
+                scope,
+                number,
+                data.body,
+                internal=internal,
+                uploads=await read_uploads(request),
+                status=data.status or None,
+            )
         except Invalid as error:
             context = await _ticket_context(scope, number, reply_body=data.body, reply_kind=data.kind)
             return form_error(request, "tickets/back/ticket.html", "tickets/back/_reply_form.html", context, error)
@@ -199,8 +224,9 @@ class QueueController(Controller):
         row = await work.attachment_in_scope(scope, number, attachment_id)
         path = files.path_for(get_settings().var_dir / "uploads", row["storage_key"])
         content = await asyncio.to_thread(path.read_bytes)
-        return Response(content=content, headers=files.serving_headers(row["content_type"], row["filename"]),
-                        media_type=None)
+        return Response(
+            content=content, headers=files.serving_headers(row["content_type"], row["filename"]), media_type=None
+        )
 
 
 @dataclass
@@ -222,6 +248,7 @@ class MergeForm:
 
 def _change_from(form) -> work.Change:
     """Fields present in the form become the change ("" means "none" for category/team/assignee)."""
+
     def ref(name: str) -> int | None:
         if name not in form:
             return None
@@ -230,9 +257,13 @@ def _change_from(form) -> work.Change:
             return -1
         return parse_id(value) or -2
 
-    return work.Change(status=str(form["status"]) if form.get("status") else None,
-                       priority=str(form["priority"]) if form.get("priority") else None,
-                       category=ref("category"), team=ref("team"), assignee=ref("assignee"))
+    return work.Change(
+        status=str(form["status"]) if form.get("status") else None,
+        priority=str(form["priority"]) if form.get("priority") else None,
+        category=ref("category"),
+        team=ref("team"),
+        assignee=ref("assignee"),
+    )
 
 
 def _error_text(error: Invalid) -> str:
@@ -241,6 +272,7 @@ def _error_text(error: Invalid) -> str:
 
 def _bulk_change(form) -> work.Change:
     """The bulk bar: an empty menu means "leave as is", "none" clears, a number picks."""
+
     def last(name: str) -> str:
         values = [str(v) for v in form.getall(name) if str(v)] if name in form else []
         return values[-1] if values else ""
@@ -253,8 +285,9 @@ def _bulk_change(form) -> work.Change:
             return -1
         return parse_id(value) or -2
 
-    return work.Change(status=last("status") or None, priority=last("priority") or None,
-                       team=ref("team"), assignee=ref("assignee"))
+    return work.Change(
+        status=last("status") or None, priority=last("priority") or None, team=ref("team"), assignee=ref("assignee")
+    )
 
 
 def _saved_message(changed: list[str]) -> str:
@@ -285,18 +318,31 @@ async def _ticket_context(scope: console.Scope, number: int, **extra) -> dict:
     settings = get_settings()
     now = utcnow()
     return {
-        "sla_now": now, "next_due": sla.time_left(ticket["next_due_at"], now),
-        "ticket": ticket, "timeline": work.timeline(messages, events), "tags": await work.ticket_tags(ticket["id"]),
-        "others": await work.requester_tickets(scope, ticket), "directory": await work.directory(),
+        "sla_now": now,
+        "next_due": sla.time_left(ticket["next_due_at"], now),
+        "ticket": ticket,
+        "timeline": work.timeline(messages, events),
+        "tags": await work.ticket_tags(ticket["id"]),
+        "others": await work.requester_tickets(scope, ticket),
+        "directory": await work.directory(),
         "appointments": await booking_services.appointments_of_contact(ticket["requester_email"]),
-        "canned": await work.canned_replies(scope.actor), "statuses": rules.STATUS_LABELS,
-        "priorities": rules.PRIORITIES, "section": "tickets", "errors": {}, "reply_body": "", "reply_kind": "public",
-        "merge_into": "", "announce": "", "max_files": settings.upload_max_files,
-        "max_mb": settings.upload_max_bytes // (1024 * 1024), **extra,
+        "canned": await work.canned_replies(scope.actor),
+        "statuses": rules.STATUS_LABELS,
+        "priorities": rules.PRIORITIES,
+        "section": "tickets",
+        "errors": {},
+        "reply_body": "",
+        "reply_kind": "public",
+        "merge_into": "",
+        "announce": "",
+        "max_files": settings.upload_max_files,
+        "max_mb": settings.upload_max_bytes // (1024 * 1024),
+        **extra,
     }
 
 
 # --- canned replies ---------------------------------------------------------------------------------------
+
 
 @dataclass
 class CannedForm:
@@ -313,11 +359,21 @@ class CannedController(Controller):
         actor = current_actor(request)
         replies = await work.canned_list(actor)
         editing = next((r for r in replies if r["id"] == edit and (r["owner"] == actor.id or actor.is_admin)), None)
-        return Template("tickets/back/canned.html", context={
-            "replies": replies, "editing": editing, "form": CannedForm(
-                title=editing["title"], body=editing["body"], shared="1" if editing["owner"] is None else "")
-            if editing else CannedForm(), "errors": {}, "section": "canned",
-            "placeholders": rules.PLACEHOLDERS})
+        return Template(
+            "tickets/back/canned.html",
+            context={
+                "replies": replies,
+                "editing": editing,
+                "form": CannedForm(
+                    title=editing["title"], body=editing["body"], shared="1" if editing["owner"] is None else ""
+                )
+                if editing
+                else CannedForm(),
+                "errors": {},
+                "section": "canned",
+                "placeholders": rules.PLACEHOLDERS,
+            },
+        )
 
     @post("/", name="console:canned_create")
     async def create(self, request: Request, data: Annotated[CannedForm, FORM]) -> Response:
@@ -341,8 +397,13 @@ async def _save_canned(request: Request, reply_id: int | None, data: CannedForm)
     except Invalid as error:
         replies = await work.canned_list(actor)
         editing = next((r for r in replies if r["id"] == reply_id), None)
-        context = {"replies": replies, "editing": editing, "form": data, "section": "canned",
-                   "placeholders": rules.PLACEHOLDERS}
+        context = {
+            "replies": replies,
+            "editing": editing,
+            "form": data,
+            "section": "canned",
+            "placeholders": rules.PLACEHOLDERS,
+        }
         return form_error(request, "tickets/back/canned.html", "tickets/back/_canned_form.html", context, error)
     flash(request, "The canned reply is saved.")
     return after_post(request, "/back/canned")
@@ -350,12 +411,15 @@ async def _save_canned(request: Request, reply_id: int | None, data: CannedForm)
 
 # --- live (SSE) ---------------------------------------------------------------------------------------------
 
+
 def _sse(event: str, data: str = "") -> ServerSentEventMessage:
     return ServerSentEventMessage(event=event, data=data.replace("\n", " ") or "-")
 
 
 @get("/events", name="live:events")
-async def events(request: Request, channels: NamedDependency[live.LiveChannels], ticket: QueryId = 0) -> ServerSentEvent:
+async def events(
+    request: Request, channels: NamedDependency[live.LiveChannels], ticket: QueryId = 0
+) -> ServerSentEvent:
     """One stream per open console page: ``queue-changed`` for queues (only tickets this agent may
     see), and on a ticket page ``ticket-changed`` plus the ``presence`` of other agents."""
     scope = await console.scope_for(current_actor(request))
@@ -408,8 +472,7 @@ async def _stream(scope: console.Scope, channels: live.LiveChannels, number: int
                         else:
                             queue_pending = True
                     elif event.get("number") == number and event.get("actor") != me.id:
-                        yield _sse("ticket-changed", json.dumps({"name": event.get("name"),
-                                                                 "what": event.get("what")}))
+                        yield _sse("ticket-changed", json.dumps({"name": event.get("name"), "what": event.get("what")}))
                 elif event.get("type") == "presence" and number and event.get("number") == number:
                     if presence.update(event, now):
                         yield _sse("presence", template.render(people=presence.visible(now)))

@@ -8,14 +8,14 @@ says. Instants are aware datetimes; results are UTC.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone
-from typing import Iterator
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from portal.clock import local_instant
 
-UTC = timezone.utc
+UTC = UTC
 DAY = timedelta(days=1)
 SEARCH_DAYS = 3 * 366  # a calendar with no hours at all must not loop forever
 
@@ -94,7 +94,7 @@ def is_open(calendar: BusinessCalendar, instant: datetime) -> bool:
 
 
 def parse_ranges(text: str) -> tuple[tuple[int, int], ...]:
-    """"09:00-12:00, 13:00-17:30" -> ((540, 720), (780, 1050)); "" -> (). ValueError with a message
+    """ "09:00-12:00, 13:00-17:30" -> ((540, 720), (780, 1050)); "" -> (). ValueError with a message
     people understand on anything else (bad times, inverted or overlapping ranges)."""
     ranges = []
     for part in text.replace(";", ",").split(","):

@@ -15,8 +15,8 @@ from urllib.parse import parse_qsl, urlencode
 from portal.accounts.rules import Actor
 from portal.clock import WINDOW_MESSAGE, local_midnight, read_day, read_instant, utcnow
 from portal.db import fetch
-from portal.ids import MAX_NUMBER, parse_id, parse_int
 from portal.errors import NotFound
+from portal.ids import MAX_NUMBER, parse_id, parse_int
 from portal.tickets import rules, search
 from portal.tickets.rows import aware_row
 
@@ -49,8 +49,11 @@ class Scope:
 async def scope_for(actor: Actor) -> Scope:
     if not actor.is_staff:
         raise NotFound(NOT_FOUND)
-    rows = await fetch('SELECT u.limited_to_teams AS limited, u.is_available AS available, m.team AS team '
-                       'FROM portal_user u LEFT JOIN team_member m ON m."user" = u.id WHERE u.id = {}', actor.id)
+    rows = await fetch(
+        "SELECT u.limited_to_teams AS limited, u.is_available AS available, m.team AS team "
+        'FROM portal_user u LEFT JOIN team_member m ON m."user" = u.id WHERE u.id = {}',
+        actor.id,
+    )
     teams = frozenset(r["team"] for r in rows if r["team"] is not None)
     limited = bool(rows and rows[0]["limited"]) and not actor.is_admin
     return Scope(actor=actor, teams=teams, limited=limited, available=bool(rows and rows[0]["available"]))
@@ -58,33 +61,46 @@ async def scope_for(actor: Actor) -> Scope:
 
 # --- filters ----------------------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class Filters:
     view: str = "open"
     status: tuple[str, ...] = ()
     priority: tuple[str, ...] = ()
     category: int | None = None
-    team: int | None = None          # 0 = no team
-    assignee: int | None = None      # 0 = unassigned
+    team: int | None = None  # 0 = no team
+    assignee: int | None = None  # 0 = unassigned
     tag: str = ""
-    requester: str = ""              # an email, or part of a name/email
+    requester: str = ""  # an email, or part of a name/email
     created_from: date | None = None
     created_to: date | None = None
     updated_from: date | None = None
     updated_to: date | None = None
     sort: str = "updated"
     q: str = ""
-    sla: str = ""                    # overdue | soon | running | none
-    base: str = ""                   # a saved view's own built-in view ("open", "mine", …)
+    sla: str = ""  # overdue | soon | running | none
+    base: str = ""  # a saved view's own built-in view ("open", "mine", …)
     errors: dict[str, str] = field(default_factory=dict)
 
     def query_string(self, **override) -> str:
         """The filters as a URL query (without the page cursor), for links and saved views."""
-        values = {"view": self.view, "status": list(self.status), "priority": list(self.priority),
-                  "category": self.category, "team": self.team, "assignee": self.assignee, "tag": self.tag,
-                  "requester": self.requester, "created_from": self.created_from, "created_to": self.created_to,
-                  "updated_from": self.updated_from, "updated_to": self.updated_to,
-                  "sort": "" if self.sort == "updated" else self.sort, "q": self.q, "sla": self.sla}
+        values = {
+            "view": self.view,
+            "status": list(self.status),
+            "priority": list(self.priority),
+            "category": self.category,
+            "team": self.team,
+            "assignee": self.assignee,
+            "tag": self.tag,
+            "requester": self.requester,
+            "created_from": self.created_from,
+            "created_to": self.created_to,
+            "updated_from": self.updated_from,
+            "updated_to": self.updated_to,
+            "sort": "" if self.sort == "updated" else self.sort,
+            "q": self.q,
+            "sla": self.sla,
+        }
         values.update(override)
         pairs = []
         for key, value in values.items():
@@ -136,17 +152,23 @@ def parse_filters(pairs: list[tuple[str, str]]) -> Filters:
         errors["sort"] = "Unknown sort order."
         sort = "updated"
     filters = Filters(
-        view=view, status=statuses, priority=priorities,
+        view=view,
+        status=statuses,
+        priority=priorities,
         category=_int(one.get("category", ""), errors, "category", "category"),
         team=_int(one.get("team", ""), errors, "team", "team"),
         assignee=_int(one.get("assignee", ""), errors, "assignee", "person"),
-        tag=rules.normalize_tag(one.get("tag", "")) or "", requester=one.get("requester", "")[:254],
+        tag=rules.normalize_tag(one.get("tag", "")) or "",
+        requester=one.get("requester", "")[:254],
         created_from=_day(one.get("created_from", ""), errors, "created_from"),
         created_to=_day(one.get("created_to", ""), errors, "created_to"),
         updated_from=_day(one.get("updated_from", ""), errors, "updated_from"),
         updated_to=_day(one.get("updated_to", ""), errors, "updated_to"),
-        sort=sort, q=one.get("q", "")[:200], sla=one.get("sla", "") if one.get("sla", "") in rules.SLA_STATES else "",
-        errors=errors)
+        sort=sort,
+        q=one.get("q", "")[:200],
+        sla=one.get("sla", "") if one.get("sla", "") in rules.SLA_STATES else "",
+        errors=errors,
+    )
     return filters
 
 
@@ -156,11 +178,12 @@ def parse_query_string(text: str) -> Filters:
 
 # --- the queue ---------------------------------------------------------------------------------------
 
+
 @dataclass
 class Page:
     rows: list[dict]
     next_cursor: str | None
-    jump_to: int | None = None       # "#1234" in the search box: open that ticket
+    jump_to: int | None = None  # "#1234" in the search box: open that ticket
 
 
 def _encode_cursor(row: dict, sort: str) -> str:
@@ -194,8 +217,9 @@ def _decode_cursor(cursor: str, sort: str) -> tuple | None:
     return None if None in keys else keys
 
 
-def view_conditions(filters: Filters, scope: Scope, now: datetime,
-                    split_teams: bool = False) -> tuple[list[str], list, tuple[int, ...]]:
+def view_conditions(
+    filters: Filters, scope: Scope, now: datetime, split_teams: bool = False
+) -> tuple[list[str], list, tuple[int, ...]]:
     """SQL conditions on ``t`` for the view and the filters (the scope included).
 
     With ``split_teams``, a restriction to several teams is not written as ``team IN (…)`` but
@@ -258,8 +282,10 @@ def view_conditions(filters: Filters, scope: Scope, now: datetime,
             pattern = "%" + filters.requester.lower().replace("%", "").replace("_", "") + "%"
             args.extend([pattern, pattern])
     zone = actor.timezone or "UTC"
-    for column, start, end in (("created_at", filters.created_from, filters.created_to),
-                               ("updated_at", filters.updated_from, filters.updated_to)):
+    for column, start, end in (
+        ("created_at", filters.created_from, filters.created_to),
+        ("updated_at", filters.updated_from, filters.updated_to),
+    ):
         if start:
             where.append(f"t.{column} >= {{}}")
             args.append(local_midnight(start, zone))
@@ -300,7 +326,8 @@ def _allowed_teams(filters: Filters, scope: Scope, view: str) -> tuple[int, ...]
 LIST_COLUMNS = (
     "t.id, t.number, t.subject, t.status, t.priority, t.priority_rank, t.requester_name, t.requester_email, "
     "t.created_at, t.updated_at, t.team AS team_id, t.assignee AS assignee_id, t.category AS category_id, "
-    "a.name AS assignee_name, g.name AS team_name, t.staff_replied_at, t.first_response_at, t.next_due_at")
+    "a.name AS assignee_name, g.name AS team_name, t.staff_replied_at, t.first_response_at, t.next_due_at"
+)
 LIST_JOINS = "LEFT JOIN portal_user a ON a.id = t.assignee LEFT JOIN team g ON g.id = t.team"
 
 
@@ -336,14 +363,18 @@ async def queue_page(scope: Scope, filters: Filters, cursor: str = "") -> Page:
         arms, arm_args = [], []
         for i, team in enumerate(split):
             conditions = " AND ".join([*where, "t.team = {}"])
-            arms.append(f"SELECT * FROM (SELECT {LIST_COLUMNS} FROM ticket t {LIST_JOINS} WHERE {conditions} "
-                        f"ORDER BY {_qualified(order)} LIMIT {limit}) arm{i}")
+            arms.append(
+                f"SELECT * FROM (SELECT {LIST_COLUMNS} FROM ticket t {LIST_JOINS} WHERE {conditions} "
+                f"ORDER BY {_qualified(order)} LIMIT {limit}) arm{i}"
+            )
             arm_args.extend([*args, team])
         sql = " UNION ALL ".join(arms) + f" ORDER BY {order} LIMIT {limit}"
         args = arm_args
     else:
-        sql = (f"SELECT {LIST_COLUMNS} FROM ticket t {LIST_JOINS}"
-               f"{' WHERE ' + ' AND '.join(where) if where else ''} ORDER BY {_qualified(order)} LIMIT {limit}")
+        sql = (
+            f"SELECT {LIST_COLUMNS} FROM ticket t {LIST_JOINS}"
+            f"{' WHERE ' + ' AND '.join(where) if where else ''} ORDER BY {_qualified(order)} LIMIT {limit}"
+        )
     rows = [aware_row(r) for r in await fetch(sql, *args)]
     more = len(rows) > PAGE_SIZE
     rows = rows[:PAGE_SIZE]
@@ -361,8 +392,9 @@ def _and(where: list[str], args: list) -> tuple[str, tuple]:
 async def _rows_by_ids(ids: list[int]) -> list[dict]:
     if not ids:
         return []
-    rows = await fetch(f"SELECT {LIST_COLUMNS} FROM ticket t {LIST_JOINS} WHERE t.id IN "
-                       f"({', '.join('{}' for _ in ids)})", *ids)
+    rows = await fetch(
+        f"SELECT {LIST_COLUMNS} FROM ticket t {LIST_JOINS} WHERE t.id IN ({', '.join('{}' for _ in ids)})", *ids
+    )
     order = {ticket_id: i for i, ticket_id in enumerate(ids)}
     return sorted((aware_row(r) for r in rows), key=lambda r: order[r["id"]])
 
@@ -372,14 +404,18 @@ async def _with_tags(rows: list[dict]) -> list[dict]:
     for row in rows:
         row["tags"] = []
     if by_id:
-        for tag in await fetch("SELECT tt.ticket AS ticket, g.name AS name FROM ticket_tag tt JOIN tag g "
-                               f"ON g.id = tt.tag WHERE tt.ticket IN ({', '.join('{}' for _ in by_id)}) "
-                               "ORDER BY g.name", *by_id):
+        for tag in await fetch(
+            "SELECT tt.ticket AS ticket, g.name AS name FROM ticket_tag tt JOIN tag g "
+            f"ON g.id = tt.tag WHERE tt.ticket IN ({', '.join('{}' for _ in by_id)}) "
+            "ORDER BY g.name",
+            *by_id,
+        ):
             by_id[tag["ticket"]]["tags"].append(tag["name"])
     return rows
 
 
 # --- counts ------------------------------------------------------------------------------------------
+
 
 async def view_counts(scope: Scope) -> dict[str, int]:
     """Tickets in each built-in view, summed from the tallies in one statement (a few hundred tiny
@@ -388,14 +424,19 @@ async def view_counts(scope: Scope) -> dict[str, int]:
     teams = sorted(scope.teams)
     in_teams = f"team IN ({', '.join('{}' for _ in teams)})" if teams else "1 = 0"
     where = f" WHERE {in_teams}" if scope.limited else ""
-    row = (await fetch(
-        f"SELECT COALESCE(SUM(CASE WHEN {unsolved} AND assignee = 0 THEN n END), 0) AS unassigned, "
-        f"COALESCE(SUM(CASE WHEN {unsolved} AND assignee = {{}} THEN n END), 0) AS mine, "
-        f"COALESCE(SUM(CASE WHEN {unsolved} AND {in_teams} THEN n END), 0) AS team, "
-        f"COALESCE(SUM(CASE WHEN {unsolved} THEN n END), 0) AS open, "
-        f"COALESCE(SUM(CASE WHEN {rules.status_in_sql('status', [rules.Status.pending])} THEN n END), 0) "
-        f"AS pending FROM queue_tally{where}",
-        scope.actor.id, *teams, *(teams if scope.limited else [])))[0]
+    row = (
+        await fetch(
+            f"SELECT COALESCE(SUM(CASE WHEN {unsolved} AND assignee = 0 THEN n END), 0) AS unassigned, "
+            f"COALESCE(SUM(CASE WHEN {unsolved} AND assignee = {{}} THEN n END), 0) AS mine, "
+            f"COALESCE(SUM(CASE WHEN {unsolved} AND {in_teams} THEN n END), 0) AS team, "
+            f"COALESCE(SUM(CASE WHEN {unsolved} THEN n END), 0) AS open, "
+            f"COALESCE(SUM(CASE WHEN {rules.status_in_sql('status', [rules.Status.pending])} THEN n END), 0) "
+            f"AS pending FROM queue_tally{where}",
+            scope.actor.id,
+            *teams,
+            *(teams if scope.limited else []),
+        )
+    )[0]
     counts = {key: int(row[key]) for key in ("unassigned", "mine", "team", "open", "pending")}
     # Recently solved, overdue and breaching soon: indexed range counts, in one statement.
     scope_sql, scope_args = scope.sql()
@@ -407,7 +448,14 @@ async def view_counts(scope: Scope) -> dict[str, int]:
         f"AND t.next_due_at < {{}}{extra} UNION ALL "
         f"SELECT 'breaching' AS k, COUNT(*) AS n FROM ticket t WHERE {UNSOLVED_SQL} AND t.next_due_at IS NOT NULL "
         f"AND t.next_due_at >= {{}} AND t.next_due_at < {{}}{extra}",
-        now - rules.RECENTLY_SOLVED, *scope_args, now, *scope_args, now, now + rules.BREACHING_WITHIN, *scope_args)
+        now - rules.RECENTLY_SOLVED,
+        *scope_args,
+        now,
+        *scope_args,
+        now,
+        now + rules.BREACHING_WITHIN,
+        *scope_args,
+    )
     for row in ranges:
         counts[row["k"]] = int(row["n"])
     return {key: counts[key] for key in rules.VIEWS}
@@ -419,20 +467,26 @@ async def rebuild_tallies() -> None:
 
     async with write_transaction():
         await fetch("DELETE FROM queue_tally")
-        await fetch("INSERT INTO queue_tally (status, team, assignee, n) SELECT status, COALESCE(team, 0), "
-                    "COALESCE(assignee, 0), COUNT(*) FROM ticket GROUP BY status, COALESCE(team, 0), "
-                    "COALESCE(assignee, 0)")
+        await fetch(
+            "INSERT INTO queue_tally (status, team, assignee, n) SELECT status, COALESCE(team, 0), "
+            "COALESCE(assignee, 0), COUNT(*) FROM ticket GROUP BY status, COALESCE(team, 0), "
+            "COALESCE(assignee, 0)"
+        )
 
 
 # --- saved views ----------------------------------------------------------------------------------------
+
 
 async def saved_views(scope: Scope) -> list[dict]:
     """The agent's own views and those shared with one of their teams."""
     teams = sorted(scope.teams)
     shared = f" OR v.team IN ({', '.join('{}' for _ in teams)})" if teams else ""
-    return await fetch("SELECT v.id, v.name, v.query, v.owner, v.team, g.name AS team_name FROM saved_view v "
-                       f"LEFT JOIN team g ON g.id = v.team WHERE v.owner = {{}}{shared} ORDER BY v.name",
-                       scope.actor.id, *teams)
+    return await fetch(
+        "SELECT v.id, v.name, v.query, v.owner, v.team, g.name AS team_name FROM saved_view v "
+        f"LEFT JOIN team g ON g.id = v.team WHERE v.owner = {{}}{shared} ORDER BY v.name",
+        scope.actor.id,
+        *teams,
+    )
 
 
 def apply_saved(filters: Filters, views: list[dict]) -> Filters:
@@ -443,6 +497,11 @@ def apply_saved(filters: Filters, views: list[dict]) -> Filters:
     for view in views:
         if view["id"] == wanted:
             saved = parse_query_string(view["query"])
-            return replace(saved, view=filters.view, base=saved.view, q=filters.q or saved.q,
-                           sort=filters.sort if filters.sort != "updated" else saved.sort)
+            return replace(
+                saved,
+                view=filters.view,
+                base=saved.view,
+                q=filters.q or saved.q,
+                sort=filters.sort if filters.sort != "updated" else saved.sort,
+            )
     return replace(filters, view="open", errors={**filters.errors, "view": "That view does not exist (any more)."})

@@ -61,8 +61,10 @@ class FindForm:
 
 async def read_uploads(request: Request) -> list[services.Upload]:
     """The files chosen in the form's ``files`` input (none chosen: an empty list, not a 400)."""
-    return [services.Upload(filename=item.filename or "attachment", data=await item.read())
-            for item in await chosen_files(request, "files")]
+    return [
+        services.Upload(filename=item.filename or "attachment", data=await item.read())
+        for item in await chosen_files(request, "files")
+    ]
 
 
 def _throttle(request: Request) -> Throttle:
@@ -70,6 +72,7 @@ def _throttle(request: Request) -> Throttle:
 
 
 # --- page functions shared by both kinds of access ----------------------------------------------
+
 
 def _version(ticket: dict, thread: list[dict]) -> str:
     return f"{ticket['status']}-{thread[-1]['id'] if thread else 0}"
@@ -82,15 +85,23 @@ async def _ticket_context(viewer: Viewer, ticket: dict, **extra) -> dict:
     now = utcnow()
     label, tone = rules.customer_status(ticket["status"])
     return {
-        "ticket": ticket, "thread": thread, "base": viewer.base(ticket["number"]), "is_guest": bool(viewer.token),
-        "status_label": label, "status_tone": tone, "version": _version(ticket, thread),
+        "ticket": ticket,
+        "thread": thread,
+        "base": viewer.base(ticket["number"]),
+        "is_guest": bool(viewer.token),
+        "status_label": label,
+        "status_tone": tone,
+        "version": _version(ticket, thread),
         "can_reply": rules.status_after_customer_reply(ticket["status"], ticket["solved_at"], now) is not None,
         "can_solve": rules.can_customer_solve(ticket["status"]),
         "can_reopen": rules.can_reopen(ticket["status"], ticket["solved_at"], now),
         "can_rate": rules.can_rate(ticket["status"]),
-        "errors": {}, "reply_body": "", "rating_choice": ticket["csat_rating"] or "",
+        "errors": {},
+        "reply_body": "",
+        "rating_choice": ticket["csat_rating"] or "",
         "max_files": get_settings().upload_max_files,
-        "max_mb": get_settings().upload_max_bytes // (1024 * 1024), **extra,
+        "max_mb": get_settings().upload_max_bytes // (1024 * 1024),
+        **extra,
     }
 
 
@@ -142,9 +153,12 @@ async def rate_page(request: Request, viewer: Viewer, number: int | None, choice
     """The rating links in the solved mail land here. Opening a link changes nothing (mail scanners
     and link previews open every link): the choice is pre-selected and the customer confirms it."""
     ticket = await services.ticket_for_viewer(viewer, number)
-    context = await _ticket_context(viewer, ticket,
-                                    rating_choice=choice if choice in rules.RATINGS else ticket["csat_rating"] or "",
-                                    confirm_rating=choice in rules.RATINGS and rules.can_rate(ticket["status"]))
+    context = await _ticket_context(
+        viewer,
+        ticket,
+        rating_choice=choice if choice in rules.RATINGS else ticket["csat_rating"] or "",
+        confirm_rating=choice in rules.RATINGS and rules.can_rate(ticket["status"]),
+    )
     return Template("tickets/show.html", context=context)
 
 
@@ -168,59 +182,93 @@ async def download(viewer: Viewer, number: int | None, attachment_id: int) -> Re
     row = await services.attachment_for(ticket, attachment_id)
     path = files.path_for(get_settings().var_dir / "uploads", row["storage_key"])
     content = await asyncio.to_thread(path.read_bytes)
-    return Response(content=content, headers=files.serving_headers(row["content_type"], row["filename"]),
-                    media_type=None)
+    return Response(
+        content=content, headers=files.serving_headers(row["content_type"], row["filename"]), media_type=None
+    )
 
 
 # --- controllers --------------------------------------------------------------------------------
+
 
 class TicketController(Controller):
     path = "/tickets"
 
     @get("/new", name="tickets:new")
     async def new_page(self, request: Request) -> Template:
-        return Template("tickets/new.html", context={
-            "form": NewTicketForm(), "errors": {}, "categories": await services.categories(),
-            "max_files": _settings.upload_max_files, "max_mb": _settings.upload_max_bytes // (1024 * 1024)})
+        return Template(
+            "tickets/new.html",
+            context={
+                "form": NewTicketForm(),
+                "errors": {},
+                "categories": await services.categories(),
+                "max_files": _settings.upload_max_files,
+                "max_mb": _settings.upload_max_bytes // (1024 * 1024),
+            },
+        )
 
     @post("/new", name="tickets:create", request_max_body_size=UPLOAD_BODY_LIMIT)
     async def create(self, request: Request, data: Annotated[NewTicketForm, MULTIPART]) -> Response:
         actor = current_actor(request)
-        form = services.NewTicket(subject=data.subject, category=data.category, body=data.body, name=data.name,
-                                  email=data.email, website=data.website, uploads=await read_uploads(request))
+        form = services.NewTicket(
+            subject=data.subject,
+            category=data.category,
+            body=data.body,
+            name=data.name,
+            email=data.email,
+            website=data.website,
+            uploads=await read_uploads(request),
+        )
         try:
             ticket = await services.open_ticket(actor, form, ip=client_ip(request), throttle=_throttle(request))
         except DomainError as error:
-            context = {"form": data, "categories": await services.categories(),
-                       "max_files": _settings.upload_max_files, "max_mb": _settings.upload_max_bytes // (1024 * 1024)}
+            context = {
+                "form": data,
+                "categories": await services.categories(),
+                "max_files": _settings.upload_max_files,
+                "max_mb": _settings.upload_max_bytes // (1024 * 1024),
+            }
             return form_error(request, "tickets/new.html", "tickets/_new_form.html", context, error)
         # A guest's private link is in the mail only: the page must not hand it to whoever typed the address.
-        context = {"ticket": ticket, "link": None if actor is None else f"/tickets/{ticket['number']}",
-                   "is_guest": actor is None}
+        context = {
+            "ticket": ticket,
+            "link": None if actor is None else f"/tickets/{ticket['number']}",
+            "is_guest": actor is None,
+        }
         # htmx: the confirmation replaces the page's content, not just the form.
-        return page_or_fragment(request, "tickets/created.html", "tickets/_created.html", context, status_code=201,
-                                headers={"HX-Retarget": "#main", "HX-Reswap": "innerHTML"})
+        return page_or_fragment(
+            request,
+            "tickets/created.html",
+            "tickets/_created.html",
+            context,
+            status_code=201,
+            headers={"HX-Retarget": "#main", "HX-Reswap": "innerHTML"},
+        )
 
     @post("/preview", name="tickets:preview", request_max_body_size=PREVIEW_BODY_LIMIT)
     async def preview(self, request: Request) -> Template:
         """The editor sends its text alone; inside an upload form htmx encodes it as multipart."""
         body = str((await request.form()).get("body") or "")
         try:
-            html = await services.preview(current_actor(request), body, ip=client_ip(request),
-                                          throttle=_throttle(request))
+            html = await services.preview(
+                current_actor(request), body, ip=client_ip(request), throttle=_throttle(request)
+            )
         except DomainError as error:
             # The problem shows where the preview would: the editor's form is not affected.
             headers = {"Retry-After": str(error.retry_after)} if isinstance(error, Throttled) else None
-            return Template("tickets/_preview.html", context={"html": "", "problem": error.message},
-                            status_code=error.status_code, headers=headers)
+            return Template(
+                "tickets/_preview.html",
+                context={"html": "", "problem": error.message},
+                status_code=error.status_code,
+                headers=headers,
+            )
         return Template("tickets/_preview.html", context={"html": html})
 
     @get("/", name="tickets:mine")
-    async def mine(self, request: Request, status: FromQuery[str] = "", q: FromQuery[str] = "",
-                   cursor: FromQuery[str] = "") -> Template:
+    async def mine(
+        self, request: Request, status: FromQuery[str] = "", q: FromQuery[str] = "", cursor: FromQuery[str] = ""
+    ) -> Template:
         rows, next_cursor = await services.my_tickets(current_actor(request), status=status, q=q, cursor=cursor)
-        context = {"rows": rows, "next_cursor": next_cursor, "status": status, "q": q,
-                   "labels": rules.CUSTOMER_STATUS}
+        context = {"rows": rows, "next_cursor": next_cursor, "status": status, "q": q, "labels": rules.CUSTOMER_STATUS}
         return page_or_fragment(request, "tickets/mine.html", "tickets/_mine_table.html", context)
 
     @get("/find", name="tickets:find")
@@ -233,8 +281,9 @@ class TicketController(Controller):
             await services.resend_link(data.number, data.email, ip=client_ip(request), throttle=_throttle(request))
         except DomainError as error:
             return form_error(request, "tickets/find.html", "tickets/_find_form.html", {"form": data}, error)
-        return page_or_fragment(request, "tickets/find.html", "tickets/_find_form.html",
-                                {"form": FindForm(), "errors": {}, "sent": True})
+        return page_or_fragment(
+            request, "tickets/find.html", "tickets/_find_form.html", {"form": FindForm(), "errors": {}, "sent": True}
+        )
 
     @get("/{number:int}", name="tickets:show")
     async def show(self, request: Request, number: FromPath[int]) -> Template:

@@ -8,7 +8,7 @@ each ticket's timestamps are moved back in time to spread the desk over the week
 from __future__ import annotations
 
 import random
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from litestar.stores.memory import MemoryStore
@@ -22,57 +22,141 @@ from portal.tickets import console, services, sla, sla_admin, work
 from portal.tickets.rules import UNSOLVED, Priority, Status
 from portal.tickets.tables import BusinessCalendar, BusinessHours, CannedReply, Category, SlaPolicy, Ticket
 
-CATEGORIES = [("General question", "Support"), ("Technical problem", "Support"), ("Account and login", "Support"),
-              ("Billing and invoices", "Billing"), ("Refunds", "Billing"), ("Feature request", None)]
+CATEGORIES = [
+    ("General question", "Support"),
+    ("Technical problem", "Support"),
+    ("Account and login", "Support"),
+    ("Billing and invoices", "Billing"),
+    ("Refunds", "Billing"),
+    ("Feature request", None),
+]
 TICKETS = 300
-DEMO_ZONE = ZoneInfo("Europe/Paris")   # the demo desk's business hours
+DEMO_ZONE = ZoneInfo("Europe/Paris")  # the demo desk's business hours
 
 STORIES = [
-    ("Cannot log in since this morning", "When I enter my password the page just reloads. I tried two browsers.",
-     "Sorry about that! We reset the session store; could you **try again** and tell us if it works?"),
-    ("Invoice shows the wrong VAT number", "Our VAT number is FR12345678901 but the invoice says FR1234.",
-     "Thanks, we corrected it. The new invoice is attached to your account."),
-    ("How do I export my data?", "Is there a way to get all my records as CSV?",
-     "Yes: go to *Account → Export*, choose CSV and you get a download link by mail."),
-    ("App crashes when uploading a photo", "Every time I attach a photo bigger than 5 MB the app closes.",
-     "We could reproduce it. A fix ships next week; meanwhile, photos under 5 MB work."),
-    ("Change of billing address", "We moved to 12 rue de la Paix, Paris. Please update future invoices.",
-     "Done: your next invoices carry the new address."),
-    ("Double charge on my card", "I was charged twice on the 3rd for the same order #4471.",
-     "You are right, the second charge is refunded; expect it in 3–5 days."),
-    ("Feature request: dark mode", "Would love a dark theme for evening work.",
-     "Great idea, we added your vote to the request."),
-    ("Password reset mail never arrives", "I asked three times, nothing in spam either.",
-     "Your mail provider rejected our messages; we whitelisted it. Please try once more."),
-    ("Sync stops after an hour", "The desktop app stops syncing after about an hour and needs a restart.",
-     "Thanks for the logs. Version 4.2.1 fixes the token refresh; please update."),
-    ("Refund for the annual plan", "I cancelled within the 14 days, please refund the annual plan.",
-     "The refund is on its way; it shows on your statement within a week."),
-    ("Two-factor codes rejected", "My authenticator codes are always refused, even fresh ones.",
-     "Your phone clock was 3 minutes off; enabling automatic time fixes it."),
-    ("Printer driver for the label printer", "Which driver do I need for the LP-200 label printer on macOS?",
-     "Use the generic ZPL driver from our downloads page; the setup guide is linked there."),
-    ("Slow dashboard with many projects", "With 300 projects the dashboard takes 20 seconds to open.",
-     "We added an index for large accounts; it opens in under a second now."),
-    ("Add a colleague to our account", "How can I invite my colleague Marc to our team?",
-     "Open *Team → Invite*, enter his address, and he gets an invitation mail."),
+    (
+        "Cannot log in since this morning",
+        "When I enter my password the page just reloads. I tried two browsers.",
+        "Sorry about that! We reset the session store; could you **try again** and tell us if it works?",
+    ),
+    (
+        "Invoice shows the wrong VAT number",
+        "Our VAT number is FR12345678901 but the invoice says FR1234.",
+        "Thanks, we corrected it. The new invoice is attached to your account.",
+    ),
+    (
+        "How do I export my data?",
+        "Is there a way to get all my records as CSV?",
+        "Yes: go to *Account → Export*, choose CSV and you get a download link by mail.",
+    ),
+    (
+        "App crashes when uploading a photo",
+        "Every time I attach a photo bigger than 5 MB the app closes.",
+        "We could reproduce it. A fix ships next week; meanwhile, photos under 5 MB work.",
+    ),
+    (
+        "Change of billing address",
+        "We moved to 12 rue de la Paix, Paris. Please update future invoices.",
+        "Done: your next invoices carry the new address.",
+    ),
+    (
+        "Double charge on my card",
+        "I was charged twice on the 3rd for the same order #4471.",
+        "You are right, the second charge is refunded; expect it in 3–5 days.",
+    ),
+    (
+        "Feature request: dark mode",
+        "Would love a dark theme for evening work.",
+        "Great idea, we added your vote to the request.",
+    ),
+    (
+        "Password reset mail never arrives",
+        "I asked three times, nothing in spam either.",
+        "Your mail provider rejected our messages; we whitelisted it. Please try once more.",
+    ),
+    (
+        "Sync stops after an hour",
+        "The desktop app stops syncing after about an hour and needs a restart.",
+        "Thanks for the logs. Version 4.2.1 fixes the token refresh; please update.",
+    ),
+    (
+        "Refund for the annual plan",
+        "I cancelled within the 14 days, please refund the annual plan.",
+        "The refund is on its way; it shows on your statement within a week.",
+    ),
+    (
+        "Two-factor codes rejected",
+        "My authenticator codes are always refused, even fresh ones.",
+        "Your phone clock was 3 minutes off; enabling automatic time fixes it.",
+    ),
+    (
+        "Printer driver for the label printer",
+        "Which driver do I need for the LP-200 label printer on macOS?",
+        "Use the generic ZPL driver from our downloads page; the setup guide is linked there.",
+    ),
+    (
+        "Slow dashboard with many projects",
+        "With 300 projects the dashboard takes 20 seconds to open.",
+        "We added an index for large accounts; it opens in under a second now.",
+    ),
+    (
+        "Add a colleague to our account",
+        "How can I invite my colleague Marc to our team?",
+        "Open *Team → Invite*, enter his address, and he gets an invitation mail.",
+    ),
 ]
-FOLLOW_UPS = ["Thanks, that worked!", "Still the same problem, unfortunately.", "Could you check again please?",
-              "Here is a screenshot of the error.", "Any news on this?"]
-NOTES = ["Checked the logs: the account was locked after five attempts.", "Escalated to engineering (BUG-1182).",
-         "Customer is on the enterprise plan: priority handling.", "Same issue as last month, see the other ticket."]
+FOLLOW_UPS = [
+    "Thanks, that worked!",
+    "Still the same problem, unfortunately.",
+    "Could you check again please?",
+    "Here is a screenshot of the error.",
+    "Any news on this?",
+]
+NOTES = [
+    "Checked the logs: the account was locked after five attempts.",
+    "Escalated to engineering (BUG-1182).",
+    "Customer is on the enterprise plan: priority handling.",
+    "Same issue as last month, see the other ticket.",
+]
 TAGS = ["vip", "bug", "refund", "login", "mobile", "desktop", "invoice", "feature-request", "escalated"]
-GUESTS = ["Marie Curie", "Alan Turing", "Grace Hopper", "Ada Byron", "Linus Pauling", "Rosalind Franklin",
-          "Niels Bohr", "Hedy Lamarr", "Katherine Johnson", "Tim Berners", "Margaret Hamilton", "Dennis Ritchie",
-          "Barbara Liskov", "Ken Thompson", "Frances Allen", "John Backus", "Radia Perlman", "Edsger Dijkstra"]
-SERVICE_LEVELS = [("Urgent", "urgent", 30, 4 * 60), ("High", "high", 60, 9 * 60),
-                  ("Normal", "normal", 4 * 60, 3 * 9 * 60), ("Low", "low", 9 * 60, 5 * 9 * 60)]
+GUESTS = [
+    "Marie Curie",
+    "Alan Turing",
+    "Grace Hopper",
+    "Ada Byron",
+    "Linus Pauling",
+    "Rosalind Franklin",
+    "Niels Bohr",
+    "Hedy Lamarr",
+    "Katherine Johnson",
+    "Tim Berners",
+    "Margaret Hamilton",
+    "Dennis Ritchie",
+    "Barbara Liskov",
+    "Ken Thompson",
+    "Frances Allen",
+    "John Backus",
+    "Radia Perlman",
+    "Edsger Dijkstra",
+]
+SERVICE_LEVELS = [
+    ("Urgent", "urgent", 30, 4 * 60),
+    ("High", "high", 60, 9 * 60),
+    ("Normal", "normal", 4 * 60, 3 * 9 * 60),
+    ("Low", "low", 9 * 60, 5 * 9 * 60),
+]
 CANNED = [
     ("Greeting", "Hello {{customer_first_name}},\n\nthanks for reaching out about ticket #{{ticket_number}}. "),
-    ("Need more details", "Could you send us a screenshot and the exact time it happened? That helps us find it "
-                          "in our logs.\n\n{{agent_name}}"),
-    ("Solved, closing", "Glad we could help, {{customer_first_name}}! I am marking this as solved; just reply if "
-                        "anything else comes up.\n\n{{agent_name}}"),
+    (
+        "Need more details",
+        "Could you send us a screenshot and the exact time it happened? That helps us find it "
+        "in our logs.\n\n{{agent_name}}",
+    ),
+    (
+        "Solved, closing",
+        "Glad we could help, {{customer_first_name}}! I am marking this as solved; just reply if "
+        "anything else comes up.\n\n{{agent_name}}",
+    ),
     ("Refund processed", "The refund is processed and will show on your statement within 5 business days."),
 ]
 
@@ -89,8 +173,9 @@ async def _categories(teams: dict[str, int]) -> dict[str, int]:
     async with write_transaction():
         for position, (name, team) in enumerate(CATEGORIES):
             if not await Category.exists().where(Category.name == name):
-                await Category.insert(Category(name=name, team=teams.get(team) if team else None,
-                                               position=position)).run()
+                await Category.insert(
+                    Category(name=name, team=teams.get(team) if team else None, position=position)
+                ).run()
     return {row["name"]: row["id"] for row in await Category.select(Category.id, Category.name)}
 
 
@@ -102,8 +187,15 @@ async def _canned(agent_ids: list[int]) -> None:
         for title, body in CANNED:
             await CannedReply.insert(CannedReply(title=title, body=body, created_at=now, updated_at=now)).run()
         if agent_ids:
-            await CannedReply.insert(CannedReply(title="My sign-off", body="Best regards,\n{{agent_name}}",
-                                                 owner=agent_ids[0], created_at=now, updated_at=now)).run()
+            await CannedReply.insert(
+                CannedReply(
+                    title="My sign-off",
+                    body="Best regards,\n{{agent_name}}",
+                    owner=agent_ids[0],
+                    created_at=now,
+                    updated_at=now,
+                )
+            ).run()
 
 
 async def seed_demo_tickets(customer_ids: list[int], agent_ids: list[int]) -> int:
@@ -131,8 +223,9 @@ async def seed_demo_tickets(customer_ids: list[int], agent_ids: list[int]) -> in
             actor = None
             name = GUESTS[index % len(GUESTS)]
             email = name.lower().replace(" ", ".") + "@example.net"
-            form = services.NewTicket(subject=subject, body=body, category=str(categories[category]), name=name,
-                                      email=email)
+            form = services.NewTicket(
+                subject=subject, body=body, category=str(categories[category]), name=name, email=email
+            )
         ticket = await services.open_ticket(actor, form, ip="127.0.0.1", throttle=throttle)
         await _work_on(ticket, answer, agents, scopes, rng)
         await _spread_in_time(ticket["id"], rng, index)
@@ -151,13 +244,23 @@ async def _service_levels() -> None:
     """Office hours in Paris, Monday–Friday 09:00–18:00, and a policy per priority."""
     calendar = await sla_admin.default_calendar_id()
     async with write_transaction():
-        await BusinessCalendar.update({BusinessCalendar.timezone: DEMO_ZONE.key}).where(
-            BusinessCalendar.id == calendar).run()
+        await (
+            BusinessCalendar.update({BusinessCalendar.timezone: DEMO_ZONE.key})
+            .where(BusinessCalendar.id == calendar)
+            .run()
+        )
         await BusinessHours.update({BusinessHours.end_minute: 1080}).where(BusinessHours.calendar == calendar).run()
         if not await SlaPolicy.count():
             for name, priority, first, resolution in SERVICE_LEVELS:
-                await SlaPolicy.insert(SlaPolicy(name=name, priority=priority, calendar=calendar,
-                                                 first_response_minutes=first, resolution_minutes=resolution)).run()
+                await SlaPolicy.insert(
+                    SlaPolicy(
+                        name=name,
+                        priority=priority,
+                        calendar=calendar,
+                        first_response_minutes=first,
+                        resolution_minutes=resolution,
+                    )
+                ).run()
 
 
 async def _work_on(ticket: dict, answer: str, agents: list[Actor], scopes: dict, rng: random.Random) -> None:
@@ -175,7 +278,11 @@ async def _work_on(ticket: dict, answer: str, agents: list[Actor], scopes: dict,
         scope = scopes[agent.id]
         await work.take(scope, number)
     if rng.random() < 0.3:
-        await work.change(scope, number, work.Change(priority=rng.choice([Priority.low, Priority.high, Priority.high, Priority.urgent])))
+        await work.change(
+            scope,
+            number,
+            work.Change(priority=rng.choice([Priority.low, Priority.high, Priority.high, Priority.urgent])),
+        )
     if rng.random() < 0.35:
         await work.set_tags(scope, number, ", ".join(rng.sample(TAGS, rng.randint(1, 2))))
     if rng.random() < 0.3:
@@ -206,7 +313,7 @@ def _in_office_hours(now: datetime, age: timedelta, rng: random.Random) -> timed
     local = (now - age).astimezone(DEMO_ZONE)
     while local.weekday() >= 5 or local.hour >= 17 or local.hour < 9:
         local = (local - timedelta(hours=1)).replace(minute=rng.randint(0, 59))
-    return max(now - local.astimezone(timezone.utc), timedelta(minutes=5))
+    return max(now - local.astimezone(UTC), timedelta(minutes=5))
 
 
 async def _spread_in_time(ticket_id: int, rng: random.Random, index: int) -> None:
@@ -222,16 +329,24 @@ async def _spread_in_time(ticket_id: int, rng: random.Random, index: int) -> Non
     stretch = rng.uniform(30_000, 900_000)
     latest = utcnow() - timedelta(minutes=1)
     async with write_transaction():
-        row = (await fetch("SELECT created_at, updated_at, staff_replied_at, customer_seen_at, first_response_at, "
-                           "solved_at, closed_at, csat_at FROM ticket WHERE id = {}", ticket_id))[0]
+        row = (
+            await fetch(
+                "SELECT created_at, updated_at, staff_replied_at, customer_seen_at, first_response_at, "
+                "solved_at, closed_at, csat_at FROM ticket WHERE id = {}",
+                ticket_id,
+            )
+        )[0]
         origin = instant(row["created_at"])
 
         def moved(value) -> datetime:
             value = instant(value)
             return min(value - age + (value - origin) * stretch, max(latest, origin - age))
 
-        await Ticket.update({getattr(Ticket, k): moved(v) for k, v in row.items() if v is not None}).where(
-            Ticket.id == ticket_id).run()
+        await (
+            Ticket.update({getattr(Ticket, k): moved(v) for k, v in row.items() if v is not None})
+            .where(Ticket.id == ticket_id)
+            .run()
+        )
         for table, column in (("message", "created_at"), ("ticket_event", "at"), ("attachment", "created_at")):
             for item in await fetch(f"SELECT id, {column} AS at FROM {table} WHERE ticket = {{}}", ticket_id):
                 await fetch(f"UPDATE {table} SET {column} = {{}} WHERE id = {{}}", moved(item["at"]), item["id"])

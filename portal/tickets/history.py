@@ -7,9 +7,18 @@ from portal.clock import utcnow
 from portal.tickets.tables import TicketEvent
 
 
-async def record_event(ticket_id: int, actor: Actor | None, field: str, old: str, new: str, reason: str = "",
-                       at=None) -> None:
-    await TicketEvent.insert(TicketEvent(ticket=ticket_id, actor=actor.id if actor else None,
-                                         actor_name=actor.name if actor else "Automation", field=field,
-                                         old_value=str(old)[:200], new_value=str(new)[:200], reason=reason[:200],
-                                         at=at or utcnow())).run()
+async def record_event(
+    ticket_id: int, actor: Actor | None, field: str, old: str, new: str, reason: str = "", at=None
+) -> None:
+    await TicketEvent.insert(
+        TicketEvent(
+            ticket=ticket_id,
+            actor=actor.id if actor else None,
+            actor_name=actor.name if actor else "Automation",
+            field=field,
+            old_value=str(old)[:200],
+            new_value=str(new)[:200],
+            reason=reason[:200],
+            at=at or utcnow(),
+        )
+    ).run()

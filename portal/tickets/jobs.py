@@ -11,7 +11,9 @@ async def close_solved(payload: dict) -> None:
 async def purge_links(payload: dict) -> None:
     """Expired or revoked guest links can never open anything again."""
     async with write_transaction():
-        await TicketToken.delete().where((TicketToken.expires_at < utcnow()) | TicketToken.revoked_at.is_not_null()).run()
+        await (
+            TicketToken.delete().where((TicketToken.expires_at < utcnow()) | TicketToken.revoked_at.is_not_null()).run()
+        )
 
 
 async def resend_links(payload: dict) -> None:

@@ -15,8 +15,8 @@ import contextlib
 import json
 import logging
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Iterator
 
 from litestar.channels import ChannelsPlugin
 from litestar.channels.backends.memory import MemoryChannelsBackend
@@ -26,11 +26,11 @@ from portal.settings import Settings
 log = logging.getLogger("portal.live")
 
 CHANNELS = ["tickets", "presence"]
-HEARTBEAT_SECONDS = 10.0     # a viewer re-announces itself this often …
-VIEWER_TTL = 25.0            # … and is forgotten when silent this long (a closed laptop)
+HEARTBEAT_SECONDS = 10.0  # a viewer re-announces itself this often …
+VIEWER_TTL = 25.0  # … and is forgotten when silent this long (a closed laptop)
 TYPING_TTL = 6.0
-QUEUE_EVERY = 1.0            # queue pages refresh at most this often (bursts coalesce, the last one counts)
-BACKLOG = 1000               # events kept for a stream that is slow to read (the oldest go first)
+QUEUE_EVERY = 1.0  # queue pages refresh at most this often (bursts coalesce, the last one counts)
+BACKLOG = 1000  # events kept for a stream that is slow to read (the oldest go first)
 
 _plugin: LiveChannels | None = None
 
@@ -47,8 +47,9 @@ class LiveChannels(ChannelsPlugin):
     stream attaches and detaches without awaiting anything: nothing a cancellation can cut."""
 
     def __init__(self, backend) -> None:
-        super().__init__(backend=backend, channels=CHANNELS, subscriber_max_backlog=BACKLOG,
-                         subscriber_backlog_strategy="dropleft")
+        super().__init__(
+            backend=backend, channels=CHANNELS, subscriber_max_backlog=BACKLOG, subscriber_backlog_strategy="dropleft"
+        )
         self._inboxes: set[asyncio.Queue] = set()
         self._fan_out: asyncio.Task | None = None
 
@@ -111,9 +112,17 @@ def plugin() -> LiveChannels | None:
 
 def announce(ticket: dict, actor, what: str) -> None:
     """Tell open consoles that a ticket changed (``what``: new | reply | note | changed)."""
-    _publish({"type": "ticket", "number": ticket["number"], "team": ticket.get("team"),
-              "actor": getattr(actor, "id", None), "name": getattr(actor, "name", "A customer"), "what": what},
-             "tickets")
+    _publish(
+        {
+            "type": "ticket",
+            "number": ticket["number"],
+            "team": ticket.get("team"),
+            "actor": getattr(actor, "id", None),
+            "name": getattr(actor, "name", "A customer"),
+            "what": what,
+        },
+        "tickets",
+    )
 
 
 def announce_presence(number: int, user_id: int, name: str, state: str) -> None:
@@ -190,7 +199,7 @@ async def next_event(inbox: asyncio.Queue, timeout: float) -> bytes | None:
     feeds ``inbox`` from its own task: cancelling a wait on a queue is safe."""
     try:
         return await asyncio.wait_for(inbox.get(), timeout)
-    except asyncio.TimeoutError:
+    except TimeoutError:
         return None
 
 

@@ -134,8 +134,14 @@ def one_line(value: str) -> str:
 # --- the agent console ----------------------------------------------------------------------------
 
 PRIORITY_RANK = {priority: rank for rank, priority in enumerate(Priority)}
-STATUS_LABELS = {Status.new: "New", Status.open: "Open", Status.pending: "Pending", Status.on_hold: "On hold",
-                 Status.solved: "Solved", Status.closed: "Closed"}
+STATUS_LABELS = {
+    Status.new: "New",
+    Status.open: "Open",
+    Status.pending: "Pending",
+    Status.on_hold: "On hold",
+    Status.solved: "Solved",
+    Status.closed: "Closed",
+}
 RECENTLY_SOLVED = timedelta(days=7)
 # Built-in queue views: (label, what it shows). Their filters are in console.view_filters().
 VIEWS = {
@@ -198,6 +204,7 @@ _PLACEHOLDER = re.compile(r"\{\{\s*(\w+)\s*\}\}")
 def fill_placeholders(body: str, values: dict[str, str]) -> str:
     """Canned reply placeholders like {{customer_name}}, in one pass (a value that itself contains
     braces, like a customer's subject, stays as written); unknown ones stay as written."""
+
     def fill(match: re.Match) -> str:
         key = match.group(1)
         return values.get(key, "") if key in PLACEHOLDERS else match.group(0)
@@ -207,15 +214,21 @@ def fill_placeholders(body: str, values: dict[str, str]) -> str:
 
 def placeholder_values(ticket: dict, agent_name: str) -> dict[str, str]:
     name = ticket["requester_name"] or ""
-    return {"customer_name": name, "customer_first_name": name.split()[0] if name.split() else "",
-            "ticket_number": str(ticket["number"]), "ticket_subject": ticket["subject"], "agent_name": agent_name}
+    return {
+        "customer_name": name,
+        "customer_first_name": name.split()[0] if name.split() else "",
+        "ticket_number": str(ticket["number"]),
+        "ticket_subject": ticket["subject"],
+        "agent_name": agent_name,
+    }
 
 
 def next_in_rotation(candidates: list[dict], last_assigned: int | None) -> dict | None:
     """Round-robin: among available agents below their cap (``candidates``: id, available, cap,
     open), the first one after ``last_assigned`` in id order, wrapping around."""
-    eligible = sorted((c for c in candidates if c["available"] and (c["cap"] is None or c["open"] < c["cap"])),
-                      key=lambda c: c["id"])
+    eligible = sorted(
+        (c for c in candidates if c["available"] and (c["cap"] is None or c["open"] < c["cap"])), key=lambda c: c["id"]
+    )
     if not eligible:
         return None
     if last_assigned is not None:

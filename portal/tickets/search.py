@@ -40,17 +40,31 @@ async def index_ticket(ticket_id: int) -> None:
     rows = await fetch("SELECT subject, requester_name, requester_email FROM ticket WHERE id = {}", ticket_id)
     if not rows:
         return
-    bodies = [r["body_source"] for r in await fetch(
-        "SELECT body_source FROM message WHERE ticket = {} AND kind <> 'system' ORDER BY id", ticket_id)]
+    bodies = [
+        r["body_source"]
+        for r in await fetch(
+            "SELECT body_source FROM message WHERE ticket = {} AND kind <> 'system' ORDER BY id", ticket_id
+        )
+    ]
     subject, people, body = _document_parts(rows[0], bodies)
     if current_engine().engine_type == "sqlite":
         await fetch("DELETE FROM ticket_fts WHERE rowid = {}", ticket_id)
-        await fetch("INSERT INTO ticket_fts (rowid, subject, people, body) VALUES ({}, {}, {}, {})",
-                    ticket_id, subject, people, body)
+        await fetch(
+            "INSERT INTO ticket_fts (rowid, subject, people, body) VALUES ({}, {}, {}, {})",
+            ticket_id,
+            subject,
+            people,
+            body,
+        )
     else:
-        await fetch(f"INSERT INTO ticket_search (ticket, document) VALUES ({{}}, {PG_DOCUMENT}) "
-                    "ON CONFLICT (ticket) DO UPDATE SET document = EXCLUDED.document",
-                    ticket_id, subject, people, body)
+        await fetch(
+            f"INSERT INTO ticket_search (ticket, document) VALUES ({{}}, {PG_DOCUMENT}) "
+            "ON CONFLICT (ticket) DO UPDATE SET document = EXCLUDED.document",
+            ticket_id,
+            subject,
+            people,
+            body,
+        )
 
 
 async def forget_ticket(ticket_id: int) -> None:
@@ -61,8 +75,10 @@ async def forget_ticket(ticket_id: int) -> None:
 
 
 # The PostgreSQL document: subject weighs most, then people, then bodies. Used by bench seeding too.
-PG_DOCUMENT = ("setweight(to_tsvector('english', {}), 'A') || setweight(to_tsvector('english', {}), 'B') "
-               "|| setweight(to_tsvector('english', left({}, 200000)), 'C')")
+PG_DOCUMENT = (
+    "setweight(to_tsvector('english', {}), 'A') || setweight(to_tsvector('english', {}), 'B') "
+    "|| setweight(to_tsvector('english', left({}, 200000)), 'C')"
+)
 
 
 def fts5_query(words: list[str]) -> str:
@@ -88,8 +104,12 @@ async def matching_ids(query: str, scope_sql: str = "", scope_args: tuple = (), 
     scope = f" AND {scope_sql}" if scope_sql else ""
     if EMAIL.fullmatch(query.strip()):
         # A requester's address: their tickets, newest first, straight from the index on the column.
-        rows = await fetch(f"SELECT t.id FROM ticket t WHERE t.requester_email = {{}}{scope} "
-                           f"ORDER BY t.updated_at DESC LIMIT {int(limit)}", query.strip().lower(), *scope_args)
+        rows = await fetch(
+            f"SELECT t.id FROM ticket t WHERE t.requester_email = {{}}{scope} "
+            f"ORDER BY t.updated_at DESC LIMIT {int(limit)}",
+            query.strip().lower(),
+            *scope_args,
+        )
         if rows:
             return [r["id"] for r in rows]
     if current_engine().engine_type == "sqlite":
@@ -99,12 +119,18 @@ async def matching_ids(query: str, scope_sql: str = "", scope_args: tuple = (), 
         rows = await fetch(
             "SELECT m.id FROM (SELECT f.rowid AS id, bm25(ticket_fts, 10.0, 5.0, 1.0) AS score FROM ticket_fts f"
             f"{join} ticket_fts MATCH {{}} ORDER BY f.rowid DESC LIMIT {CANDIDATES}) m "
-            f"ORDER BY m.score LIMIT {int(limit)}", *scope_args, fts5_query(words))
+            f"ORDER BY m.score LIMIT {int(limit)}",
+            *scope_args,
+            fts5_query(words),
+        )
     else:
         join = " JOIN ticket t ON t.id = s.ticket" if scope_sql else ""
         rows = await fetch(
             f"SELECT m.ticket AS id FROM (SELECT s.ticket, s.document FROM ticket_search s{join} "
             f"WHERE s.document @@ to_tsquery('english', {{}}){scope} ORDER BY s.ticket DESC LIMIT {CANDIDATES}) m "
             f"ORDER BY ts_rank(m.document, to_tsquery('english', {{}})) DESC, m.ticket DESC LIMIT {int(limit)}",
-            tsquery(words), *scope_args, tsquery(words))
+            tsquery(words),
+            *scope_args,
+            tsquery(words),
+        )
     return [r["id"] for r in rows]

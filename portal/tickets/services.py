@@ -15,10 +15,10 @@ from portal import files
 from portal.accounts.rules import Actor, email_problem, name_problem, normalize_email
 from portal.accounts.services import verified_account_with
 from portal.clock import read_instant, utcnow
-from portal.ids import MAX_ID, MAX_NUMBER, parse_int
 from portal.content import render_markdown
 from portal.db import ilike, write_transaction
 from portal.errors import Invalid, NotFound, Throttled, TooLarge
+from portal.ids import MAX_ID, MAX_NUMBER, parse_int
 from portal.jobs import queue
 from portal.mail.services import queue_mail
 from portal.settings import get_settings
@@ -60,9 +60,14 @@ class Viewer:
 
 # --- reading ------------------------------------------------------------------------------------
 
+
 async def categories() -> list[dict]:
-    return await Category.select(Category.id, Category.name).where(Category.is_active == True).order_by(  # noqa: E712
-        Category.position).order_by(Category.name)
+    return (
+        await Category.select(Category.id, Category.name)
+        .where(Category.is_active == True)
+        .order_by(Category.position)
+        .order_by(Category.name)
+    )
 
 
 async def ticket_for_actor(actor: Actor, number: int) -> dict:
@@ -84,9 +89,11 @@ async def ticket_for_token(raw: str) -> dict:
         raise NotFound("This link is invalid or has expired. Ask for a new one with “Find my ticket”.")
     if token["last_used_at"] is None or now - token["last_used_at"] > rules.GUEST_LINK_SLIDE_AFTER:
         async with write_transaction():
-            await TicketToken.update({TicketToken.last_used_at: now,
-                                      TicketToken.expires_at: now + rules.GUEST_LINK_IDLE}).where(
-                TicketToken.id == token["id"]).run()
+            await (
+                TicketToken.update({TicketToken.last_used_at: now, TicketToken.expires_at: now + rules.GUEST_LINK_IDLE})
+                .where(TicketToken.id == token["id"])
+                .run()
+            )
     row = await Ticket.select().where(Ticket.id == token["ticket"]).first()
     if row is None:
         raise NotFound(NOT_FOUND)
@@ -99,12 +106,18 @@ async def _prove_address(ticket_id: int, now: datetime) -> dict:
     """Record that the ticket's address is proven; a guest ticket then joins the verified account
     with that address, if there is one (an unverified one claims it when it is verified)."""
     async with write_transaction():
-        await Ticket.update({Ticket.requester_email_proven_at: now}).where(
-            (Ticket.id == ticket_id) & Ticket.requester_email_proven_at.is_null()).run()
+        await (
+            Ticket.update({Ticket.requester_email_proven_at: now})
+            .where((Ticket.id == ticket_id) & Ticket.requester_email_proven_at.is_null())
+            .run()
+        )
         row = await Ticket.select().where(Ticket.id == ticket_id).first()
         if row["requester"] is None and (owner := await verified_account_with(row["requester_email"])):
-            await Ticket.update({Ticket.requester: owner}).where(
-                (Ticket.id == ticket_id) & Ticket.requester.is_null()).run()
+            await (
+                Ticket.update({Ticket.requester: owner})
+                .where((Ticket.id == ticket_id) & Ticket.requester.is_null())
+                .run()
+            )
             row["requester"] = owner
     return row
 
@@ -119,13 +132,25 @@ async def ticket_for_viewer(viewer: Viewer, number: int | None = None) -> dict:
 
 async def public_thread(ticket_id: int) -> list[dict]:
     """Public messages with their attachments: two queries whatever the thread length."""
-    messages = await Message.select(
-        Message.id, Message.author_name, Message.author_is_staff, Message.body_html, Message.created_at,
-    ).where((Message.ticket == ticket_id) & (Message.kind == "public")).order_by(Message.id)
+    messages = (
+        await Message.select(
+            Message.id,
+            Message.author_name,
+            Message.author_is_staff,
+            Message.body_html,
+            Message.created_at,
+        )
+        .where((Message.ticket == ticket_id) & (Message.kind == "public"))
+        .order_by(Message.id)
+    )
     by_message: dict[int, list] = {m["id"]: [] for m in messages}
-    for row in await Attachment.select(Attachment.id, Attachment.message, Attachment.filename,
-                                       Attachment.size, Attachment.content_type).where(
-            Attachment.ticket == ticket_id).order_by(Attachment.id):
+    for row in (
+        await Attachment.select(
+            Attachment.id, Attachment.message, Attachment.filename, Attachment.size, Attachment.content_type
+        )
+        .where(Attachment.ticket == ticket_id)
+        .order_by(Attachment.id)
+    ):
         if row["message"] in by_message:  # attachments of internal notes stay hidden
             by_message[row["message"]].append(row)
     for message in messages:
@@ -141,8 +166,11 @@ async def mark_seen(ticket: dict) -> None:
 
 async def attachment_for(ticket: dict, attachment_id: int) -> dict:
     """An attachment of a public message of ``ticket`` (already authorized), else NotFound."""
-    row = await Attachment.select(Attachment.all_columns(), Attachment.message.kind.as_alias("kind")).where(
-        (Attachment.id == attachment_id) & (Attachment.ticket == ticket["id"])).first()
+    row = (
+        await Attachment.select(Attachment.all_columns(), Attachment.message.kind.as_alias("kind"))
+        .where((Attachment.id == attachment_id) & (Attachment.ticket == ticket["id"]))
+        .first()
+    )
     if row is None or row["kind"] != "public":
         raise NotFound("We could not find that file.")
     return row
@@ -155,9 +183,16 @@ PAGE_SIZE = 25
 
 async def my_tickets(actor: Actor, *, status: str = "", q: str = "", cursor: str = "") -> tuple[list[dict], str | None]:
     """The requester's tickets, newest activity first, keyset-paginated by (updated_at, id)."""
-    query = Ticket.select(Ticket.id, Ticket.number, Ticket.subject, Ticket.status, Ticket.updated_at,
-                          Ticket.created_at, Ticket.staff_replied_at, Ticket.customer_seen_at).where(
-        Ticket.requester == actor.id)
+    query = Ticket.select(
+        Ticket.id,
+        Ticket.number,
+        Ticket.subject,
+        Ticket.status,
+        Ticket.updated_at,
+        Ticket.created_at,
+        Ticket.staff_replied_at,
+        Ticket.customer_seen_at,
+    ).where(Ticket.requester == actor.id)
     if status in rules.CUSTOMER_FILTERS:
         query = query.where(Ticket.status.is_in(list(rules.CUSTOMER_FILTERS[status])))
     needle = q.strip()[:100]
@@ -167,7 +202,8 @@ async def my_tickets(actor: Actor, *, status: str = "", q: str = "", cursor: str
         else:
             pattern = f"%{needle.replace('%', '').replace('_', '')}%"
             matching = Message.select(Message.ticket).where(
-                (Message.kind == "public") & ilike(Message.body_source, pattern))
+                (Message.kind == "public") & ilike(Message.body_source, pattern)
+            )
             query = query.where(ilike(Ticket.subject, pattern) | Ticket.id.is_in(matching))
     if cursor:
         at, _, last_id = cursor.partition("|")
@@ -175,8 +211,11 @@ async def my_tickets(actor: Actor, *, status: str = "", q: str = "", cursor: str
         if at_time is None or last is None:
             raise Invalid("That page link is broken. Start again from the first page.")
         query = query.where((Ticket.updated_at < at_time) | ((Ticket.updated_at == at_time) & (Ticket.id < last)))
-    rows = await query.order_by(Ticket.updated_at, ascending=False).order_by(Ticket.id, ascending=False).limit(
-        PAGE_SIZE + 1)
+    rows = (
+        await query.order_by(Ticket.updated_at, ascending=False)
+        .order_by(Ticket.id, ascending=False)
+        .limit(PAGE_SIZE + 1)
+    )
     for row in rows:
         row["unread"] = rules.is_unread(row["staff_replied_at"], row["customer_seen_at"])
     next_cursor = None
@@ -187,6 +226,7 @@ async def my_tickets(actor: Actor, *, status: str = "", q: str = "", cursor: str
 
 
 # --- writing ------------------------------------------------------------------------------------
+
 
 async def render_off_loop(body: str, prefixes: tuple[str, ...] = ()) -> str:
     """Markdown is pure Python: ~13 ms for 20 KB of prose, far more for hostile input. Off the loop."""
@@ -199,12 +239,16 @@ async def preview(actor: Actor | None, body: str, *, ip: str, throttle: Throttle
     if actor is None:
         key = f"preview:{ip}"
         if wait := await throttle.retry_after(key, rules.GUEST_PREVIEWS_PER_IP):
-            raise Throttled(f"Too many previews. The preview comes back in {minutes_text(wait)}; "
-                            "you can still send your message.", wait)
+            raise Throttled(
+                f"Too many previews. The preview comes back in {minutes_text(wait)}; you can still send your message.",
+                wait,
+            )
         await throttle.hit(key, rules.GUEST_PREVIEW_WINDOW_SECONDS)
         if len(body.encode()) > rules.GUEST_PREVIEW_MAX_BYTES:
-            raise TooLarge(f"The preview shows up to {rules.GUEST_PREVIEW_MAX_BYTES // 1024} KB of text when you "
-                           "are not signed in. Your full text is still sent with the form.")
+            raise TooLarge(
+                f"The preview shows up to {rules.GUEST_PREVIEW_MAX_BYTES // 1024} KB of text when you "
+                "are not signed in. Your full text is still sent with the form."
+            )
     body = body[: rules.BODY_MAX]
     return await render_off_loop(body) if body.strip() else ""
 
@@ -220,25 +264,54 @@ async def store_uploads(uploads: list[Upload]) -> list[files.StoredFile]:
     stored = []
     for upload in uploads:
         try:
-            stored.append(await files.store_upload(_upload_root(), upload.filename, upload.data,
-                                                   max_bytes=settings.upload_max_bytes))
+            stored.append(
+                await files.store_upload(
+                    _upload_root(), upload.filename, upload.data, max_bytes=settings.upload_max_bytes
+                )
+            )
         except files.UploadRejected as error:
             raise Invalid(errors={"files": error.message}) from None
     return stored
 
 
-async def add_message(ticket: dict, *, author_id: int | None, author_name: str, staff: bool, kind: str,
-                       body: str, stored: list[files.StoredFile]) -> int:
+async def add_message(
+    ticket: dict,
+    *,
+    author_id: int | None,
+    author_name: str,
+    staff: bool,
+    kind: str,
+    body: str,
+    stored: list[files.StoredFile],
+) -> int:
     now = utcnow()
     html = await render_off_loop(body, (f"/tickets/{ticket['number']}/attachments/",))
-    rows = await Message.insert(Message(ticket=ticket["id"], author=author_id, author_name=author_name,
-                                        author_is_staff=staff, kind=kind, body_source=body, body_html=html,
-                                        created_at=now)).run()
+    rows = await Message.insert(
+        Message(
+            ticket=ticket["id"],
+            author=author_id,
+            author_name=author_name,
+            author_is_staff=staff,
+            kind=kind,
+            body_source=body,
+            body_html=html,
+            created_at=now,
+        )
+    ).run()
     message_id = rows[0]["id"]
     for item in stored:
-        await Attachment.insert(Attachment(ticket=ticket["id"], message=message_id, filename=item.filename,
-                                           content_type=item.content_type, size=item.size, sha256=item.sha256,
-                                           storage_key=item.storage_key, created_at=now)).run()
+        await Attachment.insert(
+            Attachment(
+                ticket=ticket["id"],
+                message=message_id,
+                filename=item.filename,
+                content_type=item.content_type,
+                size=item.size,
+                sha256=item.sha256,
+                storage_key=item.storage_key,
+                created_at=now,
+            )
+        ).run()
     return message_id
 
 
@@ -246,8 +319,11 @@ async def _issue_link(ticket: dict) -> str:
     """A fresh guest link for a mail (each mail carries its own; only hashes are stored)."""
     raw = new_token()
     now = utcnow()
-    await TicketToken.insert(TicketToken(ticket=ticket["id"], token_hash=token_digest(raw),
-                                         expires_at=now + rules.GUEST_LINK_IDLE, created_at=now)).run()
+    await TicketToken.insert(
+        TicketToken(
+            ticket=ticket["id"], token_hash=token_digest(raw), expires_at=now + rules.GUEST_LINK_IDLE, created_at=now
+        )
+    ).run()
     return f"/t/{raw}"
 
 
@@ -273,8 +349,10 @@ def _check_new(form: NewTicket, actor: Actor | None, category_ids: set[int]) -> 
 
 
 async def _throttle_guest(throttle: Throttle, ip: str, email: str) -> None:
-    keys = ((f"ticket:ip:{ip}", rules.GUEST_TICKETS_PER_IP_PER_HOUR),
-            (f"ticket:email:{email}", rules.GUEST_TICKETS_PER_EMAIL_PER_HOUR))
+    keys = (
+        (f"ticket:ip:{ip}", rules.GUEST_TICKETS_PER_IP_PER_HOUR),
+        (f"ticket:email:{email}", rules.GUEST_TICKETS_PER_EMAIL_PER_HOUR),
+    )
     for key, limit in keys:
         if wait := await throttle.retry_after(key, limit):
             raise Throttled(f"You have sent many requests in a short time. Try again in {minutes_text(wait)}.", wait)
@@ -287,7 +365,7 @@ async def open_ticket(actor: Actor | None, form: NewTicket, *, ip: str, throttle
     not proven it, so the ticket joins no account until that link is used (``ticket_for_token``)."""
     if form.website:
         raise Invalid("Your request could not be sent. Please try again.")
-    cats = {c["id"]: c for c in await Category.select(Category.id, Category.team).where(Category.is_active == True)}  # noqa: E712
+    cats = {c["id"]: c for c in await Category.select(Category.id, Category.team).where(Category.is_active == True)}
     errors = _check_new(form, actor, set(cats))
     if errors:
         raise Invalid(errors=errors)
@@ -300,23 +378,43 @@ async def open_ticket(actor: Actor | None, form: NewTicket, *, ip: str, throttle
     now = utcnow()
     async with write_transaction():
         requester = actor.id if actor else None
-        rows = await Ticket.insert(Ticket(
-            number=0, subject=rules.one_line(form.subject), status=rules.Status.new, priority=rules.Priority.normal,
-            category=category["id"] if category else None, team=category["team"] if category else None,
-            requester=requester, requester_email=email, requester_name=name, created_at=now, updated_at=now,
-            customer_seen_at=now,
-        )).run()
+        rows = await Ticket.insert(
+            Ticket(
+                number=0,
+                subject=rules.one_line(form.subject),
+                status=rules.Status.new,
+                priority=rules.Priority.normal,
+                category=category["id"] if category else None,
+                team=category["team"] if category else None,
+                requester=requester,
+                requester_email=email,
+                requester_name=name,
+                created_at=now,
+                updated_at=now,
+                customer_seen_at=now,
+            )
+        ).run()
         ticket_id = rows[0]["id"]
         await Ticket.update({Ticket.number: ticket_id}).where(Ticket.id == ticket_id).run()
         ticket = await Ticket.select().where(Ticket.id == ticket_id).first()
-        await add_message(ticket, author_id=actor.id if actor else None, author_name=name, staff=False,
-                           kind="public", body=form.body, stored=stored)
+        await add_message(
+            ticket,
+            author_id=actor.id if actor else None,
+            author_name=name,
+            staff=False,
+            kind="public",
+            body=form.body,
+            stored=stored,
+        )
         await search.index_ticket(ticket_id)
         await teams.assign_by_rotation(ticket)
         await sla.refresh(ticket_id)
         ticket = await Ticket.select().where(Ticket.id == ticket_id).first()
-        await queue_mail(email, "ticket_received", {"name": name, "ticket": ticket,
-                                                     "link": await link_for_mail(ticket), "body": form.body})
+        await queue_mail(
+            email,
+            "ticket_received",
+            {"name": name, "ticket": ticket, "link": await link_for_mail(ticket), "body": form.body},
+        )
     live.announce(ticket, None, "new")
     return ticket
 
@@ -334,16 +432,28 @@ async def reply(viewer: Viewer, ticket: dict, body: str, uploads: list[Upload]) 
         if status is None:
             raise Invalid(f"This ticket is closed. Please open a new ticket and mention #{ticket['number']}.")
         author = viewer.actor
-        await add_message(current, author_id=author.id if author else None,
-                           author_name=author.name if author else current["requester_name"], staff=False,
-                           kind="public", body=body, stored=stored)
+        await add_message(
+            current,
+            author_id=author.id if author else None,
+            author_name=author.name if author else current["requester_name"],
+            staff=False,
+            kind="public",
+            body=body,
+            stored=stored,
+        )
         changes = {Ticket.status: status, Ticket.updated_at: now, Ticket.customer_seen_at: now}
         if status != current["status"] and current["status"] == rules.Status.solved:
             changes[Ticket.solved_at] = None
         await Ticket.update(changes).where(Ticket.id == current["id"]).run()
         if status != current["status"]:
-            await history.record_event(current["id"], None, "status", rules.STATUS_LABELS[current["status"]],
-                              rules.STATUS_LABELS[status], "the customer replied")
+            await history.record_event(
+                current["id"],
+                None,
+                "status",
+                rules.STATUS_LABELS[current["status"]],
+                rules.STATUS_LABELS[status],
+                "the customer replied",
+            )
             await sla.refresh(current["id"])
         await search.index_ticket(current["id"])
     live.announce(current, None, "reply")
@@ -354,11 +464,20 @@ async def solve_by_customer(ticket: dict) -> None:
         raise Invalid("This ticket is already solved or closed.")
     now = utcnow()
     async with write_transaction():
-        await Ticket.update({Ticket.status: rules.Status.solved, Ticket.solved_at: now, Ticket.updated_at: now}).where(
-            (Ticket.id == ticket["id"]) & Ticket.status.is_in(list(rules.UNSOLVED))).run()
+        await (
+            Ticket.update({Ticket.status: rules.Status.solved, Ticket.solved_at: now, Ticket.updated_at: now})
+            .where((Ticket.id == ticket["id"]) & Ticket.status.is_in(list(rules.UNSOLVED)))
+            .run()
+        )
         await _system_note(ticket, "The customer marked this ticket as solved.")
-        await history.record_event(ticket["id"], None, "status", rules.STATUS_LABELS[ticket["status"]], "Solved",
-                          "the customer marked it solved")
+        await history.record_event(
+            ticket["id"],
+            None,
+            "status",
+            rules.STATUS_LABELS[ticket["status"]],
+            "Solved",
+            "the customer marked it solved",
+        )
         await sla.refresh(ticket["id"])
     live.announce(ticket, None, "changed")
 
@@ -366,11 +485,15 @@ async def solve_by_customer(ticket: dict) -> None:
 async def reopen(ticket: dict) -> None:
     now = utcnow()
     if not rules.can_reopen(ticket["status"], ticket["solved_at"], now):
-        raise Invalid(f"This ticket can no longer be reopened. Please open a new ticket and mention "
-                      f"#{ticket['number']}.")
+        raise Invalid(
+            f"This ticket can no longer be reopened. Please open a new ticket and mention #{ticket['number']}."
+        )
     async with write_transaction():
-        await Ticket.update({Ticket.status: rules.Status.open, Ticket.solved_at: None, Ticket.updated_at: now}).where(
-            (Ticket.id == ticket["id"]) & (Ticket.status == rules.Status.solved)).run()
+        await (
+            Ticket.update({Ticket.status: rules.Status.open, Ticket.solved_at: None, Ticket.updated_at: now})
+            .where((Ticket.id == ticket["id"]) & (Ticket.status == rules.Status.solved))
+            .run()
+        )
         await _system_note(ticket, "The customer reopened this ticket.")
         await history.record_event(ticket["id"], None, "status", "Solved", "Open", "the customer reopened it")
         await sla.refresh(ticket["id"])
@@ -378,8 +501,16 @@ async def reopen(ticket: dict) -> None:
 
 
 async def _system_note(ticket: dict, text: str) -> None:
-    await Message.insert(Message(ticket=ticket["id"], author_name="System", kind="system", body_source=text,
-                                 body_html=await render_off_loop(text), created_at=utcnow())).run()
+    await Message.insert(
+        Message(
+            ticket=ticket["id"],
+            author_name="System",
+            kind="system",
+            body_source=text,
+            body_html=await render_off_loop(text),
+            created_at=utcnow(),
+        )
+    ).run()
 
 
 async def rate(ticket: dict, rating: str, comment: str) -> None:
@@ -390,9 +521,11 @@ async def rate(ticket: dict, rating: str, comment: str) -> None:
     if not rules.can_rate(ticket["status"]):
         raise Invalid("You can rate a ticket once it is solved, until it closes.")
     async with write_transaction():
-        await Ticket.update({Ticket.csat_rating: rating, Ticket.csat_comment: comment.strip(),
-                             Ticket.csat_at: utcnow()}).where(
-            (Ticket.id == ticket["id"]) & (Ticket.status == rules.Status.solved)).run()
+        await (
+            Ticket.update({Ticket.csat_rating: rating, Ticket.csat_comment: comment.strip(), Ticket.csat_at: utcnow()})
+            .where((Ticket.id == ticket["id"]) & (Ticket.status == rules.Status.solved))
+            .run()
+        )
 
 
 async def resend_link(number_text: str, email: str, *, ip: str, throttle: Throttle) -> None:
@@ -427,8 +560,11 @@ async def mail_ticket_link(number: int, email: str) -> None:
         ticket = await Ticket.select().where((Ticket.number == number) & (Ticket.requester_email == email)).first()
         if ticket is None:
             return
-        await queue_mail(email, "ticket_link", {"name": ticket["requester_name"], "ticket": ticket,
-                                                "link": await link_for_mail(ticket)})
+        await queue_mail(
+            email,
+            "ticket_link",
+            {"name": ticket["requester_name"], "ticket": ticket, "link": await link_for_mail(ticket)},
+        )
 
 
 async def claim_guest_tickets(user_id: int, email: str) -> int:
@@ -436,16 +572,25 @@ async def claim_guest_tickets(user_id: int, email: str) -> int:
     only those whose own address was proven too (their mailed link was used): anyone can type an
     address into the guest form."""
     async with write_transaction():
-        rows = await Ticket.update({Ticket.requester: user_id}).where(
-            (Ticket.requester_email == email) & Ticket.requester.is_null()
-            & Ticket.requester_email_proven_at.is_not_null()).returning(Ticket.id).run()
+        rows = (
+            await Ticket.update({Ticket.requester: user_id})
+            .where(
+                (Ticket.requester_email == email)
+                & Ticket.requester.is_null()
+                & Ticket.requester_email_proven_at.is_not_null()
+            )
+            .returning(Ticket.id)
+            .run()
+        )
     return len(rows)
 
 
 # --- staff side (the agent console builds on these) ---------------------------------------------
 
-async def staff_reply(agent: Actor, ticket_id: int, body: str, *, internal: bool = False,
-                      uploads: list[Upload] | None = None) -> int:
+
+async def staff_reply(
+    agent: Actor, ticket_id: int, body: str, *, internal: bool = False, uploads: list[Upload] | None = None
+) -> int:
     if not agent.is_staff:
         raise NotFound(NOT_FOUND)
     if problem := rules.text_problem(body, "a reply", rules.BODY_MAX):
@@ -456,8 +601,15 @@ async def staff_reply(agent: Actor, ticket_id: int, body: str, *, internal: bool
         ticket = await Ticket.select().where(Ticket.id == ticket_id).first()
         if ticket is None:
             raise NotFound(NOT_FOUND)
-        message_id = await add_message(ticket, author_id=agent.id, author_name=agent.name, staff=True,
-                                        kind="internal" if internal else "public", body=body, stored=stored)
+        message_id = await add_message(
+            ticket,
+            author_id=agent.id,
+            author_name=agent.name,
+            staff=True,
+            kind="internal" if internal else "public",
+            body=body,
+            stored=stored,
+        )
         if not internal:
             changes = {Ticket.updated_at: now, Ticket.staff_replied_at: now}
             if ticket["first_response_at"] is None:
@@ -466,9 +618,17 @@ async def staff_reply(agent: Actor, ticket_id: int, body: str, *, internal: bool
                 changes[Ticket.status] = rules.Status.open
             await Ticket.update(changes).where(Ticket.id == ticket_id).run()
             await sla.refresh(ticket_id)
-            await queue_mail(ticket["requester_email"], "ticket_reply", {
-                "name": ticket["requester_name"], "ticket": ticket, "agent": agent.name, "body": body,
-                "link": await link_for_mail(ticket)})
+            await queue_mail(
+                ticket["requester_email"],
+                "ticket_reply",
+                {
+                    "name": ticket["requester_name"],
+                    "ticket": ticket,
+                    "agent": agent.name,
+                    "body": body,
+                    "link": await link_for_mail(ticket),
+                },
+            )
     return message_id
 
 
@@ -493,14 +653,21 @@ async def staff_set_status(agent: Actor, ticket_id: int, status: str) -> None:
         await sla.refresh(ticket_id)
         if status == rules.Status.solved:
             link = await link_for_mail(ticket)
-            await queue_mail(ticket["requester_email"], "ticket_solved", {
-                "name": ticket["requester_name"], "ticket": ticket, "link": link})
+            await queue_mail(
+                ticket["requester_email"],
+                "ticket_solved",
+                {"name": ticket["requester_name"], "ticket": ticket, "link": link},
+            )
 
 
 async def close_solved_tickets(now: datetime | None = None) -> int:
     """Solved tickets close when the reopen window ends; their rating is then final."""
     now = now or utcnow()
     async with write_transaction():
-        rows = await Ticket.update({Ticket.status: rules.Status.closed, Ticket.closed_at: now}).where(
-            (Ticket.status == rules.Status.solved) & (Ticket.solved_at < now - rules.REOPEN_WINDOW)).returning(Ticket.id).run()
+        rows = (
+            await Ticket.update({Ticket.status: rules.Status.closed, Ticket.closed_at: now})
+            .where((Ticket.status == rules.Status.solved) & (Ticket.solved_at < now - rules.REOPEN_WINDOW))
+            .returning(Ticket.id)
+            .run()
+        )
     return len(rows)

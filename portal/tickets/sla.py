@@ -32,7 +32,7 @@ TARGETS = ("first_response", "resolution")
 class Policy:
     id: int
     name: str
-    first_response: int | None     # business minutes
+    first_response: int | None  # business minutes
     resolution: int | None
     pause_when_pending: bool
     calendar: business.BusinessCalendar
@@ -41,10 +41,18 @@ class Policy:
 def state(ticket: dict, policy: Policy | None, now: datetime) -> dict:
     """The SLA columns for ``ticket`` under ``policy`` (pure). ``ticket`` has created_at, status,
     first_response_at, solved_at, sla_paused_at, sla_paused_minutes."""
-    empty = {"sla_policy": None, "first_response_due_at": None, "resolution_due_at": None, "next_due_at": None,
-             "sla_paused_at": None, "sla_paused_minutes": ticket.get("sla_paused_minutes") or 0,
-             "first_response_minutes": None, "resolution_minutes": None, "first_response_breached": None,
-             "resolution_breached": None}
+    empty = {
+        "sla_policy": None,
+        "first_response_due_at": None,
+        "resolution_due_at": None,
+        "next_due_at": None,
+        "sla_paused_at": None,
+        "sla_paused_minutes": ticket.get("sla_paused_minutes") or 0,
+        "first_response_minutes": None,
+        "resolution_minutes": None,
+        "first_response_breached": None,
+        "resolution_breached": None,
+    }
     if policy is None:
         return empty
     cal = policy.calendar
@@ -98,40 +106,63 @@ def time_left(due: datetime | None, now: datetime) -> tuple[str, str] | None:
 
 # --- loading policies and calendars -------------------------------------------------------------------
 
+
 async def calendar(calendar_id: int | None) -> business.BusinessCalendar:
     """A business calendar (the default one when ``calendar_id`` is None) with the site's holidays."""
     where = "c.id = {}" if calendar_id else "c.is_default = {}"
-    rows = await fetch("SELECT c.timezone, h.weekday, h.start_minute, h.end_minute FROM business_calendar c "
-                       f"LEFT JOIN business_hours h ON h.calendar = c.id WHERE {where}",
-                       calendar_id if calendar_id else True)
+    rows = await fetch(
+        "SELECT c.timezone, h.weekday, h.start_minute, h.end_minute FROM business_calendar c "
+        f"LEFT JOIN business_hours h ON h.calendar = c.id WHERE {where}",
+        calendar_id if calendar_id else True,
+    )
     holidays = frozenset(sql_day(r["day"]) for r in await fetch("SELECT day FROM holiday"))
     weekly: dict[int, list] = {}
     for row in rows:
         if row["weekday"] is not None:
             weekly.setdefault(row["weekday"], []).append((row["start_minute"], row["end_minute"]))
     zone = rows[0]["timezone"] if rows else "UTC"
-    return business.BusinessCalendar(zone=zone, weekly={k: tuple(sorted(v)) for k, v in weekly.items()},
-                                     holidays=holidays)
+    return business.BusinessCalendar(
+        zone=zone, weekly={k: tuple(sorted(v)) for k, v in weekly.items()}, holidays=holidays
+    )
 
 
 async def policy_for(priority: str, category: int | None) -> Policy | None:
     """The active policy for this priority: the category's own first, else the general one."""
-    rows = await fetch("SELECT id, name, category, calendar, first_response_minutes, resolution_minutes, "
-                       "pause_when_pending FROM sla_policy WHERE is_active = {} AND priority = {} "
-                       "AND (category IS NULL OR category = {})", True, priority, category or 0)
+    rows = await fetch(
+        "SELECT id, name, category, calendar, first_response_minutes, resolution_minutes, "
+        "pause_when_pending FROM sla_policy WHERE is_active = {} AND priority = {} "
+        "AND (category IS NULL OR category = {})",
+        True,
+        priority,
+        category or 0,
+    )
     if not rows:
         return None
     row = sorted(rows, key=lambda r: r["category"] is None)[0]
-    return Policy(id=row["id"], name=row["name"], first_response=row["first_response_minutes"],
-                  resolution=row["resolution_minutes"], pause_when_pending=bool(row["pause_when_pending"]),
-                  calendar=await calendar(row["calendar"]))
+    return Policy(
+        id=row["id"],
+        name=row["name"],
+        first_response=row["first_response_minutes"],
+        resolution=row["resolution_minutes"],
+        pause_when_pending=bool(row["pause_when_pending"]),
+        calendar=await calendar(row["calendar"]),
+    )
 
 
 # --- the write path ----------------------------------------------------------------------------------------
 
-COLUMNS = ("sla_policy", "first_response_due_at", "resolution_due_at", "next_due_at", "sla_paused_at",
-           "sla_paused_minutes", "first_response_minutes", "resolution_minutes", "first_response_breached",
-           "resolution_breached")
+COLUMNS = (
+    "sla_policy",
+    "first_response_due_at",
+    "resolution_due_at",
+    "next_due_at",
+    "sla_paused_at",
+    "sla_paused_minutes",
+    "first_response_minutes",
+    "resolution_minutes",
+    "first_response_breached",
+    "resolution_breached",
+)
 
 
 async def refresh(ticket_id: int, now: datetime | None = None, *, schedule: bool = True) -> dict | None:
@@ -139,16 +170,22 @@ async def refresh(ticket_id: int, now: datetime | None = None, *, schedule: bool
     false: imports and demo data of the past should not mail anyone). Call inside the write
     transaction that changed the ticket."""
     now = now or utcnow()
-    rows = await fetch("SELECT id, number, status, priority, category, created_at, first_response_at, solved_at, "
-                       "sla_paused_at, sla_paused_minutes, sla_policy, first_response_due_at, resolution_due_at "
-                       "FROM ticket WHERE id = {}", ticket_id)
+    rows = await fetch(
+        "SELECT id, number, status, priority, category, created_at, first_response_at, solved_at, "
+        "sla_paused_at, sla_paused_minutes, sla_policy, first_response_due_at, resolution_due_at "
+        "FROM ticket WHERE id = {}",
+        ticket_id,
+    )
     if not rows:
         return None
     ticket = aware_row(rows[0])
     policy = await policy_for(ticket["priority"], ticket["category"])
     columns = state(ticket, policy, now)
-    await fetch("UPDATE ticket SET " + ", ".join(f"{c} = {{}}" for c in COLUMNS) + " WHERE id = {}",
-                *[columns[c] for c in COLUMNS], ticket_id)
+    await fetch(
+        "UPDATE ticket SET " + ", ".join(f"{c} = {{}}" for c in COLUMNS) + " WHERE id = {}",
+        *[columns[c] for c in COLUMNS],
+        ticket_id,
+    )
     if schedule and ticket["status"] in UNSOLVED:
         await _schedule(ticket, columns, now)
     return columns
@@ -164,21 +201,27 @@ async def _schedule(ticket: dict, columns: dict, now: datetime) -> None:
         stamp = due.isoformat()
         payload = {"ticket": ticket["id"], "target": target, "due": stamp}
         if due - WARN_BEFORE > now:
-            await queue.enqueue("sla.warn", payload, run_at=due - WARN_BEFORE,
-                                unique_key=f"sla.warn:{ticket['id']}:{target}:{stamp}")
-        await queue.enqueue("sla.breach", payload, run_at=max(due, now),
-                            unique_key=f"sla.breach:{ticket['id']}:{target}:{stamp}")
+            await queue.enqueue(
+                "sla.warn", payload, run_at=due - WARN_BEFORE, unique_key=f"sla.warn:{ticket['id']}:{target}:{stamp}"
+            )
+        await queue.enqueue(
+            "sla.breach", payload, run_at=max(due, now), unique_key=f"sla.breach:{ticket['id']}:{target}:{stamp}"
+        )
 
 
 # --- warning and breach jobs ----------------------------------------------------------------------------------
+
 
 async def _still_due(payload: dict) -> dict | None:
     """The ticket if this job's target is still running with this very due time."""
     target = payload.get("target")
     if target not in TARGETS:
         return None
-    rows = await fetch("SELECT t.*, a.email AS assignee_email, a.name AS assignee_name FROM ticket t "
-                       "LEFT JOIN portal_user a ON a.id = t.assignee WHERE t.id = {}", payload.get("ticket"))
+    rows = await fetch(
+        "SELECT t.*, a.email AS assignee_email, a.name AS assignee_name FROM ticket t "
+        "LEFT JOIN portal_user a ON a.id = t.assignee WHERE t.id = {}",
+        payload.get("ticket"),
+    )
     if not rows:
         return None
     ticket = aware_row(rows[0])
@@ -197,8 +240,12 @@ async def _team_addresses(ticket: dict) -> list[str]:
     if ticket.get("assignee_email"):
         return [ticket["assignee_email"]]
     if ticket.get("team"):
-        rows = await fetch('SELECT u.email FROM team_member m JOIN portal_user u ON u.id = m."user" '
-                           "WHERE m.team = {} AND u.is_active = {}", ticket["team"], True)
+        rows = await fetch(
+            'SELECT u.email FROM team_member m JOIN portal_user u ON u.id = m."user" '
+            "WHERE m.team = {} AND u.is_active = {}",
+            ticket["team"],
+            True,
+        )
         if rows:
             return sorted(r["email"] for r in rows)
     return await _admin_addresses()
@@ -220,9 +267,16 @@ async def warn(payload: dict) -> None:
         if ticket is None:
             return
         for address in await _team_addresses(ticket):
-            await queue_mail(address, "sla_warning", {
-                "ticket": ticket, "target": LABELS[payload["target"]], "due": ticket["due"],
-                "link": f"{get_settings().base_url}/back/tickets/{ticket['number']}"})
+            await queue_mail(
+                address,
+                "sla_warning",
+                {
+                    "ticket": ticket,
+                    "target": LABELS[payload["target"]],
+                    "due": ticket["due"],
+                    "link": f"{get_settings().base_url}/back/tickets/{ticket['number']}",
+                },
+            )
 
 
 async def breach(payload: dict) -> None:
@@ -234,6 +288,13 @@ async def breach(payload: dict) -> None:
             return
         await fetch(f"UPDATE ticket SET {payload['target']}_breached = {{}} WHERE id = {{}}", True, ticket["id"])
         for address in await _admin_addresses():
-            await queue_mail(address, "sla_breach", {
-                "ticket": ticket, "target": LABELS[payload["target"]], "due": ticket["due"],
-                "link": f"{get_settings().base_url}/back/tickets/{ticket['number']}"})
+            await queue_mail(
+                address,
+                "sla_breach",
+                {
+                    "ticket": ticket,
+                    "target": LABELS[payload["target"]],
+                    "due": ticket["due"],
+                    "link": f"{get_settings().base_url}/back/tickets/{ticket['number']}",
+                },
+            )

@@ -36,25 +36,32 @@ async def default_calendar_id() -> int:
             name = "Office hours (default)"
         created = await BusinessCalendar.insert(BusinessCalendar(name=name, timezone="UTC", is_default=True)).run()
         for day in range(5):
-            await BusinessHours.insert(BusinessHours(calendar=created[0]["id"], weekday=day, start_minute=540,
-                                                     end_minute=1020)).run()
+            await BusinessHours.insert(
+                BusinessHours(calendar=created[0]["id"], weekday=day, start_minute=540, end_minute=1020)
+            ).run()
         return created[0]["id"]
 
 
 async def overview() -> dict:
     await default_calendar_id()
-    calendars = await fetch("SELECT id, name, timezone, is_default FROM business_calendar ORDER BY is_default DESC, name")
-    hours = await fetch("SELECT calendar, weekday, start_minute, end_minute FROM business_hours "
-                        "ORDER BY calendar, weekday, start_minute")
+    calendars = await fetch(
+        "SELECT id, name, timezone, is_default FROM business_calendar ORDER BY is_default DESC, name"
+    )
+    hours = await fetch(
+        "SELECT calendar, weekday, start_minute, end_minute FROM business_hours "
+        "ORDER BY calendar, weekday, start_minute"
+    )
     for cal in calendars:
         ranges: dict[int, list] = {d: [] for d in range(7)}
         for row in hours:
             if row["calendar"] == cal["id"]:
                 ranges[row["weekday"]].append(business.format_range((row["start_minute"], row["end_minute"])))
         cal["days"] = {d: ", ".join(r) for d, r in ranges.items()}
-    policies = await fetch("SELECT p.*, c.name AS category_name, b.name AS calendar_name FROM sla_policy p "
-                           "LEFT JOIN category c ON c.id = p.category LEFT JOIN business_calendar b ON b.id = p.calendar "
-                           "ORDER BY p.priority, c.name")
+    policies = await fetch(
+        "SELECT p.*, c.name AS category_name, b.name AS calendar_name FROM sla_policy p "
+        "LEFT JOIN category c ON c.id = p.category LEFT JOIN business_calendar b ON b.id = p.calendar "
+        "ORDER BY p.priority, c.name"
+    )
     order = {p: i for i, p in enumerate(reversed(rules.PRIORITIES))}
     policies.sort(key=lambda p: (order.get(p["priority"], 9), p["category_name"] or ""))
     categories = await fetch("SELECT id, name FROM category ORDER BY name")
@@ -65,7 +72,7 @@ async def overview() -> dict:
 class CalendarForm:
     name: str = ""
     timezone: str = "UTC"
-    days: dict[int, str] = field(default_factory=dict)   # weekday -> "09:00-17:00, …"
+    days: dict[int, str] = field(default_factory=dict)  # weekday -> "09:00-17:00, …"
 
 
 def _check_calendar(form: CalendarForm) -> tuple[dict[str, str], dict[int, tuple]]:
@@ -102,16 +109,22 @@ async def save_calendar(actor: Actor, calendar_id: int | None, form: CalendarFor
             rows = await BusinessCalendar.insert(BusinessCalendar(name=name, timezone=form.timezone.strip())).run()
             calendar_id = rows[0]["id"]
         else:
-            rows = await BusinessCalendar.update({BusinessCalendar.name: name,
-                                                  BusinessCalendar.timezone: form.timezone.strip()}).where(
-                BusinessCalendar.id == calendar_id).returning(BusinessCalendar.id).run()
+            rows = (
+                await BusinessCalendar.update(
+                    {BusinessCalendar.name: name, BusinessCalendar.timezone: form.timezone.strip()}
+                )
+                .where(BusinessCalendar.id == calendar_id)
+                .returning(BusinessCalendar.id)
+                .run()
+            )
             if not rows:
                 raise NotFound("That calendar does not exist.")
             await BusinessHours.delete().where(BusinessHours.calendar == calendar_id).run()
         for day, day_ranges in ranges.items():
             for lo, hi in day_ranges:
-                await BusinessHours.insert(BusinessHours(calendar=calendar_id, weekday=day, start_minute=lo,
-                                                         end_minute=hi)).run()
+                await BusinessHours.insert(
+                    BusinessHours(calendar=calendar_id, weekday=day, start_minute=lo, end_minute=hi)
+                ).run()
     return calendar_id
 
 
@@ -121,16 +134,18 @@ class PolicyForm:
     priority: str = ""
     category: str = ""
     calendar: str = ""
-    first_response: str = ""     # "1:30" or minutes, or hours like "4h"
+    first_response: str = ""  # "1:30" or minutes, or hours like "4h"
     resolution: str = ""
     pause_when_pending: str = ""
     active: str = "1"
 
 
-_DURATION = re.compile(r"(?:(?P<days>\d{1,4}(?:\.\d{1,3})?)d"
-                       r"|(?P<clock_h>\d{1,6}):(?P<clock_m>\d{2})"
-                       r"|(?P<hours>\d{1,6}(?:\.\d{1,3})?)h(?:(?P<minutes>\d{1,4})m?)?"
-                       r"|(?P<plain>\d{1,7})m?)")
+_DURATION = re.compile(
+    r"(?:(?P<days>\d{1,4}(?:\.\d{1,3})?)d"
+    r"|(?P<clock_h>\d{1,6}):(?P<clock_m>\d{2})"
+    r"|(?P<hours>\d{1,6}(?:\.\d{1,3})?)h(?:(?P<minutes>\d{1,4})m?)?"
+    r"|(?P<plain>\d{1,7})m?)"
+)
 
 
 def parse_duration(text: str) -> int | None:
@@ -184,14 +199,21 @@ async def save_policy(actor: Actor, policy_id: int | None, form: PolicyForm) -> 
             raise Invalid(errors={"category": "That category does not exist."})
         if calendar is None or not await fetch("SELECT id FROM business_calendar WHERE id = {}", calendar):
             raise Invalid(errors={"calendar": "Choose a business-hours calendar."})
-        same = await fetch("SELECT id FROM sla_policy WHERE priority = {} AND COALESCE(category, 0) = {}",
-                           form.priority, category or 0)
+        same = await fetch(
+            "SELECT id FROM sla_policy WHERE priority = {} AND COALESCE(category, 0) = {}", form.priority, category or 0
+        )
         if any(row["id"] != policy_id for row in same):
             raise Invalid(errors={"priority": "There is a policy for this priority and category already."})
-        values = {SlaPolicy.name: name, SlaPolicy.priority: form.priority, SlaPolicy.category: category,
-                  SlaPolicy.calendar: calendar, SlaPolicy.first_response_minutes: targets.get("first_response"),
-                  SlaPolicy.resolution_minutes: targets.get("resolution"),
-                  SlaPolicy.pause_when_pending: form.pause_when_pending == "1", SlaPolicy.is_active: form.active == "1"}
+        values = {
+            SlaPolicy.name: name,
+            SlaPolicy.priority: form.priority,
+            SlaPolicy.category: category,
+            SlaPolicy.calendar: calendar,
+            SlaPolicy.first_response_minutes: targets.get("first_response"),
+            SlaPolicy.resolution_minutes: targets.get("resolution"),
+            SlaPolicy.pause_when_pending: form.pause_when_pending == "1",
+            SlaPolicy.is_active: form.active == "1",
+        }
         if policy_id is None:
             rows = await SlaPolicy.insert(SlaPolicy(**{c._meta.name: v for c, v in values.items()})).run()
             return rows[0]["id"]

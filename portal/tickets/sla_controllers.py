@@ -20,13 +20,29 @@ async def _page(request: Request, error: Invalid | None = None, **extra) -> Resp
 
 
 def _calendar_form(form) -> sla_admin.CalendarForm:
-    return sla_admin.CalendarForm(name=str(form.get("name") or ""), timezone=str(form.get("timezone") or ""),
-                                  days={d: str(form.get(f"day{d}") or "") for d in range(7)})
+    return sla_admin.CalendarForm(
+        name=str(form.get("name") or ""),
+        timezone=str(form.get("timezone") or ""),
+        days={d: str(form.get(f"day{d}") or "") for d in range(7)},
+    )
 
 
 def _policy_form(form) -> sla_admin.PolicyForm:
-    return sla_admin.PolicyForm(**{key: str(form.get(key) or "") for key in (
-        "name", "priority", "category", "calendar", "first_response", "resolution", "pause_when_pending", "active")})
+    return sla_admin.PolicyForm(
+        **{
+            key: str(form.get(key) or "")
+            for key in (
+                "name",
+                "priority",
+                "category",
+                "calendar",
+                "first_response",
+                "resolution",
+                "pause_when_pending",
+                "active",
+            )
+        }
+    )
 
 
 class SlaController(Controller):

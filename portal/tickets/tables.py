@@ -40,8 +40,8 @@ class Ticket(Table, tablename="ticket"):
     via = Varchar(length=16, default="web")
     created_at = Timestamptz()
     updated_at = Timestamptz(index=True)
-    staff_replied_at = Timestamptz(null=True, default=None)   # last public staff message
-    customer_seen_at = Timestamptz(null=True, default=None)   # requester last opened the thread
+    staff_replied_at = Timestamptz(null=True, default=None)  # last public staff message
+    customer_seen_at = Timestamptz(null=True, default=None)  # requester last opened the thread
     first_response_at = Timestamptz(null=True, default=None)
     solved_at = Timestamptz(null=True, default=None)
     closed_at = Timestamptz(null=True, default=None)
@@ -57,8 +57,8 @@ class Ticket(Table, tablename="ticket"):
     next_due_at = Timestamptz(null=True, default=None)
     sla_paused_at = Timestamptz(null=True, default=None)
     sla_paused_minutes = Integer(default=0)
-    first_response_minutes = Integer(null=True, default=None)   # business minutes to the first reply
-    resolution_minutes = Integer(null=True, default=None)       # business minutes to solved (pauses out)
+    first_response_minutes = Integer(null=True, default=None)  # business minutes to the first reply
+    resolution_minutes = Integer(null=True, default=None)  # business minutes to solved (pauses out)
     first_response_breached = Boolean(null=True, default=None)
     resolution_breached = Boolean(null=True, default=None)
 
@@ -103,7 +103,7 @@ class TicketEvent(Table, tablename="ticket_event"):
     ticket = ForeignKey(references=Ticket, on_delete=OnDelete.cascade, index=True)
     actor = ForeignKey(references=User, null=True, on_delete=OnDelete.set_null)
     actor_name = Varchar(length=120)
-    field = Varchar(length=32)         # status | priority | category | team | assignee | tags | merge | …
+    field = Varchar(length=32)  # status | priority | category | team | assignee | tags | merge | …
     old_value = Varchar(length=200, default="")
     new_value = Varchar(length=200, default="")
     reason = Varchar(length=200, default="")
@@ -134,7 +134,7 @@ class SavedView(Table, tablename="saved_view"):
 
     owner = ForeignKey(references=User, on_delete=OnDelete.cascade, index=True)
     name = Varchar(length=60)
-    query = Varchar(length=1000)       # the filter form's query string, validated when used
+    query = Varchar(length=1000)  # the filter form's query string, validated when used
     team = ForeignKey(references=Team, null=True, on_delete=OnDelete.cascade, index=True)
     created_at = Timestamptz()
 
@@ -159,9 +159,9 @@ class BusinessCalendar(Table, tablename="business_calendar"):
 
 class BusinessHours(Table, tablename="business_hours"):
     calendar = ForeignKey(references=BusinessCalendar, on_delete=OnDelete.cascade, index=True)
-    weekday = Integer()          # 0 = Monday
+    weekday = Integer()  # 0 = Monday
     start_minute = Integer()
-    end_minute = Integer()       # 1440 = midnight at the end of the day
+    end_minute = Integer()  # 1440 = midnight at the end of the day
 
 
 class SlaPolicy(Table, tablename="sla_policy"):

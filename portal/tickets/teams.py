@@ -24,8 +24,11 @@ def _admin(actor: Actor) -> None:
 async def overview() -> dict:
     """Teams with members, agents with their settings and teams, categories with routing: 3 queries."""
     teams = await fetch("SELECT id, name, round_robin, last_assigned FROM team ORDER BY name")
-    agents = await fetch("SELECT id, name, email, role, is_available, open_ticket_cap, limited_to_teams "
-                         "FROM portal_user WHERE role IN ('agent', 'admin') AND is_active = {} ORDER BY name", True)
+    agents = await fetch(
+        "SELECT id, name, email, role, is_available, open_ticket_cap, limited_to_teams "
+        "FROM portal_user WHERE role IN ('agent', 'admin') AND is_active = {} ORDER BY name",
+        True,
+    )
     members = await fetch('SELECT team, "user" FROM team_member')
     categories = await fetch("SELECT id, name, team, is_active FROM category ORDER BY position, name")
     by_id = {a["id"]: {**a, "teams": []} for a in agents}
@@ -65,8 +68,12 @@ async def update_team(actor: Actor, team_id: int, name: str, round_robin: bool) 
     async with write_transaction():
         if await Team.exists().where((Team.name == name) & (Team.id != team_id)):
             raise Invalid(errors={"name": "A team with this name exists already."})
-        rows = await Team.update({Team.name: name, Team.round_robin: round_robin}).where(
-            Team.id == team_id).returning(Team.id).run()
+        rows = (
+            await Team.update({Team.name: name, Team.round_robin: round_robin})
+            .where(Team.id == team_id)
+            .returning(Team.id)
+            .run()
+        )
     if not rows:
         raise NotFound("That team does not exist.")
 
@@ -76,8 +83,9 @@ async def add_member(actor: Actor, team_id: int, user_id: int) -> None:
     async with write_transaction():
         if not await Team.exists().where(Team.id == team_id):
             raise NotFound("That team does not exist.")
-        if not await User.exists().where((User.id == user_id) & User.role.is_in(["agent", "admin"])
-                                         & (User.is_active == True)):  # noqa: E712
+        if not await User.exists().where(
+            (User.id == user_id) & User.role.is_in(["agent", "admin"]) & (User.is_active == True)
+        ):
             raise Invalid(errors={"user": "Choose an active agent."})
         if await TeamMember.exists().where((TeamMember.team == team_id) & (TeamMember.user == user_id)):
             return
@@ -87,8 +95,12 @@ async def add_member(actor: Actor, team_id: int, user_id: int) -> None:
 async def remove_member(actor: Actor, team_id: int, user_id: int) -> None:
     _admin(actor)
     async with write_transaction():
-        rows = await TeamMember.delete().where((TeamMember.team == team_id) & (TeamMember.user == user_id)).returning(
-            TeamMember.id).run()
+        rows = (
+            await TeamMember.delete()
+            .where((TeamMember.team == team_id) & (TeamMember.user == user_id))
+            .returning(TeamMember.id)
+            .run()
+        )
     if not rows:
         raise NotFound("That person is not in this team.")
 
@@ -115,8 +127,12 @@ async def save_category(actor: Actor, category_id: int | None, name: str, team: 
         if category_id is None:
             rows = await Category.insert(Category(name=name, team=team_id, is_active=active)).run()
             return rows[0]["id"]
-        rows = await Category.update({Category.name: name, Category.team: team_id, Category.is_active: active}).where(
-            Category.id == category_id).returning(Category.id).run()
+        rows = (
+            await Category.update({Category.name: name, Category.team: team_id, Category.is_active: active})
+            .where(Category.id == category_id)
+            .returning(Category.id)
+            .run()
+        )
         if not rows:
             raise NotFound("That category does not exist.")
         return category_id
@@ -128,9 +144,14 @@ async def save_agent_settings(actor: Actor, user_id: int, available: bool, cap: 
     if cap.strip() and cap_value is None:
         raise Invalid(errors={"cap": f"Enter a number of tickets from 1 to {CAP_MAX:,}, or leave it empty."})
     async with write_transaction():
-        rows = await User.update({User.is_available: available, User.open_ticket_cap: cap_value,
-                                  User.limited_to_teams: limited}).where(
-            (User.id == user_id) & User.role.is_in(["agent", "admin"])).returning(User.id).run()
+        rows = (
+            await User.update(
+                {User.is_available: available, User.open_ticket_cap: cap_value, User.limited_to_teams: limited}
+            )
+            .where((User.id == user_id) & User.role.is_in(["agent", "admin"]))
+            .returning(User.id)
+            .run()
+        )
     if not rows:
         raise NotFound("That agent does not exist.")
 
@@ -147,6 +168,7 @@ async def is_available(actor: Actor) -> bool:
 
 # --- round-robin -----------------------------------------------------------------------------------------
 
+
 async def assign_by_rotation(ticket: dict) -> int | None:
     """Give an unassigned ticket of a round-robin team to the next available member below their cap;
     the reason goes into the history. Runs inside the caller's write transaction."""
@@ -160,18 +182,23 @@ async def assign_by_rotation(ticket: dict) -> int | None:
         "SELECT u.id, u.name, u.is_available AS available, u.open_ticket_cap AS cap, "
         "(SELECT COALESCE(SUM(q.n), 0) FROM queue_tally q WHERE q.assignee = u.id "
         f"AND {rules.status_in_sql('q.status', rules.UNSOLVED)}) AS open FROM team_member m "
-        "JOIN portal_user u ON u.id = m.\"user\" WHERE m.team = {} AND u.is_active = {} "
-        "AND u.role IN ('agent', 'admin')", team["id"], True)
+        'JOIN portal_user u ON u.id = m."user" WHERE m.team = {} AND u.is_active = {} '
+        "AND u.role IN ('agent', 'admin')",
+        team["id"],
+        True,
+    )
     for member in members:
         member["available"] = bool(member["available"])
     chosen = rules.next_in_rotation(members, team["last_assigned"])
     if chosen is None:
-        await record_event(ticket["id"], None, "assignee", "—", "—",
-                     f"round-robin in {team['name']}: nobody available below their cap")
+        await record_event(
+            ticket["id"], None, "assignee", "—", "—", f"round-robin in {team['name']}: nobody available below their cap"
+        )
         return None
     await Ticket.update({Ticket.assignee: chosen["id"]}).where(Ticket.id == ticket["id"]).run()
     await fetch("UPDATE team SET last_assigned = {} WHERE id = {}", chosen["id"], team["id"])
     cap = f", {chosen['open']} of {chosen['cap']} open" if chosen["cap"] is not None else ""
-    await record_event(ticket["id"], None, "assignee", "—", chosen["name"],
-                 f"round-robin in {team['name']}: next available agent{cap}")
+    await record_event(
+        ticket["id"], None, "assignee", "—", chosen["name"], f"round-robin in {team['name']}: next available agent{cap}"
+    )
     return chosen["id"]

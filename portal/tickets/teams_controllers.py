@@ -6,10 +6,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated
 
-from litestar import Controller, Request, post
+from litestar import Controller, Request, get, post
 from litestar.params import FromPath
 from litestar.response import Response, Template
-from litestar import get
 
 from portal.errors import Invalid
 from portal.ids import parse_id
@@ -105,7 +104,9 @@ class CategoriesController(Controller):
         return after_post(request, "/back/teams#categories")
 
     @post("/{category_id:int}", name="categories:update")
-    async def update(self, request: Request, category_id: FromPath[int], data: Annotated[CategoryForm, FORM]) -> Response:
+    async def update(
+        self, request: Request, category_id: FromPath[int], data: Annotated[CategoryForm, FORM]
+    ) -> Response:
         try:
             await teams.save_category(current_actor(request), category_id, data.name, data.team, data.active == "1")
         except Invalid as error:
@@ -120,8 +121,9 @@ class AgentSettingsController(Controller):
     @post("/", name="agents:settings")
     async def save(self, request: Request, user_id: FromPath[int], data: Annotated[AgentForm, FORM]) -> Response:
         try:
-            await teams.save_agent_settings(current_actor(request), user_id, data.available == "1", data.cap,
-                                            data.limited == "1")
+            await teams.save_agent_settings(
+                current_actor(request), user_id, data.available == "1", data.cap, data.limited == "1"
+            )
         except Invalid as error:
             return await _page(request, error, error_agent=user_id)
         flash(request, "Agent settings saved.")
@@ -139,6 +141,10 @@ async def availability(request: Request, data: Annotated[AvailabilityForm, FORM]
     """An agent switches themselves on or off the round-robin (lunch, end of shift)."""
     available = data.available == "1"
     await teams.set_own_availability(current_actor(request), available)
-    flash(request, "You are available for new tickets." if available else
-          "You are away: round-robin skips you until you come back.")
+    flash(
+        request,
+        "You are available for new tickets."
+        if available
+        else "You are away: round-robin skips you until you come back.",
+    )
     return after_post(request, safe_next(data.next, "/back/tickets"))

@@ -19,15 +19,24 @@ from portal.tickets import live, rules, search, services, sla
 from portal.tickets.console import NOT_FOUND, Scope
 from portal.tickets.history import record_event
 from portal.tickets.rows import aware_row
-from portal.tickets.teams import assign_by_rotation
 from portal.tickets.tables import CannedReply, Message, SavedView, Tag, Ticket, TicketTag, TicketToken
+from portal.tickets.teams import assign_by_rotation
 
 EDITABLE = ("status", "priority", "category", "team", "assignee")
-FIELD_LABELS = {"status": "Status", "priority": "Priority", "category": "Category", "team": "Team",
-                "assignee": "Assignee", "tags": "Tags", "merge": "Merged", "subject": "Subject"}
+FIELD_LABELS = {
+    "status": "Status",
+    "priority": "Priority",
+    "category": "Category",
+    "team": "Team",
+    "assignee": "Assignee",
+    "tags": "Tags",
+    "merge": "Merged",
+    "subject": "Subject",
+}
 
 
 # --- reading ------------------------------------------------------------------------------------------
+
 
 async def ticket_in_scope(scope: Scope, number: int) -> dict:
     """The ticket with that number if this agent may see it; NotFound otherwise (no probing)."""
@@ -39,7 +48,9 @@ async def ticket_in_scope(scope: Scope, number: int) -> dict:
         "LEFT JOIN sla_policy p ON p.id = t.sla_policy "
         "LEFT JOIN portal_user a ON a.id = t.assignee LEFT JOIN team g ON g.id = t.team "
         "LEFT JOIN category c ON c.id = t.category LEFT JOIN portal_user r ON r.id = t.requester "
-        "WHERE t.number = {}", number)
+        "WHERE t.number = {}",
+        number,
+    )
     if not rows or not scope.sees(rows[0]["team"]):
         raise NotFound(NOT_FOUND)
     return aware_row(rows[0])
@@ -50,24 +61,36 @@ async def thread(ticket_id: int) -> list[dict]:
     rows = await fetch(
         "SELECT m.id, m.author_name, m.author_is_staff, m.kind, m.body_html, m.created_at, "
         "f.id AS file_id, f.filename, f.size, f.content_type FROM message m "
-        "LEFT JOIN attachment f ON f.message = m.id WHERE m.ticket = {} ORDER BY m.id, f.id", ticket_id)
+        "LEFT JOIN attachment f ON f.message = m.id WHERE m.ticket = {} ORDER BY m.id, f.id",
+        ticket_id,
+    )
     messages: dict[int, dict] = {}
     for row in rows:
         message = messages.get(row["id"])
         if message is None:
-            message = messages[row["id"]] = {k: row[k] for k in (
-                "id", "author_name", "author_is_staff", "kind", "body_html", "created_at")}
+            message = messages[row["id"]] = {
+                k: row[k] for k in ("id", "author_name", "author_is_staff", "kind", "body_html", "created_at")
+            }
             message["attachments"] = []
             aware_row(message)
         if row["file_id"] is not None:
-            message["attachments"].append({"id": row["file_id"], "filename": row["filename"], "size": row["size"],
-                                           "content_type": row["content_type"]})
+            message["attachments"].append(
+                {
+                    "id": row["file_id"],
+                    "filename": row["filename"],
+                    "size": row["size"],
+                    "content_type": row["content_type"],
+                }
+            )
     return list(messages.values())
 
 
 async def history(ticket_id: int) -> list[dict]:
-    rows = await fetch("SELECT id, actor_name, field, old_value, new_value, reason, at FROM ticket_event "
-                       "WHERE ticket = {} ORDER BY id", ticket_id)
+    rows = await fetch(
+        "SELECT id, actor_name, field, old_value, new_value, reason, at FROM ticket_event "
+        "WHERE ticket = {} ORDER BY id",
+        ticket_id,
+    )
     for row in rows:
         row["created_at"] = row["at"]
         aware_row(row)
@@ -77,25 +100,37 @@ async def history(ticket_id: int) -> list[dict]:
 
 def timeline(messages: list[dict], events: list[dict]) -> list[dict]:
     """Messages and history in time order (events right after the message they follow)."""
-    items = [{"type": "message", "at": m["created_at"], "order": (m["created_at"], 0, m["id"]), **m}
-             for m in messages]
+    items = [{"type": "message", "at": m["created_at"], "order": (m["created_at"], 0, m["id"]), **m} for m in messages]
     items += [{"type": "event", "at": e["created_at"], "order": (e["created_at"], 1, e["id"]), **e} for e in events]
     return sorted(items, key=lambda item: item["order"])
 
 
 async def ticket_tags(ticket_id: int) -> list[str]:
-    return [r["name"] for r in await fetch("SELECT g.name FROM ticket_tag tt JOIN tag g ON g.id = tt.tag "
-                                           "WHERE tt.ticket = {} ORDER BY g.name", ticket_id)]
+    return [
+        r["name"]
+        for r in await fetch(
+            "SELECT g.name FROM ticket_tag tt JOIN tag g ON g.id = tt.tag WHERE tt.ticket = {} ORDER BY g.name",
+            ticket_id,
+        )
+    ]
 
 
 async def requester_tickets(scope: Scope, ticket: dict, limit: int = 10) -> list[dict]:
     """The requester's other tickets (most recent first), as far as this agent may see them."""
-    key, value = ("t.requester", ticket["requester"]) if ticket["requester"] else \
-        ("t.requester_email", ticket["requester_email"])
+    key, value = (
+        ("t.requester", ticket["requester"])
+        if ticket["requester"]
+        else ("t.requester_email", ticket["requester_email"])
+    )
     scope_sql, scope_args = scope.sql()
-    rows = await fetch(f"SELECT t.number, t.subject, t.status, t.updated_at FROM ticket t WHERE {key} = {{}} "
-                       f"AND t.id <> {{}}{' AND ' + scope_sql if scope_sql else ''} ORDER BY t.updated_at DESC "
-                       f"LIMIT {limit}", value, ticket["id"], *scope_args)
+    rows = await fetch(
+        f"SELECT t.number, t.subject, t.status, t.updated_at FROM ticket t WHERE {key} = {{}} "
+        f"AND t.id <> {{}}{' AND ' + scope_sql if scope_sql else ''} ORDER BY t.updated_at DESC "
+        f"LIMIT {limit}",
+        value,
+        ticket["id"],
+        *scope_args,
+    )
     return [aware_row(r) for r in rows]
 
 
@@ -104,7 +139,10 @@ async def directory() -> dict[str, list[dict]]:
     rows = await fetch(
         "SELECT 'agent' AS kind, id, name, CAST(NULL AS INTEGER) AS team FROM portal_user WHERE role IN ('agent', 'admin') "
         "AND is_active = {} UNION ALL SELECT 'team' AS kind, id, name, CAST(NULL AS INTEGER) AS team FROM team "
-        "UNION ALL SELECT 'category' AS kind, id, name, team FROM category WHERE is_active = {}", True, True)
+        "UNION ALL SELECT 'category' AS kind, id, name, team FROM category WHERE is_active = {}",
+        True,
+        True,
+    )
     out: dict[str, list[dict]] = {"agent": [], "team": [], "category": []}
     for row in rows:
         out[row["kind"]].append(row)
@@ -114,19 +152,26 @@ async def directory() -> dict[str, list[dict]]:
 
 
 async def canned_replies(actor: Actor) -> list[dict]:
-    return await CannedReply.select(CannedReply.id, CannedReply.title, CannedReply.owner).where(
-        CannedReply.owner.is_null() | (CannedReply.owner == actor.id)).order_by(CannedReply.title)
+    return (
+        await CannedReply.select(CannedReply.id, CannedReply.title, CannedReply.owner)
+        .where(CannedReply.owner.is_null() | (CannedReply.owner == actor.id))
+        .order_by(CannedReply.title)
+    )
 
 
 async def canned_text(actor: Actor, reply_id: int, ticket: dict) -> str:
-    row = await CannedReply.select().where((CannedReply.id == reply_id) & (
-        CannedReply.owner.is_null() | (CannedReply.owner == actor.id))).first()
+    row = (
+        await CannedReply.select()
+        .where((CannedReply.id == reply_id) & (CannedReply.owner.is_null() | (CannedReply.owner == actor.id)))
+        .first()
+    )
     if row is None:
         raise NotFound("That canned reply does not exist.")
     return rules.fill_placeholders(row["body"], rules.placeholder_values(ticket, actor.name))
 
 
 # --- writing helpers -----------------------------------------------------------------------------------
+
 
 async def _names(ids: dict[str, int | None]) -> dict[str, str]:
     """Display names for team/assignee/category ids in history rows."""
@@ -156,9 +201,9 @@ async def _locked_ticket(scope: Scope, number: int) -> dict:
 class Change:
     status: str | None = None
     priority: str | None = None
-    category: int | None = None      # -1 = none
-    team: int | None = None          # -1 = none
-    assignee: int | None = None      # -1 = nobody
+    category: int | None = None  # -1 = none
+    team: int | None = None  # -1 = none
+    assignee: int | None = None  # -1 = nobody
 
     def given(self) -> dict:
         return {k: getattr(self, k) for k in EDITABLE if getattr(self, k) is not None}
@@ -170,14 +215,15 @@ async def _validate(change: Change) -> dict[str, str]:
         errors["status"] = "Choose a status from the list."
     if change.priority is not None and change.priority not in rules.PRIORITIES:
         errors["priority"] = "Choose a priority from the list."
-    if change.category not in (None, -1) and not await fetch(
-            "SELECT id FROM category WHERE id = {}", change.category):
+    if change.category not in (None, -1) and not await fetch("SELECT id FROM category WHERE id = {}", change.category):
         errors["category"] = "That category does not exist."
     if change.team not in (None, -1) and not await fetch("SELECT id FROM team WHERE id = {}", change.team):
         errors["team"] = "That team does not exist."
     if change.assignee not in (None, -1) and not await fetch(
-            "SELECT id FROM portal_user WHERE id = {} AND role IN ('agent', 'admin') AND is_active = {}",
-            change.assignee, True):
+        "SELECT id FROM portal_user WHERE id = {} AND role IN ('agent', 'admin') AND is_active = {}",
+        change.assignee,
+        True,
+    ):
         errors["assignee"] = "Choose an active agent."
     return errors
 
@@ -212,9 +258,11 @@ async def _apply(scope: Scope, ticket: dict, change: Change, *, reason: str = ""
             old, new = _label(key, ticket[key]), _label(key, updates[key])
         await record_event(ticket["id"], scope.actor, key, old, new, reason, at=now)
     if updates.get("status") == rules.Status.solved:
-
-        await queue_mail(ticket["requester_email"], "ticket_solved", {
-            "name": ticket["requester_name"], "ticket": ticket, "link": await services.link_for_mail(ticket)})
+        await queue_mail(
+            ticket["requester_email"],
+            "ticket_solved",
+            {"name": ticket["requester_name"], "ticket": ticket, "link": await services.link_for_mail(ticket)},
+        )
     if "team" in updates and updates["team"] and ticket["assignee"] is None and "assignee" not in updates:
         await assign_by_rotation({**ticket, **updates})
     if {"status", "priority", "category"} & set(changed):
@@ -229,6 +277,7 @@ def _label(key: str, value) -> str:
 
 
 # --- actions -------------------------------------------------------------------------------------------
+
 
 async def change(scope: Scope, number: int, change: Change) -> list[str]:
     if errors := await _validate(change):
@@ -245,8 +294,9 @@ async def take(scope: Scope, number: int) -> None:
     await change(scope, number, Change(assignee=scope.actor.id))
 
 
-async def reply(scope: Scope, number: int, body: str, *, internal: bool, uploads: list,
-                status: str | None = None) -> None:
+async def reply(
+    scope: Scope, number: int, body: str, *, internal: bool, uploads: list, status: str | None = None
+) -> None:
     """A public reply (mailed to the requester) or an internal note; optionally set the status at once
     ("Reply and set pending", as agents do all day)."""
     if problem := rules.text_problem(body, "a note" if internal else "a reply", rules.BODY_MAX):
@@ -257,8 +307,15 @@ async def reply(scope: Scope, number: int, body: str, *, internal: bool, uploads
     now = utcnow()
     async with write_transaction():
         ticket = await _locked_ticket(scope, number)
-        await services.add_message(ticket, author_id=scope.actor.id, author_name=scope.actor.name, staff=True,
-                                    kind="internal" if internal else "public", body=body, stored=stored)
+        await services.add_message(
+            ticket,
+            author_id=scope.actor.id,
+            author_name=scope.actor.name,
+            staff=True,
+            kind="internal" if internal else "public",
+            body=body,
+            stored=stored,
+        )
         updates = {Ticket.updated_at: now}
         if not internal:
             updates[Ticket.staff_replied_at] = now
@@ -271,9 +328,17 @@ async def reply(scope: Scope, number: int, body: str, *, internal: bool, uploads
         elif not internal and ticket["first_response_at"] is None:
             await sla.refresh(ticket["id"], now)
         if not internal:
-            await queue_mail(ticket["requester_email"], "ticket_reply", {
-                "name": ticket["requester_name"], "ticket": ticket, "agent": scope.actor.name, "body": body,
-                "link": await services.link_for_mail(ticket)})
+            await queue_mail(
+                ticket["requester_email"],
+                "ticket_reply",
+                {
+                    "name": ticket["requester_name"],
+                    "ticket": ticket,
+                    "agent": scope.actor.name,
+                    "body": body,
+                    "link": await services.link_for_mail(ticket),
+                },
+            )
         await search.index_ticket(ticket["id"])
     live.announce(ticket, scope.actor, "note" if internal else "reply")
 
@@ -287,8 +352,13 @@ async def set_tags(scope: Scope, number: int, text: str) -> tuple[list[str], lis
         added, removed = await _replace_tags(ticket["id"], wanted)
         if added or removed:
             await Ticket.update({Ticket.updated_at: utcnow()}).where(Ticket.id == ticket["id"]).run()
-            await record_event(ticket["id"], scope.actor, "tags", ", ".join(removed) and "−" + ", −".join(removed),
-                         added and "+" + ", +".join(added))
+            await record_event(
+                ticket["id"],
+                scope.actor,
+                "tags",
+                ", ".join(removed) and "−" + ", −".join(removed),
+                added and "+" + ", +".join(added),
+            )
     if added or removed:
         live.announce(ticket, scope.actor, "changed")
     return added, removed
@@ -314,8 +384,11 @@ async def _replace_tags(ticket_id: int, wanted: list[str]) -> tuple[list[str], l
     for name in added:
         await TicketTag.insert(TicketTag(ticket=ticket_id, tag=ids[name])).run()
     if removed:
-        await TicketTag.delete().where((TicketTag.ticket == ticket_id)
-                                       & TicketTag.tag.is_in([ids[n] for n in removed])).run()
+        await (
+            TicketTag.delete()
+            .where((TicketTag.ticket == ticket_id) & TicketTag.tag.is_in([ids[n] for n in removed]))
+            .run()
+        )
     return added, removed
 
 
@@ -341,35 +414,66 @@ async def merge(scope: Scope, number: int, into_text: str) -> dict:
         if target["merged_into"] or target["status"] == rules.Status.closed:
             raise Invalid(errors={"into": f"#{target_number} is closed; merge into an open ticket."})
         if source["requester_email"] != target["requester_email"]:
-            raise Invalid(errors={"into": "Both tickets must come from the same customer: merging would "
-                                          "show one customer's messages to another."})
+            raise Invalid(
+                errors={
+                    "into": "Both tickets must come from the same customer: merging would "
+                    "show one customer's messages to another."
+                }
+            )
         now = utcnow()
         for table in ("message", "attachment"):
             await fetch(f"UPDATE {table} SET ticket = {{}} WHERE ticket = {{}}", target["id"], source["id"])
-        await TicketToken.update({TicketToken.revoked_at: now}).where(
-            (TicketToken.ticket == source["id"]) & TicketToken.revoked_at.is_null()).run()
-        await services.add_message(target, author_id=None, author_name="System", staff=True, kind="system",
-                                    body=f"Ticket #{number} “{source['subject']}” was merged into this ticket "
-                                         f"by {scope.actor.name}.", stored=[])
-        await services.add_message(source, author_id=None, author_name="System", staff=True, kind="system",
-                                    body=f"Merged into #{target_number} by {scope.actor.name}.", stored=[])
-        await Ticket.update({Ticket.merged_into: target_number, Ticket.updated_at: now}).where(
-            Ticket.id == source["id"]).run()
+        await (
+            TicketToken.update({TicketToken.revoked_at: now})
+            .where((TicketToken.ticket == source["id"]) & TicketToken.revoked_at.is_null())
+            .run()
+        )
+        await services.add_message(
+            target,
+            author_id=None,
+            author_name="System",
+            staff=True,
+            kind="system",
+            body=f"Ticket #{number} “{source['subject']}” was merged into this ticket by {scope.actor.name}.",
+            stored=[],
+        )
+        await services.add_message(
+            source,
+            author_id=None,
+            author_name="System",
+            staff=True,
+            kind="system",
+            body=f"Merged into #{target_number} by {scope.actor.name}.",
+            stored=[],
+        )
+        await (
+            Ticket.update({Ticket.merged_into: target_number, Ticket.updated_at: now})
+            .where(Ticket.id == source["id"])
+            .run()
+        )
         await _apply(scope, source, Change(status=rules.Status.closed), reason=f"merged into #{target_number}")
         await Ticket.update({Ticket.updated_at: now}).where(Ticket.id == target["id"]).run()
         await record_event(source["id"], scope.actor, "merge", f"#{number}", f"#{target_number}")
         await record_event(target["id"], scope.actor, "merge", f"#{number}", f"#{target_number}")
         await search.index_ticket(target["id"])
         await search.index_ticket(source["id"])
-        await queue_mail(target["requester_email"], "ticket_merged", {
-            "name": target["requester_name"], "source": source, "ticket": target,
-            "link": await services.link_for_mail(target)})
+        await queue_mail(
+            target["requester_email"],
+            "ticket_merged",
+            {
+                "name": target["requester_name"],
+                "source": source,
+                "ticket": target,
+                "link": await services.link_for_mail(target),
+            },
+        )
     live.announce(source, scope.actor, "changed")
     live.announce(target, scope.actor, "reply")
     return target
 
 
 # --- bulk ------------------------------------------------------------------------------------------------
+
 
 @dataclass
 class BulkResult:
@@ -382,8 +486,10 @@ class BulkResult:
         if self.unchanged:
             parts.append(f"{self.unchanged} already as asked")
         if self.refused:
-            parts.append(f"{len(self.refused)} not found or not yours to change "
-                         f"({', '.join('#' + str(n) for n in self.refused[:10])})")
+            parts.append(
+                f"{len(self.refused)} not found or not yours to change "
+                f"({', '.join('#' + str(n) for n in self.refused[:10])})"
+            )
         return "; ".join(parts) + "."
 
 
@@ -429,6 +535,7 @@ async def bulk(scope: Scope, numbers: list[int], change_: Change, add_tag: str =
 
 # --- saved views and canned replies -----------------------------------------------------------------------
 
+
 async def save_view(scope: Scope, name: str, query: str, team: int | None) -> int:
     name = " ".join(name.split())
     if not name or len(name) > 60:
@@ -442,23 +549,36 @@ async def save_view(scope: Scope, name: str, query: str, team: int | None) -> in
     filters = parse_query_string(query)
     clean = filters.query_string(view=filters.base or filters.view, q="")
     async with write_transaction():
-        rows = await SavedView.insert(SavedView(owner=scope.actor.id, name=name, query=clean[:1000], team=team,
-                                                created_at=utcnow())).run()
+        rows = await SavedView.insert(
+            SavedView(owner=scope.actor.id, name=name, query=clean[:1000], team=team, created_at=utcnow())
+        ).run()
     return rows[0]["id"]
 
 
 async def delete_view(scope: Scope, view_id: int) -> None:
     async with write_transaction():
-        rows = await SavedView.delete().where((SavedView.id == view_id) & (
-            (SavedView.owner == scope.actor.id) | (SavedView.team.is_not_null() if scope.actor.is_admin
-                                                   else SavedView.id < 0))).returning(SavedView.id).run()
+        rows = (
+            await SavedView.delete()
+            .where(
+                (SavedView.id == view_id)
+                & (
+                    (SavedView.owner == scope.actor.id)
+                    | (SavedView.team.is_not_null() if scope.actor.is_admin else SavedView.id < 0)
+                )
+            )
+            .returning(SavedView.id)
+            .run()
+        )
     if not rows:
         raise NotFound("That view does not exist.")
 
 
 async def canned_list(actor: Actor) -> list[dict]:
-    return await CannedReply.select(CannedReply.all_columns(), CannedReply.owner.name.as_alias("owner_name")).where(
-        CannedReply.owner.is_null() | (CannedReply.owner == actor.id)).order_by(CannedReply.title)
+    return (
+        await CannedReply.select(CannedReply.all_columns(), CannedReply.owner.name.as_alias("owner_name"))
+        .where(CannedReply.owner.is_null() | (CannedReply.owner == actor.id))
+        .order_by(CannedReply.title)
+    )
 
 
 def _check_canned(title: str, body: str) -> dict[str, str]:
@@ -480,13 +600,24 @@ async def save_canned(actor: Actor, reply_id: int | None, title: str, body: str,
     now = utcnow()
     async with write_transaction():
         if reply_id is None:
-            rows = await CannedReply.insert(CannedReply(title=" ".join(title.split()), body=body, owner=owner,
-                                                        created_at=now, updated_at=now)).run()
+            rows = await CannedReply.insert(
+                CannedReply(title=" ".join(title.split()), body=body, owner=owner, created_at=now, updated_at=now)
+            ).run()
             return rows[0]["id"]
         mine = (CannedReply.owner == actor.id) | (CannedReply.owner.is_null() if actor.is_admin else CannedReply.id < 0)
-        rows = await CannedReply.update({CannedReply.title: " ".join(title.split()), CannedReply.body: body,
-                                         CannedReply.owner: owner, CannedReply.updated_at: now}).where(
-            (CannedReply.id == reply_id) & mine).returning(CannedReply.id).run()
+        rows = (
+            await CannedReply.update(
+                {
+                    CannedReply.title: " ".join(title.split()),
+                    CannedReply.body: body,
+                    CannedReply.owner: owner,
+                    CannedReply.updated_at: now,
+                }
+            )
+            .where((CannedReply.id == reply_id) & mine)
+            .returning(CannedReply.id)
+            .run()
+        )
         if not rows:
             raise NotFound("That canned reply does not exist.")
         return reply_id
@@ -509,4 +640,4 @@ async def attachment_in_scope(scope: Scope, number: int, attachment_id: int) -> 
 
 
 async def message_count(ticket_id: int) -> int:
-    return (await Message.count().where(Message.ticket == ticket_id))
+    return await Message.count().where(Message.ticket == ticket_id)

@@ -12,13 +12,13 @@ from litestar.connection import ASGIConnection
 from litestar.exceptions import PermissionDeniedException
 from litestar.handlers.base import BaseRouteHandler
 
+from portal.accounts.rules import ROLE_RANK
 from portal.errors import NotFound
 from portal.ids import in_range
-from portal.accounts.rules import ROLE_RANK
 
 PUBLIC = "public"
 CUSTOMER = "customer"  # any signed-in person (staff included)
-AGENT = "agent"        # agents and admins
+AGENT = "agent"  # agents and admins
 ADMIN = "admin"
 
 POLICY: dict[str, str] = {

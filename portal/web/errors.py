@@ -39,8 +39,7 @@ CSRF_MESSAGE = "This form has expired or was sent from elsewhere. Reload the pag
 
 
 def render_error(request: Request, status: int, message: str = "", headers: dict | None = None) -> Response:
-    context = {"status": status, "title": TITLES.get(status, "Error"),
-               "message": message or MESSAGES.get(status, "")}
+    context = {"status": status, "title": TITLES.get(status, "Error"), "message": message or MESSAGES.get(status, "")}
     merged = {**VARY, **(headers or {})}
     if wants_fragment(request):
         merged.update({"HX-Retarget": "#messages", "HX-Reswap": "innerHTML"})
@@ -79,7 +78,8 @@ def is_out_of_range(exc: BaseException) -> bool:
     """Arithmetic on a value no person means: a date past year 9999, a float overflow, or ``int()``
     of a number over Python's 4,300-digit limit (a ``ValueError`` that names the limit)."""
     return isinstance(exc, OverflowError) or (
-        isinstance(exc, ValueError) and "Exceeds the limit" in str(exc) and "integer string conversion" in str(exc))
+        isinstance(exc, ValueError) and "Exceeds the limit" in str(exc) and "integer string conversion" in str(exc)
+    )
 
 
 def out_of_range_handler(request: Request, exc: Exception) -> Response:

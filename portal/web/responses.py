@@ -19,14 +19,23 @@ def wants_fragment(request: Request) -> bool:
     return bool(htmx) and not htmx.boosted and not htmx.history_restore_request
 
 
-def page_or_fragment(request: Request, page: str, fragment: str, context: dict[str, Any],
-                     status_code: int = 200, headers: dict[str, str] | None = None) -> Template:
-    return Template(template_name=fragment if wants_fragment(request) else page, context=context,
-                    status_code=status_code, headers={**VARY, **(headers or {})})
+def page_or_fragment(
+    request: Request,
+    page: str,
+    fragment: str,
+    context: dict[str, Any],
+    status_code: int = 200,
+    headers: dict[str, str] | None = None,
+) -> Template:
+    return Template(
+        template_name=fragment if wants_fragment(request) else page,
+        context=context,
+        status_code=status_code,
+        headers={**VARY, **(headers or {})},
+    )
 
 
-def form_error(request: Request, page: str, fragment: str, context: dict[str, Any],
-               error: DomainError) -> Template:
+def form_error(request: Request, page: str, fragment: str, context: dict[str, Any], error: DomainError) -> Template:
     """Re-render a form with its messages: 422 (or the error's own status, e.g. 429)."""
     context = {**context, "errors": error.errors, "error_message": error.message if not error.errors else ""}
     headers = {"Retry-After": str(error.retry_after)} if hasattr(error, "retry_after") else None

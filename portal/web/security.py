@@ -12,18 +12,20 @@ from multipart import MultipartSegment, ParserError, ParserLimitReached, PushMul
 
 from portal.db import count_queries
 
-CSP = "; ".join([
-    "default-src 'self'",
-    "script-src 'self'",
-    "style-src 'self'",
-    "img-src 'self' data:",
-    "connect-src 'self'",
-    "font-src 'self'",
-    "object-src 'none'",
-    "base-uri 'self'",
-    "form-action 'self'",
-    "frame-ancestors 'none'",
-])
+CSP = "; ".join(
+    [
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "img-src 'self' data:",
+        "connect-src 'self'",
+        "font-src 'self'",
+        "object-src 'none'",
+        "base-uri 'self'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    ]
+)
 
 HEADERS = {
     "Content-Security-Policy": CSP,
@@ -102,6 +104,7 @@ def server_timing_middleware(for_everyone: bool):
                 return
             started = time.perf_counter()
             with count_queries() as queries:
+
                 async def send_with_timing(message: Message) -> None:
                     if message["type"] == "http.response.start" and (for_everyone or _staff(scope)):
                         headers = MutableScopeHeaders.from_message(message)

@@ -26,8 +26,15 @@ from pathlib import Path
 import pytest
 
 CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
 REPO_ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO_ROOT / "test-artifacts"
 HERE = Path(__file__).resolve().parent
@@ -45,9 +52,11 @@ def _browser_required() -> bool:
 
 
 def _missing_browser_reason() -> str:
-    return (f"{CHROMIUM} is missing: browser tests need Debian's Chromium "
-            "(apt-get install chromium, or scripts/ensure-chromium); "
-            "set PORTAL_REQUIRE_BROWSER=1 to make this a failure")
+    return (
+        f"{CHROMIUM} is missing: browser tests need Debian's Chromium "
+        "(apt-get install chromium, or scripts/ensure-chromium); "
+        "set PORTAL_REQUIRE_BROWSER=1 to make this a failure"
+    )
 
 
 def _in_this_directory(item: pytest.Item) -> bool:
@@ -73,6 +82,7 @@ def pytest_runtest_makereport(item: pytest.Item, call):
 
 # --- the server ---------------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class Portal:
     base_url: str
@@ -85,8 +95,9 @@ class Portal:
 
     def cli(self, *args: str) -> subprocess.CompletedProcess:
         """Run a `portal` command against the server's database (SQLite allows a second writer)."""
-        result = subprocess.run([str(BIN / "portal"), *args], env=self.env, cwd=self.directory,
-                                capture_output=True, text=True, timeout=60)
+        result = subprocess.run(
+            [str(BIN / "portal"), *args], env=self.env, cwd=self.directory, capture_output=True, text=True, timeout=60
+        )
         assert result.returncode == 0, f"portal {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}"
         return result
 
@@ -141,17 +152,27 @@ def portal_server():
     with open(log_path, "wb") as log:
         process = subprocess.Popen(
             [str(BIN / "portal"), "serve", "--host", "127.0.0.1", "--port", str(port), "--no-migrate"],
-            env=env, cwd=directory, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            env=env,
+            cwd=directory,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
         )
     try:
         deadline = time.monotonic() + START_TIMEOUT
         while not _healthy(portal.url("/healthz")):
             if process.poll() is not None:
-                pytest.fail(f"portal serve exited with code {process.returncode} during start-up; "
-                            f"log tail ({log_path}):\n{portal.log_tail()}", pytrace=False)
+                pytest.fail(
+                    f"portal serve exited with code {process.returncode} during start-up; "
+                    f"log tail ({log_path}):\n{portal.log_tail()}",
+                    pytrace=False,
+                )
             if time.monotonic() > deadline:
-                pytest.fail(f"portal serve did not answer {base_url}/healthz within {START_TIMEOUT:.0f} s; "
-                            f"log tail ({log_path}):\n{portal.log_tail()}", pytrace=False)
+                pytest.fail(
+                    f"portal serve did not answer {base_url}/healthz within {START_TIMEOUT:.0f} s; "
+                    f"log tail ({log_path}):\n{portal.log_tail()}",
+                    pytrace=False,
+                )
             time.sleep(0.1)
         yield portal
     finally:
@@ -171,11 +192,11 @@ def base_url(portal_server: Portal) -> str:
 
 # --- the browser --------------------------------------------------------------------------------
 
+
 @pytest.fixture(scope="session")
 def browser():
     if not CHROMIUM.exists():
-        pytest.fail(_missing_browser_reason().split(";")[0] + " and PORTAL_REQUIRE_BROWSER=1 is set",
-                    pytrace=False)
+        pytest.fail(_missing_browser_reason().split(";")[0] + " and PORTAL_REQUIRE_BROWSER=1 is set", pytrace=False)
     from playwright.sync_api import expect, sync_playwright
 
     expect.set_options(timeout=DEFAULT_TIMEOUT_MS)
@@ -210,8 +231,7 @@ def new_page(browser, base_url, request):
 
     yield make
 
-    failed = any(getattr(getattr(request.node, f"rep_{when}", None), "failed", False)
-                 for when in ("setup", "call"))
+    failed = any(getattr(getattr(request.node, f"rep_{when}", None), "failed", False) for when in ("setup", "call"))
     for number, context in enumerate(contexts, start=1):
         if failed:
             for page_number, page in enumerate(context.pages, start=1):

@@ -129,9 +129,14 @@ def test_admin_sets_up_a_bookable_service_and_an_agent_marks_a_no_show(new_page,
     assert labels == ["09:00", "09:30", "10:00", "10:30", "11:00", "11:30"], (day, labels)
 
     # --- Nora runs her day: an appointment that started an hour ago, marked no-show ----------------------
-    result = subprocess.run([sys.executable, "-c", PAST_APPOINTMENT_SNIPPET, slug, agent_email, "Walter Walk-in"],
-                            env=portal_server.env, cwd=portal_server.directory, capture_output=True, text=True,
-                            timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-c", PAST_APPOINTMENT_SNIPPET, slug, agent_email, "Walter Walk-in"],
+        env=portal_server.env,
+        cwd=portal_server.directory,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode == 0, result.stderr
     appointment = json.loads(result.stdout.strip().splitlines()[-1])
     agent = new_page(timezone_id=PARIS)

@@ -84,15 +84,21 @@ def service(portal_server: Portal) -> dict:
     suffix = uuid.uuid4().hex[:8]
     slug, name = f"consultation-{suffix}", f"Consultation {suffix}"
     staff_email, staff_name = unique_email("sam"), "Sam Staff"
-    result = subprocess.run([sys.executable, "-c", SETUP_SNIPPET, slug, name, staff_email, staff_name, PASSWORD],
-                            env=portal_server.env, cwd=portal_server.directory, capture_output=True, text=True,
-                            timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-c", SETUP_SNIPPET, slug, name, staff_email, staff_name, PASSWORD],
+        env=portal_server.env,
+        cwd=portal_server.directory,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode == 0, f"service setup failed:\n{result.stdout}\n{result.stderr}"
     ids = json.loads(result.stdout.strip().splitlines()[-1])
     return {"slug": slug, "name": name, "staff_name": staff_name, **ids}
 
 
 # --- helpers ------------------------------------------------------------------------------------
+
 
 def local_label(instant: datetime, zone: str) -> str:
     """The portal's "Monday 05 May 2025, 03:00 (America/New_York)" for an instant."""
@@ -189,6 +195,7 @@ def outbox_subjects(admin: Page, to: str, expected: int, timeout: float = 10.0) 
 
 
 # --- tests --------------------------------------------------------------------------------------
+
 
 def test_newcomer_books_moves_and_cancels_in_their_own_time_zone(new_page, service, base_url):
     name, email = "Nina Newcomer", unique_email("nina")
@@ -293,11 +300,13 @@ def test_newcomer_books_moves_and_cancels_in_their_own_time_zone(new_page, servi
     log_in(admin, ADMIN_EMAIL)
     admin.wait_for_url(f"{base_url}/back")
     subjects = outbox_subjects(admin, email, expected=3)
-    assert sorted(subjects) == sorted([
-        f"Booked: {service['name']} on {when}",
-        f"Moved: {service['name']} is now on {new_when}",
-        f"Cancelled: {service['name']} on {new_when}",
-    ]), subjects
+    assert sorted(subjects) == sorted(
+        [
+            f"Booked: {service['name']} on {when}",
+            f"Moved: {service['name']} is now on {new_when}",
+            f"Cancelled: {service['name']} on {new_when}",
+        ]
+    ), subjects
     admin.locator("#outbox-table").get_by_role("link", name=f"Booked: {service['name']}").click()
     expect(admin.get_by_role("heading", level=1)).to_have_text(f"Booked: {service['name']} on {when}")
     expect(admin.get_by_role("heading", name="Attachments")).to_be_visible()
@@ -351,8 +360,9 @@ def test_a_missing_answer_is_asked_for_and_the_details_are_kept(new_page, servic
     when = local_label(start, NEW_YORK)
 
     fill_details(customer, name=name, email=email, topic=None)
-    with customer.expect_response(lambda r: r.url == f"{base_url}/book/{service['slug']}"
-                                  and r.request.method == "POST") as answer:
+    with customer.expect_response(
+        lambda r: r.url == f"{base_url}/book/{service['slug']}" and r.request.method == "POST"
+    ) as answer:
         customer.get_by_role("button", name=f"Book {when}").click()
     assert answer.value.status == 422, answer.value.status
 

@@ -18,7 +18,8 @@ pytestmark = pytest.mark.browser
 
 
 def test_agent_takes_a_ticket_and_replies_with_a_canned_reply_while_a_colleague_watches_live(
-        new_page, portal_server: Portal, base_url):
+    new_page, portal_server: Portal, base_url
+):
     suffix = uuid.uuid4().hex[:6]
     ben_email, chloe_email = f"ben-{suffix}@example.org", f"chloe-{suffix}@example.org"
     portal_server.create_user(ben_email, f"Ben {suffix}", role="agent")
@@ -31,8 +32,9 @@ def test_agent_takes_a_ticket_and_replies_with_a_canned_reply_while_a_colleague_
     admin.get_by_role("navigation", name="Sections").get_by_role("link", name="Canned replies").click()
     form = admin.locator("#canned-form")
     form.get_by_label("Title").fill(f"Printer fix {suffix}")
-    form.get_by_label("Text").fill("Hello {{customer_first_name}}, please switch the printer off and on. "
-                                   "— {{agent_name}}")
+    form.get_by_label("Text").fill(
+        "Hello {{customer_first_name}}, please switch the printer off and on. — {{agent_name}}"
+    )
     form.get_by_label("Shared with every agent").check()
     form.get_by_role("button", name="Save").click()
     expect(admin.locator("#messages")).to_contain_text("The canned reply is saved.")
@@ -49,8 +51,13 @@ def test_agent_takes_a_ticket_and_replies_with_a_canned_reply_while_a_colleague_
     subject = f"Printer prints blank pages {suffix}"
     guest = new_page()
     guest.goto("/tickets/new")
-    fill_new_ticket(guest, name="Gwen Guest", email=f"gwen-{suffix}@example.org", subject=subject,
-                    description="Every page comes out blank.")
+    fill_new_ticket(
+        guest,
+        name="Gwen Guest",
+        email=f"gwen-{suffix}@example.org",
+        subject=subject,
+        description="Every page comes out blank.",
+    )
     guest.locator("#new-ticket-form").get_by_role("button", name="Send request").click()
     expect(guest.get_by_role("heading", level=1)).to_contain_text("received", ignore_case=True)
     row = chloe.locator("table.queue-table tbody tr", has_text=subject)

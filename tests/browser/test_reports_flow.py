@@ -21,8 +21,13 @@ def test_admin_reads_breaks_down_and_exports_the_dashboard(new_page, base_url):
     suffix = uuid.uuid4().hex[:6]
     guest = new_page()
     guest.goto("/tickets/new")
-    fill_new_ticket(guest, name="Gwen Guest", email=f"gwen-{suffix}@example.org",
-                    subject=f"Invoice is missing {suffix}", description="I cannot find last month's invoice.")
+    fill_new_ticket(
+        guest,
+        name="Gwen Guest",
+        email=f"gwen-{suffix}@example.org",
+        subject=f"Invoice is missing {suffix}",
+        description="I cannot find last month's invoice.",
+    )
     guest.locator("#new-ticket-form").get_by_role("button", name="Send request").click()
     expect(guest.get_by_role("heading", level=1)).to_contain_text("received", ignore_case=True)
 

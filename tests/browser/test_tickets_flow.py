@@ -28,12 +28,17 @@ def unique_email(prefix: str) -> str:
 
 def tiny_png() -> bytes:
     """A valid 2x2 RGB PNG, built by hand so no image library is needed."""
+
     def chunk(kind: bytes, data: bytes) -> bytes:
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
 
     rows = b"".join(b"\x00" + b"\xff\x00\x00" * 2 for _ in range(2))
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 2, 2, 8, 2, 0, 0, 0))
-            + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b""))
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", struct.pack(">IIBBBBB", 2, 2, 8, 2, 0, 0, 0))
+        + chunk(b"IDAT", zlib.compress(rows))
+        + chunk(b"IEND", b"")
+    )
 
 
 # Runs in a subprocess with the server's environment: create an agent and answer a ticket through the
@@ -71,9 +76,14 @@ asyncio.run(main(int(sys.argv[1]), *sys.argv[2:]))
 
 
 def staff_reply(portal: Portal, number: int, body: str, *, agent_email: str, agent_name: str) -> None:
-    result = subprocess.run([sys.executable, "-c", STAFF_REPLY_SNIPPET, str(number), agent_email, agent_name,
-                             PASSWORD, body], env=portal.env, cwd=portal.directory, capture_output=True,
-                            text=True, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-c", STAFF_REPLY_SNIPPET, str(number), agent_email, agent_name, PASSWORD, body],
+        env=portal.env,
+        cwd=portal.directory,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode == 0, f"staff reply failed:\n{result.stdout}\n{result.stderr}"
 
 
@@ -94,8 +104,7 @@ def fill_new_ticket(page: Page, *, name: str, email: str, subject: str, descript
     form.get_by_label("Description").fill(description)
 
 
-def test_guest_files_follows_link_replies_and_sees_the_answer_arrive(new_page, portal_server, base_url,
-                                                                      tmp_path: Path):
+def test_guest_files_follows_link_replies_and_sees_the_answer_arrive(new_page, portal_server, base_url, tmp_path: Path):
     name, email = "Gina Guest", unique_email("gina")
     subject = f"Printer prints blank pages {uuid.uuid4().hex[:6]}"
     png = tiny_png()
@@ -108,8 +117,13 @@ def test_guest_files_follows_link_replies_and_sees_the_answer_arrive(new_page, p
     expect(guest.get_by_role("heading", level=1)).to_have_text("Get help")
     form = guest.locator("#new-ticket-form")
     expect(form.get_by_label("What is it about?")).to_have_count(0)  # no categories in this database
-    fill_new_ticket(guest, name=name, email=email, subject=subject,
-                    description="Since Monday every page comes out **blank on paper**.\n\n- tried a reboot")
+    fill_new_ticket(
+        guest,
+        name=name,
+        email=email,
+        subject=subject,
+        description="Since Monday every page comes out **blank on paper**.\n\n- tried a reboot",
+    )
     # The live preview renders the Markdown (htmx, after a short delay).
     preview = form.locator("#preview-body")
     expect(preview.locator("strong")).to_have_text("blank on paper")
@@ -216,8 +230,13 @@ def test_empty_subject_is_refused_and_the_description_is_kept(page, base_url):
 
 def test_the_confirmation_replaces_the_form_page(page, base_url):
     page.goto("/tickets/new")
-    fill_new_ticket(page, name="Nora Nested", email=unique_email("nora"), subject="Cannot log in",
-                    description="The login page keeps reloading.")
+    fill_new_ticket(
+        page,
+        name="Nora Nested",
+        email=unique_email("nora"),
+        subject="Cannot log in",
+        description="The login page keeps reloading.",
+    )
     page.locator("#new-ticket-form").get_by_role("button", name="Send request").click()
     expect(confirmation(page)).to_be_visible()
     expect(page.locator("#new-ticket-form")).to_have_count(0, timeout=1000)
@@ -229,8 +248,13 @@ def test_the_confirmation_replaces_the_form_page(page, base_url):
 def test_a_reply_shows_up_without_reloading(new_page, base_url):
     page, email = new_page(), unique_email("rita")
     page.goto("/tickets/new")
-    fill_new_ticket(page, name="Rita Reply", email=email, subject="Wrong invoice address",
-                    description="The invoice shows my old address.")
+    fill_new_ticket(
+        page,
+        name="Rita Reply",
+        email=email,
+        subject="Wrong invoice address",
+        description="The invoice shows my old address.",
+    )
     page.locator("#new-ticket-form").get_by_role("button", name="Send request").click()
     number = confirmation(page).locator(".ticket-number").inner_text()
     admin = new_page()

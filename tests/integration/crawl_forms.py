@@ -12,8 +12,8 @@ from urllib.parse import parse_qsl, urlsplit
 class Form:
     method: str
     action: str
-    fields: dict[str, str] = field(default_factory=dict)   # name -> the value the page put there
-    types: dict[str, str] = field(default_factory=dict)    # name -> input type (text, date, number, …)
+    fields: dict[str, str] = field(default_factory=dict)  # name -> the value the page put there
+    types: dict[str, str] = field(default_factory=dict)  # name -> input type (text, date, number, …)
     multipart: bool = False
 
     @property

@@ -9,10 +9,25 @@ import pytest
 from portal.accounts.rules import ROLE_RANK
 from portal.web.access import POLICY, PUBLIC
 
-SAMPLE_PARAMS = {"file_path": "css/portal.css", "token": "not-a-token", "user_id": "1", "mail_id": "1",
-                 "number": "1", "attachment_id": "1", "slug": "no-such-service", "appointment_id": "1",
-                 "view_id": "1", "reply_id": "1", "team_id": "1", "category_id": "1", "calendar_id": "1", "policy_id": "1",
-                 "service_id": "1", "time_off_id": "1", "holiday_id": "1"}
+SAMPLE_PARAMS = {
+    "file_path": "css/portal.css",
+    "token": "not-a-token",
+    "user_id": "1",
+    "mail_id": "1",
+    "number": "1",
+    "attachment_id": "1",
+    "slug": "no-such-service",
+    "appointment_id": "1",
+    "view_id": "1",
+    "reply_id": "1",
+    "team_id": "1",
+    "category_id": "1",
+    "calendar_id": "1",
+    "policy_id": "1",
+    "service_id": "1",
+    "time_off_id": "1",
+    "holiday_id": "1",
+}
 ROLES_BELOW = {
     "customer": [None],
     "agent": [None, "customer"],

@@ -84,7 +84,7 @@ async def test_sign_up_form_fragment_for_htmx(browser):
 
 
 async def test_script_in_name_is_inert(browser, outbox, make_user):
-    form = {**GOOD, "name": '<script>alert(1)</script><img src=x onerror=alert(2)>'}
+    form = {**GOOD, "name": "<script>alert(1)</script><img src=x onerror=alert(2)>"}
     assert (await browser.post("/signup", form)).status_code == 201
     await make_user("admin@example.org", "admin")
     await browser.login("admin@example.org")
@@ -113,7 +113,9 @@ async def test_deactivated_user_cannot_log_in(browser, make_user):
 async def test_login_is_throttled_per_account(browser, make_user, make_browser):
     await make_user("bob@example.org")
     for _ in range(5):
-        assert (await browser.post("/login", {"email": "bob@example.org", "password": "wrong guess!"})).status_code == 422
+        assert (
+            await browser.post("/login", {"email": "bob@example.org", "password": "wrong guess!"})
+        ).status_code == 422
     response = await browser.post("/login", {"email": "bob@example.org", "password": PASSWORD})
     assert response.status_code == 429
     assert "Too many login attempts" in response.text
@@ -154,8 +156,9 @@ async def test_logout_needs_post_and_ends_the_session(browser, make_user):
 
 async def test_next_parameter_stays_on_site(browser, make_user):
     await make_user("bob@example.org")
-    response = await browser.post("/login", {"email": "bob@example.org", "password": PASSWORD,
-                                             "next": "//evil.example/steal"})
+    response = await browser.post(
+        "/login", {"email": "bob@example.org", "password": PASSWORD, "next": "//evil.example/steal"}
+    )
     assert response.headers["location"] == "/"
     await browser.post("/logout")
     response = await browser.post("/login", {"email": "bob@example.org", "password": PASSWORD, "next": "/account"})
@@ -201,8 +204,11 @@ async def test_expired_and_unknown_reset_links_are_refused(browser, make_user, o
     await drain()
     link = link_in((await outbox("bob@example.org"))[-1]["body_text"], "/password/reset/")
     async with write_transaction():
-        await AuthToken.update({AuthToken.expires_at: utcnow() - timedelta(seconds=1)}).where(
-            AuthToken.purpose == "reset").run()
+        await (
+            AuthToken.update({AuthToken.expires_at: utcnow() - timedelta(seconds=1)})
+            .where(AuthToken.purpose == "reset")
+            .run()
+        )
     for url in (link, "/password/reset/not-a-real-token", "/password/reset/" + "x" * 500):
         response = await browser.get(url)
         assert response.status_code == 400 and "invalid or has expired" in response.text
@@ -225,7 +231,10 @@ async def test_a_deactivated_accounts_links_change_nothing(browser, make_user):
         assert response.status_code == 400 and "invalid or has expired" in response.text
     after = await user_row("bob@example.org")
     assert (after["password_hash"], after["session_version"], after["email_verified_at"]) == (
-        before["password_hash"], before["session_version"], None)
+        before["password_hash"],
+        before["session_version"],
+        None,
+    )
 
 
 async def test_profile_update_and_password_change(browser, make_browser, make_user):
@@ -243,12 +252,14 @@ async def test_profile_update_and_password_change(browser, make_browser, make_us
     row = await user_row("bob@example.org")
     assert (row["name"], row["timezone"]) == ("Robert", "America/New_York")
 
-    wrong = await browser.post("/account/password", {"current_password": "not it at all",
-                                                     "new_password": "green lemur kayak"})
+    wrong = await browser.post(
+        "/account/password", {"current_password": "not it at all", "new_password": "green lemur kayak"}
+    )
     assert wrong.status_code == 422 and "not your current password" in wrong.text
-    changed = await browser.post("/account/password", {"current_password": PASSWORD,
-                                                       "new_password": "green lemur kayak"})
+    changed = await browser.post(
+        "/account/password", {"current_password": PASSWORD, "new_password": "green lemur kayak"}
+    )
     assert changed.status_code == 303
-    assert (await browser.get("/account")).status_code == 200   # this session goes on
-    assert (await other.get("/account")).status_code == 303     # every other one has ended
+    assert (await browser.get("/account")).status_code == 200  # this session goes on
+    assert (await other.get("/account")).status_code == 303  # every other one has ended
     assert await AuditEvent.count().where(AuditEvent.action == "account.password_changed") == 1

@@ -15,8 +15,9 @@ async def _admin(make_user, browser):
 
 async def test_admin_invites_an_agent_who_sets_a_password_and_works(browser, make_browser, make_user, outbox):
     await _admin(make_user, browser)
-    response = await browser.post("/back/users/invite", {"email": "New.Agent@Example.org", "name": "Nia",
-                                                         "role": "agent"})
+    response = await browser.post(
+        "/back/users/invite", {"email": "New.Agent@Example.org", "name": "Nia", "role": "agent"}
+    )
     assert response.status_code == 303
     assert "Invitation sent to new.agent@example.org" in (await browser.get("/back/users")).text
     row = await user_row("new.agent@example.org")
@@ -86,8 +87,10 @@ async def test_deactivation_ends_sessions_and_blocks_login(browser, make_browser
 async def test_admin_cannot_demote_or_deactivate_themselves(browser, make_user):
     await _admin(make_user, browser)
     me = await user_row("admin@example.org")
-    for url, form in ((f"/back/users/{me['id']}/role", {"role": "customer"}),
-                      (f"/back/users/{me['id']}/active", {"active": "0"})):
+    for url, form in (
+        (f"/back/users/{me['id']}/role", {"role": "customer"}),
+        (f"/back/users/{me['id']}/active", {"active": "0"}),
+    ):
         response = await browser.post(url, form)
         assert response.status_code == 403 and "yourself" in response.text
     row = await user_row("admin@example.org")

@@ -6,12 +6,28 @@ app's route table and its fields from the forms and links the pages render, for 
 from __future__ import annotations
 
 import re
+from datetime import UTC
 
 from tests.integration.test_access_policy import _endpoints
 from tests.integration.test_console import agent, desk, file_ticket  # noqa: F401  (fixtures)
 
-ODD = ["", "\x00", "a\x00b", "abc", "-1", "²", "99999999999999999999999", "3000000000", "%00",
-       "'; DROP TABLE ticket;--", "<script>", "1.5", "#", "saved-²", "saved-999"]
+ODD = [
+    "",
+    "\x00",
+    "a\x00b",
+    "abc",
+    "-1",
+    "²",
+    "99999999999999999999999",
+    "3000000000",
+    "%00",
+    "'; DROP TABLE ticket;--",
+    "<script>",
+    "1.5",
+    "#",
+    "saved-²",
+    "saved-999",
+]
 
 
 async def test_odd_query_and_form_values_never_fail(desk, make_browser):
@@ -20,31 +36,47 @@ async def test_odd_query_and_form_values_never_fail(desk, make_browser):
     failures = []
     for v in ODD:
         if "\x00" not in v:  # a raw NUL cannot even be put in a URL
-            for url in [f"/back/tickets?view={v}", f"/back/tickets?after={v}", f"/back/tickets?sort={v}&after={v}",
-                        f"/back/tickets?team={v}&assignee={v}&category={v}&tag={v}&requester={v}&sla={v}"
-                        f"&status={v}&priority={v}&created_from={v}&updated_to={v}",
-                        f"/back/tickets?q={v}", f"/back/tickets?view=open&sort=due&after={v}",
-                        f"/back/tickets/counts?view={v}", f"/back/tickets/{number}?canned={v}", f"/events?ticket={v}",
-                        f"/back/reports?from={v}&to={v}&team={v}&agent={v}&category={v}&channel={v}&by={v}&tab={v}",
-                        f"/back/reports/export?table={v}", f"/back/canned?edit={v}", f"/back/outbox?before={v}"]:
+            for url in [
+                f"/back/tickets?view={v}",
+                f"/back/tickets?after={v}",
+                f"/back/tickets?sort={v}&after={v}",
+                f"/back/tickets?team={v}&assignee={v}&category={v}&tag={v}&requester={v}&sla={v}"
+                f"&status={v}&priority={v}&created_from={v}&updated_to={v}",
+                f"/back/tickets?q={v}",
+                f"/back/tickets?view=open&sort=due&after={v}",
+                f"/back/tickets/counts?view={v}",
+                f"/back/tickets/{number}?canned={v}",
+                f"/events?ticket={v}",
+                f"/back/reports?from={v}&to={v}&team={v}&agent={v}&category={v}&channel={v}&by={v}&tab={v}",
+                f"/back/reports/export?table={v}",
+                f"/back/canned?edit={v}",
+                f"/back/outbox?before={v}",
+            ]:
                 response = await admin.get(url)
                 if response.status_code >= 500:
                     failures.append(("GET", url, response.status_code))
         for url, data in [
-                (f"/back/tickets/{number}/fields", {"status": v, "priority": v, "team": v, "assignee": v, "category": v}),
-                (f"/back/tickets/{number}/tags", {"tags": v}), (f"/back/tickets/{number}/merge", {"into": v}),
-                (f"/back/tickets/{number}/reply", {"body": v, "kind": v, "status": v}),
-                ("/back/tickets/bulk", {"number": [v, str(number)], "status": v, "assignee": v, "team": v,
-                                        "add_tag": v, "next": v}),
-                ("/back/tickets/views", {"name": v, "query": v, "team": v}),
-                ("/back/canned", {"title": v, "body": v, "shared": v}),
-                ("/back/teams", {"name": v}), (f"/back/teams/{desk.support}/members", {"user": v}),
-                ("/back/categories", {"name": v, "team": v}),
-                (f"/back/users/{desk.ben}/agent", {"available": v, "cap": v, "limited": v}),
-                ("/back/availability", {"available": v, "next": v}),
-                ("/back/sla/policies", {"name": v, "priority": v, "category": v, "calendar": v,
-                                        "first_response": v, "resolution": v}),
-                ("/back/sla/calendars", {"name": v, "timezone": v, "day0": v, "day1": v})]:
+            (f"/back/tickets/{number}/fields", {"status": v, "priority": v, "team": v, "assignee": v, "category": v}),
+            (f"/back/tickets/{number}/tags", {"tags": v}),
+            (f"/back/tickets/{number}/merge", {"into": v}),
+            (f"/back/tickets/{number}/reply", {"body": v, "kind": v, "status": v}),
+            (
+                "/back/tickets/bulk",
+                {"number": [v, str(number)], "status": v, "assignee": v, "team": v, "add_tag": v, "next": v},
+            ),
+            ("/back/tickets/views", {"name": v, "query": v, "team": v}),
+            ("/back/canned", {"title": v, "body": v, "shared": v}),
+            ("/back/teams", {"name": v}),
+            (f"/back/teams/{desk.support}/members", {"user": v}),
+            ("/back/categories", {"name": v, "team": v}),
+            (f"/back/users/{desk.ben}/agent", {"available": v, "cap": v, "limited": v}),
+            ("/back/availability", {"available": v, "next": v}),
+            (
+                "/back/sla/policies",
+                {"name": v, "priority": v, "category": v, "calendar": v, "first_response": v, "resolution": v},
+            ),
+            ("/back/sla/calendars", {"name": v, "timezone": v, "day0": v, "day1": v}),
+        ]:
             response = await admin.post(url, data)
             if response.status_code >= 500:
                 failures.append(("POST", url, repr(v), response.status_code))
@@ -76,10 +108,27 @@ async def test_ids_no_row_can_have_answer_404_on_every_route(desk, make_browser,
 
 # --- every page's forms and links, with hostile values of each class --------------------------------
 
-FAR_DATES = ["9999-12-31", "0001-01-01", "9999-12", "0001-01", "0001-01-01T00:00+14:00",
-             "9999-12-31T23:59-14:00", "9999-12-31T23:59", "0001-01-01T00:00"]
-HUGE_NUMBERS = ["9" * 4400, "99999999999999999999999", "-99999999999999999999999", "1e400", "1e400h", "infd",
-                "nan", "-inf", "-5"]
+FAR_DATES = [
+    "9999-12-31",
+    "0001-01-01",
+    "9999-12",
+    "0001-01",
+    "0001-01-01T00:00+14:00",
+    "9999-12-31T23:59-14:00",
+    "9999-12-31T23:59",
+    "0001-01-01T00:00",
+]
+HUGE_NUMBERS = [
+    "9" * 4400,
+    "99999999999999999999999",
+    "-99999999999999999999999",
+    "1e400",
+    "1e400h",
+    "infd",
+    "nan",
+    "-inf",
+    "-5",
+]
 CONTROL = ["a\x01b\x1f", "x\x1b[31m\x7f", "a\u2028b\x85"]
 HOSTILE = FAR_DATES + HUGE_NUMBERS + CONTROL
 # One of each shape, sent to each field alone (the others keep the page's values, so that the
@@ -96,7 +145,6 @@ async def _world(desk, make_browser) -> tuple[dict[str, str], dict[str, object]]
     from portal.booking.tables import Appointment, Service, ServiceStaff, WeeklyHours
     from portal.clock import utcnow
     from portal.db import write_transaction
-
     from portal.tickets.tables import Ticket
 
     number = (await file_ticket("Crawl me", desk.tech, email="ann@example.org"))["number"]
@@ -104,24 +152,57 @@ async def _world(desk, make_browser) -> tuple[dict[str, str], dict[str, object]]
     async with write_transaction():
         # Ann's own ticket (a guest ticket joins her account only once its mailed link is used).
         await Ticket.update({Ticket.requester: desk.ann}).where(Ticket.number == number).run()
-        service = (await Service.insert(Service(
-            slug="advice", name="Advice", created_at=now, min_notice_minutes=0, intake_questions=json.dumps([
-                {"id": "topic", "label": "Topic", "kind": "text", "required": False}]))).run())[0]["id"]
+        service = (
+            await Service.insert(
+                Service(
+                    slug="advice",
+                    name="Advice",
+                    created_at=now,
+                    min_notice_minutes=0,
+                    intake_questions=json.dumps([{"id": "topic", "label": "Topic", "kind": "text", "required": False}]),
+                )
+            ).run()
+        )[0]["id"]
         await ServiceStaff.insert(ServiceStaff(service=service, staff=desk.ben)).run()
         for weekday in range(7):
-            await WeeklyHours.insert(WeeklyHours(staff=desk.ben, weekday=weekday, start_minute=0,
-                                                 end_minute=1440)).run()
+            await WeeklyHours.insert(
+                WeeklyHours(staff=desk.ben, weekday=weekday, start_minute=0, end_minute=1440)
+            ).run()
         start = now + timedelta(days=2)
-        appointment = (await Appointment.insert(Appointment(
-            service=service, staff=desk.ben, customer=desk.ann, customer_name="Ann", customer_email="ann@example.org",
-            start_at=start, end_at=start + timedelta(minutes=30), uid="u-crawl", manage_token_hash="h" * 64,
-            created_at=now, updated_at=now)).run())[0]["id"]
-    params = {"number": str(number), "user_id": str(desk.ben), "team_id": str(desk.support),
-              "category_id": str(desk.tech), "service_id": str(service), "slug": "advice",
-              "appointment_id": str(appointment), "file_path": "css/portal.css", "token": "not-a-token"}
-    browsers = {"admin": await agent(make_browser, "ada@example.org"),
-                "agent": await agent(make_browser, "ben@example.org"),
-                "customer": await agent(make_browser, "ann@example.org"), "anonymous": await make_browser()}
+        appointment = (
+            await Appointment.insert(
+                Appointment(
+                    service=service,
+                    staff=desk.ben,
+                    customer=desk.ann,
+                    customer_name="Ann",
+                    customer_email="ann@example.org",
+                    start_at=start,
+                    end_at=start + timedelta(minutes=30),
+                    uid="u-crawl",
+                    manage_token_hash="h" * 64,
+                    created_at=now,
+                    updated_at=now,
+                )
+            ).run()
+        )[0]["id"]
+    params = {
+        "number": str(number),
+        "user_id": str(desk.ben),
+        "team_id": str(desk.support),
+        "category_id": str(desk.tech),
+        "service_id": str(service),
+        "slug": "advice",
+        "appointment_id": str(appointment),
+        "file_path": "css/portal.css",
+        "token": "not-a-token",
+    }
+    browsers = {
+        "admin": await agent(make_browser, "ada@example.org"),
+        "agent": await agent(make_browser, "ben@example.org"),
+        "customer": await agent(make_browser, "ann@example.org"),
+        "anonymous": await make_browser(),
+    }
     return params, browsers
 
 
@@ -133,8 +214,10 @@ def _declared_query_params(app) -> dict[str, set[str]]:
         for handler in getattr(route, "route_handlers", []):
             if "GET" in getattr(handler, "http_methods", []):
                 declared[route.path_format] = {
-                    name for name in handler.parsed_fn_signature.parameters
-                    if name not in ("self", "request", "data") and "{" + name not in route.path_format}
+                    name
+                    for name in handler.parsed_fn_signature.parameters
+                    if name not in ("self", "request", "data") and "{" + name not in route.path_format
+                }
     return declared
 
 
@@ -189,8 +272,9 @@ async def test_every_field_of_every_form_and_link_survives_hostile_values(desk, 
     async def check(role, method, url, fields, multipart=False, expect=None):
         response = await _send(browsers[role], method, url, fields, multipart)
         if response.status_code >= 500 or (expect and response.status_code != expect):
-            failures.append((role, method, url, {k: str(v)[:40] for k, v in fields.items()}, multipart,
-                             response.status_code))
+            failures.append(
+                (role, method, url, {k: str(v)[:40] for k, v in fields.items()}, multipart, response.status_code)
+            )
         return response
 
     for path, (role, names) in queries.items():
@@ -208,8 +292,14 @@ async def test_every_field_of_every_form_and_link_survives_hostile_values(desk, 
                 await check(role, form.method, form.action, {**form.fields, name: value}, form.multipart)
         if form.method == "POST" and form.fields:
             for bad, needle in ((b"caf\xe9 \xff", "UTF-8"), (b"a\x00b", "NUL byte")):
-                response = await check(role, "POST", form.action, {**form.fields, **dict.fromkeys(form.fields, bad)},
-                                       multipart=True, expect=400)
+                response = await check(
+                    role,
+                    "POST",
+                    form.action,
+                    {**form.fields, **dict.fromkeys(form.fields, bad)},
+                    multipart=True,
+                    expect=400,
+                )
                 if needle not in response.text:
                     failures.append((role, form.action, needle, "no message"))
     assert not failures, "\n".join(map(repr, failures[:60])) + f"\n… {len(failures)} in all"
@@ -223,27 +313,48 @@ WINDOW = "between 1970 and 2199"
 async def test_far_dates_answer_422_with_a_message_everywhere(desk, make_browser, app):
     params, browsers = await _world(desk, make_browser)
     admin, anonymous = browsers["admin"], browsers["anonymous"]
-    for url in ("/book/advice?month=9999-12", "/book/advice?month=0001-01", "/book/advice?day=0001-01-01",
-                "/book/advice?day=9999-12-31", "/book/advice/details?start=0001-01-01T00:00%2B14:00",
-                "/book/advice/details?start=9999-12-31T23:59-14:00"):
+    for url in (
+        "/book/advice?month=9999-12",
+        "/book/advice?month=0001-01",
+        "/book/advice?day=0001-01-01",
+        "/book/advice?day=9999-12-31",
+        "/book/advice/details?start=0001-01-01T00:00%2B14:00",
+        "/book/advice/details?start=9999-12-31T23:59-14:00",
+    ):
         response = await anonymous.get(url)
         assert response.status_code == 422 and WINDOW in response.text, url
-    for url in ("/back/calendar?date=9999-12-31", "/back/calendar?view=week&date=0001-01-01",
-                f"/back/calendar/appointments/{params['appointment_id']}/reschedule?date=9999-12-31",
-                "/back/calendar/book?date=0001-01-01"):
+    for url in (
+        "/back/calendar?date=9999-12-31",
+        "/back/calendar?view=week&date=0001-01-01",
+        f"/back/calendar/appointments/{params['appointment_id']}/reschedule?date=9999-12-31",
+        "/back/calendar/book?date=0001-01-01",
+    ):
         response = await admin.get(url)
         assert response.status_code == 422 and WINDOW in response.text, url
-    for url in ("/back/reports?from=2026-01-01&to=9999-12-31", "/back/reports/export?to=9999-12-31&table=x",
-                "/back/tickets?created_from=0001-01-01&updated_to=9999-12-31"):
+    for url in (
+        "/back/reports?from=2026-01-01&to=9999-12-31",
+        "/back/reports/export?to=9999-12-31&table=x",
+        "/back/tickets?created_from=0001-01-01&updated_to=9999-12-31",
+    ):
         response = await admin.get(url)
         assert response.status_code < 500 and (WINDOW in response.text or "export" in url), url
     staff = params["user_id"]
-    for url, form in ((f"/back/schedules/{staff}/overrides", {"day": "9999-12-31", "kind": "closed"}),
-                      (f"/back/schedules/{staff}/time-off", {"start_day": "9999-12-30", "end_day": "9999-12-31"}),
-                      (f"/back/schedules/{staff}/time-off", {"start_day": "2026-01-01", "end_day": "9999-12-31"}),
-                      ("/back/holidays", {"day": "9999-12-31", "name": "End of time"}),
-                      ("/back/availability/why", {"service": params["service_id"], "staff": staff,
-                                                  "date": "9999-12-31", "time": "23:59", "tz": "Pacific/Kiritimati"})):
+    for url, form in (
+        (f"/back/schedules/{staff}/overrides", {"day": "9999-12-31", "kind": "closed"}),
+        (f"/back/schedules/{staff}/time-off", {"start_day": "9999-12-30", "end_day": "9999-12-31"}),
+        (f"/back/schedules/{staff}/time-off", {"start_day": "2026-01-01", "end_day": "9999-12-31"}),
+        ("/back/holidays", {"day": "9999-12-31", "name": "End of time"}),
+        (
+            "/back/availability/why",
+            {
+                "service": params["service_id"],
+                "staff": staff,
+                "date": "9999-12-31",
+                "time": "23:59",
+                "tz": "Pacific/Kiritimati",
+            },
+        ),
+    ):
         response = await (admin.post(url, form) if "why" not in url else admin.get(url, params=form))
         assert response.status_code == 422 and WINDOW in response.text, url
 
@@ -255,26 +366,40 @@ async def test_ics_import_skips_events_outside_the_window(desk, make_browser):
 
     admin = await agent(make_browser, "ada@example.org")
     await admin.get("/")
-    events = b"".join(b"BEGIN:VEVENT\r\nUID:%d@x\r\nSUMMARY:%s\r\nDTSTART;VALUE=DATE:%s\r\n%sEND:VEVENT\r\n"
-                      % (i, name, start, end) for i, (name, start, end) in enumerate([
-                          (b"Last day", b"99991231", b""), (b"First day", b"00010101", b"DTEND;VALUE=DATE:00010102\r\n"),
-                          (b"Long", b"21991230", b"DTEND;VALUE=DATE:99991231\r\n"), (b"Fair", b"21500601", b"")]))
+    events = b"".join(
+        b"BEGIN:VEVENT\r\nUID:%d@x\r\nSUMMARY:%s\r\nDTSTART;VALUE=DATE:%s\r\n%sEND:VEVENT\r\n" % (i, name, start, end)
+        for i, (name, start, end) in enumerate(
+            [
+                (b"Last day", b"99991231", b""),
+                (b"First day", b"00010101", b"DTEND;VALUE=DATE:00010102\r\n"),
+                (b"Long", b"21991230", b"DTEND;VALUE=DATE:99991231\r\n"),
+                (b"Fair", b"21500601", b""),
+            ]
+        )
+    )
     content = b"BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:x\r\n" + events + b"END:VCALENDAR\r\n"
-    response = await admin.client.post("/back/holidays/import", data={"_csrf_token": admin.cookies.get("csrftoken")},
-                                       files={"file": ("h.ics", content, "text/calendar")})
+    response = await admin.client.post(
+        "/back/holidays/import",
+        data={"_csrf_token": admin.cookies.get("csrftoken")},
+        files={"file": ("h.ics", content, "text/calendar")},
+    )
     assert response.status_code == 303, response.text[:2000]
     assert {r["day"] for r in await Holiday.select()} == {date(2199, 12, 30), date(2150, 6, 1)}
     only_far = content.replace(b"21991230", b"99990101").replace(b"21500601", b"00020202")
-    response = await admin.client.post("/back/holidays/import", data={"_csrf_token": admin.cookies.get("csrftoken")},
-                                       files={"file": ("h.ics", only_far, "text/calendar")})
+    response = await admin.client.post(
+        "/back/holidays/import",
+        data={"_csrf_token": admin.cookies.get("csrftoken")},
+        files={"file": ("h.ics", only_far, "text/calendar")},
+    )
     assert response.status_code == 422 and WINDOW in response.text
 
 
 async def _multipart(browser, url: str, fields: dict[str, bytes | str], files: dict | None = None):
     await browser.get("/")
     parts = {k: (None, v if isinstance(v, bytes) else v.encode()) for k, v in fields.items()}
-    return await browser.client.post(url, files={**parts, **(files or {}),
-                                                 "_csrf_token": (None, browser.cookies.get("csrftoken").encode())})
+    return await browser.client.post(
+        url, files={**parts, **(files or {}), "_csrf_token": (None, browser.cookies.get("csrftoken").encode())}
+    )
 
 
 async def test_multipart_text_fields_refuse_nul_and_invalid_utf8_but_files_keep_their_bytes(desk, make_browser):
@@ -283,8 +408,14 @@ async def test_multipart_text_fields_refuse_nul_and_invalid_utf8_but_files_keep_
 
     assert b"\x00" in PNG
     guest = await make_browser()
-    form = {"name": "Gwen Guest", "subject": "Printer", "body": "It burns.", "category": str(desk.tech),
-            "website": "", "email": "gwen@example.org"}
+    form = {
+        "name": "Gwen Guest",
+        "subject": "Printer",
+        "body": "It burns.",
+        "category": str(desk.tech),
+        "website": "",
+        "email": "gwen@example.org",
+    }
     response = await _multipart(guest, "/tickets/new", {**form, "email": "gwen\x00@example.org"})
     assert response.status_code == 400 and "NUL byte" in response.text
     response = await _multipart(guest, "/tickets/new", {**form, "subject": b"Caf\xe9 \xff"})
@@ -292,8 +423,9 @@ async def test_multipart_text_fields_refuse_nul_and_invalid_utf8_but_files_keep_
     response = await _multipart(guest, "/tickets/new", {**form, "subject": "Caf\u00e9".encode("latin-1")})
     assert response.status_code == 400
     assert await Ticket.count() == 0
-    response = await _multipart(guest, "/tickets/new", form,
-                                files={"files": ("shot.png", PNG, "image/png")})  # a PNG holds NUL bytes
+    response = await _multipart(
+        guest, "/tickets/new", form, files={"files": ("shot.png", PNG, "image/png")}
+    )  # a PNG holds NUL bytes
     assert response.status_code in (201, 303), response.text[:2000]
     assert await Ticket.count() == 1 and await Attachment.count() == 1
 
@@ -314,9 +446,12 @@ def _cursor(text: str) -> str:
 async def test_huge_numbers_in_cursors_and_fields_answer_with_a_message(desk, make_browser):
     admin = await agent(make_browser, "ada@example.org")
     huge = "9" * 5000
-    for after in (_cursor(f"2026-01-01T00:00:00+00:00|{huge}"),
-                  _cursor("2026-01-01T00:00:00+00:00|99999999999999999999"),
-                  _cursor("9999-12-31T23:59:59-14:00|1"), _cursor(f"{huge}|2026-01-01T00:00:00+00:00|1")):
+    for after in (
+        _cursor(f"2026-01-01T00:00:00+00:00|{huge}"),
+        _cursor("2026-01-01T00:00:00+00:00|99999999999999999999"),
+        _cursor("9999-12-31T23:59:59-14:00|1"),
+        _cursor(f"{huge}|2026-01-01T00:00:00+00:00|1"),
+    ):
         for sort in ("updated", "priority", "due"):
             response = await admin.get(f"/back/tickets?sort={sort}&after={after}")
             assert response.status_code == 200, (sort, response.status_code)
@@ -341,18 +476,22 @@ async def test_durations_must_be_finite_positive_and_readable(desk, make_browser
     calendar = (await SlaPolicy.raw("SELECT id FROM business_calendar LIMIT 1"))[0]["id"]
     before = await SlaPolicy.count()
     for value in ("infd", "1e400h", "nan", "-5", "inf", "9" * 5000, "1e400", "NaNh"):
-        response = await admin.post("/back/sla/policies", {"name": "Odd", "priority": "high", "calendar": str(calendar),
-                                                           "first_response": value, "resolution": "8h"})
+        response = await admin.post(
+            "/back/sla/policies",
+            {"name": "Odd", "priority": "high", "calendar": str(calendar), "first_response": value, "resolution": "8h"},
+        )
         assert response.status_code == 422 and "is not a duration" in response.text, value
     for value in ("999999h", "9999d"):
-        response = await admin.post("/back/sla/policies", {"name": "Odd", "priority": "high", "calendar": str(calendar),
-                                                           "first_response": value})
+        response = await admin.post(
+            "/back/sla/policies",
+            {"name": "Odd", "priority": "high", "calendar": str(calendar), "first_response": value},
+        )
         assert response.status_code == 422 and "between 1 minute and a year" in response.text, value
     assert await SlaPolicy.count() == before
 
 
 async def test_emails_with_control_characters_are_refused_everywhere(desk, make_browser, outbox):
-    from datetime import date, datetime, time, timedelta, timezone
+    from datetime import date, datetime, time, timedelta
 
     from portal.accounts.tables import User
     from portal.booking.tables import Appointment
@@ -361,24 +500,36 @@ async def test_emails_with_control_characters_are_refused_everywhere(desk, make_
     params, browsers = await _world(desk, make_browser)
     anonymous, admin = browsers["anonymous"], browsers["admin"]
     users, tickets, appointments = await User.count(), await Ticket.count(), await Appointment.count()
-    for bad in ("gwen\x01@example.org", "gw\x7fen@example.org", "gwen\u200b@example.org", "gwen\x85@example.org",
-                "gwen@exam\x1bple.org"):
-        signup = await anonymous.post("/signup", {"name": "Gwen", "email": bad, "password": "purple otter canoe",
-                                                  "timezone": "UTC"})
+    for bad in (
+        "gwen\x01@example.org",
+        "gw\x7fen@example.org",
+        "gwen\u200b@example.org",
+        "gwen\x85@example.org",
+        "gwen@exam\x1bple.org",
+    ):
+        signup = await anonymous.post(
+            "/signup", {"name": "Gwen", "email": bad, "password": "purple otter canoe", "timezone": "UTC"}
+        )
         assert signup.status_code == 422 and "control or invisible characters" in signup.text, repr(bad)
-        ticket = await _multipart(anonymous, "/tickets/new", {"name": "Gwen", "email": bad, "subject": "Hi",
-                                                               "body": "Hi", "category": str(desk.tech), "website": ""})
+        ticket = await _multipart(
+            anonymous,
+            "/tickets/new",
+            {"name": "Gwen", "email": bad, "subject": "Hi", "body": "Hi", "category": str(desk.tech), "website": ""},
+        )
         assert ticket.status_code == 422 and "control or invisible characters" in ticket.text, repr(bad)
         find = await anonymous.post("/tickets/find", {"number": params["number"], "email": bad})
         assert find.status_code == 422, repr(bad)
         invite = await admin.post("/back/users/invite", {"email": bad, "name": "Gwen", "role": "agent"})
         assert invite.status_code == 422 and "control or invisible characters" in invite.text, repr(bad)
-        slot = datetime.combine(date.today() + timedelta(days=3), time(10), timezone.utc).isoformat()
-        book = await anonymous.post("/book/advice", {"start": slot, "staff": "any", "name": "Gwen", "email": bad,
-                                                     "timezone": "UTC"})
+        slot = datetime.combine(date.today() + timedelta(days=3), time(10), UTC).isoformat()
+        book = await anonymous.post(
+            "/book/advice", {"start": slot, "staff": "any", "name": "Gwen", "email": bad, "timezone": "UTC"}
+        )
         assert book.status_code == 422 and "control or invisible characters" in book.text, repr(bad)
-        phone = await admin.post("/back/calendar/book", {"service": params["service_id"], "staff": str(desk.ben),
-                                                         "start": slot, "name": "Gwen", "email": bad})
+        phone = await admin.post(
+            "/back/calendar/book",
+            {"service": params["service_id"], "staff": str(desk.ben), "start": slot, "name": "Gwen", "email": bad},
+        )
         assert phone.status_code == 422 and "control or invisible characters" in phone.text, repr(bad)
         for url in ("/password/forgot", "/login"):
             assert (await anonymous.post(url, {"email": bad, "password": "x"})).status_code < 500

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-from datetime import datetime, time, timedelta, timezone
+from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -23,7 +23,7 @@ PARIS = ZoneInfo("Europe/Paris")
 
 def tomorrow_at(hour: int, minute: int = 0, days: int = 2) -> datetime:
     day = utcnow().astimezone(PARIS).date() + timedelta(days=days)
-    return datetime.combine(day, time(hour, minute), PARIS).astimezone(timezone.utc)
+    return datetime.combine(day, time(hour, minute), PARIS).astimezone(UTC)
 
 
 @pytest.fixture
@@ -34,24 +34,53 @@ async def desk(app, make_user):
 
     async with write_transaction():
         await User.update({User.timezone: "Europe/Paris"}).where(User.id == staff_id).run()
-        rows = await Service.insert(Service(
-            slug="consultation", name="Consultation", duration_minutes=30, step_minutes=30, min_notice_minutes=60,
-            horizon_days=30, capacity=1, cancel_cutoff_minutes=24 * 60, reschedule_cutoff_minutes=24 * 60,
-            intake_questions=json.dumps([{"id": "topic", "label": "Topic", "kind": "choice", "required": True,
-                                          "options": ["Tax", "Pension"]}]),
-            created_at=utcnow())).run()
+        rows = await Service.insert(
+            Service(
+                slug="consultation",
+                name="Consultation",
+                duration_minutes=30,
+                step_minutes=30,
+                min_notice_minutes=60,
+                horizon_days=30,
+                capacity=1,
+                cancel_cutoff_minutes=24 * 60,
+                reschedule_cutoff_minutes=24 * 60,
+                intake_questions=json.dumps(
+                    [
+                        {
+                            "id": "topic",
+                            "label": "Topic",
+                            "kind": "choice",
+                            "required": True,
+                            "options": ["Tax", "Pension"],
+                        }
+                    ]
+                ),
+                created_at=utcnow(),
+            )
+        ).run()
         service_id = rows[0]["id"]
         await ServiceStaff.insert(ServiceStaff(service=service_id, staff=staff_id)).run()
         for weekday in range(7):
             for start, end in ((9 * 60, 12 * 60), (13 * 60, 17 * 60)):
-                await WeeklyHours.insert(WeeklyHours(staff=staff_id, weekday=weekday, start_minute=start,
-                                                     end_minute=end)).run()
+                await WeeklyHours.insert(
+                    WeeklyHours(staff=staff_id, weekday=weekday, start_minute=start, end_minute=end)
+                ).run()
     return {"service_id": service_id, "staff_id": staff_id}
 
 
 def booking_form(start: datetime, **overrides) -> dict:
-    return {"start": start.isoformat(), "staff": "any", "name": "Carla Client", "email": "carla@example.org",
-            "phone": "+33 1 23 45 67 89", "q_topic": "Tax", "timezone": "America/New_York", "note": "", **overrides}
+    return {
+        "start": start.isoformat(),
+        "staff": "any",
+        "name": "Carla Client",
+        "email": "carla@example.org",
+        "phone": "+33 1 23 45 67 89",
+        "q_topic": "Tax",
+        "timezone": "America/New_York",
+        "note": "",
+        **overrides,
+    }
 
 
 async def book_as_guest(browser, outbox, form: dict) -> str:
@@ -71,8 +100,9 @@ async def test_calendar_month_and_day_times_in_the_customers_zone(browser, desk)
     # 09:00 in Paris is 03:00 in New York (or 04:00 around DST changes): shown in the customer's zone.
     local = start.astimezone(ZoneInfo("America/New_York")).strftime("%H:%M")
     assert f">{local}" in page.text
-    fragment = await browser.get(f"/book/consultation?month={day:%Y-%m}&day={day.isoformat()}",
-                                 headers={"HX-Request": "true"})
+    fragment = await browser.get(
+        f"/book/consultation?month={day:%Y-%m}&day={day.isoformat()}", headers={"HX-Request": "true"}
+    )
     assert fragment.text.lstrip().startswith('<div id="picker"') and f">{local}" in fragment.text  # zone remembered
 
 
@@ -93,8 +123,9 @@ async def test_guest_books_gets_ics_and_manages_by_link(browser, make_browser, d
     assert event.decoded("DTSTART") == start
     assert "carla@example.org" in str(event["ATTENDEE"]) and event.walk("VALARM")
     reminders = await Job.select(Job.run_at).where(Job.kind == "booking.reminder").order_by(Job.run_at)
-    assert [r["run_at"] for r in reminders] == [start - timedelta(hours=24), start - timedelta(hours=1)] or \
-        [r["run_at"] for r in reminders] == [start - timedelta(hours=1)]  # the 24 h one only if still ahead
+    assert [r["run_at"] for r in reminders] == [start - timedelta(hours=24), start - timedelta(hours=1)] or [
+        r["run_at"] for r in reminders
+    ] == [start - timedelta(hours=1)]  # the 24 h one only if still ahead
 
     other = await make_browser()  # the link alone opens it
     page = await other.get(manage)
@@ -155,11 +186,11 @@ async def test_bad_booking_input_is_refused(browser, desk):
         (booking_form(start, phone="call me maybe"), 422, "phone number"),
         ({**booking_form(start), "start": "not a time"}, 422, "could not be read"),
         ({**booking_form(start), "start": "2026-12-01T10:00:00"}, 422, "could not be read"),  # no zone
-        (booking_form(tomorrow_at(10, 15)), 422, "grid"),                                 # off the grid
-        (booking_form(utcnow() - timedelta(days=1)), 422, "notice"),                     # in the past
-        (booking_form(tomorrow_at(10, days=45)), 422, "horizon"),                        # beyond the horizon
-        (booking_form(tomorrow_at(12, 15)), 422, "working hours"),                       # lunch break
-        (booking_form(start, staff="99999"), 404, "does not offer"),                     # tampered staff id
+        (booking_form(tomorrow_at(10, 15)), 422, "grid"),  # off the grid
+        (booking_form(utcnow() - timedelta(days=1)), 422, "notice"),  # in the past
+        (booking_form(tomorrow_at(10, days=45)), 422, "horizon"),  # beyond the horizon
+        (booking_form(tomorrow_at(12, 15)), 422, "working hours"),  # lunch break
+        (booking_form(start, staff="99999"), 404, "does not offer"),  # tampered staff id
     ]
     for form, status, message in cases:
         response = await browser.post("/book/consultation", form)
@@ -179,11 +210,13 @@ async def test_taken_slot_offers_nearest_alternatives(browser, make_browser, des
     assert "Free times nearby" in response.text and "(America/New_York)" in response.text
     alternative = re.search(r'name="alternative" value="([^"]+)"', response.text).group(1)
     # One click books the alternative with the details already typed.
-    taken = await late.post("/book/consultation", {**booking_form(start, email="late@example.org"),
-                                                   "alternative": alternative})
+    taken = await late.post(
+        "/book/consultation", {**booking_form(start, email="late@example.org"), "alternative": alternative}
+    )
     assert taken.status_code == 201
     assert (await Appointment.select().where(Appointment.customer_email == "late@example.org").first())[
-        "start_at"] == datetime.fromisoformat(alternative)
+        "start_at"
+    ] == datetime.fromisoformat(alternative)
 
 
 @pytest.mark.parametrize("capacity", [1, 3])
@@ -223,11 +256,13 @@ async def test_signed_in_customer_sees_and_manages_own_appointments_only(browser
     await make_user("bob@example.org")
     bob = await make_browser()
     await bob.login("bob@example.org")
-    for method, url, data in (("get", f"/appointments/{appointment['id']}", None),
-                              ("get", f"/appointments/{appointment['id']}/ics", None),
-                              ("post", f"/appointments/{appointment['id']}/cancel", {}),
-                              ("post", f"/appointments/{appointment['id']}/reschedule", {"start": tomorrow_at(14).isoformat()}),
-                              ("get", "/appointments/manage/forged-token", None)):
+    for method, url, data in (
+        ("get", f"/appointments/{appointment['id']}", None),
+        ("get", f"/appointments/{appointment['id']}/ics", None),
+        ("post", f"/appointments/{appointment['id']}/cancel", {}),
+        ("post", f"/appointments/{appointment['id']}/reschedule", {"start": tomorrow_at(14).isoformat()}),
+        ("get", "/appointments/manage/forged-token", None),
+    ):
         response = await (bob.get(url) if method == "get" else bob.post(url, data))
         assert response.status_code == 404, (url, response.status_code)
     assert "Consultation" not in (await bob.get("/appointments")).text
@@ -260,8 +295,10 @@ async def test_cutoffs_are_enforced_for_every_route(browser, desk, outbox):
 
 async def test_choosing_a_day_with_htmx_returns_only_its_times(browser, desk):
     day = tomorrow_at(10).astimezone(PARIS).date()
-    response = await browser.get(f"/book/consultation?tz=Europe/Paris&day={day.isoformat()}",
-                                 headers={"HX-Request": "true", "HX-Target": "times-slot"})
+    response = await browser.get(
+        f"/book/consultation?tz=Europe/Paris&day={day.isoformat()}",
+        headers={"HX-Request": "true", "HX-Target": "times-slot"},
+    )
     assert response.status_code == 200
     assert response.text.lstrip().startswith('<section id="times"') and ">10:00<" in response.text
     assert "month-grid" not in response.text

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import re
 import secrets
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -14,7 +14,14 @@ from icalendar import Calendar
 
 from portal.accounts.tables import User
 from portal.booking.tables import (
-    Appointment, DateOverride, Holiday, Service, ServiceStaff, StaffFeed, TimeOff, WeeklyHours,
+    Appointment,
+    DateOverride,
+    Holiday,
+    Service,
+    ServiceStaff,
+    StaffFeed,
+    TimeOff,
+    WeeklyHours,
 )
 from portal.clock import utcnow
 from portal.db import write_transaction
@@ -29,7 +36,7 @@ def paris_day(days: int = 2) -> date:
 
 
 def at(hour: int, minute: int = 0, days: int = 2) -> datetime:
-    return datetime.combine(paris_day(days), time(hour, minute), PARIS).astimezone(timezone.utc)
+    return datetime.combine(paris_day(days), time(hour, minute), PARIS).astimezone(UTC)
 
 
 async def set_zone(user_id: int, zone: str) -> None:
@@ -47,28 +54,62 @@ async def office(app, make_user, make_browser):
     for user_id in (admin_id, sam_id, tom_id):
         await set_zone(user_id, "Europe/Paris")
     async with write_transaction():
-        rows = await Service.insert(Service(
-            slug="consultation", name="Consultation", duration_minutes=30, step_minutes=30, min_notice_minutes=60,
-            horizon_days=30, capacity=1, intake_questions=json.dumps([
-                {"id": "topic", "label": "Topic", "kind": "choice", "required": True, "options": ["Tax", "Pension"]}]),
-            created_at=utcnow())).run()
+        rows = await Service.insert(
+            Service(
+                slug="consultation",
+                name="Consultation",
+                duration_minutes=30,
+                step_minutes=30,
+                min_notice_minutes=60,
+                horizon_days=30,
+                capacity=1,
+                intake_questions=json.dumps(
+                    [
+                        {
+                            "id": "topic",
+                            "label": "Topic",
+                            "kind": "choice",
+                            "required": True,
+                            "options": ["Tax", "Pension"],
+                        }
+                    ]
+                ),
+                created_at=utcnow(),
+            )
+        ).run()
         service_id = rows[0]["id"]
         await ServiceStaff.insert(ServiceStaff(service=service_id, staff=sam_id)).run()
         for weekday in range(7):
             for start, end in ((9 * 60, 12 * 60), (13 * 60, 17 * 60)):
-                await WeeklyHours.insert(WeeklyHours(staff=sam_id, weekday=weekday, start_minute=start,
-                                                     end_minute=end)).run()
+                await WeeklyHours.insert(
+                    WeeklyHours(staff=sam_id, weekday=weekday, start_minute=start, end_minute=end)
+                ).run()
     admin, sam, tom = await make_browser(), await make_browser(), await make_browser()
     await admin.login("admin@example.org")
     await sam.login("sam@example.org")
     await tom.login("tom@example.org")
-    return {"admin_id": admin_id, "sam_id": sam_id, "tom_id": tom_id, "service_id": service_id,
-            "admin": admin, "sam": sam, "tom": tom}
+    return {
+        "admin_id": admin_id,
+        "sam_id": sam_id,
+        "tom_id": tom_id,
+        "service_id": service_id,
+        "admin": admin,
+        "sam": sam,
+        "tom": tom,
+    }
 
 
 def customer_form(start: datetime, **overrides) -> dict:
-    return {"start": start.isoformat(), "staff": "any", "name": "Carla Client", "email": "carla@example.org",
-            "phone": "+33 1 23 45 67 89", "q_topic": "Tax", "timezone": "America/New_York", **overrides}
+    return {
+        "start": start.isoformat(),
+        "staff": "any",
+        "name": "Carla Client",
+        "email": "carla@example.org",
+        "phone": "+33 1 23 45 67 89",
+        "q_topic": "Tax",
+        "timezone": "America/New_York",
+        **overrides,
+    }
 
 
 async def book_as_customer(make_browser, start: datetime, **overrides) -> int:
@@ -79,18 +120,37 @@ async def book_as_customer(make_browser, start: datetime, **overrides) -> int:
 
 
 def service_form(**overrides) -> dict:
-    form = {"name": "Pension check", "slug": "", "description": "Half an hour on your pension.",
-            "duration_minutes": "45", "buffer_before_minutes": "0", "buffer_after_minutes": "15",
-            "step_minutes": "15", "min_notice_minutes": "60", "horizon_days": "20", "capacity": "1",
-            "cancel_cutoff_minutes": "1440", "reschedule_cutoff_minutes": "720", "reminder_offsets": "1440, 60",
-            "position": "1", "is_active": "1",
-            "q0_label": "Policy number", "q0_kind": "text", "q0_order": "2", "q0_required": "1",
-            "q1_label": "Which fund?", "q1_kind": "choice", "q1_options": "State\nPrivate", "q1_order": "1"}
+    form = {
+        "name": "Pension check",
+        "slug": "",
+        "description": "Half an hour on your pension.",
+        "duration_minutes": "45",
+        "buffer_before_minutes": "0",
+        "buffer_after_minutes": "15",
+        "step_minutes": "15",
+        "min_notice_minutes": "60",
+        "horizon_days": "20",
+        "capacity": "1",
+        "cancel_cutoff_minutes": "1440",
+        "reschedule_cutoff_minutes": "720",
+        "reminder_offsets": "1440, 60",
+        "position": "1",
+        "is_active": "1",
+        "q0_label": "Policy number",
+        "q0_kind": "text",
+        "q0_order": "2",
+        "q0_required": "1",
+        "q1_label": "Which fund?",
+        "q1_kind": "choice",
+        "q1_options": "State\nPrivate",
+        "q1_order": "1",
+    }
     form.update(overrides)
     return {k: v for k, v in form.items() if v is not None}
 
 
 # --- services ------------------------------------------------------------------------------------
+
 
 async def test_admin_sets_up_a_service_end_to_end_and_customers_see_its_times(office, make_browser, make_user):
     admin = office["admin"]
@@ -99,20 +159,30 @@ async def test_admin_sets_up_a_service_end_to_end_and_customers_see_its_times(of
     assert response.status_code == 303, response.text[:3000]
     service = await Service.select().where(Service.slug == "pension-check").first()
     assert response.headers["location"] == f"/back/services/{service['id']}"
-    assert (service["duration_minutes"], service["buffer_after_minutes"], service["step_minutes"],
-            service["horizon_days"], service["reschedule_cutoff_minutes"]) == (45, 15, 15, 20, 720)
+    assert (
+        service["duration_minutes"],
+        service["buffer_after_minutes"],
+        service["step_minutes"],
+        service["horizon_days"],
+        service["reschedule_cutoff_minutes"],
+    ) == (45, 15, 15, 20, 720)
     assert json.loads(service["reminder_offsets"]) == [1440, 60]
     questions = json.loads(service["intake_questions"])
     assert [(q["id"], q["label"], q["kind"]) for q in questions] == [
-        ("which_fund", "Which fund?", "choice"), ("policy_number", "Policy number", "text")]  # by order
+        ("which_fund", "Which fund?", "choice"),
+        ("policy_number", "Policy number", "text"),
+    ]  # by order
     assert questions[0]["options"] == ["State", "Private"] and questions[1]["required"] is True
 
     page = await admin.get(f"/back/services/{service['id']}")
     assert page.status_code == 200 and "No free times within the booking horizon" in page.text  # Ann has no hours
 
     # Ann gets hours (in New York), then the preview and the customer calendar show her times.
-    hours = {"timezone": "America/New_York", **{f"w{d}_0_start": "10:00" for d in range(7)},
-             **{f"w{d}_0_end": "14:00" for d in range(7)}}
+    hours = {
+        "timezone": "America/New_York",
+        **{f"w{d}_0_start": "10:00" for d in range(7)},
+        **{f"w{d}_0_end": "14:00" for d in range(7)},
+    }
     assert (await admin.post(f"/back/schedules/{ann_id}/weekly", hours)).status_code == 303
     page = await admin.get(f"/back/services/{service['id']}")
     assert 'id="preview-slots"' in page.text and "slot-chip" in page.text
@@ -123,7 +193,9 @@ async def test_admin_sets_up_a_service_end_to_end_and_customers_see_its_times(of
     assert ">13:15<" not in times.text  # 45 minutes + 15 buffer must end by 14:00
 
     # Edit: keep the question ids (answers are keyed by them), remove one, reorder.
-    edit = service_form(q0_id="policy_number", q1_id="which_fund", q1_remove="1", staff=str(ann_id), name="Pension check")
+    edit = service_form(
+        q0_id="policy_number", q1_id="which_fund", q1_remove="1", staff=str(ann_id), name="Pension check"
+    )
     assert (await admin.post(f"/back/services/{service['id']}", edit)).status_code == 303
     saved = await Service.select().where(Service.id == service["id"]).first()
     assert [q["id"] for q in json.loads(saved["intake_questions"])] == ["policy_number"]
@@ -141,8 +213,10 @@ async def test_service_form_refuses_bad_input_and_saves_nothing(office, make_use
         (service_form(duration_minutes="0"), "Duration: enter a number from 5"),
         (service_form(step_minutes="ten"), "Start every: enter a whole number"),
         (service_form(capacity="0"), "Seats per session: enter a number from 1"),
-        (service_form(duration_minutes="720", buffer_before_minutes="360", buffer_after_minutes="360"),
-         "must stay under 24 hours"),
+        (
+            service_form(duration_minutes="720", buffer_before_minutes="360", buffer_after_minutes="360"),
+            "must stay under 24 hours",
+        ),
         (service_form(reminder_offsets="soon"), "Enter up to five numbers of minutes"),
         (service_form(q1_options="Only one"), "A choice needs at least two options"),
         ({**service_form(), "staff": str(customer_id)}, "Choose active agents or administrators"),
@@ -164,8 +238,14 @@ async def test_capacity_below_booked_seats_is_refused(office, make_browser):
     start = at(10)
     await book_as_customer(make_browser, start)
     await book_as_customer(make_browser, start, email="dan@example.org")
-    form = service_form(name="Consultation", slug="consultation", capacity="1", staff=str(office["sam_id"]),
-                        q0_label=None, q1_label=None)
+    form = service_form(
+        name="Consultation",
+        slug="consultation",
+        capacity="1",
+        staff=str(office["sam_id"]),
+        q0_label=None,
+        q1_label=None,
+    )
     response = await admin.post(f"/back/services/{service_id}", form)
     assert response.status_code == 422 and "already has 2 seats booked" in response.text
     assert (await Service.select(Service.capacity).where(Service.id == service_id).first())["capacity"] == 3
@@ -175,8 +255,15 @@ async def test_capacity_below_booked_seats_is_refused(office, make_browser):
 async def test_removing_staff_or_deactivating_with_future_appointments(office, make_browser, outbox):
     admin, service_id, sam_id = office["admin"], office["service_id"], office["sam_id"]
     appointment_id = await book_as_customer(make_browser, at(10))
-    base = service_form(name="Consultation", slug="consultation", q0_label=None, q1_label=None,
-                        duration_minutes="30", step_minutes="30", buffer_after_minutes="0")
+    base = service_form(
+        name="Consultation",
+        slug="consultation",
+        q0_label=None,
+        q1_label=None,
+        duration_minutes="30",
+        step_minutes="30",
+        buffer_after_minutes="0",
+    )
     # Removing Sam (who has a future appointment): refused, nothing saved, the choice offered.
     response = await admin.post(f"/back/services/{service_id}", {**base, "name": "Renamed"})
     assert response.status_code == 422
@@ -189,8 +276,9 @@ async def test_removing_staff_or_deactivating_with_future_appointments(office, m
     assert response.status_code == 422 and "Deactivating this service would leave 1" in response.text
     # Asked to cancel and notify: saved, appointment cancelled, customer mailed a CANCEL .ics.
     before = len(await outbox("carla@example.org"))
-    response = await admin.post(f"/back/services/{service_id}", {**base, "staff": str(sam_id), "is_active": "",
-                                                                 "cancel_affected": "1"})
+    response = await admin.post(
+        f"/back/services/{service_id}", {**base, "staff": str(sam_id), "is_active": "", "cancel_affected": "1"}
+    )
     assert response.status_code == 303
     assert "1 appointment cancelled" in (await admin.get(response.headers["location"])).text
     row = await Appointment.select().where(Appointment.id == appointment_id).first()
@@ -217,25 +305,41 @@ async def test_delete_only_a_never_booked_service(office, make_browser):
 
 async def test_agents_cannot_configure_booking(office):
     sam = office["sam"]
-    for url in ("/back/services", "/back/services/new", f"/back/services/{office['service_id']}", "/back/schedules",
-                f"/back/schedules/{office['sam_id']}", "/back/holidays", "/back/availability/why"):
+    for url in (
+        "/back/services",
+        "/back/services/new",
+        f"/back/services/{office['service_id']}",
+        "/back/schedules",
+        f"/back/schedules/{office['sam_id']}",
+        "/back/holidays",
+        "/back/availability/why",
+    ):
         assert (await sam.get(url)).status_code == 403, url
-    for url, data in ((f"/back/services/{office['service_id']}", service_form()), ("/back/services", service_form()),
-                      (f"/back/schedules/{office['sam_id']}/weekly", {"timezone": "UTC"}),
-                      ("/back/holidays", {"day": paris_day().isoformat(), "name": "Mine"}),
-                      (f"/back/schedules/{office['tom_id']}/feed/revoke", {})):
+    for url, data in (
+        (f"/back/services/{office['service_id']}", service_form()),
+        ("/back/services", service_form()),
+        (f"/back/schedules/{office['sam_id']}/weekly", {"timezone": "UTC"}),
+        ("/back/holidays", {"day": paris_day().isoformat(), "name": "Mine"}),
+        (f"/back/schedules/{office['tom_id']}/feed/revoke", {}),
+    ):
         assert (await sam.post(url, data)).status_code == 403, url
     assert await Holiday.count() == 0 and await Service.count() == 1
 
 
 # --- schedules -----------------------------------------------------------------------------------
 
+
 async def test_weekly_hours_are_validated_and_saved_whole(office):
     admin, sam_id = office["admin"], office["sam_id"]
     url = f"/back/schedules/{sam_id}/weekly"
     before = await WeeklyHours.count().where(WeeklyHours.staff == sam_id)
-    good = {"timezone": "Europe/Paris", "w0_0_start": "09:00", "w0_0_end": "12:00", "w0_1_start": "13:00",
-            "w0_1_end": "00:00"}
+    good = {
+        "timezone": "Europe/Paris",
+        "w0_0_start": "09:00",
+        "w0_0_end": "12:00",
+        "w0_1_start": "13:00",
+        "w0_1_end": "00:00",
+    }
     cases = [
         ({**good, "w0_1_start": "11:00"}, "09:00–12:00 and 11:00–24:00 overlap"),
         ({**good, "w2_0_start": "17:00", "w2_0_end": "09:00"}, "17:00–09:00 ends before it starts"),
@@ -259,7 +363,9 @@ async def test_weekly_hours_are_validated_and_saved_whole(office):
     assert 'value="13:00"' in page.text and "Asia/Tokyo" in page.text
 
     # Copy Monday to Tuesday and Saturday.
-    assert (await admin.post(f"/back/schedules/{sam_id}/copy", {"source": "0", "targets": ["1", "5"]})).status_code == 303
+    assert (
+        await admin.post(f"/back/schedules/{sam_id}/copy", {"source": "0", "targets": ["1", "5"]})
+    ).status_code == 303
     rows = await WeeklyHours.select().where(WeeklyHours.staff == sam_id)
     assert sorted({r["weekday"] for r in rows}) == [0, 1, 5] and len(rows) == 6
     refused = await admin.post(f"/back/schedules/{sam_id}/copy", {"source": "0"})
@@ -288,8 +394,9 @@ async def test_overrides_close_or_change_a_day_and_refuse_the_past(office, make_
     assert (await admin.post(url, {"day": day.isoformat(), "kind": "closed"})).status_code == 303
     assert ">09:00<" not in (await customer.get(day_url)).text
     # Replacing it with other hours.
-    assert (await admin.post(url, {"day": day.isoformat(), "kind": "hours", "r0_start": "18:00",
-                                   "r0_end": "20:00"})).status_code == 303
+    assert (
+        await admin.post(url, {"day": day.isoformat(), "kind": "hours", "r0_start": "18:00", "r0_end": "20:00"})
+    ).status_code == 303
     times = (await customer.get(day_url)).text
     assert ">18:00<" in times and ">19:30<" in times and ">09:00<" not in times
     assert await DateOverride.count() == 1
@@ -305,8 +412,10 @@ async def test_time_off_blocks_times_and_is_validated(office, make_browser):
     url = f"/back/schedules/{sam_id}/time-off"
     day = paris_day(4)
     cases = [
-        ({"start_day": day.isoformat(), "start_time": "12:00", "end_day": day.isoformat(), "end_time": "10:00"},
-         "ends before it starts"),
+        (
+            {"start_day": day.isoformat(), "start_time": "12:00", "end_day": day.isoformat(), "end_time": "10:00"},
+            "ends before it starts",
+        ),
         ({"start_day": paris_day(-3).isoformat(), "end_day": paris_day(-2).isoformat()}, "already over"),
         ({"start_day": "", "end_day": ""}, "Enter the first day"),
         ({"start_day": day.isoformat(), "reason": "x" * 201}, "A reason has at most 200 characters"),
@@ -315,8 +424,13 @@ async def test_time_off_blocks_times_and_is_validated(office, make_browser):
         response = await admin.post(url, form)
         assert response.status_code == 422 and message in response.text, (message, response.text[:2000])
     assert await TimeOff.count() == 0
-    form = {"start_day": day.isoformat(), "start_time": "09:00", "end_day": day.isoformat(), "end_time": "12:00",
-            "reason": "Dentist"}
+    form = {
+        "start_day": day.isoformat(),
+        "start_time": "09:00",
+        "end_day": day.isoformat(),
+        "end_time": "12:00",
+        "reason": "Dentist",
+    }
     assert (await admin.post(url, form)).status_code == 303
     row = await TimeOff.select().first()
     assert row["start_at"] == at(9, days=4) and row["end_at"] == at(12, days=4) and row["reason"] == "Dentist"
@@ -325,7 +439,9 @@ async def test_time_off_blocks_times_and_is_validated(office, make_browser):
     page = await admin.get(f"/back/schedules/{sam_id}")
     assert "Dentist" in page.text
     # Whole days when the times are blank.
-    assert (await admin.post(url, {"start_day": paris_day(6).isoformat(), "end_day": paris_day(7).isoformat()})).status_code == 303
+    assert (
+        await admin.post(url, {"start_day": paris_day(6).isoformat(), "end_day": paris_day(7).isoformat()})
+    ).status_code == 303
     whole = await TimeOff.select().where(TimeOff.reason == "").first()
     assert whole["start_at"] == at(0, days=6) and whole["end_at"] == at(0, days=8)
     assert (await admin.post(f"/back/schedules/{office['tom_id']}/time-off/{row['id']}/delete", {})).status_code == 404
@@ -361,18 +477,23 @@ END:VCALENDAR
 async def _upload(browser, url: str, content: bytes, filename: str = "holidays.ics"):
     if "csrftoken" not in browser.cookies:
         await browser.get("/")
-    return await browser.client.post(url, data={"_csrf_token": browser.cookies.get("csrftoken")},
-                                     files={"file": (filename, content, "text/calendar")})
+    return await browser.client.post(
+        url,
+        data={"_csrf_token": browser.cookies.get("csrftoken")},
+        files={"file": (filename, content, "text/calendar")},
+    )
 
 
 async def test_holidays_one_by_one_and_from_an_ics_file(office, make_browser):
     admin = office["admin"]
     day = paris_day(5)
     assert (await admin.post("/back/holidays", {"day": day.isoformat(), "name": "Town fair"})).status_code == 303
-    for form, message in (({"day": day.isoformat(), "name": "Again"}, "is already a holiday"),
-                          ({"day": paris_day(-10).isoformat(), "name": "Past"}, "That date is in the past"),
-                          ({"day": "", "name": "No day"}, "Choose a date"),
-                          ({"day": paris_day(9).isoformat(), "name": ""}, "Name the holiday")):
+    for form, message in (
+        ({"day": day.isoformat(), "name": "Again"}, "is already a holiday"),
+        ({"day": paris_day(-10).isoformat(), "name": "Past"}, "That date is in the past"),
+        ({"day": "", "name": "No day"}, "Choose a date"),
+        ({"day": paris_day(9).isoformat(), "name": ""}, "Name the holiday"),
+    ):
         response = await admin.post("/back/holidays", form)
         assert response.status_code == 422 and message in response.text, message
     assert await Holiday.count() == 1
@@ -381,8 +502,12 @@ async def test_holidays_one_by_one_and_from_an_ics_file(office, make_browser):
 
     fmt = "%Y%m%d"
     a = paris_day(10)
-    content = ICS % {b"a": a.strftime(fmt).encode(), b"a_end": (a + timedelta(days=2)).strftime(fmt).encode(),
-                     b"b": day.strftime(fmt).encode(), b"past": paris_day(-40).strftime(fmt).encode()}
+    content = ICS % {
+        b"a": a.strftime(fmt).encode(),
+        b"a_end": (a + timedelta(days=2)).strftime(fmt).encode(),
+        b"b": day.strftime(fmt).encode(),
+        b"past": paris_day(-40).strftime(fmt).encode(),
+    }
     response = await _upload(admin, "/back/holidays/import", content)
     assert response.status_code == 303, response.text[:2000]
     assert "Imported 2 holidays; 2 skipped" in (await admin.get("/back/holidays")).text
@@ -403,16 +528,21 @@ async def test_holidays_one_by_one_and_from_an_ics_file(office, make_browser):
 
 # --- why is this time not bookable? --------------------------------------------------------------
 
+
 async def test_why_page_names_the_rule_that_blocks(office, make_browser):
     admin, sam_id, service_id = office["admin"], office["sam_id"], office["service_id"]
     appointment_id = await book_as_customer(make_browser, at(10, days=3))
     async with write_transaction():
         await Holiday.insert(Holiday(day=paris_day(5), name="Town fair")).run()
-        await TimeOff.insert(TimeOff(staff=sam_id, start_at=at(9, days=6), end_at=at(12, days=6), reason="Dentist")).run()
+        await TimeOff.insert(
+            TimeOff(staff=sam_id, start_at=at(9, days=6), end_at=at(12, days=6), reason="Dentist")
+        ).run()
 
     async def why(day: date, clock: str, staff: int = sam_id) -> str:
-        response = await admin.get(f"/back/availability/why?service={service_id}&staff={staff}&date={day.isoformat()}"
-                                   f"&time={clock}&tz=Europe/Paris")
+        response = await admin.get(
+            f"/back/availability/why?service={service_id}&staff={staff}&date={day.isoformat()}"
+            f"&time={clock}&tz=Europe/Paris"
+        )
         assert response.status_code == 200, response.text[:2000]
         return re.sub(r"\s+", " ", response.text)
 
@@ -429,14 +559,18 @@ async def test_why_page_names_the_rule_that_blocks(office, make_browser):
     assert "Tom Other does not offer Consultation" in await why(paris_day(3), "14:00", staff=office["tom_id"])
     bad = await admin.get(f"/back/availability/why?service={service_id}&staff={sam_id}&date=nope&time=25:00")
     assert bad.status_code == 422 and "Choose a date" in bad.text and "Enter a time as HH:MM" in bad.text
-    fragment = await admin.get(f"/back/availability/why?service={service_id}&staff={sam_id}&date={paris_day(3)}"
-                               f"&time=14:00&tz=Europe/Paris", headers={"HX-Request": "true"})
+    fragment = await admin.get(
+        f"/back/availability/why?service={service_id}&staff={sam_id}&date={paris_day(3)}&time=14:00&tz=Europe/Paris",
+        headers={"HX-Request": "true"},
+    )
     assert fragment.text.lstrip().startswith('<section id="why"')
-    assert (await admin.get(f"/back/availability/why?service=99999&staff={sam_id}&date={paris_day(3)}&time=14:00")
-            ).status_code == 404
+    assert (
+        await admin.get(f"/back/availability/why?service=99999&staff={sam_id}&date={paris_day(3)}&time=14:00")
+    ).status_code == 404
 
 
 # --- the staff calendar --------------------------------------------------------------------------
+
 
 async def test_calendar_day_and_week_views_scoped_by_role(office, make_browser):
     sam, tom, admin = office["sam"], office["tom"], office["admin"]
@@ -444,8 +578,9 @@ async def test_calendar_day_and_week_views_scoped_by_role(office, make_browser):
     day = paris_day(2)
     async with write_transaction():
         await Holiday.insert(Holiday(day=day + timedelta(days=1), name="Town fair")).run()
-        await TimeOff.insert(TimeOff(staff=office["sam_id"], start_at=at(15, days=2), end_at=at(17, days=2),
-                                     reason="Training")).run()
+        await TimeOff.insert(
+            TimeOff(staff=office["sam_id"], start_at=at(15, days=2), end_at=at(17, days=2), reason="Training")
+        ).run()
     page = await sam.get(f"/back/calendar?date={day.isoformat()}")
     assert page.status_code == 200
     assert "10:00–10:30" in page.text and "Consultation · Carla Client" in page.text and "Booked" in page.text
@@ -479,16 +614,24 @@ async def test_appointment_page_note_outcome_cancel(office, make_browser, outbox
     url = f"/back/calendar/appointments/{appointment_id}"
     page = await sam.get(url)
     assert page.status_code == 200
-    for text in ("Carla Client", "carla@example.org", "+33 1 23 45 67 89", "<dt>Topic</dt><dd>Tax</dd>",
-                 "Bring last year&#39;s form?", "America/New_York"):
+    for text in (
+        "Carla Client",
+        "carla@example.org",
+        "+33 1 23 45 67 89",
+        "<dt>Topic</dt><dd>Tax</dd>",
+        "Bring last year&#39;s form?",
+        "America/New_York",
+    ):
         assert text in page.text, text
-    assert (await tom.get(url)).status_code == 404       # another agent's appointment
+    assert (await tom.get(url)).status_code == 404  # another agent's appointment
     assert (await tom.post(f"{url}/note", {"staff_note": "mine"})).status_code == 404
     assert (await admin.get(url)).status_code == 200
 
     assert (await sam.post(f"{url}/note", {"staff_note": "VIP: be on time"})).status_code == 303
     assert "VIP: be on time" in (await sam.get(url)).text
-    assert (await Appointment.select().where(Appointment.id == appointment_id).first())["staff_note"] == "VIP: be on time"
+    assert (await Appointment.select().where(Appointment.id == appointment_id).first())[
+        "staff_note"
+    ] == "VIP: be on time"
     too_long = await sam.post(f"{url}/note", {"staff_note": "x" * 5001})
     assert too_long.status_code == 422 and "at most 5,000" in too_long.text
 
@@ -512,11 +655,20 @@ async def test_marking_an_appointment_that_started(office):
     sam = office["sam"]
     start = utcnow().replace(microsecond=0) - timedelta(hours=2)
     async with write_transaction():
-        rows = await Appointment.insert(Appointment(
-            service=office["service_id"], staff=office["sam_id"], customer_name="Paul Past",
-            customer_email="paul@example.org", start_at=start, end_at=start + timedelta(minutes=30),
-            uid=f"{secrets.token_hex(8)}@t", manage_token_hash=secrets.token_hex(32), created_at=start,
-            updated_at=start)).run()
+        rows = await Appointment.insert(
+            Appointment(
+                service=office["service_id"],
+                staff=office["sam_id"],
+                customer_name="Paul Past",
+                customer_email="paul@example.org",
+                start_at=start,
+                end_at=start + timedelta(minutes=30),
+                uid=f"{secrets.token_hex(8)}@t",
+                manage_token_hash=secrets.token_hex(32),
+                created_at=start,
+                updated_at=start,
+            )
+        ).run()
     url = f"/back/calendar/appointments/{rows[0]['id']}"
     assert "Mark no-show" in (await sam.get(url)).text
     assert (await sam.post(f"{url}/status", {"status": "no_show"})).status_code == 303
@@ -553,7 +705,7 @@ async def test_reschedule_on_the_customers_behalf(office, make_browser, outbox):
     assert mail["subject"].startswith("Moved:")
     new_link = link_in(mail["body_text"], "/appointments/manage/")
     assert (await customer.get(new_link)).status_code == 200
-    assert (await customer.get(manage)).status_code == 404   # the old link was replaced
+    assert (await customer.get(manage)).status_code == 404  # the old link was replaced
     event = Calendar.from_ical(mail_attachments(mail)[0].data).walk("VEVENT")[0]
     assert int(event["SEQUENCE"]) == 1 and event.decoded("DTSTART") == at(14, days=2)
 
@@ -564,11 +716,23 @@ async def test_phone_booking_for_new_and_existing_customers(office, make_user, o
     day = paris_day(2)
     page = await sam.get(f"/back/calendar/book?service={service_id}&date={day.isoformat()}")
     assert page.status_code == 200 and 'value="' + at(9, days=2).isoformat() + '"' in page.text
-    form = {"service": str(service_id), "staff": str(sam_id), "date": day.isoformat(), "start": at(9, days=2).isoformat(),
-            "name": "Pat Phone", "email": "pat@example.org", "phone": "+1 555 0100", "q_topic": "Pension",
-            "timezone": "Europe/Paris"}
+    form = {
+        "service": str(service_id),
+        "staff": str(sam_id),
+        "date": day.isoformat(),
+        "start": at(9, days=2).isoformat(),
+        "name": "Pat Phone",
+        "email": "pat@example.org",
+        "phone": "+1 555 0100",
+        "q_topic": "Pension",
+        "timezone": "Europe/Paris",
+    }
     missing = await sam.post("/back/calendar/book", {**form, "q_topic": "", "name": ""})
-    assert missing.status_code == 422 and "Please answer this question" in missing.text and "Enter your name" in missing.text
+    assert (
+        missing.status_code == 422
+        and "Please answer this question" in missing.text
+        and "Enter your name" in missing.text
+    )
     assert 'value="pat@example.org"' in missing.text  # typed details kept
     assert (await tom.post("/back/calendar/book", {**form, "staff": str(sam_id)})).status_code == 403
     response = await sam.post("/back/calendar/book", form)
@@ -588,11 +752,14 @@ async def test_phone_booking_for_new_and_existing_customers(office, make_user, o
     await set_zone(ann_id, "Asia/Tokyo")
     found = await admin.get(f"/back/calendar/book?service={service_id}&staff={sam_id}&date={day.isoformat()}&q=ann")
     assert f"customer={ann_id}" in found.text and "Ann Account" in found.text
-    chosen = await admin.get(f"/back/calendar/book?service={service_id}&staff={sam_id}&date={day.isoformat()}"
-                             f"&customer={ann_id}")
+    chosen = await admin.get(
+        f"/back/calendar/book?service={service_id}&staff={sam_id}&date={day.isoformat()}&customer={ann_id}"
+    )
     assert 'id="chosen-customer"' in chosen.text
-    response = await admin.post("/back/calendar/book", {**form, "name": "", "email": "", "customer": str(ann_id),
-                                                        "start": at(11, days=2).isoformat()})
+    response = await admin.post(
+        "/back/calendar/book",
+        {**form, "name": "", "email": "", "customer": str(ann_id), "start": at(11, days=2).isoformat()},
+    )
     assert response.status_code == 303, response.text[:2000]
     row = await Appointment.select().where(Appointment.customer == ann_id).first()
     assert row["customer_email"] == "ann@example.org" and row["customer_timezone"] == "Asia/Tokyo"
@@ -604,6 +771,7 @@ async def test_phone_booking_for_new_and_existing_customers(office, make_user, o
 
 
 # --- staff feeds ---------------------------------------------------------------------------------
+
 
 async def test_staff_feed_shown_once_revocable_and_regenerable(office, make_browser, app):
     sam, admin = office["sam"], office["admin"]
@@ -620,7 +788,7 @@ async def test_staff_feed_shown_once_revocable_and_regenerable(office, make_brow
     assert len(token) >= 43  # 256 bits
     assert (await StaffFeed.select().first())["token_hash"] != token  # only the hash is stored
     again = await sam.get("/back/calendar/feed")
-    assert token not in again.text and "The feed is on" in again.text   # shown once
+    assert token not in again.text and "The feed is on" in again.text  # shown once
 
     anonymous = await make_browser()
     feed = await anonymous.get(path)
@@ -656,8 +824,9 @@ async def test_staff_with_upcoming_appointments_cannot_be_deactivated(office, ma
     response = await admin.post(f"/back/users/{sam_id}/active", {"active": "0"})
     assert response.status_code == 422 and "Sam Staff has 1 upcoming appointment" in response.text
     assert (await User.select(User.is_active).where(User.id == sam_id).first())["is_active"]
-    assert (await office["sam"].post(f"/back/calendar/appointments/{appointment_id}/cancel",
-                                     {"reason": "Leaving"})).status_code == 303
+    assert (
+        await office["sam"].post(f"/back/calendar/appointments/{appointment_id}/cancel", {"reason": "Leaving"})
+    ).status_code == 303
     assert (await admin.post(f"/back/users/{sam_id}/active", {"active": "0"})).status_code == 303
     assert not (await User.select(User.is_active).where(User.id == sam_id).first())["is_active"]
 

@@ -23,14 +23,14 @@ PASSWORD = "a long s3cret phrase"
 class Desk:
     support: int
     billing: int
-    tech: int       # category routed to Support
-    money: int      # category routed to Billing
-    general: int    # category without a team
-    ben: int        # agent, Support
-    chloe: int      # agent, Support
-    dan: int        # agent, Billing, limited to his teams
+    tech: int  # category routed to Support
+    money: int  # category routed to Billing
+    general: int  # category without a team
+    ben: int  # agent, Support
+    chloe: int  # agent, Support
+    dan: int  # agent, Billing, limited to his teams
     admin: int
-    ann: int        # customer
+    ann: int  # customer
 
 
 async def _team(name: str, members: list[int], round_robin: bool = False) -> int:
@@ -65,8 +65,14 @@ class NoThrottle:
         return None
 
 
-async def file_ticket(subject: str, category: int | None, *, email: str = "gwen@example.org",
-                      name: str = "Gwen Guest", body: str = "Please help.") -> dict:
+async def file_ticket(
+    subject: str,
+    category: int | None,
+    *,
+    email: str = "gwen@example.org",
+    name: str = "Gwen Guest",
+    body: str = "Please help.",
+) -> dict:
     form = services.NewTicket(subject=subject, category=str(category or ""), body=body, name=name, email=email)
     ticket = await services.open_ticket(None, form, ip="127.0.0.1", throttle=NoThrottle())
     return ticket
@@ -100,7 +106,9 @@ async def test_queue_views_counts_and_pages(desk, make_browser):
     assert 'id="count-mine">1<' in counts.text and 'id="count-unassigned">2<' in counts.text
     team = await ben.get("/back/tickets?view=team")
     assert numbers_in(team.text) == [t1["number"]]
-    history = await fetch("SELECT field, old_value, new_value, actor_name FROM ticket_event WHERE ticket = {}", t1["id"])
+    history = await fetch(
+        "SELECT field, old_value, new_value, actor_name FROM ticket_event WHERE ticket = {}", t1["id"]
+    )
     assert {"field": "assignee", "old_value": "—", "new_value": "Ben Agent", "actor_name": "Ben Agent"} in history
 
 
@@ -155,9 +163,20 @@ async def _appointment_for(email: str, staff: int) -> None:
     async with write_transaction():
         service = (await Service.insert(Service(slug="tax", name="Tax advice", created_at=now)).run())[0]["id"]
         start = now + timedelta(days=2)
-        await Appointment.insert(Appointment(service=service, staff=staff, customer_name="Gwen", customer_email=email,
-                                             start_at=start, end_at=start + timedelta(minutes=30), uid="u-1",
-                                             manage_token_hash="h" * 64, created_at=now, updated_at=now)).run()
+        await Appointment.insert(
+            Appointment(
+                service=service,
+                staff=staff,
+                customer_name="Gwen",
+                customer_email=email,
+                start_at=start,
+                end_at=start + timedelta(minutes=30),
+                uid="u-1",
+                manage_token_hash="h" * 64,
+                created_at=now,
+                updated_at=now,
+            )
+        ).run()
 
 
 async def test_ticket_page_and_reply_with_note(desk, make_browser, outbox):
@@ -169,11 +188,14 @@ async def test_ticket_page_and_reply_with_note(desk, make_browser, outbox):
     assert page.status_code == 200 and "My password fails." in page.text
     assert "Tax advice" in page.text and "with Chloe Agent" in page.text  # the customer's appointments
     assert queries[0] <= 10, queries[0]
-    note = await ben.post(f"/back/tickets/{t['number']}/reply", {"body": "Checked the logs: lockout.", "kind": "internal"})
+    note = await ben.post(
+        f"/back/tickets/{t['number']}/reply", {"body": "Checked the logs: lockout.", "kind": "internal"}
+    )
     assert note.status_code == 303
     assert not [m for m in await outbox("gwen@example.org") if m["template"] == "ticket_reply"]
-    reply = await ben.post(f"/back/tickets/{t['number']}/reply", {"body": "Unlocked, try again.", "kind": "public",
-                                                                   "status": "pending"})
+    reply = await ben.post(
+        f"/back/tickets/{t['number']}/reply", {"body": "Unlocked, try again.", "kind": "public", "status": "pending"}
+    )
     assert reply.status_code == 303
     mails = [m for m in await outbox("gwen@example.org") if m["template"] == "ticket_reply"]
     assert len(mails) == 1 and "Unlocked" in mails[0]["body_text"] and "lockout" not in mails[0]["body_text"]
@@ -202,21 +224,36 @@ async def test_inline_changes_write_history_and_validate(desk, make_browser):
     t = await file_ticket("Slow app", desk.tech)
     ben = await agent(make_browser, "ben@example.org")
     n = t["number"]
-    response = await ben.post(f"/back/tickets/{n}/fields", {"priority": "urgent", "status": "on_hold",
-                                                             "team": str(desk.billing), "assignee": str(desk.dan),
-                                                             "category": str(desk.money)})
+    response = await ben.post(
+        f"/back/tickets/{n}/fields",
+        {
+            "priority": "urgent",
+            "status": "on_hold",
+            "team": str(desk.billing),
+            "assignee": str(desk.dan),
+            "category": str(desk.money),
+        },
+    )
     assert response.status_code == 303
     row = await Ticket.select().where(Ticket.id == t["id"]).first()
     assert (row["priority"], row["priority_rank"], row["status"], row["team"], row["assignee"]) == (
-        "urgent", 3, "on_hold", desk.billing, desk.dan)
-    events = {e["field"]: (e["old_value"], e["new_value"]) for e in await fetch(
-        "SELECT field, old_value, new_value FROM ticket_event WHERE ticket = {}", t["id"])}
+        "urgent",
+        3,
+        "on_hold",
+        desk.billing,
+        desk.dan,
+    )
+    events = {
+        e["field"]: (e["old_value"], e["new_value"])
+        for e in await fetch("SELECT field, old_value, new_value FROM ticket_event WHERE ticket = {}", t["id"])
+    }
     assert events["priority"] == ("Normal", "Urgent")
     assert events["team"] == ("Support", "Billing")
     assert events["assignee"] == ("—", "Dan Billing")
     assert events["status"] == ("New", "On hold")
-    bad = await ben.post(f"/back/tickets/{n}/fields", {"priority": "extreme", "assignee": "999999"},
-                         headers={"HX-Request": "true"})
+    bad = await ben.post(
+        f"/back/tickets/{n}/fields", {"priority": "extreme", "assignee": "999999"}, headers={"HX-Request": "true"}
+    )
     assert bad.status_code == 422
     assert "Choose a priority" in bad.text and "Choose an active agent" in bad.text
     page = await ben.get(f"/back/tickets/{n}")
@@ -226,8 +263,11 @@ async def test_inline_changes_write_history_and_validate(desk, make_browser):
 async def test_htmx_field_change_returns_the_main_column(desk, make_browser):
     t = await file_ticket("Dark mode", desk.tech)
     ben = await agent(make_browser, "ben@example.org")
-    response = await ben.post(f"/back/tickets/{t['number']}/fields", {"priority": "high"},
-                              headers={"HX-Request": "true", "HX-Target": "ticket-main"})
+    response = await ben.post(
+        f"/back/tickets/{t['number']}/fields",
+        {"priority": "high"},
+        headers={"HX-Request": "true", "HX-Target": "ticket-main"},
+    )
     assert response.status_code == 200
     assert response.text.lstrip().startswith('<div id="ticket-main"')
 
@@ -241,9 +281,15 @@ async def test_tags_filter_and_bulk(desk, make_browser):
     assert await work.ticket_tags(a["id"]) == ["billing-issue", "vip"]
     tagged = await ben.get("/back/tickets?view=open&tag=vip")
     assert numbers_in(tagged.text) == [a["number"]]
-    bulk = await ben.post("/back/tickets/bulk", {"number": [str(b["number"]), str(c["number"]), "999999"],
-                                                 "assignee": str(desk.chloe), "add_tag": "wave-2",
-                                                 "next": "/back/tickets?view=open"})
+    bulk = await ben.post(
+        "/back/tickets/bulk",
+        {
+            "number": [str(b["number"]), str(c["number"]), "999999"],
+            "assignee": str(desk.chloe),
+            "add_tag": "wave-2",
+            "next": "/back/tickets?view=open",
+        },
+    )
     assert bulk.status_code == 303 and bulk.headers["location"] == "/back/tickets?view=open"
     page = await ben.get("/back/tickets?view=open")
     assert "2 tickets changed" in page.text and "#999999" in page.text
@@ -299,8 +345,16 @@ async def test_canned_replies_shared_personal_and_placeholders(desk, make_browse
     admin = await agent(make_browser, "ada@example.org")
     ben = await agent(make_browser, "ben@example.org")
     chloe = await agent(make_browser, "chloe@example.org")
-    assert (await admin.post("/back/canned", {"title": "Greeting", "body": "Hello {{customer_first_name}}, "
-                                              "this is {{agent_name}} about #{{ticket_number}}.", "shared": "1"})).status_code == 303
+    assert (
+        await admin.post(
+            "/back/canned",
+            {
+                "title": "Greeting",
+                "body": "Hello {{customer_first_name}}, this is {{agent_name}} about #{{ticket_number}}.",
+                "shared": "1",
+            },
+        )
+    ).status_code == 303
     assert (await ben.post("/back/canned", {"title": "Mine", "body": "Ben's own"})).status_code == 303
     sneaky = await ben.post("/back/canned", {"title": "Sneaky", "body": "x", "shared": "1"})
     assert sneaky.status_code == 422
@@ -327,11 +381,15 @@ async def test_saved_views_own_and_shared(desk, make_browser):
     assert numbers_in(page.text) == [urgent["number"]] and "Urgent ones" in page.text
     chloe = await agent(make_browser, "chloe@example.org")
     assert "Urgent ones" not in (await chloe.get("/back/tickets")).text
-    refused = await ben.post("/back/tickets/views", {"name": "Team view", "query": "view=open", "team": str(desk.support)})
+    refused = await ben.post(
+        "/back/tickets/views", {"name": "Team view", "query": "view=open", "team": str(desk.support)}
+    )
     assert refused.status_code == 303 and "Only admins" in (await ben.get("/back/tickets")).text
     admin = await agent(make_browser, "ada@example.org")
-    await admin.post("/back/tickets/views", {"name": "Support urgent", "query": "view=open&priority=urgent",
-                                             "team": str(desk.support)})
+    await admin.post(
+        "/back/tickets/views",
+        {"name": "Support urgent", "query": "view=open&priority=urgent", "team": str(desk.support)},
+    )
     assert "Support urgent" in (await chloe.get("/back/tickets")).text
     view_id = re.search(r"saved-(\d+)", saved.headers["location"]).group(1)
     assert (await chloe.post(f"/back/tickets/views/{view_id}/delete")).status_code == 404
@@ -343,8 +401,10 @@ async def test_round_robin_skips_unavailable_and_capped_agents(desk, make_browse
     first = await file_ticket("One", desk.tech)
     second = await file_ticket("Two", desk.tech)
     third = await file_ticket("Three", desk.tech)
-    assignees = [(await Ticket.select(Ticket.assignee).where(Ticket.id == t["id"]).first())["assignee"]
-                 for t in (first, second, third)]
+    assignees = [
+        (await Ticket.select(Ticket.assignee).where(Ticket.id == t["id"]).first())["assignee"]
+        for t in (first, second, third)
+    ]
     assert assignees == [desk.ben, desk.chloe, desk.ben]
     async with write_transaction():
         await User.update({User.is_available: False}).where(User.id == desk.chloe).run()
@@ -370,14 +430,16 @@ async def test_teams_admin_pages(desk, make_browser):
     assert (await admin.post(f"/back/teams/{sales}/members", {"user": str(desk.ann)})).status_code == 422
     assert (await admin.post(f"/back/teams/{sales}", {"name": "Sales", "round_robin": "1"})).status_code == 303
     assert (await admin.post("/back/categories", {"name": "Quotes", "team": str(sales)})).status_code == 303
-    quotes = (await Category.select().where(Category.name == "Quotes").first())
+    quotes = await Category.select().where(Category.name == "Quotes").first()
     assert quotes["team"] == sales
     t = await file_ticket("Price for 10 seats?", quotes["id"])
     row = await Ticket.select(Ticket.team, Ticket.assignee).where(Ticket.id == t["id"]).first()
     assert (row["team"], row["assignee"]) == (sales, desk.chloe)
     bad = await admin.post(f"/back/users/{desk.ben}/agent", {"available": "1", "cap": "-3"})
     assert bad.status_code == 422
-    assert (await admin.post(f"/back/users/{desk.ben}/agent", {"available": "1", "cap": "5", "limited": "1"})).status_code == 303
+    assert (
+        await admin.post(f"/back/users/{desk.ben}/agent", {"available": "1", "cap": "5", "limited": "1"})
+    ).status_code == 303
     ben_row = await User.select().where(User.id == desk.ben).first()
     assert (ben_row["open_ticket_cap"], ben_row["limited_to_teams"]) == (5, True)
     ben = await agent(make_browser, "ben@example.org")
@@ -435,13 +497,21 @@ async def test_agent_attachments_reach_the_customer_but_a_note_s_do_not(desk, ma
     t = await file_ticket("Screenshot please", desk.tech)
     ben = await agent(make_browser, "ben@example.org")
     csrf = ben.cookies.get("csrftoken")
-    public = await ben.client.post(f"/back/tickets/{t['number']}/reply", data={"body": "Like this one.", "kind": "public",
-                                   "_csrf_token": csrf}, files=[("files", ("howto.png", PNG, "image/png"))])
+    public = await ben.client.post(
+        f"/back/tickets/{t['number']}/reply",
+        data={"body": "Like this one.", "kind": "public", "_csrf_token": csrf},
+        files=[("files", ("howto.png", PNG, "image/png"))],
+    )
     assert public.status_code == 303
-    note = await ben.client.post(f"/back/tickets/{t['number']}/reply", data={"body": "Internal log.", "kind": "internal",
-                                 "_csrf_token": csrf}, files=[("files", ("server.log", b"secret", "text/plain"))])
+    note = await ben.client.post(
+        f"/back/tickets/{t['number']}/reply",
+        data={"body": "Internal log.", "kind": "internal", "_csrf_token": csrf},
+        files=[("files", ("server.log", b"secret", "text/plain"))],
+    )
     assert note.status_code == 303
-    files = {r["filename"]: r["id"] for r in await fetch("SELECT id, filename FROM attachment WHERE ticket = {}", t["id"])}
+    files = {
+        r["filename"]: r["id"] for r in await fetch("SELECT id, filename FROM attachment WHERE ticket = {}", t["id"])
+    }
     assert (await ben.get(f"/back/tickets/{t['number']}/attachments/{files['server.log']}")).content == b"secret"
     thread = await services.public_thread(t["id"])
     shown = [a["filename"] for m in thread for a in m["attachments"]]

@@ -21,7 +21,8 @@ async def test_ticket_fields_save_on_a_button_not_on_change(desk, make_browser):
     assert "<noscript>" not in form and re.search(r'<button type="submit"[^>]*>Update ticket</button>', form)
     for name in ("status", "priority", "category", "team", "assignee"):
         assert f'name="{name}"' in form and "hx-trigger" not in re.search(
-            rf'<select[^>]*name="{name}"[^>]*>', form).group(0)
+            rf'<select[^>]*name="{name}"[^>]*>', form
+        ).group(0)
 
 
 async def test_htmx_save_announces_the_outcome_in_the_live_region(desk, make_browser):
@@ -31,8 +32,11 @@ async def test_htmx_save_announces_the_outcome_in_the_live_region(desk, make_bro
     headers = {"HX-Request": "true", "HX-Target": "ticket-main", "HX-Current-URL": f"http://testserver{url}"}
     response = await ben.post(f"{url}/fields", {"priority": "high", "status": "new"}, headers=headers)
     assert response.status_code == 200
-    assert re.search(r'<div id="messages" hx-swap-oob="innerHTML"><p class="flash flash-success">'
-                     r'Saved: priority\.</p></div>', response.text)
+    assert re.search(
+        r'<div id="messages" hx-swap-oob="innerHTML"><p class="flash flash-success">'
+        r"Saved: priority\.</p></div>",
+        response.text,
+    )
     again = await ben.post(f"{url}/fields", {"priority": "high"}, headers=headers)
     assert "Nothing to save" in again.text
     # Announced once, in place: not again as a stale flash on the next page.
@@ -47,4 +51,4 @@ async def test_plain_save_flashes_the_outcome(desk, make_browser):
     response = await ben.post(f"/back/tickets/{ticket['number']}/fields", {"priority": "low"})
     assert response.status_code == 303
     page = (await ben.get(response.headers["location"])).text
-    assert "Saved: priority." in page and 'hx-swap-oob' not in page
+    assert "Saved: priority." in page and "hx-swap-oob" not in page

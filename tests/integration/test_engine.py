@@ -80,8 +80,8 @@ async def test_sqlite_failed_commit_closes_the_connection(app, settings, engine_
     engine = PortalSQLiteEngine(path=path, timeout=5)
     await engine._run_in_new_connection("CREATE TABLE leaktest_parent (id integer PRIMARY KEY)")
     await engine._run_in_new_connection(
-        "CREATE TABLE leaktest_child (parent integer REFERENCES leaktest_parent (id) "
-        "DEFERRABLE INITIALLY DEFERRED)")
+        "CREATE TABLE leaktest_child (parent integer REFERENCES leaktest_parent (id) DEFERRABLE INITIALLY DEFERRED)"
+    )
     before = await settled_thread_count(wait=0.3)
     for _ in range(5):
         body_done = False
@@ -105,8 +105,10 @@ async def test_sqlite_failed_commit_closes_the_connection(app, settings, engine_
 async def test_postgres_failed_commit_gives_the_connection_back(app, settings, engine_name):
     only(engine_name, "postgres")
     await fetch("DROP TABLE IF EXISTS leaktest_commit")
-    await fetch("CREATE TABLE leaktest_commit (id integer, "
-                "CONSTRAINT leaktest_commit_id_uq UNIQUE (id) DEFERRABLE INITIALLY DEFERRED)")
+    await fetch(
+        "CREATE TABLE leaktest_commit (id integer, "
+        "CONSTRAINT leaktest_commit_id_uq UNIQUE (id) DEFERRABLE INITIALLY DEFERRED)"
+    )
     engine = PortalPostgresEngine(config={"dsn": settings.database_url})
     await engine.start_connection_pool(min_size=1, max_size=2)
     pool = engine.pool
@@ -130,7 +132,8 @@ async def test_postgres_failed_commit_gives_the_connection_back(app, settings, e
         assert pool.get_size() <= 2
         assert pool.get_idle_size() == pool.get_size(), "a connection was never released to the pool"
         rows = await asyncio.wait_for(
-            engine.run_querystring(QueryString("SELECT count(*) AS n FROM leaktest_commit")), timeout=5)
+            engine.run_querystring(QueryString("SELECT count(*) AS n FROM leaktest_commit")), timeout=5
+        )
         assert [dict(row) for row in rows] == [{"n": 0}]
         async with engine.transaction():
             await engine.run_querystring(QueryString("INSERT INTO leaktest_commit (id) VALUES (2)"))
@@ -139,7 +142,7 @@ async def test_postgres_failed_commit_gives_the_connection_back(app, settings, e
     finally:
         try:
             await asyncio.wait_for(pool.close(), timeout=5)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             pool.terminate()
             pytest.fail("closing the pool hung: a connection was never released")
         finally:

@@ -19,8 +19,10 @@ from tests.conftest import Browser, link_in, running
 from tests.factories import PASSWORD
 
 REDIS_URL = os.environ.get("PORTAL_TEST_REDIS_URL", "")
-PNG = (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00\x1f\x15\xc4"
-       b"\x89\x00\x00\x00\rIDATx\x9cc\xf8\x0f\x00\x00\x01\x01\x00\x05\x18\xd8N\x00\x00\x00\x00IEND\xaeB`\x82")
+PNG = (
+    b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00\x1f\x15\xc4"
+    b"\x89\x00\x00\x00\rIDATx\x9cc\xf8\x0f\x00\x00\x01\x01\x00\x05\x18\xd8N\x00\x00\x00\x00IEND\xaeB`\x82"
+)
 
 
 @pytest.fixture
@@ -54,13 +56,15 @@ def assert_security_headers(response: httpx.Response) -> None:
 
 # --- security headers outside a matched route ------------------------------------------------------------------
 
+
 async def test_error_answers_outside_a_route_carry_the_security_headers(browser):
     unrouted = await browser.get("/no/such/page")
     assert unrouted.status_code == 404
     wrong_method = await browser.client.put("/healthz")
     assert wrong_method.status_code == 405
-    too_large = await browser.post("/signup", {"name": "x" * (2 * 1024 * 1024), "email": "a@example.org",
-                                               "password": "purple otter canoe"})
+    too_large = await browser.post(
+        "/signup", {"name": "x" * (2 * 1024 * 1024), "email": "a@example.org", "password": "purple otter canoe"}
+    )
     assert too_large.status_code == 413
     nul = await browser.get("/login?next=%00")
     assert nul.status_code == 400
@@ -114,6 +118,7 @@ async def test_head_on_the_live_stream_ends_after_the_headers(browser, make_user
 
 # --- Server-Timing ---------------------------------------------------------------------------------------------
 
+
 async def test_server_timing_only_for_signed_in_staff(browser, make_browser, make_user):
     assert "server-timing" not in (await browser.get("/password/forgot")).headers
     assert "server-timing" not in (await browser.post("/password/forgot", {"email": "nobody@example.org"})).headers
@@ -129,38 +134,57 @@ async def test_server_timing_only_for_signed_in_staff(browser, make_browser, mak
 
 async def test_server_timing_for_everyone_when_the_bench_setting_is_on(settings):
     app = create_app(settings.with_(server_timing=True))
-    async with running(app), httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
-                                               base_url="http://testserver") as client:
-        assert "db;desc=\"queries\"" in (await client.get("/password/forgot")).headers["server-timing"]
+    async with (
+        running(app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as client,
+    ):
+        assert 'db;desc="queries"' in (await client.get("/password/forgot")).headers["server-timing"]
 
 
 # --- attachments and logout ------------------------------------------------------------------------------------
+
 
 async def test_attachments_are_not_cached_on_any_route(browser, make_browser, make_user, outbox):
     category = (await Category.insert(Category(name="Technical problem", position=1)).run())[0]["id"]
     await make_user("ann@example.org", name="Ann Lee")
     await browser.login("ann@example.org")
     await browser.get("/tickets/new")
-    form = {"subject": "Screenshot", "body": "See the file.", "category": str(category),
-            "_csrf_token": browser.cookies.get("csrftoken")}
+    form = {
+        "subject": "Screenshot",
+        "body": "See the file.",
+        "category": str(category),
+        "_csrf_token": browser.cookies.get("csrftoken"),
+    }
     response = await browser.client.post("/tickets/new", data=form, files=[("files", ("shot.png", PNG, "image/png"))])
     assert response.status_code == 201, response.text
     number = (await Ticket.select(Ticket.number).first())["number"]
     attachment = (await Attachment.select(Attachment.id).first())["id"]
     guest = await make_browser()
     await guest.get("/tickets/new")
-    response = await guest.client.post("/tickets/new", files=[("files", ("shot.png", PNG, "image/png"))], data={
-        "name": "Gwen Guest", "email": "gwen@example.org", "subject": "Printer", "body": "Look.",
-        "category": str(category), "website": "", "_csrf_token": guest.cookies.get("csrftoken")})
+    response = await guest.client.post(
+        "/tickets/new",
+        files=[("files", ("shot.png", PNG, "image/png"))],
+        data={
+            "name": "Gwen Guest",
+            "email": "gwen@example.org",
+            "subject": "Printer",
+            "body": "Look.",
+            "category": str(category),
+            "website": "",
+            "_csrf_token": guest.cookies.get("csrftoken"),
+        },
+    )
     assert response.status_code == 201, response.text
     guest_link = link_in((await outbox("gwen@example.org"))[-1]["body_text"], "/t/")
     guest_attachment = (await Attachment.select(Attachment.id).order_by(Attachment.id, ascending=False).first())["id"]
     await make_user("agent@example.org", "agent")
     agent = await make_browser()
     await agent.login("agent@example.org")
-    for client, path in ((browser, f"/tickets/{number}/attachments/{attachment}"),
-                         (guest, f"{guest_link}/attachments/{guest_attachment}"),
-                         (agent, f"/back/tickets/{number}/attachments/{attachment}")):
+    for client, path in (
+        (browser, f"/tickets/{number}/attachments/{attachment}"),
+        (guest, f"{guest_link}/attachments/{guest_attachment}"),
+        (agent, f"/back/tickets/{number}/attachments/{attachment}"),
+    ):
         download = await client.get(path)
         assert download.status_code == 200 and download.content == PNG, path
         assert download.headers["cache-control"] == "no-store", path
@@ -182,6 +206,7 @@ async def test_logout_deletes_the_session_cookie(browser, make_user):
 
 # --- login throttles -------------------------------------------------------------------------------------------
 
+
 @BOTH_STORES
 async def test_successful_logins_from_one_office_address_are_not_throttled(make_browser, make_user):
     for i in range(25):
@@ -192,14 +217,18 @@ async def test_successful_logins_from_one_office_address_are_not_throttled(make_
         assert response.status_code == 303, (i, response.status_code)
     again = await make_browser()
     for _ in range(6):  # the same account, many times: only failures count
-        assert (await again.post("/login", {"email": "colleague0@example.org", "password": PASSWORD})).status_code == 303
+        assert (
+            await again.post("/login", {"email": "colleague0@example.org", "password": PASSWORD})
+        ).status_code == 303
 
 
 @BOTH_STORES
 async def test_failed_logins_are_still_throttled_per_address(browser, make_user):
     await make_user("bob@example.org")
     for i in range(20):
-        assert (await browser.post("/login", {"email": f"user{i}@example.org", "password": "wrong guess!"})).status_code == 422
+        assert (
+            await browser.post("/login", {"email": f"user{i}@example.org", "password": "wrong guess!"})
+        ).status_code == 422
     response = await browser.post("/login", {"email": "bob@example.org", "password": PASSWORD})
     assert response.status_code == 429 and "Try again in" in response.text
 
@@ -217,8 +246,11 @@ def _served_as_by_portal_serve(app, settings, client_address: str) -> Browser:
 
 async def _fail_logins(browser: Browser, forwarded_for: list[str]) -> None:
     for i, address in enumerate(forwarded_for):  # a new account each time: the address is what counts
-        response = await browser.post("/login", {"email": f"nobody{i}@example.org", "password": "wrong guess!"},
-                                      headers={"X-Forwarded-For": address})
+        response = await browser.post(
+            "/login",
+            {"email": f"nobody{i}@example.org", "password": "wrong guess!"},
+            headers={"X-Forwarded-For": address},
+        )
         assert response.status_code == 422
 
 

@@ -4,15 +4,15 @@ unique schedules, leases and concurrent workers (SKIP LOCKED on PostgreSQL, BEGI
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
 from portal.clock import utcnow
 from portal.db import write_transaction
+from portal.jobs import worker
 from portal.jobs.queue import LEASE, backoff, claim_next, complete, enqueue, fail, pending_count
 from portal.jobs.tables import Job
-from portal.jobs import worker
 from portal.jobs.worker import GIVE_UP, HANDLERS, SCHEDULES, Schedule, drain, run_one, schedule_due
 
 
@@ -178,8 +178,7 @@ async def test_worker_that_lost_its_lease_does_not_fire_give_up(register):
             # While this (first) worker is still busy, its lease runs out and another worker takes
             # the job over and completes it.
             async with write_transaction():
-                await Job.update({Job.locked_until: utcnow() - timedelta(seconds=1)}).where(
-                    Job.id == job["id"]).run()
+                await Job.update({Job.locked_until: utcnow() - timedelta(seconds=1)}).where(Job.id == job["id"]).run()
             other = await claim_next("test-w2")
             assert other is not None and other.id == job["id"]
             await complete(other, "test-w2")
@@ -200,7 +199,7 @@ async def test_worker_that_lost_its_lease_does_not_fire_give_up(register):
 
 
 async def test_schedule_due_creates_one_job_per_occurrence(app):
-    now = datetime(2026, 11, 23, 22, 31, 5, 123456, tzinfo=timezone.utc)
+    now = datetime(2026, 11, 23, 22, 31, 5, 123456, tzinfo=UTC)
     kinds = [schedule.kind for schedule in SCHEDULES]
     assert len(set(kinds)) == len(kinds) >= 1
 
@@ -212,8 +211,10 @@ async def test_schedule_due_creates_one_job_per_occurrence(app):
     assert sorted(row["kind"] for row in rows) == sorted(kinds)
     periods = {schedule.kind: schedule.every for schedule in SCHEDULES}
     for row in rows:
-        expected = {timedelta(hours=1): datetime(2026, 11, 23, 22, 0, tzinfo=timezone.utc),
-                    timedelta(days=1): datetime(2026, 11, 23, 0, 0, tzinfo=timezone.utc)}[periods[row["kind"]]]
+        expected = {
+            timedelta(hours=1): datetime(2026, 11, 23, 22, 0, tzinfo=UTC),
+            timedelta(days=1): datetime(2026, 11, 23, 0, 0, tzinfo=UTC),
+        }[periods[row["kind"]]]
         assert row["run_at"] == expected
         assert row["unique_key"] == f"{row['kind']}@{expected.isoformat()}"
 
@@ -225,8 +226,7 @@ async def test_schedule_due_creates_one_job_per_occurrence(app):
 
 async def test_enqueue_with_unique_key_is_idempotent(app):
     first = await enqueue("test.unique", {"n": 1}, unique_key="test.unique@1")
-    results = await asyncio.gather(*(enqueue("test.unique", {"n": 2}, unique_key="test.unique@1")
-                                     for _ in range(5)))
+    results = await asyncio.gather(*(enqueue("test.unique", {"n": 2}, unique_key="test.unique@1") for _ in range(5)))
     assert first is not None and results == [None] * 5
     rows = await Job.select(Job.id, Job.payload).where(Job.kind == "test.unique")
     assert [row["id"] for row in rows] == [first]
@@ -236,13 +236,12 @@ def test_schedule_occurrence_aligns_to_the_period():
     hourly = Schedule("test.hourly", timedelta(hours=1))
     quarter = Schedule("test.quarter", timedelta(minutes=15))
     daily = Schedule("test.daily", timedelta(days=1))
-    now = datetime(2026, 11, 23, 22, 31, 5, 999999, tzinfo=timezone.utc)
-    assert hourly.occurrence(now) == datetime(2026, 11, 23, 22, 0, tzinfo=timezone.utc)
-    assert quarter.occurrence(now) == datetime(2026, 11, 23, 22, 30, tzinfo=timezone.utc)
-    assert daily.occurrence(now) == datetime(2026, 11, 23, 0, 0, tzinfo=timezone.utc)
+    now = datetime(2026, 11, 23, 22, 31, 5, 999999, tzinfo=UTC)
+    assert hourly.occurrence(now) == datetime(2026, 11, 23, 22, 0, tzinfo=UTC)
+    assert quarter.occurrence(now) == datetime(2026, 11, 23, 22, 30, tzinfo=UTC)
+    assert daily.occurrence(now) == datetime(2026, 11, 23, 0, 0, tzinfo=UTC)
     # Exactly on a boundary, the occurrence is that boundary.
-    assert hourly.occurrence(datetime(2026, 11, 23, 22, 0, tzinfo=timezone.utc)) == datetime(
-        2026, 11, 23, 22, 0, tzinfo=timezone.utc)
+    assert hourly.occurrence(datetime(2026, 11, 23, 22, 0, tzinfo=UTC)) == datetime(2026, 11, 23, 22, 0, tzinfo=UTC)
     # Every worker gets the same instant whatever its time zone.
     india = timezone(timedelta(hours=5, minutes=30))
     assert hourly.occurrence(now.astimezone(india)) == hourly.occurrence(now)

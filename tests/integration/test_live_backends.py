@@ -25,8 +25,9 @@ async def _relay(settings: Settings) -> dict:
     first, second = live.make_plugin(settings), live.make_plugin(settings)
     async with first, second, second.start_subscription(live.CHANNELS) as subscriber:
         await asyncio.sleep(0.3)  # the LISTEN / SUBSCRIBE reaches the server
-        first.publish({"type": "ticket", "number": 7, "team": None, "actor": 1, "name": "Ben",
-                       "what": "reply"}, "tickets")
+        first.publish(
+            {"type": "ticket", "number": 7, "team": None, "actor": 1, "name": "Ben", "what": "reply"}, "tickets"
+        )
         events = subscriber.iter_events()
         raw = await asyncio.wait_for(events.__anext__(), timeout=10)
     return live.decode(raw)
@@ -34,8 +35,9 @@ async def _relay(settings: Settings) -> dict:
 
 @pytest.mark.skipif(not os.environ.get("PORTAL_TEST_REDIS_URL"), reason="set PORTAL_TEST_REDIS_URL")
 async def test_events_cross_processes_through_redis(tmp_path):
-    settings = Settings(database_url="sqlite:///x", var_dir=tmp_path, secret_key="k",
-                        redis_url=os.environ["PORTAL_TEST_REDIS_URL"])
+    settings = Settings(
+        database_url="sqlite:///x", var_dir=tmp_path, secret_key="k", redis_url=os.environ["PORTAL_TEST_REDIS_URL"]
+    )
     assert (await _relay(settings))["number"] == 7
 
 
@@ -47,6 +49,7 @@ async def test_events_cross_processes_through_postgresql_listen_notify(tmp_path)
 
 # --- streams that come and go ---------------------------------------------------------------------------------
 
+
 class SseStream:
     """One ``/events`` request driven the way uvicorn drives it: the body arrives chunk by chunk,
     and closing the tab is an ``http.disconnect`` (Litestar then cancels the stream's task)."""
@@ -54,10 +57,20 @@ class SseStream:
     def __init__(self, app, cookie: str) -> None:
         self.chunks: asyncio.Queue = asyncio.Queue()
         self.gone = asyncio.Event()
-        scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "GET",
-                 "scheme": "http", "path": "/events", "raw_path": b"/events", "query_string": b"",
-                 "root_path": "", "headers": [(b"host", b"testserver"), (b"cookie", cookie.encode())],
-                 "client": ("127.0.0.1", 5000), "server": ("testserver", 80)}
+        scope = {
+            "type": "http",
+            "asgi": {"version": "3.0"},
+            "http_version": "1.1",
+            "method": "GET",
+            "scheme": "http",
+            "path": "/events",
+            "raw_path": b"/events",
+            "query_string": b"",
+            "root_path": "",
+            "headers": [(b"host", b"testserver"), (b"cookie", cookie.encode())],
+            "client": ("127.0.0.1", 5000),
+            "server": ("testserver", 80),
+        }
         self.task = asyncio.create_task(app(scope, self._receive, self._send))
         self._requested = False
 
@@ -79,6 +92,7 @@ class SseStream:
             while text not in (chunk := await self.chunks.get()):
                 pass
             return chunk
+
         return await asyncio.wait_for(read(), timeout)
 
     async def close(self) -> None:

@@ -112,8 +112,9 @@ async def test_rolled_back_change_queues_no_mail(app):
 
 async def test_html_body_escapes_the_context(app):
     async with write_transaction():
-        mail_id = await queue_mail("ann@example.org", "verify_email",
-                                   {"name": "<script>alert(1)</script>", "link": LINK})
+        mail_id = await queue_mail(
+            "ann@example.org", "verify_email", {"name": "<script>alert(1)</script>", "link": LINK}
+        )
     row = await mail_row(mail_id)
     assert "<script>" not in row["body_html"] and "&lt;script&gt;" in row["body_html"]
 
@@ -186,8 +187,11 @@ async def test_retried_job_for_a_sent_mail_does_not_send_twice(smtp_server):
     # The job runs again (its lease ran out before it was marked done, or it was enqueued twice).
     job = await send_job(mail_id)
     async with write_transaction():
-        await Job.update({Job.done_at: None, Job.locked_until: None,
-                          Job.run_at: utcnow() - timedelta(seconds=1)}).where(Job.id == job["id"]).run()
+        await (
+            Job.update({Job.done_at: None, Job.locked_until: None, Job.run_at: utcnow() - timedelta(seconds=1)})
+            .where(Job.id == job["id"])
+            .run()
+        )
     assert await drain("test-worker") == 1
     assert len(smtp_server.envelopes) == 1
     row = await mail_row(mail_id)
@@ -207,8 +211,11 @@ async def test_stored_mail_is_not_sent_when_smtp_is_configured_later(app, settin
     try:
         job = await send_job(mail_id)
         async with write_transaction():
-            await Job.update({Job.done_at: None, Job.run_at: utcnow() - timedelta(seconds=1)}).where(
-                Job.id == job["id"]).run()
+            await (
+                Job.update({Job.done_at: None, Job.run_at: utcnow() - timedelta(seconds=1)})
+                .where(Job.id == job["id"])
+                .run()
+            )
         assert await drain("test-worker") == 1
         assert collector.envelopes == []
     finally:
@@ -218,8 +225,10 @@ async def test_stored_mail_is_not_sent_when_smtp_is_configured_later(app, settin
 
 async def test_outbox_page_is_newest_first_and_keyset_paginated(app):
     async with write_transaction():
-        ids = [await queue_mail(f"user{n}@example.org", "verify_email", {"name": "U", "link": LINK})
-               for n in range(OUTBOX_PAGE + 3)]
+        ids = [
+            await queue_mail(f"user{n}@example.org", "verify_email", {"name": "U", "link": LINK})
+            for n in range(OUTBOX_PAGE + 3)
+        ]
         await queue_mail("ann@example.org", "verify_email", {"name": "Ann", "link": LINK})
     first, cursor = await outbox_page()
     assert len(first) == OUTBOX_PAGE and first[0].to_address == "ann@example.org"
@@ -233,19 +242,33 @@ async def test_outbox_page_is_newest_first_and_keyset_paginated(app):
     assert [row.to_address for row in only] == ["ann@example.org"] and none is None
 
 
-@pytest.mark.parametrize(("url", "expected"), [
-    ("smtp://u:p@h:25", {"hostname": "h", "port": 25, "use_tls": False, "start_tls": False,
-                         "username": "u", "password": "p"}),
-    ("smtp://mail.example.org", {"hostname": "mail.example.org", "port": 25, "use_tls": False,
-                                 "start_tls": False}),
-    ("smtp+starttls://h", {"hostname": "h", "port": 587, "use_tls": False, "start_tls": True}),
-    ("smtp+starttls://u:p@h:2525", {"hostname": "h", "port": 2525, "use_tls": False, "start_tls": True,
-                                    "username": "u", "password": "p"}),
-    ("smtps://h", {"hostname": "h", "port": 465, "use_tls": True, "start_tls": False}),
-    ("smtps://desk%40example.org:p%3As%2Fw@h", {"hostname": "h", "port": 465, "use_tls": True,
-                                                "start_tls": False, "username": "desk@example.org",
-                                                "password": "p:s/w"}),
-])
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        (
+            "smtp://u:p@h:25",
+            {"hostname": "h", "port": 25, "use_tls": False, "start_tls": False, "username": "u", "password": "p"},
+        ),
+        ("smtp://mail.example.org", {"hostname": "mail.example.org", "port": 25, "use_tls": False, "start_tls": False}),
+        ("smtp+starttls://h", {"hostname": "h", "port": 587, "use_tls": False, "start_tls": True}),
+        (
+            "smtp+starttls://u:p@h:2525",
+            {"hostname": "h", "port": 2525, "use_tls": False, "start_tls": True, "username": "u", "password": "p"},
+        ),
+        ("smtps://h", {"hostname": "h", "port": 465, "use_tls": True, "start_tls": False}),
+        (
+            "smtps://desk%40example.org:p%3As%2Fw@h",
+            {
+                "hostname": "h",
+                "port": 465,
+                "use_tls": True,
+                "start_tls": False,
+                "username": "desk@example.org",
+                "password": "p:s/w",
+            },
+        ),
+    ],
+)
 def test_smtp_options(url, expected):
     options = smtp_options(url)
     assert {key: value for key, value in options.items() if key != "timeout"} == expected

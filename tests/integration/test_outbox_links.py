@@ -37,8 +37,11 @@ async def test_outbox_links_stay_masked_and_hostile_text_stays_text(make_browser
     admin, mail = await _reset_mail(make_browser, make_user)
     body = mail["body_text"] + '\nSee javascript:alert(1) and http://e.org/"><script>x</script> and data:text/html,x'
     async with write_transaction():  # as if delivered over SMTP: secret links are masked
-        await OutboundMail.update({OutboundMail.status: "sent", OutboundMail.body_text: body}).where(
-            OutboundMail.id == mail["id"]).run()
+        await (
+            OutboundMail.update({OutboundMail.status: "sent", OutboundMail.body_text: body})
+            .where(OutboundMail.id == mail["id"])
+            .run()
+        )
     text = mail_text((await admin.get(f"/back/outbox/{mail['id']}")).text)
     assert "/password/reset/…" in text and 'href="http://testserver/password/reset/' not in text
     assert "<script>" not in text and "&lt;script&gt;" in text

@@ -12,10 +12,15 @@ BOUNDARY = "----WebKitFormBoundaryq7a9HcJv3pT2xLmE"
 
 def browser_multipart(fields: dict[str, str], file_inputs: tuple[str, ...] = ("files",)) -> tuple[bytes, dict]:
     """The body Chromium and Firefox send for a form whose file inputs were left empty."""
-    parts = [f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'.encode()
-             for name, value in fields.items()]
-    parts += [f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="{name}"; filename=""\r\n'
-              f'Content-Type: application/octet-stream\r\n\r\n\r\n'.encode() for name in file_inputs]
+    parts = [
+        f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'.encode()
+        for name, value in fields.items()
+    ]
+    parts += [
+        f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="{name}"; filename=""\r\n'
+        f"Content-Type: application/octet-stream\r\n\r\n\r\n".encode()
+        for name in file_inputs
+    ]
     body = b"".join(parts) + f"--{BOUNDARY}--\r\n".encode()
     return body, {"Content-Type": f"multipart/form-data; boundary={BOUNDARY}"}
 
@@ -28,8 +33,15 @@ async def send_plain_form(browser, url: str, fields: dict[str, str], file_inputs
 
 
 def new_ticket(category: int, **overrides) -> dict[str, str]:
-    return {"name": "Gwen Guest", "email": "gwen@example.org", "category": str(category), "subject": "No file",
-            "body": "Nothing attached.", "website": "", **overrides}
+    return {
+        "name": "Gwen Guest",
+        "email": "gwen@example.org",
+        "category": str(category),
+        "subject": "No file",
+        "body": "Nothing attached.",
+        "website": "",
+        **overrides,
+    }
 
 
 async def test_a_ticket_filed_without_javascript_or_attachment_is_created(desk, make_browser):
@@ -61,8 +73,9 @@ async def test_replies_without_javascript_or_attachment_are_added(desk, make_bro
     assert signed_in.status_code == 303, signed_in.text[:2000]
     ben = await agent(make_browser, "ben@example.org")
     for kind, text in (("public", "An answer."), ("internal", "A note.")):
-        response = await send_plain_form(ben, f"/back/tickets/{ticket['number']}/reply",
-                                         {"body": text, "kind": kind, "status": ""})
+        response = await send_plain_form(
+            ben, f"/back/tickets/{ticket['number']}/reply", {"body": text, "kind": kind, "status": ""}
+        )
         assert response.status_code == 303, response.text[:2000]
     bodies = [m["body_source"] for m in await Message.select(Message.body_source).order_by(Message.id)]
     assert bodies[1:] == ["From my link.", "Signed in.", "An answer.", "A note."]
@@ -71,8 +84,9 @@ async def test_replies_without_javascript_or_attachment_are_added(desk, make_bro
 async def test_empty_plain_replies_show_the_message_not_a_400(desk, make_browser):
     ticket = await file_ticket("Empty replies", desk.tech)
     ben = await agent(make_browser, "ben@example.org")
-    response = await send_plain_form(ben, f"/back/tickets/{ticket['number']}/reply",
-                                     {"body": "", "kind": "public", "status": ""})
+    response = await send_plain_form(
+        ben, f"/back/tickets/{ticket['number']}/reply", {"body": "", "kind": "public", "status": ""}
+    )
     assert response.status_code == 422 and "could not be read" not in response.text
     assert await Message.count() == 1
 
@@ -98,12 +112,24 @@ async def test_bulk_apply_with_nothing_ticked_says_so(desk, make_browser):
     """The bulk bar sent with no ticket ticked has no ``number`` field at all."""
     await file_ticket("Left alone", desk.tech)
     ben = await agent(make_browser, "ben@example.org")
-    plain = await ben.post("/back/tickets/bulk", {"next": "/back/tickets?view=open", "status": "solved",
-                                                  "priority": "", "assignee": "", "team": "", "add_tag": ""})
+    plain = await ben.post(
+        "/back/tickets/bulk",
+        {
+            "next": "/back/tickets?view=open",
+            "status": "solved",
+            "priority": "",
+            "assignee": "",
+            "team": "",
+            "add_tag": "",
+        },
+    )
     assert plain.status_code == 303 and plain.headers["location"] == "/back/tickets?view=open"
     assert "Select at least one ticket" in (await ben.get("/back/tickets?view=open")).text
-    htmx = await ben.post("/back/tickets/bulk", {"next": "/back/tickets", "status": "solved"},
-                          headers={"HX-Request": "true", "HX-Current-URL": "http://testserver/back/tickets"})
+    htmx = await ben.post(
+        "/back/tickets/bulk",
+        {"next": "/back/tickets", "status": "solved"},
+        headers={"HX-Request": "true", "HX-Current-URL": "http://testserver/back/tickets"},
+    )
     assert htmx.status_code == 200 and htmx.headers.get("HX-Refresh") == "true"
     assert "Select at least one ticket" in (await ben.get("/back/tickets")).text
     assert (await Ticket.select(Ticket.status).first())["status"] == "new"

@@ -37,11 +37,16 @@ async def last_link(outbox, email: str, prefix: str) -> str:
 
 # --- merges ------------------------------------------------------------------------------------------
 
+
 async def test_merge_into_a_customers_ticket_revokes_the_strangers_link(make_browser, make_user, outbox):
     ann_id = await make_user("ann@example.org", name="Ann Lee")
     ann = Actor(id=ann_id, email="ann@example.org", name="Ann Lee", role="customer")
-    target = await services.open_ticket(ann, services.NewTicket(subject="My bank details", body="IBAN FR76 secret"),
-                                        ip="127.0.0.1", throttle=NoThrottle())
+    target = await services.open_ticket(
+        ann,
+        services.NewTicket(subject="My bank details", body="IBAN FR76 secret"),
+        ip="127.0.0.1",
+        throttle=NoThrottle(),
+    )
     assert target["requester"] is not None
     # A stranger files with Ann's address. Even holding that ticket's guest link (here: from the mail)…
     source = await guest_ticket("Same problem", "ann@example.org", body="stranger's text")
@@ -57,8 +62,7 @@ async def test_merge_into_a_customers_ticket_revokes_the_strangers_link(make_bro
     refused = await stranger.get(source_link)
     assert refused.status_code == 404 and "IBAN" not in refused.text
     assert await TicketToken.count().where(TicketToken.ticket == target["id"]) == 0
-    assert await TicketToken.count().where((TicketToken.ticket == source["id"])
-                                           & TicketToken.revoked_at.is_null()) == 0
+    assert await TicketToken.count().where((TicketToken.ticket == source["id"]) & TicketToken.revoked_at.is_null()) == 0
     mail = [m for m in await outbox("ann@example.org") if m["template"] == "ticket_merged"][-1]
     assert f"http://testserver/tickets/{target['number']}" in mail["body_text"] and "/t/" not in mail["body_text"]
 
@@ -71,7 +75,9 @@ async def test_merge_of_guest_tickets_mails_a_fresh_link_for_the_target(make_bro
     await make_user("ben@example.org", "agent", name="Ben Agent")
     ben = await make_browser()
     await ben.login("ben@example.org", PASSWORD)
-    assert (await ben.post(f"/back/tickets/{source['number']}/merge", {"into": str(target["number"])})).status_code == 303
+    assert (
+        await ben.post(f"/back/tickets/{source['number']}/merge", {"into": str(target["number"])})
+    ).status_code == 303
 
     guest = await make_browser()
     assert (await guest.get(source_link)).status_code == 404
@@ -86,12 +92,15 @@ async def test_merge_of_guest_tickets_mails_a_fresh_link_for_the_target(make_bro
 
 # --- bookings ----------------------------------------------------------------------------------------
 
+
 async def test_strangers_guest_booking_with_a_customers_address_stays_out_of_their_account(
-        make_browser, make_user, desk, outbox):  # noqa: F811
+    make_browser, make_user, desk, outbox
+):  # noqa: F811
     await make_user("ann@example.org", name="Ann Lee")
     stranger = await make_browser()
-    response = await stranger.post("/book/consultation", booking_form(tomorrow_at(10), email="ann@example.org",
-                                                                      note="stranger's note"))
+    response = await stranger.post(
+        "/book/consultation", booking_form(tomorrow_at(10), email="ann@example.org", note="stranger's note")
+    )
     assert response.status_code == 201
     assert "/appointments/manage/" not in response.text and "sent a confirmation" in response.text
     appointment = await Appointment.select().first()
@@ -112,11 +121,13 @@ async def test_strangers_guest_booking_with_a_customers_address_stays_out_of_the
 
 
 async def test_verified_sign_up_claims_only_proven_guest_bookings(browser, make_browser, desk, outbox):  # noqa: F811
-    assert (await browser.post("/book/consultation", booking_form(tomorrow_at(10), email="vic@example.org"))
-            ).status_code == 201
+    assert (
+        await browser.post("/book/consultation", booking_form(tomorrow_at(10), email="vic@example.org"))
+    ).status_code == 201
     proven = await last_link(outbox, "vic@example.org", "/appointments/manage/")
-    assert (await browser.post("/book/consultation", booking_form(tomorrow_at(14), email="vic@example.org"))
-            ).status_code == 201
+    assert (
+        await browser.post("/book/consultation", booking_form(tomorrow_at(14), email="vic@example.org"))
+    ).status_code == 201
     assert (await browser.get(proven)).status_code == 200  # no account yet: proven, joins nothing
 
     vic = await make_browser()
@@ -129,6 +140,7 @@ async def test_verified_sign_up_claims_only_proven_guest_bookings(browser, make_
 
 
 # --- account pre-hijacking -------------------------------------------------------------------------------
+
 
 async def test_verification_from_another_session_makes_the_owner_choose_the_password(make_browser, outbox):
     attacker = await make_browser()
@@ -167,6 +179,7 @@ async def test_verification_link_from_another_session_stays_valid_until_the_form
 
 # --- sign-up with an address that already has an account --------------------------------------------------
 
+
 def _page(html: str, email: str) -> str:
     """The page without what differs between any two visitors (the address typed, the CSRF token)."""
     return re.sub(r'"X-CSRFToken": "[^"]*"|name="_csrf_token" value="[^"]*"', "", html.replace(email, "x"))
@@ -178,7 +191,8 @@ def _cookie_names(response) -> list[str]:
 
 @pytest.mark.parametrize("owner_verified", [True, False])
 async def test_sign_up_with_a_registered_address_answers_the_same_and_mails_the_owner(
-        make_browser, make_user, outbox, owner_verified):
+    make_browser, make_user, outbox, owner_verified
+):
     await make_user("vic@example.org", name="Vic Owner")
     if not owner_verified:
         async with write_transaction():
@@ -216,11 +230,13 @@ async def test_sign_up_with_a_registered_address_answers_the_same_and_mails_the_
 
 # --- rating links -------------------------------------------------------------------------------------------
 
+
 async def test_opening_a_mailed_rating_link_does_not_rate(make_browser, make_user, outbox):
     ticket = await guest_ticket("Help", "gwen@example.org")
     agent_id = await make_user("ben@example.org", "agent", name="Ben Agent")
-    await services.staff_set_status(Actor(id=agent_id, email="ben@example.org", name="Ben Agent", role="agent"),
-                                    ticket["id"], "solved")
+    await services.staff_set_status(
+        Actor(id=agent_id, email="ben@example.org", name="Ben Agent", role="agent"), ticket["id"], "solved"
+    )
     mail = [m for m in await outbox("gwen@example.org") if m["template"] == "ticket_solved"][-1]
     good = link_in(mail["body_text"], "/t/")
     assert good.endswith("/rate?r=good")

@@ -17,8 +17,10 @@ async def _shared_login(settings_a, settings_b, make_user) -> None:
     first, second = create_app(settings_a), create_app(settings_b)
     async with running(first), running(second):
         await make_user("bob@example.org")
-        clients = [httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver")
-                   for app in (first, second)]
+        clients = [
+            httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver")
+            for app in (first, second)
+        ]
         one, two = Browser(clients[0]), Browser(clients[1])
         try:
             await one.login("bob@example.org")
@@ -46,5 +48,8 @@ async def test_redis_sessions_are_shared_across_hosts(settings, make_user, tmp_p
     await client.flushdb()
     await client.aclose()
     # Two "hosts": different var dirs, so only Redis can carry the session between them.
-    await _shared_login(settings.with_(redis_url=REDIS_URL, var_dir=tmp_path / "host-a"),
-                        settings.with_(redis_url=REDIS_URL, var_dir=tmp_path / "host-b"), make_user)
+    await _shared_login(
+        settings.with_(redis_url=REDIS_URL, var_dir=tmp_path / "host-a"),
+        settings.with_(redis_url=REDIS_URL, var_dir=tmp_path / "host-b"),
+        make_user,
+    )

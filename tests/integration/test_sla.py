@@ -22,8 +22,9 @@ async def around_the_clock() -> int:
     async with write_transaction():
         await BusinessHours.delete().where(BusinessHours.calendar == calendar).run()
         for day in range(7):
-            await BusinessHours.insert(BusinessHours(calendar=calendar, weekday=day, start_minute=0,
-                                                     end_minute=1440)).run()
+            await BusinessHours.insert(
+                BusinessHours(calendar=calendar, weekday=day, start_minute=0, end_minute=1440)
+            ).run()
     return calendar
 
 
@@ -32,8 +33,15 @@ async def policies(desk) -> int:
     calendar = await around_the_clock()
     async with write_transaction():
         for priority, first, resolution in (("normal", 60, 480), ("urgent", 15, 120)):
-            await SlaPolicy.insert(SlaPolicy(name=priority.title(), priority=priority, calendar=calendar,
-                                             first_response_minutes=first, resolution_minutes=resolution)).run()
+            await SlaPolicy.insert(
+                SlaPolicy(
+                    name=priority.title(),
+                    priority=priority,
+                    calendar=calendar,
+                    first_response_minutes=first,
+                    resolution_minutes=resolution,
+                )
+            ).run()
     return calendar
 
 
@@ -72,8 +80,11 @@ async def test_pending_pauses_and_the_customer_reply_resumes(desk, policies, mak
     assert r["first_response_minutes"] is not None and r["first_response_breached"] is False
     # Two hours pass while the customer thinks.
     async with write_transaction():
-        await Ticket.update({Ticket.sla_paused_at: r["sla_paused_at"] - timedelta(hours=2)}).where(
-            Ticket.id == t["id"]).run()
+        await (
+            Ticket.update({Ticket.sla_paused_at: r["sla_paused_at"] - timedelta(hours=2)})
+            .where(Ticket.id == t["id"])
+            .run()
+        )
     ticket = await Ticket.select().where(Ticket.id == t["id"]).first()
     await services.reply(services.Viewer(token="x"), ticket, "Version 2.", [])
     r = await row(t["id"])
@@ -150,24 +161,38 @@ async def test_sla_admin_page_and_validation(desk, make_browser):
     page = await admin.get("/back/sla")
     assert page.status_code == 200 and "Office hours" in page.text
     calendar = await sla_admin.default_calendar_id()
-    ok = await admin.post("/back/sla/policies", {"name": "Urgent", "priority": "urgent", "calendar": str(calendar),
-                                                 "first_response": "30", "resolution": "4h",
-                                                 "pause_when_pending": "1", "active": "1"})
+    ok = await admin.post(
+        "/back/sla/policies",
+        {
+            "name": "Urgent",
+            "priority": "urgent",
+            "calendar": str(calendar),
+            "first_response": "30",
+            "resolution": "4h",
+            "pause_when_pending": "1",
+            "active": "1",
+        },
+    )
     assert ok.status_code == 303
-    policy = (await SlaPolicy.select().where(SlaPolicy.priority == "urgent").first())
+    policy = await SlaPolicy.select().where(SlaPolicy.priority == "urgent").first()
     assert (policy["first_response_minutes"], policy["resolution_minutes"]) == (30, 240)
-    dup = await admin.post("/back/sla/policies", {"name": "Again", "priority": "urgent", "calendar": str(calendar),
-                                                  "first_response": "1h"})
+    dup = await admin.post(
+        "/back/sla/policies", {"name": "Again", "priority": "urgent", "calendar": str(calendar), "first_response": "1h"}
+    )
     assert dup.status_code == 422 and "already" in dup.text
-    bad = await admin.post("/back/sla/policies", {"name": "X", "priority": "high", "calendar": str(calendar),
-                                                  "first_response": "soon"})
+    bad = await admin.post(
+        "/back/sla/policies", {"name": "X", "priority": "high", "calendar": str(calendar), "first_response": "soon"}
+    )
     assert bad.status_code == 422 and "not a duration" in bad.text
-    hours = await admin.post(f"/back/sla/calendars/{calendar}", {"name": "Office hours", "timezone": "Mars/Base",
-                                                                 "day0": "17:00-09:00"})
+    hours = await admin.post(
+        f"/back/sla/calendars/{calendar}", {"name": "Office hours", "timezone": "Mars/Base", "day0": "17:00-09:00"}
+    )
     assert hours.status_code == 422 and "ends before it starts" in hours.text
     assert len(await BusinessHours.select().where(BusinessHours.calendar == calendar)) == 5  # nothing half-saved
-    fine = await admin.post(f"/back/sla/calendars/{calendar}", {"name": "Office hours", "timezone": "Europe/Paris",
-                                                                "day0": "08:00-12:00, 13:00-18:00", "day1": "09:00-17:00"})
+    fine = await admin.post(
+        f"/back/sla/calendars/{calendar}",
+        {"name": "Office hours", "timezone": "Europe/Paris", "day0": "08:00-12:00, 13:00-18:00", "day1": "09:00-17:00"},
+    )
     assert fine.status_code == 303
     assert len(await BusinessHours.select().where(BusinessHours.calendar == calendar)) == 3
     ben = await agent(make_browser, "ben@example.org")

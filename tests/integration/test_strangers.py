@@ -29,8 +29,9 @@ async def _counted_post(browser, url: str, data: dict) -> tuple[int, str, int]:
     return response.status_code, response.text, queries[0]
 
 
-async def test_password_reset_does_the_same_work_for_known_and_unknown_addresses(browser, make_browser, make_user,
-                                                                                 outbox):
+async def test_password_reset_does_the_same_work_for_known_and_unknown_addresses(
+    browser, make_browser, make_user, outbox
+):
     await make_user("bob@example.org")
     known = await _counted_post(browser, "/password/forgot", {"email": "bob@example.org"})
     unknown = await _counted_post(browser, "/password/forgot", {"email": "nobody@example.org"})
@@ -45,8 +46,12 @@ async def test_password_reset_does_the_same_work_for_known_and_unknown_addresses
     assert await outbox("nobody@example.org") == []
 
 
-async def test_find_my_ticket_does_the_same_work_for_right_and_wrong_addresses(browser, make_browser, category,  # noqa: F811
-                                                                               outbox):
+async def test_find_my_ticket_does_the_same_work_for_right_and_wrong_addresses(
+    browser,
+    make_browser,
+    category,  # noqa: F811
+    outbox,
+):
     await post_ticket(await make_browser(), guest_form(category))
     await drain()
     number = (await outbox("gwen@example.org"))[-1]["subject"].split("]")[0].lstrip("[#")
@@ -64,6 +69,7 @@ async def test_find_my_ticket_does_the_same_work_for_right_and_wrong_addresses(b
 
 
 # --- a staff member who stops being staff loses the calendar feed --------------------------------
+
 
 async def _feed_path(staff) -> str:
     created = await staff.post("/back/calendar/feed", {})
@@ -97,6 +103,7 @@ async def test_staff_who_stops_being_staff_loses_the_calendar_feed(make_browser,
 
 # --- the public Markdown preview -----------------------------------------------------------------
 
+
 async def test_anonymous_preview_is_size_capped_but_signed_in_people_keep_the_full_length(make_browser, make_user):
     long_text = "word " * 5_000  # 25 KB: over the visitor cap, under the ticket body limit
     anonymous = await make_browser()
@@ -125,6 +132,7 @@ async def test_anonymous_preview_is_throttled_per_address(make_browser, make_use
 
 
 # --- the outbox does not hand out working links ------------------------------------------------
+
 
 async def _admin_and_reset_mail(make_browser, make_user) -> tuple:
     await make_user("root@example.org", "admin")
@@ -167,8 +175,16 @@ async def test_delivered_mail_bodies_are_redacted_after_the_retention(make_brows
     admin, mail, link = await _admin_and_reset_mail(make_browser, make_user)
     token = link.rsplit("/", 1)[-1]
     async with write_transaction():  # one more, never delivered: it keeps its body
-        await OutboundMail.insert(OutboundMail(to_address="carl@example.org", subject="Pending", body_text=link,
-                                               body_html=link, status="failed", created_at=utcnow())).run()
+        await OutboundMail.insert(
+            OutboundMail(
+                to_address="carl@example.org",
+                subject="Pending",
+                body_text=link,
+                body_html=link,
+                status="failed",
+                created_at=utcnow(),
+            )
+        ).run()
     await redact_delivered_mail()
     assert token in (await OutboundMail.select().where(OutboundMail.id == mail["id"]).first())["body_text"]
 

@@ -17,8 +17,10 @@ from portal.tickets.tables import Attachment, Category, Message, Ticket, TicketT
 from tests.conftest import link_in
 from tests.factories import user_row
 
-PNG = (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00\x1f\x15\xc4"
-       b"\x89\x00\x00\x00\rIDATx\x9cc\xf8\x0f\x00\x00\x01\x01\x00\x05\x18\xd8N\x00\x00\x00\x00IEND\xaeB`\x82")
+PNG = (
+    b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00\x1f\x15\xc4"
+    b"\x89\x00\x00\x00\rIDATx\x9cc\xf8\x0f\x00\x00\x01\x01\x00\x05\x18\xd8N\x00\x00\x00\x00IEND\xaeB`\x82"
+)
 
 
 @pytest.fixture
@@ -41,7 +43,9 @@ def assert_inert(page: str) -> None:
     parser = _Tags()
     parser.feed(page)
     for tag, attrs in parser.tags:
-        assert tag not in ("iframe", "svg", "object", "embed", "form") or (tag == "form" and attrs.get("action", "").startswith(("/", "http://testserver"))), tag
+        assert tag not in ("iframe", "svg", "object", "embed", "form") or (
+            tag == "form" and attrs.get("action", "").startswith(("/", "http://testserver"))
+        ), tag
         if tag == "script":
             assert attrs.get("src", "").startswith("/static/"), attrs
         for name, value in attrs.items():
@@ -50,8 +54,15 @@ def assert_inert(page: str) -> None:
 
 
 def guest_form(category_id: int, **overrides) -> dict:
-    return {"name": "Gwen Guest", "email": "Gwen@Example.org", "subject": "Printer on fire",
-            "body": "It **burns**.\n\n- smoke\n- flames", "category": str(category_id), "website": "", **overrides}
+    return {
+        "name": "Gwen Guest",
+        "email": "Gwen@Example.org",
+        "subject": "Printer on fire",
+        "body": "It **burns**.\n\n- smoke\n- flames",
+        "category": str(category_id),
+        "website": "",
+        **overrides,
+    }
 
 
 async def post_ticket(browser, form: dict, files: list | None = None):
@@ -100,8 +111,9 @@ async def test_guest_files_a_ticket_and_follows_it_by_link(browser, make_browser
 async def test_signed_in_customer_files_and_sees_my_tickets(browser, make_user, category, outbox):
     await make_user("ann@example.org", name="Ann Lee")
     await browser.login("ann@example.org")
-    response = await post_ticket(browser, {"subject": "Invoice question", "body": "Where is it?",
-                                           "category": str(category)})
+    response = await post_ticket(
+        browser, {"subject": "Invoice question", "body": "Where is it?", "category": str(category)}
+    )
     assert response.status_code == 201
     ticket = await Ticket.select().first()
     assert ticket["requester"] is not None and ticket["requester_name"] == "Ann Lee"
@@ -137,8 +149,9 @@ async def test_new_ticket_refuses_bad_input_and_writes_nothing(browser, category
 async def test_uploads_are_checked(browser, category):
     empty = await post_ticket(browser, guest_form(category), files=[("files", ("empty.txt", b"", "text/plain"))])
     assert empty.status_code == 422 and "empty" in empty.text
-    too_many = await post_ticket(browser, guest_form(category),
-                                 files=[("files", (f"f{i}.txt", b"hello", "text/plain")) for i in range(6)])
+    too_many = await post_ticket(
+        browser, guest_form(category), files=[("files", (f"f{i}.txt", b"hello", "text/plain")) for i in range(6)]
+    )
     assert too_many.status_code == 422 and "at most 5 files" in too_many.text
     assert await Ticket.count() == 0
 
@@ -153,10 +166,17 @@ async def test_oversized_upload_is_refused(app, settings, browser, category):
 
 
 async def test_hostile_content_is_stored_inert(browser, make_browser, category, outbox):
-    form = guest_form(category, subject='<script>alert("s")</script>', name='<img src=x onerror=alert(1)>',
-                      body='[click](javascript:alert(1)) <script>alert(2)</script> <b onmouseover=alert(3)>x</b>')
-    response = await post_ticket(browser, form, files=[("files", ('"><svg onload=alert(4)>.html',
-                                                                  b"<html><script>alert(5)</script>", "text/html"))])
+    form = guest_form(
+        category,
+        subject='<script>alert("s")</script>',
+        name="<img src=x onerror=alert(1)>",
+        body="[click](javascript:alert(1)) <script>alert(2)</script> <b onmouseover=alert(3)>x</b>",
+    )
+    response = await post_ticket(
+        browser,
+        form,
+        files=[("files", ('"><svg onload=alert(4)>.html', b"<html><script>alert(5)</script>", "text/html"))],
+    )
     assert response.status_code == 201
     link = link_in((await outbox("gwen@example.org"))[-1]["body_text"], "/t/")
     page = (await browser.get(link)).text
@@ -174,17 +194,25 @@ async def test_other_peoples_tickets_answer_404(browser, make_browser, make_user
     await make_user("bob@example.org")
     ann = await make_browser()
     await ann.login("ann@example.org")
-    await post_ticket(ann, {"subject": "Ann's secret", "body": "private", "category": str(category)},
-                      files=[("files", ("a.txt", b"secret", "text/plain"))])
+    await post_ticket(
+        ann,
+        {"subject": "Ann's secret", "body": "private", "category": str(category)},
+        files=[("files", ("a.txt", b"secret", "text/plain"))],
+    )
     ticket = await Ticket.select().first()
     attachment = await Attachment.select().first()
     await browser.login("bob@example.org")
     base = f"/tickets/{ticket['number']}"
     for method, url, form in [
-        ("get", base, None), ("get", f"{base}/thread", None), ("get", f"{base}/attachments/{attachment['id']}", None),
-        ("get", f"{base}/rate?r=good", None), ("post", f"{base}/reply", {"body": "hi"}),
-        ("post", f"{base}/solve", {}), ("post", f"{base}/reopen", {}),
-        ("post", f"{base}/rating", {"rating": "bad"}), ("get", "/tickets/99999", None),
+        ("get", base, None),
+        ("get", f"{base}/thread", None),
+        ("get", f"{base}/attachments/{attachment['id']}", None),
+        ("get", f"{base}/rate?r=good", None),
+        ("post", f"{base}/reply", {"body": "hi"}),
+        ("post", f"{base}/solve", {}),
+        ("post", f"{base}/reopen", {}),
+        ("post", f"{base}/rating", {"rating": "bad"}),
+        ("get", "/tickets/99999", None),
     ]:
         response = await (browser.get(url) if method == "get" else browser.post(url, form))
         assert response.status_code == 404, (method, url, response.status_code)
@@ -199,8 +227,11 @@ async def test_other_peoples_tickets_answer_404(browser, make_browser, make_user
 
 async def test_attachment_of_another_ticket_is_not_served_through_my_link(browser, category, outbox):
     await post_ticket(browser, guest_form(category), files=[("files", ("mine.txt", b"mine", "text/plain"))])
-    await post_ticket(browser, guest_form(category, email="other@example.org", subject="Other"),
-                      files=[("files", ("theirs.txt", b"theirs", "text/plain"))])
+    await post_ticket(
+        browser,
+        guest_form(category, email="other@example.org", subject="Other"),
+        files=[("files", ("theirs.txt", b"theirs", "text/plain"))],
+    )
     mine = link_in((await outbox("gwen@example.org"))[-1]["body_text"], "/t/")
     theirs = (await Attachment.select().where(Attachment.filename == "theirs.txt").first())["id"]
     assert (await browser.get(f"{mine}/attachments/{theirs}")).status_code == 404
@@ -210,8 +241,13 @@ async def test_internal_notes_never_reach_the_customer(browser, make_user, categ
     await post_ticket(browser, guest_form(category))
     ticket = await Ticket.select().first()
     agent = await staff(make_user)
-    await services.staff_reply(agent, ticket["id"], "INTERNAL: customer is a VIP", internal=True,
-                               uploads=[services.Upload("note.txt", b"internal file")])
+    await services.staff_reply(
+        agent,
+        ticket["id"],
+        "INTERNAL: customer is a VIP",
+        internal=True,
+        uploads=[services.Upload("note.txt", b"internal file")],
+    )
     link = link_in((await outbox("gwen@example.org"))[-1]["body_text"], "/t/")
     page = await browser.get(link)
     assert "INTERNAL" not in page.text and "note.txt" not in page.text
@@ -226,9 +262,10 @@ async def test_staff_reply_mail_unread_marker_and_poll(browser, make_user, categ
     await post_ticket(browser, {"subject": "Help", "body": "please", "category": str(category)})
     ticket = await Ticket.select().first()
     page = await browser.get(f"/tickets/{ticket['number']}")
-    version = re.search(r'thread\?v=([\w-]+)', page.text).group(1)
-    assert (await browser.get(f"/tickets/{ticket['number']}/thread?v={version}",
-                              headers={"HX-Request": "true"})).status_code == 204
+    version = re.search(r"thread\?v=([\w-]+)", page.text).group(1)
+    assert (
+        await browser.get(f"/tickets/{ticket['number']}/thread?v={version}", headers={"HX-Request": "true"})
+    ).status_code == 204
 
     agent = await staff(make_user)
     await services.staff_reply(agent, ticket["id"], "Try turning it **off and on**.")
@@ -242,7 +279,7 @@ async def test_staff_reply_mail_unread_marker_and_poll(browser, make_user, categ
     assert moved.headers["hx-refresh"] == "true"
     assert "New reply" not in (await browser.get("/tickets")).text  # seen now
     page = await browser.get(f"/tickets/{ticket['number']}")
-    version = re.search(r'thread\?v=([\w-]+)', page.text).group(1)
+    version = re.search(r"thread\?v=([\w-]+)", page.text).group(1)
     await services.staff_reply(agent, ticket["id"], "Or *unplug* it.")
     fresh = await browser.get(f"/tickets/{ticket['number']}/thread?v={version}", headers={"HX-Request": "true"})
     assert fresh.status_code == 200 and "<em>unplug</em>" in fresh.text and "<html" not in fresh.text
@@ -304,8 +341,7 @@ async def test_customer_reply_moves_pending_back_to_open(browser, make_user, cat
     assert (await Ticket.select().first())["status"] == "open"
 
 
-async def test_guest_ticket_joins_the_account_once_its_mailed_link_is_used(browser, make_browser, category,
-                                                                            outbox):
+async def test_guest_ticket_joins_the_account_once_its_mailed_link_is_used(browser, make_browser, category, outbox):
     await post_ticket(browser, guest_form(category))
     ticket = await Ticket.select().first()
     signup = await make_browser()
@@ -326,8 +362,7 @@ async def test_guest_ticket_joins_the_account_once_its_mailed_link_is_used(brows
     assert (await signup.get(f"/tickets/{ticket['number']}")).status_code == 200
 
 
-async def test_verified_sign_up_claims_only_guest_tickets_whose_link_was_used(browser, category, outbox,
-                                                                              make_browser):
+async def test_verified_sign_up_claims_only_guest_tickets_whose_link_was_used(browser, category, outbox, make_browser):
     await post_ticket(browser, guest_form(category, subject="Proven one"))
     await post_ticket(browser, guest_form(category, subject="Typed by a stranger"))
     proven_link = link_in((await outbox("gwen@example.org"))[0]["body_text"], "/t/")
@@ -342,7 +377,8 @@ async def test_verified_sign_up_claims_only_guest_tickets_whose_link_was_used(br
 
 
 async def test_strangers_guest_ticket_with_a_customers_address_stays_out_of_their_account(
-        browser, make_browser, make_user, category, outbox):
+    browser, make_browser, make_user, category, outbox
+):
     await make_user("ann@example.org", name="Ann Lee")
     stranger = await make_browser()
     response = await post_ticket(stranger, guest_form(category, email="ann@example.org", subject="Stranger's"))
@@ -361,8 +397,9 @@ async def test_find_my_ticket_resends_a_link_without_revealing_anything(browser,
     right = await browser.post("/tickets/find", {"number": f"#{ticket['number']}", "email": "GWEN@example.org"})
     wrong = await browser.post("/tickets/find", {"number": str(ticket["number"]), "email": "eve@example.org"})
     assert right.status_code == wrong.status_code == 200
-    assert right.text.replace("GWEN@example.org", "x").replace("gwen@example.org", "x") == \
-        wrong.text.replace("eve@example.org", "x")
+    assert right.text.replace("GWEN@example.org", "x").replace("gwen@example.org", "x") == wrong.text.replace(
+        "eve@example.org", "x"
+    )
     await drain()  # the request only queued the work
     mails = await outbox("gwen@example.org")
     assert len(mails) == 2 and "Your link" in mails[-1]["subject"]
@@ -397,10 +434,14 @@ async def test_my_tickets_filters_search_and_pages(browser, make_user, category)
     from litestar.stores.memory import MemoryStore
 
     from portal.throttle import Throttle
+
     for i in range(30):
-        await services.open_ticket(actor, services.NewTicket(subject=f"Topic {i:02d}", body=f"body {i}",
-                                                             category=str(category)),
-                                   ip="1.1.1.1", throttle=Throttle(MemoryStore()))
+        await services.open_ticket(
+            actor,
+            services.NewTicket(subject=f"Topic {i:02d}", body=f"body {i}", category=str(category)),
+            ip="1.1.1.1",
+            throttle=Throttle(MemoryStore()),
+        )
     await browser.login("ann@example.org")
     first = await browser.get("/tickets")
     assert first.text.count('class="badge badge-info"') == 25 and "Topic 29" in first.text
@@ -417,13 +458,16 @@ async def test_my_tickets_filters_search_and_pages(browser, make_user, category)
 
 
 async def test_markdown_preview(browser):
-    response = await browser.post("/tickets/preview", {"body": "**hi** <script>x</script>"},
-                                  headers={"HX-Request": "true"})
+    response = await browser.post(
+        "/tickets/preview", {"body": "**hi** <script>x</script>"}, headers={"HX-Request": "true"}
+    )
     assert response.status_code == 200 and "<strong>hi</strong>" in response.text and "<script>" not in response.text
     # Inside the upload form htmx sends the editor's text as multipart.
-    multipart = await browser.client.post("/tickets/preview", files={"body": (None, "*yes*")},
-                                          headers={"HX-Request": "true",
-                                                   "X-CSRFToken": browser.cookies.get("csrftoken")})
+    multipart = await browser.client.post(
+        "/tickets/preview",
+        files={"body": (None, "*yes*")},
+        headers={"HX-Request": "true", "X-CSRFToken": browser.cookies.get("csrftoken")},
+    )
     assert multipart.status_code == 200 and "<em>yes</em>" in multipart.text
 
 
@@ -433,7 +477,11 @@ async def test_ticket_forms_refuse_missing_csrf_and_write_nothing(browser, categ
     browser.cookies.delete("csrftoken")
     forged = await browser.client.post("/tickets/new", data=guest_form(category, subject="forged"))
     assert forged.status_code == 403
-    for url, form in ((f"{link}/reply", {"body": "forged"}), (f"{link}/solve", {}), (f"{link}/rating", {"rating": "bad"})):
+    for url, form in (
+        (f"{link}/reply", {"body": "forged"}),
+        (f"{link}/solve", {}),
+        (f"{link}/rating", {"rating": "bad"}),
+    ):
         assert (await browser.client.post(url, data=form)).status_code == 403
     assert await Ticket.count() == 1 and await Message.count() == 1
     assert (await Ticket.select().first())["status"] == "new"
@@ -442,11 +490,17 @@ async def test_ticket_forms_refuse_missing_csrf_and_write_nothing(browser, categ
 async def test_htmx_reply_refreshes_the_page_it_came_from(browser, category, outbox):
     await post_ticket(browser, guest_form(category))
     link = link_in((await outbox("gwen@example.org"))[-1]["body_text"], "/t/")
-    headers = {"HX-Request": "true", "HX-Current-URL": f"http://testserver{link}#reply",
-               "X-CSRFToken": browser.cookies.get("csrftoken")}
+    headers = {
+        "HX-Request": "true",
+        "HX-Current-URL": f"http://testserver{link}#reply",
+        "X-CSRFToken": browser.cookies.get("csrftoken"),
+    }
     response = await browser.client.post(f"{link}/reply", files={"body": (None, "more")}, headers=headers)
     assert response.status_code == 200, (response.status_code, response.text[:300])
     assert response.headers["hx-refresh"] == "true" and "hx-redirect" not in response.headers
-    elsewhere = await browser.client.post(f"{link}/reply", files={"body": (None, "again")},
-                                          headers={**headers, "HX-Current-URL": "http://testserver/other"})
+    elsewhere = await browser.client.post(
+        f"{link}/reply",
+        files={"body": (None, "again")},
+        headers={**headers, "HX-Current-URL": "http://testserver/other"},
+    )
     assert elsewhere.headers["hx-redirect"] == f"{link}#thread-end"

@@ -47,8 +47,10 @@ async def test_htmx_post_with_header_token_is_accepted(browser, make_user):
     await make_user("bob@example.org")
     await browser.get("/login")
     response = await browser.client.post(
-        "/login", data={"email": "bob@example.org", "password": "a long s3cret phrase"},
-        headers={"HX-Request": "true", "X-CSRFToken": browser.cookies.get("csrftoken")})
+        "/login",
+        data={"email": "bob@example.org", "password": "a long s3cret phrase"},
+        headers={"HX-Request": "true", "X-CSRFToken": browser.cookies.get("csrftoken")},
+    )
     assert response.status_code == 200 and response.headers["hx-redirect"] == "/"
 
 
@@ -90,18 +92,21 @@ async def test_unexpected_error_gives_a_500_page_without_details(app, browser, m
 
 
 async def test_oversized_request_is_refused_with_a_page(browser):
-    response = await browser.post("/signup", {"name": "x" * (2 * 1024 * 1024), "email": "a@example.org",
-                                              "password": "purple otter canoe"})
+    response = await browser.post(
+        "/signup", {"name": "x" * (2 * 1024 * 1024), "email": "a@example.org", "password": "purple otter canoe"}
+    )
     assert response.status_code == 413 and "too large" in response.text
 
 
 async def test_sign_ups_are_throttled_per_ip(browser):
     for i in range(20):
-        response = await browser.post("/signup", {"name": "Spam", "email": f"victim{i}@example.org",
-                                                  "password": "purple otter canoe"})
+        response = await browser.post(
+            "/signup", {"name": "Spam", "email": f"victim{i}@example.org", "password": "purple otter canoe"}
+        )
         assert response.status_code == 201
-    response = await browser.post("/signup", {"name": "Spam", "email": "victim99@example.org",
-                                              "password": "purple otter canoe"})
+    response = await browser.post(
+        "/signup", {"name": "Spam", "email": "victim99@example.org", "password": "purple otter canoe"}
+    )
     assert response.status_code == 429 and "Too many sign-ups" in response.text
 
 

@@ -4,16 +4,22 @@ from __future__ import annotations
 
 import random
 import time as clock
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 
 from portal.booking.availability import (
-    Booking, ServiceRules, Slot, StaffCalendar, choose_staff, explain, free_slots,
+    Booking,
+    ServiceRules,
+    Slot,
+    StaffCalendar,
+    choose_staff,
+    explain,
+    free_slots,
 )
 
-UTC = timezone.utc
+UTC = UTC
 PARIS = "Europe/Paris"
 EVERY_DAY = range(7)
 MONDAY = date(2026, 6, 1)  # an ordinary Monday
@@ -55,6 +61,7 @@ NINE_TO_NOON = (time(9), time(12))
 
 # --- a plain day ------------------------------------------------------------------------------
 
+
 def test_plain_day_six_half_hour_starts():
     slots = day_slots(rules(), calendar(NINE_TO_NOON), MONDAY)
     assert hhmm(slots) == ["09:00", "09:30", "10:00", "10:30", "11:00", "11:30"]
@@ -63,8 +70,9 @@ def test_plain_day_six_half_hour_starts():
 
 
 def test_buffer_after_with_quarter_hour_step_moves_the_last_start():
-    slots = day_slots(rules(buffer_after=timedelta(minutes=15), step=timedelta(minutes=15)),
-                      calendar(NINE_TO_NOON), MONDAY)
+    slots = day_slots(
+        rules(buffer_after=timedelta(minutes=15), step=timedelta(minutes=15)), calendar(NINE_TO_NOON), MONDAY
+    )
     assert hhmm(slots)[0] == "09:00"
     assert hhmm(slots)[-1] == "11:15"  # 11:15 + 30 min + 15 min buffer = 12:00
     assert len(slots) == 10
@@ -72,24 +80,35 @@ def test_buffer_after_with_quarter_hour_step_moves_the_last_start():
 
 
 def test_buffer_before_moves_the_first_start():
-    slots = day_slots(rules(buffer_before=timedelta(minutes=15), step=timedelta(minutes=15)),
-                      calendar(NINE_TO_NOON), MONDAY)
+    slots = day_slots(
+        rules(buffer_before=timedelta(minutes=15), step=timedelta(minutes=15)), calendar(NINE_TO_NOON), MONDAY
+    )
     assert hhmm(slots)[0] == "09:15" and hhmm(slots)[-1] == "11:30"
 
 
 def test_min_notice():
     rule = rules(min_notice=timedelta(hours=2))
     assert hhmm(day_slots(rule, calendar(NINE_TO_NOON), MONDAY, now=utc(2026, 6, 1, 8))) == [
-        "10:00", "10:30", "11:00", "11:30"]
+        "10:00",
+        "10:30",
+        "11:00",
+        "11:30",
+    ]
     # now + notice = 10:10: the next grid start is 10:30
     assert hhmm(day_slots(rule, calendar(NINE_TO_NOON), MONDAY, now=utc(2026, 6, 1, 8, 10))) == [
-        "10:30", "11:00", "11:30"]
+        "10:30",
+        "11:00",
+        "11:30",
+    ]
 
 
 def test_horizon_is_inclusive():
     rule = rules(horizon=timedelta(days=1))
     assert hhmm(day_slots(rule, calendar(NINE_TO_NOON), MONDAY, now=utc(2026, 5, 31, 10))) == [
-        "09:00", "09:30", "10:00"]
+        "09:00",
+        "09:30",
+        "10:00",
+    ]
 
 
 def test_window_start_inclusive_end_exclusive():
@@ -101,8 +120,20 @@ def test_window_start_inclusive_end_exclusive():
 def test_several_ranges_a_day_lunch_break():
     cal = calendar((time(9), time(12)), (time(13), time(17)))
     slots = day_slots(rules(duration=timedelta(hours=1)), cal, MONDAY)
-    assert hhmm(slots) == ["09:00", "09:30", "10:00", "10:30", "11:00",
-                           "13:00", "13:30", "14:00", "14:30", "15:00", "15:30", "16:00"]
+    assert hhmm(slots) == [
+        "09:00",
+        "09:30",
+        "10:00",
+        "10:30",
+        "11:00",
+        "13:00",
+        "13:30",
+        "14:00",
+        "14:30",
+        "15:00",
+        "15:30",
+        "16:00",
+    ]
 
 
 def test_touching_ranges_do_not_join():
@@ -113,7 +144,12 @@ def test_touching_ranges_do_not_join():
 def test_overlapping_ranges_give_each_start_once():
     cal = calendar((time(9), time(11)), (time(10), time(12)))
     assert hhmm(day_slots(rules(duration=timedelta(hours=1)), cal, MONDAY)) == [
-        "09:00", "09:30", "10:00", "10:30", "11:00"]
+        "09:00",
+        "09:30",
+        "10:00",
+        "10:30",
+        "11:00",
+    ]
 
 
 def test_override_with_other_hours():
@@ -156,8 +192,13 @@ def test_back_to_back_touching_is_allowed():
 
 
 def test_existing_bookings_own_buffers_are_respected():
-    booking = Booking(utc(2026, 6, 1, 10), utc(2026, 6, 1, 10, 30), 2,
-                      buffer_before=timedelta(minutes=30), buffer_after=timedelta(minutes=30))
+    booking = Booking(
+        utc(2026, 6, 1, 10),
+        utc(2026, 6, 1, 10, 30),
+        2,
+        buffer_before=timedelta(minutes=30),
+        buffer_after=timedelta(minutes=30),
+    )
     cal = calendar(NINE_TO_NOON, bookings=(booking,))
     assert hhmm(day_slots(rules(), cal, MONDAY)) == ["09:00", "11:00", "11:30"]  # reserved 09:30-11:00
     # and our own buffers add to theirs: 15 min after us must not reach 09:30
@@ -195,11 +236,11 @@ def test_naive_datetimes_are_refused():
 
 # (zone, change day, first 09:00 start on the change day in UTC, 09:00 the day before in UTC)
 DST_DAYS = [
-    ("Europe/Paris", date(2026, 3, 29), utc(2026, 3, 29, 7), utc(2026, 3, 28, 8)),      # spring forward
-    ("Europe/Paris", date(2026, 10, 25), utc(2026, 10, 25, 8), utc(2026, 10, 24, 7)),   # fall back
+    ("Europe/Paris", date(2026, 3, 29), utc(2026, 3, 29, 7), utc(2026, 3, 28, 8)),  # spring forward
+    ("Europe/Paris", date(2026, 10, 25), utc(2026, 10, 25, 8), utc(2026, 10, 24, 7)),  # fall back
     ("America/New_York", date(2026, 3, 8), utc(2026, 3, 8, 13), utc(2026, 3, 7, 14)),
     ("America/New_York", date(2026, 11, 1), utc(2026, 11, 1, 14), utc(2026, 10, 31, 13)),
-    ("Australia/Sydney", date(2026, 4, 5), utc(2026, 4, 4, 23), utc(2026, 4, 3, 22)),   # fall back
+    ("Australia/Sydney", date(2026, 4, 5), utc(2026, 4, 4, 23), utc(2026, 4, 3, 22)),  # fall back
     ("Australia/Sydney", date(2026, 10, 4), utc(2026, 10, 3, 22), utc(2026, 10, 2, 23)),  # spring forward
 ]
 
@@ -216,12 +257,16 @@ def test_dst_day_keeps_wall_clock_hours(zone, day, first, first_before):
 
 
 # (zone, change day, wall times skipped or repeated)
-SPRING = [("Europe/Paris", date(2026, 3, 29), ["02:00", "02:30"]),
-          ("America/New_York", date(2026, 3, 8), ["02:00", "02:30"]),
-          ("Australia/Sydney", date(2026, 10, 4), ["02:00", "02:30"])]
-FALL = [("Europe/Paris", date(2026, 10, 25), ["02:00", "02:30"]),
-        ("America/New_York", date(2026, 11, 1), ["01:00", "01:30"]),
-        ("Australia/Sydney", date(2026, 4, 5), ["02:00", "02:30"])]
+SPRING = [
+    ("Europe/Paris", date(2026, 3, 29), ["02:00", "02:30"]),
+    ("America/New_York", date(2026, 3, 8), ["02:00", "02:30"]),
+    ("Australia/Sydney", date(2026, 10, 4), ["02:00", "02:30"]),
+]
+FALL = [
+    ("Europe/Paris", date(2026, 10, 25), ["02:00", "02:30"]),
+    ("America/New_York", date(2026, 11, 1), ["01:00", "01:30"]),
+    ("Australia/Sydney", date(2026, 4, 5), ["02:00", "02:30"]),
+]
 NIGHT = [f"{h:02d}:{m:02d}" for h in range(6) for m in (0, 30)]
 
 
@@ -292,6 +337,7 @@ def test_customer_in_another_zone_sees_the_same_instant():
 
 # --- group sessions -------------------------------------------------------------------------
 
+
 def group_rules(**kw) -> ServiceRules:
     return rules(service_id=5, duration=timedelta(hours=1), capacity=3, **kw)
 
@@ -305,8 +351,10 @@ def test_group_session_shares_a_start():
 
 
 def test_group_session_seats_add_up_and_fill():
-    two = (Booking(utc(2026, 6, 1, 10), utc(2026, 6, 1, 11), 5, id=1),
-           Booking(utc(2026, 6, 1, 10), utc(2026, 6, 1, 11), 5, id=2))
+    two = (
+        Booking(utc(2026, 6, 1, 10), utc(2026, 6, 1, 11), 5, id=1),
+        Booking(utc(2026, 6, 1, 10), utc(2026, 6, 1, 11), 5, id=2),
+    )
     slots = day_slots(group_rules(), calendar(NINE_TO_NOON, bookings=two), MONDAY)
     assert {s.start: s.seats_left for s in slots}[utc(2026, 6, 1, 10)] == 1
     full = calendar(NINE_TO_NOON, bookings=two + (Booking(utc(2026, 6, 1, 10), utc(2026, 6, 1, 11), 5, id=3),))
@@ -326,6 +374,7 @@ def test_capacity_one_does_not_share():
 
 
 # --- explain --------------------------------------------------------------------------------
+
 
 def paris_day() -> StaffCalendar:
     return calendar((time(9), time(12)), (time(13), time(17)), zone=PARIS, days=[0, 1, 2, 3, 4])
@@ -408,6 +457,7 @@ def test_explain_reports_the_first_failing_rule():
 
 # --- choose_staff ---------------------------------------------------------------------------
 
+
 def test_choose_staff_fewest_that_day():
     assert choose_staff([3, 1, 2], {1: 4, 2: 1, 3: 2}, {1: 0, 2: 9, 3: 0}) == 2
 
@@ -425,15 +475,27 @@ def test_choose_staff_tie_goes_to_lowest_id():
 
 # --- speed ----------------------------------------------------------------------------------
 
+
 def _busy_calendar(staff_id: int, rnd: random.Random, bookings: int) -> StaffCalendar:
     start = datetime(2026, 3, 1, tzinfo=ZoneInfo(PARIS))
     made = []
     for i in range(bookings):
         s = (start + timedelta(days=rnd.randrange(31), hours=9, minutes=15 * rnd.randrange(34))).astimezone(UTC)
-        made.append(Booking(s, s + timedelta(minutes=rnd.choice((30, 45, 60))), rnd.choice((1, 2)),
-                            buffer_after=timedelta(minutes=rnd.choice((0, 15))), id=i))
-    return StaffCalendar(staff_id, PARIS, weekly={d: ((time(9), time(12, 30)), (time(13, 30), time(18)))
-                                                  for d in range(6)}, bookings=tuple(made))
+        made.append(
+            Booking(
+                s,
+                s + timedelta(minutes=rnd.choice((30, 45, 60))),
+                rnd.choice((1, 2)),
+                buffer_after=timedelta(minutes=rnd.choice((0, 15))),
+                id=i,
+            )
+        )
+    return StaffCalendar(
+        staff_id,
+        PARIS,
+        weekly={d: ((time(9), time(12, 30)), (time(13, 30), time(18))) for d in range(6)},
+        bookings=tuple(made),
+    )
 
 
 def test_a_month_for_ten_staff_is_fast():
@@ -455,13 +517,16 @@ def test_a_month_for_ten_staff_is_fast():
         free = len(free_slots(rule, empty, *window))
         singles.append(clock.perf_counter() - began)
     single = min(singles) * 1000
-    print(f"\nfree_slots: 10 staff x 31 days, 2,000 bookings: best {best:.1f} ms of 5 "
-          f"({best / 10:.2f} ms per staff, {count} slots); one staff without bookings: {single:.2f} ms ({free} slots)")
+    print(
+        f"\nfree_slots: 10 staff x 31 days, 2,000 bookings: best {best:.1f} ms of 5 "
+        f"({best / 10:.2f} ms per staff, {count} slots); one staff without bookings: {single:.2f} ms ({free} slots)"
+    )
     assert count > 0
     assert best < 100, f"10 staff x 1 month took {best:.1f} ms"
 
 
 # --- range ends inside a skipped or repeated hour (the documented convention) ------------------
+
 
 def test_range_starting_in_a_skipped_hour_starts_when_the_clocks_jump():
     cal = calendar((time(2, 30), time(5)), zone=PARIS)  # 02:30 does not exist on 29 March
@@ -487,6 +552,7 @@ def test_range_starting_in_a_repeated_hour_starts_at_its_first_occurrence():
 
 # --- typed refusals -----------------------------------------------------------------------------
 
+
 def test_refusal_is_typed_and_describe_words_it_as_explain_does():
     from portal.booking.availability import Blocker, describe, refusal
 
@@ -506,8 +572,9 @@ def test_refusals_map_to_status_codes_by_type_not_by_words():
 
     assert {Blocker.overlap, Blocker.full} == TAKEN
     for blocker in Blocker:
-        assert refusal_status(Refusal(blocker, day=PARIS_10.date(), limit=timedelta(hours=1))) == \
-            (409 if blocker in TAKEN else 422)
+        assert refusal_status(Refusal(blocker, day=PARIS_10.date(), limit=timedelta(hours=1))) == (
+            409 if blocker in TAKEN else 422
+        )
     assert refusal_status(None) == 409  # several staff members, none free: offer other times
     # A holiday whose name would contain "full" or "overlaps" is still a rule (422), not a taken slot.
     assert refusal_status(Refusal(Blocker.holiday, day=PARIS_10.date())) == 422

@@ -6,7 +6,7 @@ with both folds, converts with zoneinfo, and tests each rule on datetimes direct
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -24,12 +24,13 @@ from portal.booking.availability import (
     instant,
 )
 
-UTC = timezone.utc
+UTC = UTC
 ONE_DAY = timedelta(days=1)
 PROPERTY_SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 # --- the brute-force checker ----------------------------------------------------------------
+
 
 def wall_of(moment: datetime, zone: ZoneInfo) -> datetime:
     return moment.astimezone(zone).replace(tzinfo=None)
@@ -71,8 +72,9 @@ def day_ranges(cal: StaffCalendar, day: date) -> list[tuple[datetime, datetime]]
     return out
 
 
-def brute_force_ok(rules: ServiceRules, cal: StaffCalendar, start: datetime, now: datetime,
-                   ranges_cache: dict | None = None) -> bool:
+def brute_force_ok(
+    rules: ServiceRules, cal: StaffCalendar, start: datetime, now: datetime, ranges_cache: dict | None = None
+) -> bool:
     """Every rule but the window, re-derived for one start."""
     zone = ZoneInfo(cal.zone)
     wall = wall_of(start, zone)
@@ -127,12 +129,12 @@ def grid_instants(rules: ServiceRules, cal: StaffCalendar, window_start: datetim
 ZONE_CHANGES = {
     "UTC": [],
     "Asia/Kolkata": [],
-    "Asia/Kathmandu": [],                                   # +05:45: the local grid is not the UTC grid
+    "Asia/Kathmandu": [],  # +05:45: the local grid is not the UTC grid
     "Europe/Paris": [date(2026, 3, 29), date(2026, 10, 25)],
     "America/New_York": [date(2026, 3, 8), date(2026, 11, 1)],
     "Australia/Sydney": [date(2026, 4, 5), date(2026, 10, 4)],
     "Australia/Lord_Howe": [date(2026, 4, 5), date(2026, 10, 4)],  # half-hour DST
-    "America/Havana": [date(2026, 3, 8), date(2026, 11, 1)],      # clocks jump at midnight
+    "America/Havana": [date(2026, 3, 8), date(2026, 11, 1)],  # clocks jump at midnight
 }
 
 
@@ -179,8 +181,9 @@ def scenarios(draw):
     )
     midnight = datetime.combine(anchor, time(0, 0), tzinfo=zone).astimezone(UTC)
     window_start = midnight - timedelta(minutes=draw(st.integers(-4 * 60, 30 * 60)))
-    window_end = window_start + timedelta(minutes=draw(st.one_of(st.integers(0, 3 * 24 * 60),
-                                                                 st.integers(20 * 60, 3 * 24 * 60))))
+    window_end = window_start + timedelta(
+        minutes=draw(st.one_of(st.integers(0, 3 * 24 * 60), st.integers(20 * 60, 3 * 24 * 60)))
+    )
     # now + notice mostly a little before the window, sometimes inside it or far before it
     now = window_start - rules.min_notice - timedelta(minutes=draw(st.integers(-12 * 60, 36 * 60)))
     near = st.dates(anchor - timedelta(days=3), anchor + timedelta(days=4))
@@ -208,14 +211,26 @@ def scenarios(draw):
             start = wall.replace(tzinfo=zone, fold=draw(st.integers(0, 1))).astimezone(UTC)
         else:
             start = around()
-        bookings.append(Booking(
-            start=start, end=start + timedelta(minutes=draw(st.sampled_from([15, 30, 45, 60, 90]))),
-            service_id=draw(st.sampled_from([1, 2])),
-            buffer_before=timedelta(minutes=draw(st.sampled_from([0, 10, 15]))),
-            buffer_after=timedelta(minutes=draw(st.sampled_from([0, 10, 15]))),
-            seats=draw(st.integers(1, 2)), id=draw(st.one_of(st.none(), st.just(i + 1)))))
-    cal = StaffCalendar(staff_id=draw(st.integers(1, 5)), zone=zone_name, weekly=weekly, overrides=overrides,
-                        holidays=holidays, time_off=tuple(time_off), bookings=tuple(bookings))
+        bookings.append(
+            Booking(
+                start=start,
+                end=start + timedelta(minutes=draw(st.sampled_from([15, 30, 45, 60, 90]))),
+                service_id=draw(st.sampled_from([1, 2])),
+                buffer_before=timedelta(minutes=draw(st.sampled_from([0, 10, 15]))),
+                buffer_after=timedelta(minutes=draw(st.sampled_from([0, 10, 15]))),
+                seats=draw(st.integers(1, 2)),
+                id=draw(st.one_of(st.none(), st.just(i + 1))),
+            )
+        )
+    cal = StaffCalendar(
+        staff_id=draw(st.integers(1, 5)),
+        zone=zone_name,
+        weekly=weekly,
+        overrides=overrides,
+        holidays=holidays,
+        time_off=tuple(time_off),
+        bookings=tuple(bookings),
+    )
     if draw(st.booleans()):
         # Book some of the free starts themselves (this service, exact start): group sessions with
         # seats taken or full, and exact conflicts for single-seat services. The engine only picks
@@ -223,14 +238,25 @@ def scenarios(draw):
         free = free_slots(rules, cal, window_start, window_end, now)
         if free:
             for slot in draw(st.lists(st.sampled_from(free), min_size=1, max_size=3)):
-                bookings.append(Booking(slot.start, slot.end, rules.service_id, rules.buffer_before,
-                                        rules.buffer_after, seats=draw(st.integers(1, 2)), id=100 + len(bookings)))
-            cal = StaffCalendar(cal.staff_id, cal.zone, cal.weekly, cal.overrides, cal.holidays, cal.time_off,
-                                tuple(bookings))
+                bookings.append(
+                    Booking(
+                        slot.start,
+                        slot.end,
+                        rules.service_id,
+                        rules.buffer_before,
+                        rules.buffer_after,
+                        seats=draw(st.integers(1, 2)),
+                        id=100 + len(bookings),
+                    )
+                )
+            cal = StaffCalendar(
+                cal.staff_id, cal.zone, cal.weekly, cal.overrides, cal.holidays, cal.time_off, tuple(bookings)
+            )
     return rules, cal, window_start, window_end, now
 
 
 # --- properties -----------------------------------------------------------------------------
+
 
 @PROPERTY_SETTINGS
 @given(scenarios(), st.lists(st.integers(0, 3 * 24 * 60 * 60), max_size=10))
@@ -283,11 +309,19 @@ def test_clock_change_days_exhaustively(zone, day):
         cal = StaffCalendar(1, zone, weekly={d: ranges for d in range(7)})
         for step in (5, 10, 15, 20, 30, 60):
             for duration, before, after in ((15, 0, 0), (90, 10, 20)):
-                rules = ServiceRules(1, timedelta(minutes=duration), timedelta(minutes=step),
-                                     timedelta(minutes=before), timedelta(minutes=after))
+                rules = ServiceRules(
+                    1,
+                    timedelta(minutes=duration),
+                    timedelta(minutes=step),
+                    timedelta(minutes=before),
+                    timedelta(minutes=after),
+                )
                 cache: dict = {}
-                expected = sorted(c for c in grid_instants(rules, cal, window_start, window_end)
-                                  if brute_force_ok(rules, cal, c, now, cache))
+                expected = sorted(
+                    c
+                    for c in grid_instants(rules, cal, window_start, window_end)
+                    if brute_force_ok(rules, cal, c, now, cache)
+                )
                 got = [s.start for s in free_slots(rules, cal, window_start, window_end, now)]
                 assert got == expected, (ranges, step, duration)
 
@@ -310,8 +344,11 @@ def test_start_instants_are_the_slots_starts(scenario):
     assert [instant(us) for us in instants] == [s.start for s in free_slots(rules, cal, window_start, window_end, now)]
 
 
-@given(st.lists(st.integers(1, 30), min_size=1, max_size=8, unique=True),
-       st.dictionaries(st.integers(1, 30), st.integers(0, 5)), st.dictionaries(st.integers(1, 30), st.integers(0, 50)))
+@given(
+    st.lists(st.integers(1, 30), min_size=1, max_size=8, unique=True),
+    st.dictionaries(st.integers(1, 30), st.integers(0, 5)),
+    st.dictionaries(st.integers(1, 30), st.integers(0, 50)),
+)
 def test_choose_staff_picks_the_least_busy(free, today, recent):
     chosen = choose_staff(free, today, recent)
     assert chosen in free

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from portal.tickets import business, sla
 from portal.tickets.business import BusinessCalendar
 
-UTC = timezone.utc
+UTC = UTC
 WEEKDAYS_9_TO_5 = {d: ((540, 1020),) for d in range(5)}
 PARIS = BusinessCalendar(zone="Europe/Paris", weekly=WEEKDAYS_9_TO_5)
 NEW_YORK = BusinessCalendar(zone="America/New_York", weekly=WEEKDAYS_9_TO_5)
@@ -45,7 +46,9 @@ def test_holidays_are_closed():
 def test_spring_forward_day_in_paris_keeps_wall_clock_hours():
     # Sunday 29 March 2026 is the change; Monday 30 March 09:00 Paris is 07:00 UTC (CEST).
     cal = BusinessCalendar(zone="Europe/Paris", weekly={d: ((540, 1020),) for d in range(7)})
-    assert business.add_minutes(cal, utc(2026, 3, 28, 16, 0), 60) == utc(2026, 3, 29, 8, 0)  # Sat 17:00 CET -> Sun 10:00 CEST
+    assert business.add_minutes(cal, utc(2026, 3, 28, 16, 0), 60) == utc(
+        2026, 3, 29, 8, 0
+    )  # Sat 17:00 CET -> Sun 10:00 CEST
     assert business.minutes_between(cal, utc(2026, 3, 29, 0, 0), utc(2026, 3, 30, 0, 0)) == 480
 
 
@@ -67,29 +70,40 @@ def test_a_calendar_without_hours_has_no_due_time():
     assert business.add_minutes(BusinessCalendar(zone="UTC"), utc(2026, 1, 1), 60) is None
 
 
-@pytest.mark.parametrize("text, expected", [
-    ("09:00-17:00", ((540, 1020),)),
-    ("13:00-17:30, 08:00-12:00", ((480, 720), (780, 1050))),
-    ("", ()),
-    ("22:00-24:00", ((1320, 1440),)),
-])
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("09:00-17:00", ((540, 1020),)),
+        ("13:00-17:30, 08:00-12:00", ((480, 720), (780, 1050))),
+        ("", ()),
+        ("22:00-24:00", ((1320, 1440),)),
+    ],
+)
 def test_parse_ranges(text, expected):
     assert business.parse_ranges(text) == expected
 
 
-@pytest.mark.parametrize("text, message", [
-    ("17:00-09:00", "ends before it starts"), ("09:00-12:00, 11:00-13:00", "overlap"), ("9-17", "not a time"),
-    ("25:00-26:00", "not a time of day"), ("09:00", "not a range"),
-])
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("17:00-09:00", "ends before it starts"),
+        ("09:00-12:00, 11:00-13:00", "overlap"),
+        ("9-17", "not a time"),
+        ("25:00-26:00", "not a time of day"),
+        ("09:00", "not a range"),
+    ],
+)
 def test_parse_ranges_refuses(text, message):
     with pytest.raises(ValueError, match=message):
         business.parse_ranges(text)
 
 
 @settings(max_examples=150, deadline=None)
-@given(st.datetimes(min_value=datetime(2025, 1, 1), max_value=datetime(2027, 12, 31)),
-       st.integers(min_value=1, max_value=5000),
-       st.sampled_from(["Europe/Paris", "America/New_York", "Australia/Sydney", "Asia/Kolkata"]))
+@given(
+    st.datetimes(min_value=datetime(2025, 1, 1), max_value=datetime(2027, 12, 31)),
+    st.integers(min_value=1, max_value=5000),
+    st.sampled_from(["Europe/Paris", "America/New_York", "Australia/Sydney", "Asia/Kolkata"]),
+)
 def test_adding_then_measuring_gives_the_same_minutes(start, minutes, zone):
     cal = BusinessCalendar(zone=zone, weekly={0: ((540, 720), (780, 1020)), 2: ((0, 1440),), 4: ((60, 200),)})
     start = start.replace(tzinfo=UTC)
@@ -105,8 +119,15 @@ MONDAY_10 = utc(2026, 11, 23, 9, 0)  # 10:00 Paris
 
 
 def ticket(**overrides) -> dict:
-    return {"created_at": MONDAY_10, "status": "new", "first_response_at": None, "solved_at": None,
-            "sla_paused_at": None, "sla_paused_minutes": 0, **overrides}
+    return {
+        "created_at": MONDAY_10,
+        "status": "new",
+        "first_response_at": None,
+        "solved_at": None,
+        "sla_paused_at": None,
+        "sla_paused_minutes": 0,
+        **overrides,
+    }
 
 
 def test_new_ticket_due_times():
@@ -128,23 +149,34 @@ def test_pending_pauses_and_a_reply_resumes_with_the_due_moved():
     paused = sla.state(ticket(status="pending", first_response_at=replied), POLICY, replied)
     assert paused["sla_paused_at"] == replied and paused["next_due_at"] is None
     # The customer answers two business hours later: the resolution due moves by two hours.
-    resumed = sla.state(ticket(status="open", first_response_at=replied, sla_paused_at=replied),
-                        POLICY, utc(2026, 11, 23, 11, 30))
+    resumed = sla.state(
+        ticket(status="open", first_response_at=replied, sla_paused_at=replied), POLICY, utc(2026, 11, 23, 11, 30)
+    )
     assert resumed["sla_paused_at"] is None and resumed["sla_paused_minutes"] == 120
     assert resumed["resolution_due_at"] == utc(2026, 11, 24, 11, 0)  # Tuesday 12:00 Paris
 
 
 def test_no_pause_when_the_policy_says_so():
-    policy = sla.Policy(id=2, name="Strict", first_response=60, resolution=480, pause_when_pending=False,
-                        calendar=PARIS)
-    out = sla.state(ticket(status="pending", first_response_at=utc(2026, 11, 23, 9, 30)), policy,
-                    utc(2026, 11, 23, 9, 30))
+    policy = sla.Policy(
+        id=2, name="Strict", first_response=60, resolution=480, pause_when_pending=False, calendar=PARIS
+    )
+    out = sla.state(
+        ticket(status="pending", first_response_at=utc(2026, 11, 23, 9, 30)), policy, utc(2026, 11, 23, 9, 30)
+    )
     assert out["sla_paused_at"] is None and out["next_due_at"] == out["resolution_due_at"]
 
 
 def test_solved_records_minutes_without_the_paused_time():
-    out = sla.state(ticket(status="solved", first_response_at=utc(2026, 11, 23, 9, 30), sla_paused_minutes=60,
-                           solved_at=utc(2026, 11, 23, 14, 0)), POLICY, utc(2026, 11, 23, 14, 0))
+    out = sla.state(
+        ticket(
+            status="solved",
+            first_response_at=utc(2026, 11, 23, 9, 30),
+            sla_paused_minutes=60,
+            solved_at=utc(2026, 11, 23, 14, 0),
+        ),
+        POLICY,
+        utc(2026, 11, 23, 14, 0),
+    )
     assert out["resolution_minutes"] == 240 and out["resolution_breached"] is False
     assert out["next_due_at"] is None
 
@@ -155,8 +187,7 @@ def test_overdue_unanswered_ticket_is_breached():
 
 
 def test_a_policy_change_mid_ticket_recomputes_from_creation():
-    urgent = sla.Policy(id=3, name="Urgent", first_response=15, resolution=120, pause_when_pending=True,
-                        calendar=PARIS)
+    urgent = sla.Policy(id=3, name="Urgent", first_response=15, resolution=120, pause_when_pending=True, calendar=PARIS)
     now = utc(2026, 11, 23, 9, 10)
     out = sla.state(ticket(status="open"), urgent, now)
     assert out["first_response_due_at"] == utc(2026, 11, 23, 9, 15)

@@ -1,7 +1,7 @@
 """The dashboard's pure helpers: local days across DST, percentiles, buckets, deltas, chart
 geometry, CSV escaping."""
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 from portal.backoffice import charts
 
@@ -9,14 +9,14 @@ from portal.backoffice import charts
 def test_day_bounds_follow_the_viewers_zone_across_dst():
     days = charts.day_bounds(date(2026, 3, 28), date(2026, 3, 30), "Europe/Paris")
     assert [d for d, _, _ in days] == [date(2026, 3, 28), date(2026, 3, 29), date(2026, 3, 30)]
-    assert days[0][1] == datetime(2026, 3, 27, 23, tzinfo=timezone.utc)
-    assert days[1][1] == datetime(2026, 3, 28, 23, tzinfo=timezone.utc)
-    assert days[2][1] == datetime(2026, 3, 29, 22, tzinfo=timezone.utc)   # 23-hour day before
+    assert days[0][1] == datetime(2026, 3, 27, 23, tzinfo=UTC)
+    assert days[1][1] == datetime(2026, 3, 28, 23, tzinfo=UTC)
+    assert days[2][1] == datetime(2026, 3, 29, 22, tzinfo=UTC)  # 23-hour day before
     assert (days[1][2] - days[1][1]).total_seconds() == 23 * 3600
     autumn = charts.day_bounds(date(2026, 10, 25), date(2026, 10, 25), "Europe/Paris")
     assert (autumn[0][2] - autumn[0][1]).total_seconds() == 25 * 3600
     india = charts.day_bounds(date(2026, 1, 1), date(2026, 1, 1), "Asia/Kolkata")
-    assert india[0][1] == datetime(2025, 12, 31, 18, 30, tzinfo=timezone.utc)
+    assert india[0][1] == datetime(2025, 12, 31, 18, 30, tzinfo=UTC)
 
 
 def test_previous_period_has_the_same_length():
@@ -24,17 +24,27 @@ def test_previous_period_has_the_same_length():
 
 
 def test_percentile_nearest_rank():
-    assert charts.percentile({}, .5) is None
-    assert charts.percentile({1: 1, 2: 1, 3: 1, 4: 1}, .5) == 2
-    assert charts.percentile({10: 1, 30: 1, 90: 1}, .5) == 30
-    assert charts.percentile({10: 1, 30: 1, 90: 1}, .9) == 90
-    assert charts.percentile({5: 90, 100: 10}, .9) == 5
-    assert charts.percentile({5: 89, 100: 11}, .9) == 100
+    assert charts.percentile({}, 0.5) is None
+    assert charts.percentile({1: 1, 2: 1, 3: 1, 4: 1}, 0.5) == 2
+    assert charts.percentile({10: 1, 30: 1, 90: 1}, 0.5) == 30
+    assert charts.percentile({10: 1, 30: 1, 90: 1}, 0.9) == 90
+    assert charts.percentile({5: 90, 100: 10}, 0.9) == 5
+    assert charts.percentile({5: 89, 100: 11}, 0.9) == 100
 
 
 def test_buckets_match_their_sql():
-    assert [charts.bucket(m) for m in (0, 59, 60, 64, 599, 600, 629, 2999, 3000, 3119)] == \
-        [0, 59, 60, 60, 595, 600, 600, 2970, 3000, 3000]
+    assert [charts.bucket(m) for m in (0, 59, 60, 64, 599, 600, 629, 2999, 3000, 3119)] == [
+        0,
+        59,
+        60,
+        60,
+        595,
+        600,
+        600,
+        2970,
+        3000,
+        3000,
+    ]
     assert "CASE WHEN x < 60" in charts.BUCKET_SQL.format("x")
 
 

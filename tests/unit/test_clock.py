@@ -3,12 +3,19 @@ parser (``portal.ids``), the SLA duration grammar, and the out-of-range safety n
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 import pytest
 
 from portal.clock import (
-    EARLIEST, LATEST, in_window, parse_day, parse_instant, parse_month, read_day, read_instant,
+    EARLIEST,
+    LATEST,
+    in_window,
+    parse_day,
+    parse_instant,
+    parse_month,
+    read_day,
+    read_instant,
 )
 from portal.errors import Invalid
 from portal.ids import parse_int
@@ -51,8 +58,8 @@ def test_months():
 
 
 def test_instants_need_an_offset_and_the_window_is_checked_before_the_conversion():
-    assert parse_instant("2026-11-24T10:00:00Z") == datetime(2026, 11, 24, 10, tzinfo=timezone.utc)
-    assert parse_instant("2026-11-24T11:00+01:00") == datetime(2026, 11, 24, 10, tzinfo=timezone.utc)
+    assert parse_instant("2026-11-24T10:00:00Z") == datetime(2026, 11, 24, 10, tzinfo=UTC)
+    assert parse_instant("2026-11-24T11:00+01:00") == datetime(2026, 11, 24, 10, tzinfo=UTC)
     for raw in ("0001-01-01T00:00+14:00", "9999-12-31T23:59-14:00", "9999-12-31T23:59:59.999999Z"):
         with pytest.raises(Invalid, match=WINDOW):
             parse_instant(raw)
@@ -62,10 +69,10 @@ def test_instants_need_an_offset_and_the_window_is_checked_before_the_conversion
 
 
 def test_cursor_instants_read_naive_as_utc_and_refuse_the_far_ones():
-    assert read_instant("2026-11-24T10:00:00") == datetime(2026, 11, 24, 10, tzinfo=timezone.utc)
-    assert read_instant("2026-11-24T11:00:00+01:00") == datetime(2026, 11, 24, 10, tzinfo=timezone.utc)
+    assert read_instant("2026-11-24T10:00:00") == datetime(2026, 11, 24, 10, tzinfo=UTC)
+    assert read_instant("2026-11-24T11:00:00+01:00") == datetime(2026, 11, 24, 10, tzinfo=UTC)
     assert read_instant("0001-01-01T00:00:00+14:00") is None and read_instant("garbage") is None
-    assert in_window(datetime(2199, 12, 31, 23, tzinfo=timezone.utc)) and not in_window(date(1969, 12, 31))
+    assert in_window(datetime(2199, 12, 31, 23, tzinfo=UTC)) and not in_window(date(1969, 12, 31))
 
 
 def test_bounded_integers_never_reach_int_with_thousands_of_digits():
@@ -74,14 +81,27 @@ def test_bounded_integers_never_reach_int_with_thousands_of_digits():
         assert parse_int(raw, 0, 100) is None, raw
 
 
-@pytest.mark.parametrize("raw, minutes", [("90", 90), ("90m", 90), ("4h", 240), ("1h30", 90), ("1.5h", 90),
-                                          ("2:15", 135), ("3d", 1440), (" 2 h ", 120), ("", None)])
+@pytest.mark.parametrize(
+    "raw, minutes",
+    [
+        ("90", 90),
+        ("90m", 90),
+        ("4h", 240),
+        ("1h30", 90),
+        ("1.5h", 90),
+        ("2:15", 135),
+        ("3d", 1440),
+        (" 2 h ", 120),
+        ("", None),
+    ],
+)
 def test_durations_as_typed(raw, minutes):
     assert parse_duration(raw) == minutes
 
 
-@pytest.mark.parametrize("raw", ["infd", "1e400h", "nan", "inf", "-5", "-1h", "1e5", "9" * 5000, "nanh", "1h-30",
-                                 "9999999999h", "4 hours"])
+@pytest.mark.parametrize(
+    "raw", ["infd", "1e400h", "nan", "inf", "-5", "-1h", "1e5", "9" * 5000, "nanh", "1h-30", "9999999999h", "4 hours"]
+)
 def test_durations_that_are_not_finite_positive_numbers_are_refused(raw):
     with pytest.raises(ValueError, match="is not a duration"):
         parse_duration(raw)

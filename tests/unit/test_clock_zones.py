@@ -2,13 +2,13 @@
 
 import pathlib
 import re
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from portal import clock
 
 PORTAL = pathlib.Path(__file__).resolve().parents[2] / "portal"
-UTC = timezone.utc
+UTC = UTC
 
 
 def test_local_midnight_and_day_bounds_across_dst():
@@ -51,7 +51,12 @@ def test_values_read_by_raw_sql():
 
 
 def test_no_module_computes_midnight_or_checks_zones_on_its_own():
-    own_ways = re.compile(r"combine\([^)]*time\(0|replace\(hour=0|available_timezones|except \(KeyError, ValueError, OSError\)")
-    offenders = [str(p.relative_to(PORTAL)) for p in PORTAL.rglob("*.py")
-                 if p.name not in ("clock.py", "availability.py") and own_ways.search(p.read_text())]
+    own_ways = re.compile(
+        r"combine\([^)]*time\(0|replace\(hour=0|available_timezones|except \(KeyError, ValueError, OSError\)"
+    )
+    offenders = [
+        str(p.relative_to(PORTAL))
+        for p in PORTAL.rglob("*.py")
+        if p.name not in ("clock.py", "availability.py") and own_ways.search(p.read_text())
+    ]
     assert offenders == []

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import base64
 import re
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -28,7 +28,7 @@ from portal.tickets.console import (
 from portal.tickets.live import TYPING_TTL, VIEWER_TTL, Presence, decode
 from portal.tickets.work import BulkResult, timeline
 
-UTC = timezone.utc
+UTC = UTC
 NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
 PROPERTY_SETTINGS = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -42,6 +42,7 @@ def make_scope(teams=(), limited: bool = False, user_id: int = 7, zone: str = "E
 
 
 # --- rules: constants ------------------------------------------------------------------------------------
+
 
 def test_unsolved_statuses_and_their_sql_agree():
     assert set(rules.UNSOLVED) <= set(rules.STATUSES)
@@ -66,50 +67,61 @@ def test_every_built_in_view_restricts_the_queue(view):
 
 # --- rules: status changes, visibility -------------------------------------------------------------------
 
-@pytest.mark.parametrize(("old", "new", "expected"), [
-    ("new", "open", {}),
-    ("open", "pending", {}),
-    ("open", "solved", {"solved_at": NOW}),
-    ("pending", "solved", {"solved_at": NOW}),
-    ("solved", "solved", {}),
-    ("solved", "open", {"solved_at": None}),
-    ("closed", "pending", {"solved_at": None, "closed_at": None}),
-    ("closed", "new", {"solved_at": None, "closed_at": None}),
-    ("solved", "closed", {"closed_at": NOW}),
-    ("open", "closed", {"closed_at": NOW}),
-    ("closed", "closed", {}),
-])
+
+@pytest.mark.parametrize(
+    ("old", "new", "expected"),
+    [
+        ("new", "open", {}),
+        ("open", "pending", {}),
+        ("open", "solved", {"solved_at": NOW}),
+        ("pending", "solved", {"solved_at": NOW}),
+        ("solved", "solved", {}),
+        ("solved", "open", {"solved_at": None}),
+        ("closed", "pending", {"solved_at": None, "closed_at": None}),
+        ("closed", "new", {"solved_at": None, "closed_at": None}),
+        ("solved", "closed", {"closed_at": NOW}),
+        ("open", "closed", {"closed_at": NOW}),
+        ("closed", "closed", {}),
+    ],
+)
 def test_status_changes(old, new, expected):
     assert rules.status_changes(old, new, NOW) == expected
 
 
-@pytest.mark.parametrize(("team", "limited", "mine", "expected"), [
-    (None, False, frozenset(), True),
-    (5, False, frozenset(), True),
-    (5, True, frozenset({5, 6}), True),
-    (7, True, frozenset({5, 6}), False),
-    (None, True, frozenset({5}), False),     # a limited agent never sees team-less tickets
-    (5, True, frozenset(), False),
-])
+@pytest.mark.parametrize(
+    ("team", "limited", "mine", "expected"),
+    [
+        (None, False, frozenset(), True),
+        (5, False, frozenset(), True),
+        (5, True, frozenset({5, 6}), True),
+        (7, True, frozenset({5, 6}), False),
+        (None, True, frozenset({5}), False),  # a limited agent never sees team-less tickets
+        (5, True, frozenset(), False),
+    ],
+)
 def test_may_see(team, limited, mine, expected):
     assert rules.may_see(team, limited, mine) is expected
 
 
 # --- rules: tags ------------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize(("raw", "expected"), [
-    ("Billing Issue", "billing-issue"),
-    ("  #Urgent  ", "urgent"),
-    ("#vip#customer", "vip-customer"),
-    ("VIP!!", "vip"),
-    ("v1.2_beta", "v1.2_beta"),
-    ("Café  Crème", "café-crème"),
-    ("a" * 50, "a" * rules.TAG_MAX),
-    ("", None),
-    ("   ", None),
-    ("###", None),
-    ("!?*", None),
-])
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("Billing Issue", "billing-issue"),
+        ("  #Urgent  ", "urgent"),
+        ("#vip#customer", "vip-customer"),
+        ("VIP!!", "vip"),
+        ("v1.2_beta", "v1.2_beta"),
+        ("Café  Crème", "café-crème"),
+        ("a" * 50, "a" * rules.TAG_MAX),
+        ("", None),
+        ("   ", None),
+        ("###", None),
+        ("!?*", None),
+    ],
+)
 def test_normalize_tag(raw, expected):
     assert rules.normalize_tag(raw) == expected
 
@@ -119,13 +131,16 @@ def test_normalize_tag_never_doubles_dashes():
     assert rules.normalize_tag("! urgent") == "urgent"
 
 
-@pytest.mark.parametrize(("text", "expected"), [
-    ("Billing, urgent; VIP , billing", ["billing", "urgent", "vip"]),
-    ("Billing Issue;billing-issue", ["billing-issue"]),
-    ("", []),
-    (" , ;; ,", []),
-    ("#one,#two", ["one", "two"]),
-])
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Billing, urgent; VIP , billing", ["billing", "urgent", "vip"]),
+        ("Billing Issue;billing-issue", ["billing-issue"]),
+        ("", []),
+        (" , ;; ,", []),
+        ("#one,#two", ["one", "two"]),
+    ],
+)
 def test_parse_tags(text, expected):
     assert rules.parse_tags(text) == expected
 
@@ -143,6 +158,7 @@ def test_parse_tags_is_idempotent_and_well_formed(text):
 
 
 # --- rules: canned replies ---------------------------------------------------------------------------------
+
 
 def test_fill_placeholders_any_spacing_and_unknown_kept():
     values = {"customer_name": "Ann Lee", "agent_name": "Bo"}
@@ -162,10 +178,17 @@ def test_fill_placeholders_does_not_expand_inside_values():
 def test_placeholder_values_from_ticket():
     ticket = {"requester_name": "Ann  Marie Lee", "number": 1042, "subject": "Printer jams"}
     values = rules.placeholder_values(ticket, "Bo")
-    assert values == {"customer_name": "Ann  Marie Lee", "customer_first_name": "Ann", "ticket_number": "1042",
-                      "ticket_subject": "Printer jams", "agent_name": "Bo"}
-    assert rules.fill_placeholders("Hi {{ customer_first_name }}, about #{{ticket_number}} — {{agent_name}}",
-                                   values) == "Hi Ann, about #1042 — Bo"
+    assert values == {
+        "customer_name": "Ann  Marie Lee",
+        "customer_first_name": "Ann",
+        "ticket_number": "1042",
+        "ticket_subject": "Printer jams",
+        "agent_name": "Bo",
+    }
+    assert (
+        rules.fill_placeholders("Hi {{ customer_first_name }}, about #{{ticket_number}} — {{agent_name}}", values)
+        == "Hi Ann, about #1042 — Bo"
+    )
 
 
 @pytest.mark.parametrize("name", [None, "", "   "])
@@ -177,22 +200,31 @@ def test_placeholder_values_without_requester_name(name):
 
 # --- rules: round-robin --------------------------------------------------------------------------------------
 
+
 def _agent(agent_id, available=True, cap=None, open_=0):
     return {"id": agent_id, "available": available, "cap": cap, "open": open_}
 
 
-ROTATION = [_agent(5, cap=2, open_=2), _agent(3), _agent(7, available=False), _agent(1, cap=3, open_=2),
-            _agent(9, cap=None, open_=500)]
+ROTATION = [
+    _agent(5, cap=2, open_=2),
+    _agent(3),
+    _agent(7, available=False),
+    _agent(1, cap=3, open_=2),
+    _agent(9, cap=None, open_=500),
+]
 
 
-@pytest.mark.parametrize(("last", "expected"), [
-    (None, 1),
-    (1, 3),
-    (2, 3),
-    (3, 9),      # 5 is at its cap, 7 is away
-    (9, 1),      # wraps around
-    (100, 1),
-])
+@pytest.mark.parametrize(
+    ("last", "expected"),
+    [
+        (None, 1),
+        (1, 3),
+        (2, 3),
+        (3, 9),  # 5 is at its cap, 7 is away
+        (9, 1),  # wraps around
+        (100, 1),
+    ],
+)
 def test_next_in_rotation(last, expected):
     assert rules.next_in_rotation(ROTATION, last)["id"] == expected
 
@@ -204,6 +236,7 @@ def test_next_in_rotation_without_eligible_agents():
 
 
 # --- console: scope ------------------------------------------------------------------------------------------
+
 
 def test_scope_unlimited():
     scope = make_scope(teams={1, 2})
@@ -226,6 +259,7 @@ def test_scope_limited_without_teams_sees_nothing():
 
 # --- console: parsing filters ---------------------------------------------------------------------------------
 
+
 def test_parse_empty_query_is_the_default():
     assert parse_query_string("") == Filters()
     assert parse_filters([]) == Filters()
@@ -235,36 +269,51 @@ def test_parse_full_query():
     filters = parse_query_string(
         "view=mine&status=open&status=bogus&status=+pending+&priority=urgent&priority=meh&category=3&team=0"
         "&assignee=12&tag=Billing+Issue&requester=Ann%40Example.org&created_from=2026-11-01"
-        "&created_to=2026-11-24&updated_from=2026-10-01&updated_to=2026-10-02&sort=priority&q=printer+jam")
+        "&created_to=2026-11-24&updated_from=2026-10-01&updated_to=2026-10-02&sort=priority&q=printer+jam"
+    )
     assert filters == Filters(
-        view="mine", status=("open", "pending"), priority=("urgent",), category=3, team=0, assignee=12,
-        tag="billing-issue", requester="Ann@Example.org", created_from=date(2026, 11, 1),
-        created_to=date(2026, 11, 24), updated_from=date(2026, 10, 1), updated_to=date(2026, 10, 2),
-        sort="priority", q="printer jam")
+        view="mine",
+        status=("open", "pending"),
+        priority=("urgent",),
+        category=3,
+        team=0,
+        assignee=12,
+        tag="billing-issue",
+        requester="Ann@Example.org",
+        created_from=date(2026, 11, 1),
+        created_to=date(2026, 11, 24),
+        updated_from=date(2026, 10, 1),
+        updated_to=date(2026, 10, 2),
+        sort="priority",
+        q="printer jam",
+    )
     assert filters.errors == {}
 
 
 BAD_DAY = "Enter a date like 2026-11-24. Choose a date between 1970 and 2199."
 
 
-@pytest.mark.parametrize(("query", "key", "message"), [
-    ("view=everything", "view", "That view does not exist."),
-    ("view=saved-", "view", "That view does not exist."),
-    ("view=saved-x1", "view", "That view does not exist."),
-    ("sort=oldest", "sort", "Unknown sort order."),
-    ("team=abc", "team", "Choose a team from the list."),
-    ("team=-1", "team", "Choose a team from the list."),
-    ("category=1.5", "category", "Choose a category from the list."),
-    ("assignee=123456789012", "assignee", "Choose a person from the list."),
-    ("created_from=24%2F11%2F2026", "created_from", BAD_DAY),
-    ("updated_to=2026-02-30", "updated_to", BAD_DAY),
-    ("created_from=0001-01-01", "created_from", BAD_DAY),
-    ("updated_to=9999-12-31", "updated_to", BAD_DAY),
-])
+@pytest.mark.parametrize(
+    ("query", "key", "message"),
+    [
+        ("view=everything", "view", "That view does not exist."),
+        ("view=saved-", "view", "That view does not exist."),
+        ("view=saved-x1", "view", "That view does not exist."),
+        ("sort=oldest", "sort", "Unknown sort order."),
+        ("team=abc", "team", "Choose a team from the list."),
+        ("team=-1", "team", "Choose a team from the list."),
+        ("category=1.5", "category", "Choose a category from the list."),
+        ("assignee=123456789012", "assignee", "Choose a person from the list."),
+        ("created_from=24%2F11%2F2026", "created_from", BAD_DAY),
+        ("updated_to=2026-02-30", "updated_to", BAD_DAY),
+        ("created_from=0001-01-01", "created_from", BAD_DAY),
+        ("updated_to=9999-12-31", "updated_to", BAD_DAY),
+    ],
+)
 def test_parse_bad_values_are_dropped_with_a_message(query, key, message):
     filters = parse_query_string(query)
     assert filters.errors == {key: message}
-    assert filters == Filters(errors={key: message})   # the bad value fell back to the default
+    assert filters == Filters(errors={key: message})  # the bad value fell back to the default
 
 
 def test_parse_saved_view_and_repeated_keys():
@@ -284,7 +333,7 @@ def test_parse_tag_that_normalizes_to_nothing_is_empty():
 
 
 def test_parse_superscript_digit_is_a_message_not_a_crash():
-    filters = parse_query_string("team=%C2%B2")   # "²"
+    filters = parse_query_string("team=%C2%B2")  # "²"
     assert filters.team is None and "team" in filters.errors
 
 
@@ -295,11 +344,14 @@ def test_saved_view_with_superscript_digit_is_a_message_not_a_crash():
 
 # --- console: query strings --------------------------------------------------------------------------------------
 
+
 def test_query_string_output():
-    filters = Filters(view="mine", status=("new", "open"), team=0, created_from=date(2026, 1, 2),
-                      sort="priority", q="a&b c")
-    assert filters.query_string() == ("view=mine&status=new&status=open&team=0&created_from=2026-01-02"
-                                      "&sort=priority&q=a%26b+c")
+    filters = Filters(
+        view="mine", status=("new", "open"), team=0, created_from=date(2026, 1, 2), sort="priority", q="a&b c"
+    )
+    assert filters.query_string() == (
+        "view=mine&status=new&status=open&team=0&created_from=2026-01-02&sort=priority&q=a%26b+c"
+    )
 
 
 def test_query_string_omits_defaults_and_applies_overrides():
@@ -308,18 +360,21 @@ def test_query_string_omits_defaults_and_applies_overrides():
     assert Filters(status=("open",)).query_string(status=[], view="") == ""
 
 
-@pytest.mark.parametrize("query", [
-    "view=mine",
-    "view=solved&status=solved&priority=high&priority=low&sort=created",
-    "view=saved-3&team=0&assignee=0&category=0",
-    "view=team&tag=vip&requester=ann&created_from=2026-03-29&updated_to=2026-10-25&q=%23123",
-])
+@pytest.mark.parametrize(
+    "query",
+    [
+        "view=mine",
+        "view=solved&status=solved&priority=high&priority=low&sort=created",
+        "view=saved-3&team=0&assignee=0&category=0",
+        "view=team&tag=vip&requester=ann&created_from=2026-03-29&updated_to=2026-10-25&q=%23123",
+    ],
+)
 def test_query_string_round_trip(query):
     filters = parse_query_string(query)
     assert parse_query_string(filters.query_string()) == filters
 
 
-_ids = st.one_of(st.none(), st.integers(min_value=0, max_value=2**31 - 1))   # ids fit a serial column
+_ids = st.one_of(st.none(), st.integers(min_value=0, max_value=2**31 - 1))  # ids fit a serial column
 _days = st.one_of(st.none(), st.dates(min_value=date(2000, 1, 1), max_value=date(2100, 12, 31)))
 _text = st.text(max_size=60).map(str.strip)
 _filters = st.builds(
@@ -327,10 +382,16 @@ _filters = st.builds(
     view=st.sampled_from([*rules.VIEWS, "saved-1", "saved-42"]),
     status=st.lists(st.sampled_from(rules.STATUSES), unique=True).map(tuple),
     priority=st.lists(st.sampled_from(rules.PRIORITIES), unique=True).map(tuple),
-    category=_ids, team=_ids, assignee=_ids,
+    category=_ids,
+    team=_ids,
+    assignee=_ids,
     tag=st.one_of(st.just(""), st.from_regex(r"[a-z0-9]([a-z0-9_.-]{0,37}[a-z0-9_.])?", fullmatch=True)),
-    requester=_text, q=_text,
-    created_from=_days, created_to=_days, updated_from=_days, updated_to=_days,
+    requester=_text,
+    q=_text,
+    created_from=_days,
+    created_to=_days,
+    updated_from=_days,
+    updated_to=_days,
     sort=st.sampled_from(list(rules.SORTS)),
 )
 
@@ -341,14 +402,17 @@ def test_query_string_round_trip_property(filters):
     assert parse_query_string(filters.query_string()) == filters
 
 
-@pytest.mark.parametrize(("filters", "refined"), [
-    (Filters(), False),
-    (Filters(view="mine", sort="priority", q="printer"), False),
-    (Filters(team=0), True),
-    (Filters(status=("open",)), True),
-    (Filters(tag="vip"), True),
-    (Filters(updated_to=date(2026, 1, 1)), True),
-])
+@pytest.mark.parametrize(
+    ("filters", "refined"),
+    [
+        (Filters(), False),
+        (Filters(view="mine", sort="priority", q="printer"), False),
+        (Filters(team=0), True),
+        (Filters(status=("open",)), True),
+        (Filters(tag="vip"), True),
+        (Filters(updated_to=date(2026, 1, 1)), True),
+    ],
+)
 def test_refined(filters, refined):
     assert filters.refined is refined
 
@@ -358,7 +422,8 @@ def test_refined(filters, refined):
 _instants = st.builds(
     lambda moment, offset: moment.replace(tzinfo=UTC).astimezone(timezone(timedelta(minutes=offset))),
     st.datetimes(min_value=datetime(2000, 1, 1), max_value=datetime(2100, 1, 1)),
-    st.integers(min_value=-14 * 60, max_value=14 * 60))
+    st.integers(min_value=-14 * 60, max_value=14 * 60),
+)
 _row_ids = st.integers(min_value=1, max_value=2**62)
 
 
@@ -366,7 +431,7 @@ _row_ids = st.integers(min_value=1, max_value=2**62)
 @given(_instants, _row_ids, st.sampled_from(["updated", "created"]))
 def test_cursor_round_trip_by_time(moment, row_id, sort):
     cursor = _encode_cursor({f"{sort}_at": moment, "id": row_id}, sort)
-    assert re.fullmatch(r"[A-Za-z0-9_-]+", cursor)     # URL-safe, no padding
+    assert re.fullmatch(r"[A-Za-z0-9_-]+", cursor)  # URL-safe, no padding
     assert _decode_cursor(cursor, sort) == (moment, row_id)
 
 
@@ -388,27 +453,32 @@ def _b64(text: str) -> str:
     return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
 
 
-@pytest.mark.parametrize(("cursor", "sort"), [
-    ("", "updated"),
-    ("!!!", "updated"),
-    ("abcde", "updated"),
-    ("é", "created"),
-    ("not a cursor at all", "priority"),
-    (_b64("2026-11-24T09:30:00+00:00"), "updated"),            # id missing
-    (_b64("2026-11-24T09:30:00+00:00|x"), "updated"),
-    (_b64("yesterday|5"), "created"),
-    (_b64("3|2026-11-24T09:30:00+00:00"), "priority"),          # id missing
-    (_b64("3|2026-11-24T09:30:00+00:00|5"), "updated"),         # a priority cursor on another sort
-    (_b64("2026-11-24T09:30:00+00:00|5"), "priority"),          # a time cursor on the priority sort
-    (base64.urlsafe_b64encode(b"\xff\xfe|\x80").decode(), "updated"),
-])
+@pytest.mark.parametrize(
+    ("cursor", "sort"),
+    [
+        ("", "updated"),
+        ("!!!", "updated"),
+        ("abcde", "updated"),
+        ("é", "created"),
+        ("not a cursor at all", "priority"),
+        (_b64("2026-11-24T09:30:00+00:00"), "updated"),  # id missing
+        (_b64("2026-11-24T09:30:00+00:00|x"), "updated"),
+        (_b64("yesterday|5"), "created"),
+        (_b64("3|2026-11-24T09:30:00+00:00"), "priority"),  # id missing
+        (_b64("3|2026-11-24T09:30:00+00:00|5"), "updated"),  # a priority cursor on another sort
+        (_b64("2026-11-24T09:30:00+00:00|5"), "priority"),  # a time cursor on the priority sort
+        (base64.urlsafe_b64encode(b"\xff\xfe|\x80").decode(), "updated"),
+    ],
+)
 def test_garbage_cursor_is_none(cursor, sort):
     assert _decode_cursor(cursor, sort) is None
 
 
 @PROPERTY_SETTINGS
-@given(st.one_of(st.text(max_size=80), st.binary(max_size=60).map(lambda b: base64.urlsafe_b64encode(b).decode())),
-       st.sampled_from(list(rules.SORTS)))
+@given(
+    st.one_of(st.text(max_size=80), st.binary(max_size=60).map(lambda b: base64.urlsafe_b64encode(b).decode())),
+    st.sampled_from(list(rules.SORTS)),
+)
 def test_decode_cursor_never_raises(cursor, sort):
     decoded = _decode_cursor(cursor, sort)
     assert decoded is None or (isinstance(decoded, tuple) and len(decoded) == (3 if sort == "priority" else 2))
@@ -416,8 +486,10 @@ def test_decode_cursor_never_raises(cursor, sort):
 
 # --- console: saved views --------------------------------------------------------------------------------------
 
-SAVED = [{"id": 4, "query": "view=mine&priority=urgent&sort=created&q=toner"},
-         {"id": 5, "query": "view=team&status=pending"}]
+SAVED = [
+    {"id": 4, "query": "view=mine&priority=urgent&sort=created&q=toner"},
+    {"id": 5, "query": "view=team&status=pending"},
+]
 
 
 def test_apply_saved_ignores_built_in_views():
@@ -432,8 +504,13 @@ def test_apply_saved_uses_the_saved_filters_and_keeps_base_view():
 
 def test_apply_saved_keeps_saved_sort_and_search_by_default():
     result = apply_saved(parse_query_string("view=saved-4"), SAVED)
-    assert (result.view, result.base, result.priority, result.sort, result.q) == \
-        ("saved-4", "mine", ("urgent",), "created", "toner")
+    assert (result.view, result.base, result.priority, result.sort, result.q) == (
+        "saved-4",
+        "mine",
+        ("urgent",),
+        "created",
+        "toner",
+    )
 
 
 def test_apply_saved_page_search_and_sort_override():
@@ -459,15 +536,19 @@ def test_saved_view_conditions_follow_the_base_view():
 
 # --- console: view conditions --------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize(("view", "where", "args"), [
-    ("open", [UNSOLVED_SQL], []),
-    ("unassigned", [UNSOLVED_SQL, "t.assignee IS NULL"], []),
-    ("mine", [UNSOLVED_SQL, "t.assignee = {}"], [7]),
-    ("team", [UNSOLVED_SQL, "t.team = {}"], [3]),
-    ("pending", ["t.status = 'pending'"], []),
-    ("solved", ["t.solved_at >= {}"], [NOW - rules.RECENTLY_SOLVED]),
-    ("all", [], []),            # what search uses: every ticket the agent may see
-])
+
+@pytest.mark.parametrize(
+    ("view", "where", "args"),
+    [
+        ("open", [UNSOLVED_SQL], []),
+        ("unassigned", [UNSOLVED_SQL, "t.assignee IS NULL"], []),
+        ("mine", [UNSOLVED_SQL, "t.assignee = {}"], [7]),
+        ("team", [UNSOLVED_SQL, "t.team = {}"], [3]),
+        ("pending", ["t.status = 'pending'"], []),
+        ("solved", ["t.solved_at >= {}"], [NOW - rules.RECENTLY_SOLVED]),
+        ("all", [], []),  # what search uses: every ticket the agent may see
+    ],
+)
 def test_view_conditions_for_each_view(view, where, args):
     assert view_conditions(Filters(view=view), make_scope(teams={3}), NOW) == (where, args, ())
 
@@ -478,17 +559,23 @@ def test_team_view_for_agent_without_teams_is_empty():
 
 def test_team_view_with_several_teams():
     scope = make_scope(teams={9, 2, 5})
-    assert view_conditions(Filters(view="team"), scope, NOW) == \
-        ([UNSOLVED_SQL, "t.team IN ({}, {}, {})"], [2, 5, 9], ())
+    assert view_conditions(Filters(view="team"), scope, NOW) == (
+        [UNSOLVED_SQL, "t.team IN ({}, {}, {})"],
+        [2, 5, 9],
+        (),
+    )
     assert view_conditions(Filters(view="team"), scope, NOW, split_teams=True) == ([UNSOLVED_SQL], [], (2, 5, 9))
 
 
-@pytest.mark.parametrize(("team", "where", "args"), [
-    (None, ["t.team IN ({}, {})"], [1, 2]),
-    (2, ["t.team = {}"], [2]),
-    (5, ["1 = 0"], []),           # another team's tickets: nothing, not everything
-    (0, ["1 = 0"], []),           # team-less tickets are never visible to a limited agent
-])
+@pytest.mark.parametrize(
+    ("team", "where", "args"),
+    [
+        (None, ["t.team IN ({}, {})"], [1, 2]),
+        (2, ["t.team = {}"], [2]),
+        (5, ["1 = 0"], []),  # another team's tickets: nothing, not everything
+        (0, ["1 = 0"], []),  # team-less tickets are never visible to a limited agent
+    ],
+)
 def test_limited_agent_teams_are_intersected(team, where, args):
     scope = make_scope(teams={1, 2}, limited=True)
     assert view_conditions(Filters(view="all", team=team), scope, NOW) == (where, args, ())
@@ -510,11 +597,14 @@ def test_limited_agent_split_teams():
     assert (where, args, split) == ([UNSOLVED_SQL, "t.team = {}"], [2], ())
 
 
-@pytest.mark.parametrize(("view", "expected"), [
-    ("open", "t.team IS NULL"),
-    ("all", "t.team IS NULL"),
-    ("team", "1 = 0"),          # "my teams" and "no team" exclude each other
-])
+@pytest.mark.parametrize(
+    ("view", "expected"),
+    [
+        ("open", "t.team IS NULL"),
+        ("all", "t.team IS NULL"),
+        ("team", "1 = 0"),  # "my teams" and "no team" exclude each other
+    ],
+)
 def test_team_filter_zero_means_no_team(view, expected):
     where, args, split = view_conditions(Filters(view=view, team=0), make_scope(teams={1, 2}), NOW, split_teams=True)
     assert where[-1] == expected and split == ()
@@ -523,18 +613,32 @@ def test_team_filter_zero_means_no_team(view, expected):
 
 def test_team_filter_for_unlimited_agent():
     assert view_conditions(Filters(view="all", team=8), make_scope(teams={1}), NOW) == (["t.team = {}"], [8], ())
-    assert view_conditions(Filters(view="team", team=8), make_scope(teams={1}), NOW) == \
-        ([UNSOLVED_SQL, "1 = 0"], [], ())
+    assert view_conditions(Filters(view="team", team=8), make_scope(teams={1}), NOW) == (
+        [UNSOLVED_SQL, "1 = 0"],
+        [],
+        (),
+    )
 
 
 def test_field_filters_in_order_with_their_args():
-    filters = Filters(view="all", status=("open", "pending"), priority=("high",), category=0, assignee=12,
-                      tag="vip", requester="Ann@Example.ORG")
+    filters = Filters(
+        view="all",
+        status=("open", "pending"),
+        priority=("high",),
+        category=0,
+        assignee=12,
+        tag="vip",
+        requester="Ann@Example.ORG",
+    )
     where, args, _ = view_conditions(filters, make_scope(), NOW)
     assert where == [
-        "t.status IN ({}, {})", "t.priority IN ({})", "t.category IS NULL", "t.assignee = {}",
+        "t.status IN ({}, {})",
+        "t.priority IN ({})",
+        "t.category IS NULL",
+        "t.assignee = {}",
         "t.id IN (SELECT tt.ticket FROM ticket_tag tt JOIN tag g ON g.id = tt.tag WHERE g.name = {})",
-        "t.requester_email = {}"]
+        "t.requester_email = {}",
+    ]
     assert args == ["open", "pending", "high", 12, "vip", "ann@example.org"]
 
 
@@ -550,15 +654,20 @@ def test_requester_name_part_is_a_like_pattern_without_wildcards():
 
 
 def test_date_filters_are_local_days_of_the_agent():
-    filters = Filters(view="all", created_from=date(2026, 1, 15), created_to=date(2026, 1, 15),
-                      updated_from=date(2026, 3, 29), updated_to=date(2026, 3, 28))
+    filters = Filters(
+        view="all",
+        created_from=date(2026, 1, 15),
+        created_to=date(2026, 1, 15),
+        updated_from=date(2026, 3, 29),
+        updated_to=date(2026, 3, 28),
+    )
     where, args, _ = view_conditions(filters, make_scope(zone="Europe/Paris"), NOW)
     assert where == ["t.created_at >= {}", "t.created_at < {}", "t.updated_at >= {}", "t.updated_at < {}"]
     assert args == [
-        datetime(2026, 1, 14, 23, tzinfo=UTC),      # midnight in Paris (UTC+1)
-        datetime(2026, 1, 15, 23, tzinfo=UTC),      # the end day is included: up to the next midnight
-        datetime(2026, 3, 28, 23, tzinfo=UTC),      # 29 March 2026 starts in winter time …
-        datetime(2026, 3, 28, 23, tzinfo=UTC),      # … and 28 March ends there
+        datetime(2026, 1, 14, 23, tzinfo=UTC),  # midnight in Paris (UTC+1)
+        datetime(2026, 1, 15, 23, tzinfo=UTC),  # the end day is included: up to the next midnight
+        datetime(2026, 3, 28, 23, tzinfo=UTC),  # 29 March 2026 starts in winter time …
+        datetime(2026, 3, 28, 23, tzinfo=UTC),  # … and 28 March ends there
     ]
 
 
@@ -584,36 +693,43 @@ def test_view_conditions_placeholders_match_args_and_respect_scope(filters, team
             last = where[-1]
             assert last == "1 = 0" or last.startswith(("t.team = ", "t.team IN ("))
             if last != "1 = 0":
-                assert set(args[-last.count("{}"):]) <= teams
+                assert set(args[-last.count("{}") :]) <= teams
 
 
-@pytest.mark.parametrize(("filters", "scope", "view", "expected"), [
-    (Filters(), make_scope(teams={1}), "open", None),
-    (Filters(), make_scope(teams={2, 1}), "team", (1, 2)),
-    (Filters(), make_scope(), "team", ()),
-    (Filters(team=3), make_scope(), "open", (3,)),
-    (Filters(team=3), make_scope(teams={1, 3}), "team", (3,)),
-    (Filters(team=3), make_scope(teams={1}), "team", ()),
-    (Filters(), make_scope(teams={5, 4}, limited=True), "open", (4, 5)),
-    (Filters(team=4), make_scope(teams={5, 4}, limited=True), "all", (4,)),
-    (Filters(team=6), make_scope(teams={5, 4}, limited=True), "all", ()),
-    (Filters(team=0), make_scope(teams={5}), "open", None),     # 0 is handled by the caller
-])
+@pytest.mark.parametrize(
+    ("filters", "scope", "view", "expected"),
+    [
+        (Filters(), make_scope(teams={1}), "open", None),
+        (Filters(), make_scope(teams={2, 1}), "team", (1, 2)),
+        (Filters(), make_scope(), "team", ()),
+        (Filters(team=3), make_scope(), "open", (3,)),
+        (Filters(team=3), make_scope(teams={1, 3}), "team", (3,)),
+        (Filters(team=3), make_scope(teams={1}), "team", ()),
+        (Filters(), make_scope(teams={5, 4}, limited=True), "open", (4, 5)),
+        (Filters(team=4), make_scope(teams={5, 4}, limited=True), "all", (4,)),
+        (Filters(team=6), make_scope(teams={5, 4}, limited=True), "all", ()),
+        (Filters(team=0), make_scope(teams={5}), "open", None),  # 0 is handled by the caller
+    ],
+)
 def test_allowed_teams(filters, scope, view, expected):
     assert _allowed_teams(filters, scope, view) == expected
 
 
 # --- search text ---------------------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize(("query", "expected"), [
-    ("Printer JAMS, again!", ["printer", "jams", "again"]),
-    ('printer AND "toner" -cartridge*', ["printer", "and", "toner", "cartridge"]),
-    ("ann.lee@example.org", ["ann", "lee", "example", "org"]),
-    ("snake_case Crème", ["snake_case", "crème"]),
-    ("#1234", ["1234"]),
-    ("", []),
-    ("!!! ??? ...", []),
-])
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("Printer JAMS, again!", ["printer", "jams", "again"]),
+        ('printer AND "toner" -cartridge*', ["printer", "and", "toner", "cartridge"]),
+        ("ann.lee@example.org", ["ann", "lee", "example", "org"]),
+        ("snake_case Crème", ["snake_case", "crème"]),
+        ("#1234", ["1234"]),
+        ("", []),
+        ("!!! ??? ...", []),
+    ],
+)
 def test_terms(query, expected):
     assert search.terms(query) == expected
 
@@ -624,29 +740,34 @@ def test_terms_keeps_the_first_twelve_words():
 
 
 def test_people_text_splits_the_email():
-    assert search.people_text("Ann Lee", "ann.lee@example.org") == \
-        "Ann Lee ann.lee@example.org ann lee example org"
+    assert search.people_text("Ann Lee", "ann.lee@example.org") == "Ann Lee ann.lee@example.org ann lee example org"
 
 
-@pytest.mark.parametrize(("words", "expected"), [
-    (["printer"], '"printer"*'),
-    (["pr"], '"pr"'),
-    (["abc"], '"abc"*'),
-    (["printer", "ja"], '"printer" AND "ja"'),
-    (["ab", "jam"], '"ab" AND "jam"*'),
-    (['say"hi', "x"], '"say""hi" AND "x"'),
-    (["a", 'qu"'], '"a" AND "qu"""*'),
-])
+@pytest.mark.parametrize(
+    ("words", "expected"),
+    [
+        (["printer"], '"printer"*'),
+        (["pr"], '"pr"'),
+        (["abc"], '"abc"*'),
+        (["printer", "ja"], '"printer" AND "ja"'),
+        (["ab", "jam"], '"ab" AND "jam"*'),
+        (['say"hi', "x"], '"say""hi" AND "x"'),
+        (["a", 'qu"'], '"a" AND "qu"""*'),
+    ],
+)
 def test_fts5_query(words, expected):
     assert search.fts5_query(words) == expected
 
 
-@pytest.mark.parametrize(("words", "expected"), [
-    (["printer"], "printer:*"),
-    (["pr"], "pr"),
-    (["printer", "ja"], "printer & ja"),
-    (["ab", "cd", "jam"], "ab & cd & jam:*"),
-])
+@pytest.mark.parametrize(
+    ("words", "expected"),
+    [
+        (["printer"], "printer:*"),
+        (["pr"], "pr"),
+        (["printer", "ja"], "printer & ja"),
+        (["ab", "cd", "jam"], "ab & cd & jam:*"),
+    ],
+)
 def test_tsquery(words, expected):
     assert search.tsquery(words) == expected
 
@@ -657,15 +778,18 @@ def test_prefix_starts_at_prefix_min():
     assert not search.tsquery([short]).endswith(":*") and search.tsquery([long_]).endswith(":*")
 
 
-@pytest.mark.parametrize(("text", "is_email"), [
-    ("ann@example.org", True),
-    ("ann.lee+desk@mail.example.co.uk", True),
-    ("ann@example", False),
-    ("ann lee@example.org", False),
-    ("@example.org", False),
-    ("ann@@example.org", False),
-    ("printer jam", False),
-])
+@pytest.mark.parametrize(
+    ("text", "is_email"),
+    [
+        ("ann@example.org", True),
+        ("ann.lee+desk@mail.example.co.uk", True),
+        ("ann@example", False),
+        ("ann lee@example.org", False),
+        ("@example.org", False),
+        ("ann@@example.org", False),
+        ("printer jam", False),
+    ],
+)
 def test_email_regex(text, is_email):
     assert bool(search.EMAIL.fullmatch(text)) is is_email
 
@@ -690,14 +814,14 @@ def test_presence_viewer_appears_once():
     presence = Presence(me=ME)
     assert presence.update(_event(2), 0.0) is True
     assert presence.visible(0.0) == [("Bo", False)]
-    assert presence.update(_event(2), 5.0) is False      # a heartbeat changes nothing visible
+    assert presence.update(_event(2), 5.0) is False  # a heartbeat changes nothing visible
 
 
 def test_presence_typing_and_its_expiry():
     presence = Presence(me=ME)
     assert presence.update(_event(2, "typing"), 100.0) is True
     assert presence.visible(100.0) == [("Bo", True)]
-    assert presence.update(_event(2, "typing"), 102.0) is False   # still typing
+    assert presence.update(_event(2, "typing"), 102.0) is False  # still typing
     assert presence.visible(102.0 + TYPING_TTL - 0.01) == [("Bo", True)]
     assert presence.visible(102.0 + TYPING_TTL) == [("Bo", False)]
 
@@ -708,8 +832,8 @@ def test_presence_left_removes():
     presence.update(_event(3, name="Cy"), 0.0)
     assert presence.update(_event(2, "left"), 1.0) is True
     assert presence.visible(1.0) == [("Cy", False)]
-    assert presence.update(_event(2, "left"), 2.0) is False        # already gone
-    assert presence.update(_event(4, "left"), 2.0) is False        # never there
+    assert presence.update(_event(2, "left"), 2.0) is False  # already gone
+    assert presence.update(_event(4, "left"), 2.0) is False  # never there
 
 
 def test_presence_visible_sorted_and_names_bounded():
@@ -725,46 +849,58 @@ def test_presence_viewers_expire():
     presence = Presence(me=ME)
     presence.update(_event(2), 0.0)
     presence.update(_event(3, name="Cy"), 20.0)
-    assert presence.expire(VIEWER_TTL) is False                    # exactly the TTL: still there
+    assert presence.expire(VIEWER_TTL) is False  # exactly the TTL: still there
     assert presence.expire(VIEWER_TTL + 0.5) is True
     assert presence.visible(VIEWER_TTL + 0.5) == [("Cy", False)]
-    assert presence.expire(VIEWER_TTL + 1) is False                # nothing more to drop
-    assert presence.update(_event(3, name="Cy"), 40.0) is False    # heartbeat keeps Cy
+    assert presence.expire(VIEWER_TTL + 1) is False  # nothing more to drop
+    assert presence.update(_event(3, name="Cy"), 40.0) is False  # heartbeat keeps Cy
     assert presence.expire(40.0 + VIEWER_TTL) is False
     assert presence.expire(40.0 + VIEWER_TTL + 1) is True and presence.others == {}
 
 
 def test_presence_expire_reports_typing_that_ran_out():
     presence = Presence(me=ME)
-    assert presence.update(_event(2, "typing"), 0.0) is True        # rendered: Bo is typing
+    assert presence.update(_event(2, "typing"), 0.0) is True  # rendered: Bo is typing
     # The next heartbeat (no events for HEARTBEAT_SECONDS): Bo is now only viewing.
     assert presence.expire(10.0) is True
 
 
-@pytest.mark.parametrize(("raw", "expected"), [
-    (b'{"type": "presence", "user": 2}', {"type": "presence", "user": 2}),
-    (b"not json", {}),
-    (b"", {}),
-    (b"[1, 2]", {}),
-    (b"null", {}),
-    (b'"text"', {}),
-    (b"\xff\xfe\x00", {}),
-    (b'{"a": ', {}),
-])
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        (b'{"type": "presence", "user": 2}', {"type": "presence", "user": 2}),
+        (b"not json", {}),
+        (b"", {}),
+        (b"[1, 2]", {}),
+        (b"null", {}),
+        (b'"text"', {}),
+        (b"\xff\xfe\x00", {}),
+        (b'{"a": ', {}),
+    ],
+)
 def test_decode(raw, expected):
     assert decode(raw) == expected
 
 
 # --- work: timeline and bulk summary ----------------------------------------------------------------------------------
 
+
 def test_timeline_orders_by_time_events_after_messages():
     t0, t1 = NOW, NOW + timedelta(minutes=5)
     messages = [{"id": 9, "created_at": t1, "body": "later"}, {"id": 2, "created_at": t0, "body": "first"}]
-    events = [{"id": 30, "created_at": t1, "field": "status"}, {"id": 12, "created_at": t1, "field": "team"},
-              {"id": 50, "created_at": t0 - timedelta(seconds=1), "field": "priority"}]
+    events = [
+        {"id": 30, "created_at": t1, "field": "status"},
+        {"id": 12, "created_at": t1, "field": "team"},
+        {"id": 50, "created_at": t0 - timedelta(seconds=1), "field": "priority"},
+    ]
     items = timeline(messages, events)
-    assert [(item["type"], item["id"]) for item in items] == \
-        [("event", 50), ("message", 2), ("message", 9), ("event", 12), ("event", 30)]
+    assert [(item["type"], item["id"]) for item in items] == [
+        ("event", 50),
+        ("message", 2),
+        ("message", 9),
+        ("event", 12),
+        ("event", 30),
+    ]
     assert [item["at"] for item in items] == sorted(item["created_at"] for item in items)
     assert items[1]["body"] == "first" and items[3]["field"] == "team"
 
@@ -778,14 +914,19 @@ def test_timeline_empty():
     assert timeline([], []) == []
 
 
-@pytest.mark.parametrize(("result", "text"), [
-    (BulkResult(changed=1, refused=[]), "1 ticket changed."),
-    (BulkResult(), "0 tickets changed."),
-    (BulkResult(changed=3, unchanged=2, refused=[]), "3 tickets changed; 2 already as asked."),
-    (BulkResult(changed=2, refused=[12, 15]), "2 tickets changed; 2 not found or not yours to change (#12, #15)."),
-    (BulkResult(changed=0, unchanged=1, refused=[7]),
-     "0 tickets changed; 1 already as asked; 1 not found or not yours to change (#7)."),
-])
+@pytest.mark.parametrize(
+    ("result", "text"),
+    [
+        (BulkResult(changed=1, refused=[]), "1 ticket changed."),
+        (BulkResult(), "0 tickets changed."),
+        (BulkResult(changed=3, unchanged=2, refused=[]), "3 tickets changed; 2 already as asked."),
+        (BulkResult(changed=2, refused=[12, 15]), "2 tickets changed; 2 not found or not yours to change (#12, #15)."),
+        (
+            BulkResult(changed=0, unchanged=1, refused=[7]),
+            "0 tickets changed; 1 already as asked; 1 not found or not yours to change (#7).",
+        ),
+    ],
+)
 def test_bulk_summary(result, text):
     assert result.summary() == text
 

@@ -16,10 +16,42 @@ PREFIX = "/tickets/12/attachments/"
 PREFIXES = (PREFIX,)
 
 # The policy, written out here on its own rather than imported, so a change to it shows up here.
-TAGS = {"p", "br", "strong", "em", "del", "s", "code", "pre", "blockquote", "ul", "ol", "li",
-        "h1", "h2", "h3", "h4", "h5", "h6", "hr", "a", "img", "table", "thead", "tbody", "tr", "th", "td"}
-ATTRIBUTES = {"a": {"href", "title", "rel"}, "img": {"src", "alt", "title"}, "ol": {"start"},
-              "th": {"align"}, "td": {"align"}}
+TAGS = {
+    "p",
+    "br",
+    "strong",
+    "em",
+    "del",
+    "s",
+    "code",
+    "pre",
+    "blockquote",
+    "ul",
+    "ol",
+    "li",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "hr",
+    "a",
+    "img",
+    "table",
+    "thead",
+    "tbody",
+    "tr",
+    "th",
+    "td",
+}
+ATTRIBUTES = {
+    "a": {"href", "title", "rel"},
+    "img": {"src", "alt", "title"},
+    "ol": {"start"},
+    "th": {"align"},
+    "td": {"align"},
+}
 REL = "nofollow noopener noreferrer"
 
 
@@ -90,8 +122,21 @@ def assert_safe(output: str, prefixes: tuple[str, ...] = PREFIXES, *, strict: bo
             assert src and src.startswith(prefixes), (attrs, output)
             assert ".." not in src.split("?")[0]
     lowered = output.lower()
-    for needle in ("<script", "<iframe", "<svg", "<style", "<form", "<input", "<math", "<object",
-                   "<embed", "<details", "<base", "<meta", "<link"):
+    for needle in (
+        "<script",
+        "<iframe",
+        "<svg",
+        "<style",
+        "<form",
+        "<input",
+        "<math",
+        "<object",
+        "<embed",
+        "<details",
+        "<base",
+        "<meta",
+        "<link",
+    ):
         assert needle not in lowered, (needle, output)
     # nh3 always double-quotes attribute values: with them and the text between tags removed,
     # an event handler attribute would still show.
@@ -181,7 +226,7 @@ def test_remote_image_becomes_its_alt_text():
 
 
 def test_attachment_image_is_kept_only_under_the_prefix():
-    source = f"![screenshot]({PREFIX}7/screen.png \"Login page\")"
+    source = f'![screenshot]({PREFIX}7/screen.png "Login page")'
     kept = render_markdown(source, attachment_url_prefixes=PREFIXES)
     elements = assert_safe(kept)
     assert ("img", {"src": f"{PREFIX}7/screen.png", "alt": "screenshot", "title": "Login page"}) in elements
@@ -189,7 +234,9 @@ def test_attachment_image_is_kept_only_under_the_prefix():
     assert "<img" not in dropped and "screenshot" in dropped
     other_ticket = render_markdown("![s](/tickets/13/attachments/7/screen.png)", attachment_url_prefixes=PREFIXES)
     assert other_ticket == "<p>s</p>"
-    assert render_markdown(f"![s]({PREFIX}../../13/attachments/1/x.png)", attachment_url_prefixes=PREFIXES) == "<p>s</p>"
+    assert (
+        render_markdown(f"![s]({PREFIX}../../13/attachments/1/x.png)", attachment_url_prefixes=PREFIXES) == "<p>s</p>"
+    )
     # A bare string is one prefix, not a tuple of one-character prefixes such as "/".
     assert render_markdown("![s](/elsewhere.png)", attachment_url_prefixes=PREFIX) == "<p>s</p>"  # type: ignore[arg-type]
     assert "<img" in render_markdown(f"![s]({PREFIX}1/a.png)", attachment_url_prefixes=PREFIX)  # type: ignore[arg-type]
@@ -217,8 +264,10 @@ def test_relative_links_only_to_attachments():
 
 
 def test_block_and_inline_formatting():
-    source = ("# Title\n\n### Sub\n\nSome **bold**, *em*, ~~gone~~ and `code`.\n"
-              "Next line\n\n> quoted\n\n- one\n- two\n\n3. three\n4. four\n\n---\n")
+    source = (
+        "# Title\n\n### Sub\n\nSome **bold**, *em*, ~~gone~~ and `code`.\n"
+        "Next line\n\n> quoted\n\n- one\n- two\n\n3. three\n4. four\n\n---\n"
+    )
     output = render_markdown(source)
     tags = [tag for tag, _ in assert_safe(output)]
     for tag in ("h1", "h3", "strong", "em", "s", "code", "br", "blockquote", "ul", "li", "ol", "hr"):
@@ -249,7 +298,9 @@ def test_sanitiser_layer_on_its_own():
         '<img src="https://evil.example/x.png" alt="pixel" onerror="x">'
         f'<img src="{PREFIX}1/x.png" alt="ok">'
         '<script>alert(1)</script><style>p{}</style><iframe src="x"></iframe><div>text</div>'
-        '<th align="javascript:x">h</th><ol start="1 onclick=x"><li>i</li></ol>', PREFIXES)
+        '<th align="javascript:x">h</th><ol start="1 onclick=x"><li>i</li></ol>',
+        PREFIXES,
+    )
     assert_safe(cleaned)
     assert "alert(1)" not in cleaned and "p{}" not in cleaned and "text" in cleaned
     assert "<img alt" not in cleaned and "pixel" in cleaned  # the foreign image became its alt text
@@ -266,9 +317,11 @@ def test_markdown_to_text_is_the_source():
 
 
 def test_rendering_is_fast_enough():
-    paragraph = ("Since the upgrade I cannot open the **invoices** page: it shows a blank screen, then "
-                 "an *error*. The log says `timeout after 30s` and the [status page](https://status.example.com) "
-                 "is green. Our account is 12345.\n\n")
+    paragraph = (
+        "Since the upgrade I cannot open the **invoices** page: it shows a blank screen, then "
+        "an *error*. The log says `timeout after 30s` and the [status page](https://status.example.com) "
+        "is green. Our account is 12345.\n\n"
+    )
     source = (paragraph * 100)[:20_000]
     render_markdown(source)
     started = time.perf_counter()
@@ -279,14 +332,66 @@ def test_rendering_is_fast_enough():
 
 MARKDOWNISH = st.lists(
     st.one_of(
-        st.sampled_from([
-            "<", ">", "[", "]", "(", ")", "!", "*", "_", "`", "~", "#", "-", "|", ":", "\"", "'", "=",
-            "&", ";", "\\", "/", " ", "\n", "\t", "&#x09;", "&#106;", "javascript:", "JaVaScRiPt:",
-            "vbscript:", "data:", "https://x.example/", "mailto:a@b.c", PREFIX, "../", "%2e%2e/",
-            "<script>", "<img src=x ", " onerror=", " onmouseover=\"", "<svg>", "<iframe>", "<style>",
-            "<a href=", "![", "](", "```", "    ", "> ", "1. ", "- ", "| --- |", "<!--", "-->",
-            "<![CDATA[", "alert(1)",
-        ]),
+        st.sampled_from(
+            [
+                "<",
+                ">",
+                "[",
+                "]",
+                "(",
+                ")",
+                "!",
+                "*",
+                "_",
+                "`",
+                "~",
+                "#",
+                "-",
+                "|",
+                ":",
+                '"',
+                "'",
+                "=",
+                "&",
+                ";",
+                "\\",
+                "/",
+                " ",
+                "\n",
+                "\t",
+                "&#x09;",
+                "&#106;",
+                "javascript:",
+                "JaVaScRiPt:",
+                "vbscript:",
+                "data:",
+                "https://x.example/",
+                "mailto:a@b.c",
+                PREFIX,
+                "../",
+                "%2e%2e/",
+                "<script>",
+                "<img src=x ",
+                " onerror=",
+                ' onmouseover="',
+                "<svg>",
+                "<iframe>",
+                "<style>",
+                "<a href=",
+                "![",
+                "](",
+                "```",
+                "    ",
+                "> ",
+                "1. ",
+                "- ",
+                "| --- |",
+                "<!--",
+                "-->",
+                "<![CDATA[",
+                "alert(1)",
+            ]
+        ),
         st.text(max_size=8),
     ),
     max_size=40,

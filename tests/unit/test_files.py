@@ -38,37 +38,43 @@ GIF = b"GIF89a\x01\x00\x01\x00\x80\x00\x00\x00\x00\x00\xff\xff\xff!\xf9\x04\x01\
 WEBP = b"RIFF\x1a\x00\x00\x00WEBPVP8L\x0d\x00\x00\x00/\x00\x00\x00\x10\x07\x10\x11\x11\x88\x88\xfe\x07\x00"
 PDF = b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<< /Type /Catalog >>\nendobj\n"
 ZIP = b"PK\x03\x04\x14\x00\x00\x00\x08\x00" + b"\x00" * 20
-SVG = (b'<?xml version="1.0" encoding="UTF-8"?>\n<svg xmlns="http://www.w3.org/2000/svg" onload="alert(1)">'
-       b"<script>alert(document.cookie)</script></svg>\n")
+SVG = (
+    b'<?xml version="1.0" encoding="UTF-8"?>\n<svg xmlns="http://www.w3.org/2000/svg" onload="alert(1)">'
+    b"<script>alert(document.cookie)</script></svg>\n"
+)
 HTML = b"<!DOCTYPE html><html><body><script>alert(1)</script></body></html>"
 
 
 # --- safe_filename -----------------------------------------------------------------------------
 
-@pytest.mark.parametrize(("raw", "expected"), [
-    ("report.pdf", "report.pdf"),
-    ("../../etc/passwd", "passwd"),
-    ("..\\..\\Windows\\system.ini", "system.ini"),
-    ("C:\\Users\\me\\Desktop\\scan 1.jpg", "scan 1.jpg"),
-    ("/abs/path/", "attachment"),
-    ("<script>x.png", "scriptx.png"),
-    ('a<b>c:d"e|f?g*h.txt', "abcdefgh.txt"),
-    ("evil\r\nSet-Cookie: x=1.txt", "evil Set-Cookie x=1.txt"),
-    ("nul\x00byte\x07.txt", "nulbyte.txt"),
-    ("bidi\u202egnp.exe", "bidignp.exe"),
-    ("zero\u200bwidth.txt", "zerowidth.txt"),
-    ("  lots   of\t\tspace  .txt", "lots of space .txt"),
-    ("...hidden", "hidden"),
-    (".bashrc", "bashrc"),
-    ("trailing dots...", "trailing dots"),
-    ("..", "attachment"),
-    ("", "attachment"),
-    ("   ", "attachment"),
-    ("\x00\x01\x02", "attachment"),
-    ("Rechnung März.pdf", "Rechnung März.pdf"),
-    ("日本語のファイル.docx", "日本語のファイル.docx"),
-    ("cafe\u0301.txt", "café.txt"),  # NFC: e + combining acute becomes é
-])
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("report.pdf", "report.pdf"),
+        ("../../etc/passwd", "passwd"),
+        ("..\\..\\Windows\\system.ini", "system.ini"),
+        ("C:\\Users\\me\\Desktop\\scan 1.jpg", "scan 1.jpg"),
+        ("/abs/path/", "attachment"),
+        ("<script>x.png", "scriptx.png"),
+        ('a<b>c:d"e|f?g*h.txt', "abcdefgh.txt"),
+        ("evil\r\nSet-Cookie: x=1.txt", "evil Set-Cookie x=1.txt"),
+        ("nul\x00byte\x07.txt", "nulbyte.txt"),
+        ("bidi\u202egnp.exe", "bidignp.exe"),
+        ("zero\u200bwidth.txt", "zerowidth.txt"),
+        ("  lots   of\t\tspace  .txt", "lots of space .txt"),
+        ("...hidden", "hidden"),
+        (".bashrc", "bashrc"),
+        ("trailing dots...", "trailing dots"),
+        ("..", "attachment"),
+        ("", "attachment"),
+        ("   ", "attachment"),
+        ("\x00\x01\x02", "attachment"),
+        ("Rechnung März.pdf", "Rechnung März.pdf"),
+        ("日本語のファイル.docx", "日本語のファイル.docx"),
+        ("cafe\u0301.txt", "café.txt"),  # NFC: e + combining acute becomes é
+    ],
+)
 def test_safe_filename(raw, expected):
     assert safe_filename(raw) == expected
 
@@ -87,33 +93,43 @@ def test_safe_filename_fallback_and_length():
 
 # --- sniffing ----------------------------------------------------------------------------------
 
-@pytest.mark.parametrize(("data", "expected"), [
-    (PNG, "image/png"),
-    (JPEG, "image/jpeg"),
-    (GIF, "image/gif"),
-    (b"GIF87a\x01\x00\x01\x00", "image/gif"),
-    (WEBP, "image/webp"),
-    (PDF, "application/pdf"),
-    (ZIP, "application/zip"),
-    (b"PK\x05\x06" + b"\x00" * 18, "application/zip"),
-    (b"Hello,\nplain text with \xc3\xa9 accents\n", "text/plain"),
-    (b"a,b,c\n1,2,3\n", "text/plain"),
-    (b"caf\xc3", "text/plain"),  # a character cut off at the end of the head
-    (b"binary\x00data", "application/octet-stream"),
-    (b"\x01\x02\x03\x04", "application/octet-stream"),
-    (b"\xff\xfe<\x00s\x00v\x00g\x00>\x00", "application/octet-stream"),  # UTF-16 SVG
-    (b"latin-1 \xe9t\xe9", "application/octet-stream"),
-    (b"RIFF\x00\x00\x00\x00WAVEfmt ", "application/octet-stream"),
-])
+
+@pytest.mark.parametrize(
+    ("data", "expected"),
+    [
+        (PNG, "image/png"),
+        (JPEG, "image/jpeg"),
+        (GIF, "image/gif"),
+        (b"GIF87a\x01\x00\x01\x00", "image/gif"),
+        (WEBP, "image/webp"),
+        (PDF, "application/pdf"),
+        (ZIP, "application/zip"),
+        (b"PK\x05\x06" + b"\x00" * 18, "application/zip"),
+        (b"Hello,\nplain text with \xc3\xa9 accents\n", "text/plain"),
+        (b"a,b,c\n1,2,3\n", "text/plain"),
+        (b"caf\xc3", "text/plain"),  # a character cut off at the end of the head
+        (b"binary\x00data", "application/octet-stream"),
+        (b"\x01\x02\x03\x04", "application/octet-stream"),
+        (b"\xff\xfe<\x00s\x00v\x00g\x00>\x00", "application/octet-stream"),  # UTF-16 SVG
+        (b"latin-1 \xe9t\xe9", "application/octet-stream"),
+        (b"RIFF\x00\x00\x00\x00WAVEfmt ", "application/octet-stream"),
+    ],
+)
 def test_sniff_content_type(data, expected):
     assert sniff_content_type(data, "whatever.bin") == expected
 
 
-@pytest.mark.parametrize(("data", "name"), [
-    (SVG, "x.png"), (SVG, "x.svg"), (HTML, "x.jpg"), (HTML, "x.html"),
-    (b'<svg xmlns="http://www.w3.org/2000/svg"/>', "logo.svg"),
-    (b"\x89PNX" + SVG, "x.png"),
-])
+@pytest.mark.parametrize(
+    ("data", "name"),
+    [
+        (SVG, "x.png"),
+        (SVG, "x.svg"),
+        (HTML, "x.jpg"),
+        (HTML, "x.html"),
+        (b'<svg xmlns="http://www.w3.org/2000/svg"/>', "logo.svg"),
+        (b"\x89PNX" + SVG, "x.png"),
+    ],
+)
 def test_markup_is_never_an_image_nor_markup(data, name):
     content_type = sniff_content_type(data, name)
     assert content_type in ("text/plain", "application/octet-stream")
@@ -128,18 +144,32 @@ def test_the_file_name_never_decides_the_type():
 def test_is_inline_image():
     for content_type in ("image/png", "image/jpeg", "image/gif", "image/webp"):
         assert is_inline_image(content_type)
-    for content_type in ("image/svg+xml", "text/html", "application/pdf", "text/plain",
-                         "application/octet-stream", "IMAGE/PNG", "image/png; charset=utf-8", ""):
+    for content_type in (
+        "image/svg+xml",
+        "text/html",
+        "application/pdf",
+        "text/plain",
+        "application/octet-stream",
+        "IMAGE/PNG",
+        "image/png; charset=utf-8",
+        "",
+    ):
         assert not is_inline_image(content_type)
 
 
 # --- storage -----------------------------------------------------------------------------------
 
+
 async def test_store_upload_is_content_addressed(tmp_path):
     first = await store_upload(tmp_path, "../screen shot.png", PNG, max_bytes=1024 * 1024)
     digest = hashlib.sha256(PNG).hexdigest()
-    assert first == StoredFile(sha256=digest, size=len(PNG), storage_key=f"{digest[:2]}/{digest[2:4]}/{digest}",
-                               content_type="image/png", filename="screen shot.png")
+    assert first == StoredFile(
+        sha256=digest,
+        size=len(PNG),
+        storage_key=f"{digest[:2]}/{digest[2:4]}/{digest}",
+        content_type="image/png",
+        filename="screen shot.png",
+    )
     path = path_for(tmp_path, first.storage_key)
     assert path == tmp_path / digest[:2] / digest[2:4] / digest
     assert path.read_bytes() == PNG
@@ -159,8 +189,10 @@ async def test_store_upload_sniffs_instead_of_trusting_the_name(tmp_path):
 
 
 async def test_store_upload_round_trips_different_files(tmp_path):
-    stored = [await store_upload(tmp_path, f"f{i}.bin", data, max_bytes=10_000)
-              for i, data in enumerate((PNG, PDF, b"\x00\x01" * 1000))]
+    stored = [
+        await store_upload(tmp_path, f"f{i}.bin", data, max_bytes=10_000)
+        for i, data in enumerate((PNG, PDF, b"\x00\x01" * 1000))
+    ]
     assert len({s.storage_key for s in stored}) == 3
     assert [path_for(tmp_path, s.storage_key).read_bytes() for s in stored] == [PNG, PDF, b"\x00\x01" * 1000]
     assert [s.content_type for s in stored] == ["image/png", "application/pdf", "application/octet-stream"]
@@ -184,21 +216,25 @@ async def test_oversized_upload_is_refused(tmp_path):
         await store_upload(tmp_path, "big.bin", b"x" * (3 * 1024 * 1024), max_bytes=int(2.5 * 1024 * 1024))
 
 
-@pytest.mark.parametrize("key", [
-    "../../etc/passwd",
-    "ab/cd/" + "0" * 64,  # does not match its own hash prefix
-    "AB/CD/ABCD" + "0" * 60,
-    "ab/cd/ab/cd" + "0" * 60,
-    "/ab/cd/abcd" + "0" * 60,
-    "abcd" + "0" * 60,
-    "",
-])
+@pytest.mark.parametrize(
+    "key",
+    [
+        "../../etc/passwd",
+        "ab/cd/" + "0" * 64,  # does not match its own hash prefix
+        "AB/CD/ABCD" + "0" * 60,
+        "ab/cd/ab/cd" + "0" * 60,
+        "/ab/cd/abcd" + "0" * 60,
+        "abcd" + "0" * 60,
+        "",
+    ],
+)
 def test_path_for_refuses_foreign_keys(tmp_path, key):
     with pytest.raises(ValueError):
         path_for(tmp_path, key)
 
 
 # --- serving -----------------------------------------------------------------------------------
+
 
 def _filename_of(header: str) -> str | None:
     """The name a browser takes (RFC 6266: filename* wins over filename)."""
@@ -216,9 +252,10 @@ def test_content_disposition_encodes_unicode_and_quotes():
 
 
 def test_content_disposition_inline_and_odd_names():
-    assert content_disposition("photo.png", inline=True).startswith("inline; filename=\"photo.png\"")
+    assert content_disposition("photo.png", inline=True).startswith('inline; filename="photo.png"')
     assert content_disposition("日本.pdf", inline=False) == (
-        "attachment; filename=\"attachment.pdf\"; filename*=UTF-8''%E6%97%A5%E6%9C%AC.pdf")
+        "attachment; filename=\"attachment.pdf\"; filename*=UTF-8''%E6%97%A5%E6%9C%AC.pdf"
+    )
     backslash = content_disposition("a\\b\\c%41.txt", inline=False)
     assert 'filename="c41.txt"' in backslash and "\\" not in backslash
     assert content_disposition("", inline=False) == "attachment; filename=\"attachment\"; filename*=UTF-8''attachment"
@@ -243,9 +280,11 @@ COMMON = {
 
 def test_serving_headers_for_an_image():
     headers = serving_headers("image/png", "shot.png")
-    assert headers == {"Content-Type": "image/png",
-                       "Content-Disposition": "inline; filename=\"shot.png\"; filename*=UTF-8''shot.png",
-                       **COMMON}
+    assert headers == {
+        "Content-Type": "image/png",
+        "Content-Disposition": "inline; filename=\"shot.png\"; filename*=UTF-8''shot.png",
+        **COMMON,
+    }
 
 
 def test_serving_headers_for_a_pdf():
@@ -264,8 +303,10 @@ def test_serving_headers_for_an_svg_named_png():
     assert {k: headers[k] for k in COMMON} == COMMON
 
 
-@pytest.mark.parametrize("claimed", ["image/svg+xml", "text/html", "application/xhtml+xml", "text/xml",
-                                     "application/javascript", "", "image/png; x=1"])
+@pytest.mark.parametrize(
+    "claimed",
+    ["image/svg+xml", "text/html", "application/xhtml+xml", "text/xml", "application/javascript", "", "image/png; x=1"],
+)
 def test_serving_headers_never_serve_markup(claimed):
     headers = serving_headers(claimed, "x.png")
     assert headers["Content-Type"] == "application/octet-stream"

@@ -167,8 +167,12 @@ def private_uses(modules: dict[str, Path]) -> Iterator[str]:
             if alias.asname and alias.name in modules
         }
         for node in ast.walk(tree):
-            if (isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name)
-                    and node.value.id in aliases and is_private(node.attr)):
+            if (
+                isinstance(node, ast.Attribute)
+                and isinstance(node.value, ast.Name)
+                and node.value.id in aliases
+                and is_private(node.attr)
+            ):
                 yield f"{module} line {node.lineno}: {aliases[node.value.id]}.{node.attr}"
 
 

@@ -1,6 +1,6 @@
 """Which part of a report's range is read from the weekly rollup and which from the tickets."""
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from portal.backoffice import charts
@@ -8,7 +8,7 @@ from portal.backoffice.rollup import week_split
 
 
 def utc(*args) -> datetime:
-    return datetime(*args, tzinfo=timezone.utc)
+    return datetime(*args, tzinfo=UTC)
 
 
 def test_whole_utc_weeks_come_from_the_rollup_alone():
@@ -17,14 +17,17 @@ def test_whole_utc_weeks_come_from_the_rollup_alone():
 
 
 def test_part_weeks_at_either_end_are_read_from_tickets():
-    weeks, rest = week_split(utc(2026, 3, 4, 13), utc(2026, 3, 26, 7))   # Wednesday to Thursday
+    weeks, rest = week_split(utc(2026, 3, 4, 13), utc(2026, 3, 26, 7))  # Wednesday to Thursday
     assert weeks == (date(2026, 3, 9), date(2026, 3, 23))
     assert rest == [(utc(2026, 3, 4, 13), utc(2026, 3, 9)), (utc(2026, 3, 23), utc(2026, 3, 26, 7))]
 
 
 def test_a_range_inside_two_weeks_has_no_whole_week():
     assert week_split(utc(2026, 3, 4), utc(2026, 3, 12)) == (None, [(utc(2026, 3, 4), utc(2026, 3, 12))])
-    assert week_split(utc(2026, 3, 2, 0, 0, 1), utc(2026, 3, 9)) == (None, [(utc(2026, 3, 2, 0, 0, 1), utc(2026, 3, 9))])
+    assert week_split(utc(2026, 3, 2, 0, 0, 1), utc(2026, 3, 9)) == (
+        None,
+        [(utc(2026, 3, 2, 0, 0, 1), utc(2026, 3, 9))],
+    )
     assert week_split(utc(2026, 3, 9), utc(2026, 3, 9)) == (None, [])
 
 
@@ -44,14 +47,15 @@ def test_every_instant_is_covered_exactly_once():
     for start_day in range(0, 40, 3):
         for length in (1, 6, 7, 8, 13, 20, 45, 400):
             first = date(2026, 1, 1) + timedelta(days=start_day)
-            lo = datetime.combine(first, datetime.min.time(), zone).astimezone(timezone.utc)
+            lo = datetime.combine(first, datetime.min.time(), zone).astimezone(UTC)
             hi = lo + timedelta(days=length, hours=start_day % 5)
             weeks, rest = week_split(lo, hi)
             pieces = list(rest)
             if weeks:
                 assert weeks[0].weekday() == 0 and weeks[1].weekday() == 0 and weeks[0] < weeks[1]
-                pieces.append((utc(weeks[0].year, weeks[0].month, weeks[0].day),
-                               utc(weeks[1].year, weeks[1].month, weeks[1].day)))
+                pieces.append(
+                    (utc(weeks[0].year, weeks[0].month, weeks[0].day), utc(weeks[1].year, weeks[1].month, weeks[1].day))
+                )
             pieces.sort()
             assert pieces[0][0] == lo and pieces[-1][1] == hi
             assert all(a[1] == b[0] for a, b in zip(pieces, pieces[1:]))

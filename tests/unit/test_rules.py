@@ -1,17 +1,31 @@
 import pytest
 
 from portal.accounts.rules import (
-    Actor, can_manage_user, email_problem, name_problem, normalize_email, password_problem,
+    Actor,
+    can_manage_user,
+    email_problem,
+    name_problem,
+    normalize_email,
+    password_problem,
 )
-from portal.clock import timezone_problem, time_zones
+from portal.clock import time_zones, timezone_problem
 
 
 def test_email_rules():
     assert normalize_email("  Ann@Example.ORG ") == "ann@example.org"
     assert email_problem("ann@example.org") is None
     assert email_problem("ann.lee+desk@mail.example.co.uk") is None
-    for bad in ("", "ann", "ann@", "@example.org", "ann@example", "a b@example.org", "ann@exa mple.org",
-                "<ann>@example.org", "a" * 250 + "@example.org"):
+    for bad in (
+        "",
+        "ann",
+        "ann@",
+        "@example.org",
+        "ann@example",
+        "a b@example.org",
+        "ann@exa mple.org",
+        "<ann>@example.org",
+        "a" * 250 + "@example.org",
+    ):
         assert email_problem(bad), bad
 
 
@@ -49,8 +63,17 @@ def test_admins_manage_others_but_not_themselves():
     assert agent.is_staff and not agent.is_admin and agent.at_least("customer") and not agent.at_least("admin")
 
 
-@pytest.mark.parametrize("email", ["ann\x01@example.org", "ann\x7f@example.org", "ann\x85@example.org",
-                                   "ann\u200b@example.org", "ann\u202e@example.org", "ann@exa\x1bmple.org"])
+@pytest.mark.parametrize(
+    "email",
+    [
+        "ann\x01@example.org",
+        "ann\x7f@example.org",
+        "ann\x85@example.org",
+        "ann\u200b@example.org",
+        "ann\u202e@example.org",
+        "ann@exa\x1bmple.org",
+    ],
+)
 def test_email_addresses_refuse_control_and_invisible_characters(email):
     assert "control or invisible characters" in email_problem(email)
 

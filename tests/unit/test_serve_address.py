@@ -6,7 +6,8 @@ import pytest
 import uvicorn
 from click.testing import CliRunner
 
-from portal import cli, settings as settings_module
+from portal import cli
+from portal import settings as settings_module
 from portal.settings import get_settings, serve_base_url
 from portal.web.templating import linkify
 
@@ -47,9 +48,16 @@ def test_an_explicit_base_url_wins(served, monkeypatch):
 
 
 def test_linkify_escapes_and_links_only_http():
-    html = str(linkify('Go to https://a.example/x?a=1&b=2. Or (http://b.example/y), '
-                       'not javascript:alert(1) nor http://c.example/t/… <b>'))
-    assert '<a href="https://a.example/x?a=1&amp;b=2" rel="noreferrer noopener">https://a.example/x?a=1&amp;b=2</a>.' in html
+    html = str(
+        linkify(
+            "Go to https://a.example/x?a=1&b=2. Or (http://b.example/y), "
+            "not javascript:alert(1) nor http://c.example/t/… <b>"
+        )
+    )
+    assert (
+        '<a href="https://a.example/x?a=1&amp;b=2" rel="noreferrer noopener">https://a.example/x?a=1&amp;b=2</a>.'
+        in html
+    )
     assert '(<a href="http://b.example/y" rel="noreferrer noopener">http://b.example/y</a>),' in html
     assert "javascript:alert(1)" in html and 'href="javascript' not in html
     assert "http://c.example/t/…" in html and 'href="http://c.example' not in html

@@ -42,6 +42,9 @@ def test_sql_in_lists_are_built_from_the_enum_sets():
 
 def test_no_module_spells_a_status_set_out_again():
     spelled = re.compile(r"""["']new["'],\s*["']open["'],\s*["']pending["']|["']solved["'],\s*["']closed["']""")
-    offenders = [str(path.relative_to(PORTAL)) for path in PORTAL.rglob("*.py")
-                 if path.name != "rules.py" and spelled.search(path.read_text())]
+    offenders = [
+        str(path.relative_to(PORTAL))
+        for path in PORTAL.rglob("*.py")
+        if path.name != "rules.py" and spelled.search(path.read_text())
+    ]
     assert offenders == []

@@ -24,7 +24,8 @@ def test_every_link_kind_uses_the_one_helper():
     import inspect
 
     from portal.accounts import tokens as accounts_tokens
-    from portal.booking import calendar, services as booking_services
+    from portal.booking import calendar
+    from portal.booking import services as booking_services
     from portal.tickets import services as ticket_services
 
     for module in (accounts_tokens, calendar, booking_services, ticket_services):

@@ -1,5 +1,5 @@
 import asyncio
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from litestar.stores.memory import MemoryStore
 
@@ -19,7 +19,7 @@ def test_safe_next_keeps_only_local_paths():
 
 
 def test_local_time_shows_each_persons_zone():
-    instant = datetime(2026, 3, 29, 0, 30, tzinfo=timezone.utc)  # Paris switches to summer time at 01:00 UTC
+    instant = datetime(2026, 3, 29, 0, 30, tzinfo=UTC)  # Paris switches to summer time at 01:00 UTC
     assert local_time(instant, "Europe/Paris") == "2026-03-29 01:30"
     assert local_time(instant + timedelta(hours=1), "Europe/Paris") == "2026-03-29 03:30"
     assert local_time(instant, "America/New_York") == "2026-03-28 20:30"
@@ -34,9 +34,9 @@ def test_backoff_grows_and_is_capped():
 
 def test_schedule_occurrences_align_for_every_worker():
     hourly = Schedule("x", timedelta(hours=1))
-    a = hourly.occurrence(datetime(2026, 11, 23, 10, 59, 59, tzinfo=timezone.utc))
-    b = hourly.occurrence(datetime(2026, 11, 23, 10, 0, 1, tzinfo=timezone.utc))
-    assert a == b == datetime(2026, 11, 23, 10, 0, tzinfo=timezone.utc)
+    a = hourly.occurrence(datetime(2026, 11, 23, 10, 59, 59, tzinfo=UTC))
+    b = hourly.occurrence(datetime(2026, 11, 23, 10, 0, 1, tzinfo=UTC))
+    assert a == b == datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
 
 
 def test_throttle_counts_in_a_window():
@@ -62,7 +62,13 @@ def test_settings_from_env_defaults_and_overrides(tmp_path):
     assert (tmp_path / "secret_key").exists()
     again = Settings.from_env({"PORTAL_VAR_DIR": str(tmp_path)})
     assert again.secret_key == settings.secret_key  # kept across restarts and sibling processes
-    custom = Settings.from_env({"PORTAL_VAR_DIR": str(tmp_path), "PORTAL_BASE_URL": "https://desk.example/",
-                                "PORTAL_DATABASE_URL": "postgresql://u@h/db", "PORTAL_WORKER": "off"})
+    custom = Settings.from_env(
+        {
+            "PORTAL_VAR_DIR": str(tmp_path),
+            "PORTAL_BASE_URL": "https://desk.example/",
+            "PORTAL_DATABASE_URL": "postgresql://u@h/db",
+            "PORTAL_WORKER": "off",
+        }
+    )
     assert custom.secure_cookies and custom.base_url == "https://desk.example"
     assert not custom.is_sqlite and not custom.run_worker_in_process
