@@ -283,7 +283,9 @@ async def add_message(
     kind: str,
     body: str,
     stored: list[files.StoredFile],
+    via: rules.Channel,
 ) -> int:
+    """Write one message; ``via`` records the channel it came through (web, email, api, phone, system)."""
     now = utcnow()
     html = await render_off_loop(body, (f"/tickets/{ticket['number']}/attachments/",))
     rows = await Message.insert(
@@ -293,6 +295,7 @@ async def add_message(
             author_name=author_name,
             author_is_staff=staff,
             kind=kind,
+            via=via,
             body_source=body,
             body_html=html,
             created_at=now,
@@ -360,7 +363,9 @@ async def _throttle_guest(throttle: Throttle, ip: str, email: str) -> None:
         await throttle.hit(key, 3600)
 
 
-async def open_ticket(actor: Actor | None, form: NewTicket, *, ip: str, throttle: Throttle) -> dict:
+async def open_ticket(
+    actor: Actor | None, form: NewTicket, *, ip: str, throttle: Throttle, via: rules.Channel = rules.Channel.web
+) -> dict:
     """File a ticket. A guest's private link goes only to the mailbox: whoever typed the address has
     not proven it, so the ticket joins no account until that link is used (``ticket_for_token``)."""
     if form.website:
@@ -389,6 +394,7 @@ async def open_ticket(actor: Actor | None, form: NewTicket, *, ip: str, throttle
                 requester=requester,
                 requester_email=email,
                 requester_name=name,
+                via=via,
                 created_at=now,
                 updated_at=now,
                 customer_seen_at=now,
@@ -405,6 +411,7 @@ async def open_ticket(actor: Actor | None, form: NewTicket, *, ip: str, throttle
             kind="public",
             body=form.body,
             stored=stored,
+            via=via,
         )
         await search.index_ticket(ticket_id)
         await teams.assign_by_rotation(ticket)
@@ -419,7 +426,9 @@ async def open_ticket(actor: Actor | None, form: NewTicket, *, ip: str, throttle
     return ticket
 
 
-async def reply(viewer: Viewer, ticket: dict, body: str, uploads: list[Upload]) -> None:
+async def reply(
+    viewer: Viewer, ticket: dict, body: str, uploads: list[Upload], *, via: rules.Channel = rules.Channel.web
+) -> None:
     if problem := rules.text_problem(body, "your reply", rules.BODY_MAX):
         raise Invalid(errors={"body": problem})
     now = utcnow()
@@ -440,6 +449,7 @@ async def reply(viewer: Viewer, ticket: dict, body: str, uploads: list[Upload]) 
             kind="public",
             body=body,
             stored=stored,
+            via=via,
         )
         changes = {Ticket.status: status, Ticket.updated_at: now, Ticket.customer_seen_at: now}
         if status != current["status"] and current["status"] == rules.Status.solved:
@@ -506,6 +516,7 @@ async def _system_note(ticket: dict, text: str) -> None:
             ticket=ticket["id"],
             author_name="System",
             kind="system",
+            via=rules.Channel.system,
             body_source=text,
             body_html=await render_off_loop(text),
             created_at=utcnow(),

@@ -12,7 +12,7 @@ from portal.accounts.rules import Actor
 from portal.clock import utcnow
 from portal.db import write_transaction
 from portal.jobs.worker import drain
-from portal.tickets import console, search, services, work
+from portal.tickets import console, rules, search, services, work
 from portal.tickets.tables import Attachment, Category, Message, Ticket, TicketEvent, TicketToken
 from tests.conftest import link_in
 from tests.factories import user_row
@@ -357,6 +357,29 @@ async def test_customer_reply_moves_pending_back_to_open(browser, make_user, cat
     assert "Awaiting your reply" in (await browser.get(f"/tickets/{ticket['number']}")).text
     await browser.post(f"/tickets/{ticket['number']}/reply", {"body": "here is the info"})
     assert (await Ticket.select().first())["status"] == "open"
+
+
+async def test_the_channel_is_recorded_on_the_ticket_and_each_message(browser, make_user, category):
+    await make_user("ann@example.org")
+    await browser.login("ann@example.org")
+    await post_ticket(browser, {"subject": "Help", "body": "please", "category": str(category)})
+    await post_ticket(browser, {"subject": "Help again", "body": "same thing", "category": str(category)})
+    first, second = await Ticket.select().order_by(Ticket.id).run()
+    agent = await staff(make_user)
+    await work.reply(agent, first["number"], "Restart it.", internal=False, uploads=[])
+    await work.reply(
+        agent, first["number"], "She called: it works.", internal=True, uploads=[], via=rules.Channel.phone
+    )
+    assert (await browser.post(f"/tickets/{first['number']}/solve")).status_code == 303
+    await work.merge(agent, second["number"], str(first["number"]))
+
+    assert {t["via"] for t in await Ticket.select(Ticket.via).run()} == {"web"}
+    messages = await Message.select(Message.body_source, Message.kind, Message.via).order_by(Message.id).run()
+    by_body = {m["body_source"]: m["via"] for m in messages}
+    assert by_body["please"] == by_body["Restart it."] == "web"
+    assert by_body["She called: it works."] == "phone"
+    system = [m for m in messages if m["kind"] == "system"]
+    assert len(system) == 3 and {m["via"] for m in system} == {"system"}  # solved by the customer, merged (twice)
 
 
 async def test_guest_ticket_joins_the_account_once_its_mailed_link_is_used(browser, make_browser, category, outbox):
