@@ -283,7 +283,9 @@ async def add_message(
     kind: str,
     body: str,
     stored: list[files.StoredFile],
+    via: rules.Channel,
 ) -> int:
+    """Write one message; ``via`` records the channel it came through (web, email, api, phone, system)."""
     now = utcnow()
     html = await render_off_loop(body, (f"/tickets/{ticket['number']}/attachments/",))
     rows = await Message.insert(
@@ -293,6 +295,7 @@ async def add_message(
             author_name=author_name,
             author_is_staff=staff,
             kind=kind,
+            via=via,
             body_source=body,
             body_html=html,
             created_at=now,
@@ -360,7 +363,9 @@ async def _throttle_guest(throttle: Throttle, ip: str, email: str) -> None:
         await throttle.hit(key, 3600)
 
 
-async def open_ticket(actor: Actor | None, form: NewTicket, *, ip: str, throttle: Throttle) -> dict:
+async def open_ticket(
+    actor: Actor | None, form: NewTicket, *, ip: str, throttle: Throttle, via: rules.Channel = rules.Channel.web
+) -> dict:
     """File a ticket. A guest's private link goes only to the mailbox: whoever typed the address has
     not proven it, so the ticket joins no account until that link is used (``ticket_for_token``)."""
     if form.website:
@@ -389,6 +394,7 @@ async def open_ticket(actor: Actor | None, form: NewTicket, *, ip: str, throttle
                 requester=requester,
                 requester_email=email,
                 requester_name=name,
+                via=via,
                 created_at=now,
                 updated_at=now,
                 customer_seen_at=now,
@@ -405,6 +411,7 @@ async def open_ticket(actor: Actor | None, form: NewTicket, *, ip: str, throttle
             kind="public",
             body=form.body,
             stored=stored,
+            via=via,
         )
         await search.index_ticket(ticket_id)
         await teams.assign_by_rotation(ticket)
@@ -419,7 +426,9 @@ async def open_ticket(actor: Actor | None, form: NewTicket, *, ip: str, throttle
     return ticket
 
 
-async def reply(viewer: Viewer, ticket: dict, body: str, uploads: list[Upload]) -> None:
+async def reply(
+    viewer: Viewer, ticket: dict, body: str, uploads: list[Upload], *, via: rules.Channel = rules.Channel.web
+) -> None:
     if problem := rules.text_problem(body, "your reply", rules.BODY_MAX):
         raise Invalid(errors={"body": problem})
     now = utcnow()
@@ -440,6 +449,7 @@ async def reply(viewer: Viewer, ticket: dict, body: str, uploads: list[Upload]) 
             kind="public",
             body=body,
             stored=stored,
+            via=via,
         )
         changes = {Ticket.status: status, Ticket.updated_at: now, Ticket.customer_seen_at: now}
         if status != current["status"] and current["status"] == rules.Status.solved:
@@ -506,6 +516,7 @@ async def _system_note(ticket: dict, text: str) -> None:
             ticket=ticket["id"],
             author_name="System",
             kind="system",
+            via=rules.Channel.system,
             body_source=text,
             body_html=await render_off_loop(text),
             created_at=utcnow(),
@@ -583,81 +594,6 @@ async def claim_guest_tickets(user_id: int, email: str) -> int:
             .run()
         )
     return len(rows)
-
-
-# --- staff side (the agent console builds on these) ---------------------------------------------
-
-
-async def staff_reply(
-    agent: Actor, ticket_id: int, body: str, *, internal: bool = False, uploads: list[Upload] | None = None
-) -> int:
-    if not agent.is_staff:
-        raise NotFound(NOT_FOUND)
-    if problem := rules.text_problem(body, "a reply", rules.BODY_MAX):
-        raise Invalid(errors={"body": problem})
-    stored = await store_uploads(uploads or [])
-    now = utcnow()
-    async with write_transaction():
-        ticket = await Ticket.select().where(Ticket.id == ticket_id).first()
-        if ticket is None:
-            raise NotFound(NOT_FOUND)
-        message_id = await add_message(
-            ticket,
-            author_id=agent.id,
-            author_name=agent.name,
-            staff=True,
-            kind="internal" if internal else "public",
-            body=body,
-            stored=stored,
-        )
-        if not internal:
-            changes = {Ticket.updated_at: now, Ticket.staff_replied_at: now}
-            if ticket["first_response_at"] is None:
-                changes[Ticket.first_response_at] = now
-            if ticket["status"] == rules.Status.new:
-                changes[Ticket.status] = rules.Status.open
-            await Ticket.update(changes).where(Ticket.id == ticket_id).run()
-            await sla.refresh(ticket_id)
-            await queue_mail(
-                ticket["requester_email"],
-                "ticket_reply",
-                {
-                    "name": ticket["requester_name"],
-                    "ticket": ticket,
-                    "agent": agent.name,
-                    "body": body,
-                    "link": await link_for_mail(ticket),
-                },
-            )
-    return message_id
-
-
-async def staff_set_status(agent: Actor, ticket_id: int, status: str) -> None:
-    if not agent.is_staff:
-        raise NotFound(NOT_FOUND)
-    if status not in rules.STATUSES:
-        raise Invalid(errors={"status": "Unknown status."})
-    now = utcnow()
-    async with write_transaction():
-        ticket = await Ticket.select().where(Ticket.id == ticket_id).first()
-        if ticket is None:
-            raise NotFound(NOT_FOUND)
-        if ticket["status"] == status:
-            return
-        changes = {Ticket.status: status, Ticket.updated_at: now}
-        if status == rules.Status.solved:
-            changes[Ticket.solved_at] = now
-        if status == rules.Status.closed:
-            changes[Ticket.closed_at] = now
-        await Ticket.update(changes).where(Ticket.id == ticket_id).run()
-        await sla.refresh(ticket_id)
-        if status == rules.Status.solved:
-            link = await link_for_mail(ticket)
-            await queue_mail(
-                ticket["requester_email"],
-                "ticket_solved",
-                {"name": ticket["requester_name"], "ticket": ticket, "link": link},
-            )
 
 
 async def close_solved_tickets(now: datetime | None = None) -> int:

@@ -295,10 +295,17 @@ async def take(scope: Scope, number: int) -> None:
 
 
 async def reply(
-    scope: Scope, number: int, body: str, *, internal: bool, uploads: list, status: str | None = None
+    scope: Scope,
+    number: int,
+    body: str,
+    *,
+    internal: bool,
+    uploads: list,
+    status: str | None = None,
+    via: rules.Channel = rules.Channel.web,
 ) -> None:
     """A public reply (mailed to the requester) or an internal note; optionally set the status at once
-    ("Reply and set pending", as agents do all day)."""
+    ("Reply and set pending", as agents do all day). ``via`` is recorded on the message."""
     if problem := rules.text_problem(body, "a note" if internal else "a reply", rules.BODY_MAX):
         raise Invalid(errors={"body": problem})
     if status is not None and status not in rules.STATUSES:
@@ -315,6 +322,7 @@ async def reply(
             kind="internal" if internal else "public",
             body=body,
             stored=stored,
+            via=via,
         )
         updates = {Ticket.updated_at: now}
         if not internal:
@@ -436,6 +444,7 @@ async def merge(scope: Scope, number: int, into_text: str) -> dict:
             kind="system",
             body=f"Ticket #{number} “{source['subject']}” was merged into this ticket by {scope.actor.name}.",
             stored=[],
+            via=rules.Channel.system,
         )
         await services.add_message(
             source,
@@ -445,6 +454,7 @@ async def merge(scope: Scope, number: int, into_text: str) -> dict:
             kind="system",
             body=f"Merged into #{target_number} by {scope.actor.name}.",
             stored=[],
+            via=rules.Channel.system,
         )
         await (
             Ticket.update({Ticket.merged_into: target_number, Ticket.updated_at: now})

@@ -42,8 +42,8 @@ def tiny_png() -> bytes:
 
 
 # Runs in a subprocess with the server's environment: create an agent and answer a ticket through the
-# service layer, as the agent console would (SQLite allows this second writer).
-STAFF_REPLY_SNIPPET = """
+# console's own write path (``work.reply`` with the agent's console scope); SQLite allows this second writer.
+AGENT_REPLY_SNIPPET = """
 import asyncio, os, sys
 
 from portal.settings import Settings, use_settings
@@ -53,8 +53,7 @@ use_settings(Settings.from_env())
 from portal import db
 from portal.accounts.rules import Actor
 from portal.accounts.services import create_user
-from portal.tickets.services import staff_reply
-from portal.tickets.tables import Ticket
+from portal.tickets import console, work
 
 
 async def main(number, email, name, password, body):
@@ -63,10 +62,8 @@ async def main(number, email, name, password, body):
     await db.open_engine(engine)
     try:
         user_id, _ = await create_user(email, name, password, "agent")
-        ticket = await Ticket.select(Ticket.id).where(Ticket.number == number).first()
-        assert ticket is not None, f"no ticket #{number}"
-        agent = Actor(id=user_id, email=email, name=name, role="agent")
-        print(await staff_reply(agent, ticket["id"], body))
+        scope = await console.scope_for(Actor(id=user_id, email=email, name=name, role="agent"))
+        await work.reply(scope, number, body, internal=False, uploads=[])
     finally:
         await db.close_engine(engine)
 
@@ -75,16 +72,16 @@ asyncio.run(main(int(sys.argv[1]), *sys.argv[2:]))
 """
 
 
-def staff_reply(portal: Portal, number: int, body: str, *, agent_email: str, agent_name: str) -> None:
+def agent_replies(portal: Portal, number: int, body: str, *, agent_email: str, agent_name: str) -> None:
     result = subprocess.run(
-        [sys.executable, "-c", STAFF_REPLY_SNIPPET, str(number), agent_email, agent_name, PASSWORD, body],
+        [sys.executable, "-c", AGENT_REPLY_SNIPPET, str(number), agent_email, agent_name, PASSWORD, body],
         env=portal.env,
         cwd=portal.directory,
         capture_output=True,
         text=True,
         timeout=60,
     )
-    assert result.returncode == 0, f"staff reply failed:\n{result.stdout}\n{result.stderr}"
+    assert result.returncode == 0, f"agent reply failed:\n{result.stdout}\n{result.stderr}"
 
 
 def thread(page: Page):
@@ -186,7 +183,7 @@ def test_guest_files_follows_link_replies_and_sees_the_answer_arrive(new_page, p
     loads = []
     follower.on("load", lambda p: loads.append(p.url))
     agent_text = f"Please check the toner cartridge ({uuid.uuid4().hex[:6]})."
-    staff_reply(portal_server, number, agent_text, agent_email=unique_email("agent"), agent_name="Andy Agent")
+    agent_replies(portal_server, number, agent_text, agent_email=unique_email("agent"), agent_name="Andy Agent")
 
     expect(thread(follower)).to_contain_text(agent_text, timeout=POLL_WAIT_MS)
     staff_message = thread(follower).locator("article.message-staff")

@@ -12,8 +12,8 @@ from portal.accounts.rules import Actor
 from portal.clock import utcnow
 from portal.db import write_transaction
 from portal.jobs.worker import drain
-from portal.tickets import services
-from portal.tickets.tables import Attachment, Category, Message, Ticket, TicketToken
+from portal.tickets import console, rules, search, services, work
+from portal.tickets.tables import Attachment, Category, Message, Ticket, TicketEvent, TicketToken
 from tests.conftest import link_in
 from tests.factories import user_row
 
@@ -71,9 +71,20 @@ async def post_ticket(browser, form: dict, files: list | None = None):
     return await browser.client.post("/tickets/new", data=data, files=files or [])
 
 
-async def staff(make_user) -> Actor:
+async def staff(make_user) -> console.Scope:
+    """Ben Agent's console scope, built as the console's controllers build it."""
     agent_id = await make_user("agent@example.org", "agent", name="Ben Agent")
-    return Actor(id=agent_id, email="agent@example.org", name="Ben Agent", role="agent")
+    return await console.scope_for(Actor(id=agent_id, email="agent@example.org", name="Ben Agent", role="agent"))
+
+
+async def set_status(agent: console.Scope, number: int, status: str) -> None:
+    """The console's status change (what the ticket page's fields form does)."""
+    assert await work.change(agent, number, work.Change(status=status)) == ["status"]
+
+
+async def status_events(ticket_id: int) -> list[tuple[str, str, str]]:
+    rows = await TicketEvent.select().where((TicketEvent.ticket == ticket_id) & (TicketEvent.field == "status")).run()
+    return [(r["actor_name"], r["old_value"], r["new_value"]) for r in sorted(rows, key=lambda r: r["id"])]
 
 
 async def test_guest_files_a_ticket_and_follows_it_by_link(browser, make_browser, category, outbox):
@@ -241,13 +252,16 @@ async def test_internal_notes_never_reach_the_customer(browser, make_user, categ
     await post_ticket(browser, guest_form(category))
     ticket = await Ticket.select().first()
     agent = await staff(make_user)
-    await services.staff_reply(
+    await work.reply(
         agent,
-        ticket["id"],
+        ticket["number"],
         "INTERNAL: customer is a VIP",
         internal=True,
         uploads=[services.Upload("note.txt", b"internal file")],
     )
+    assert (await Message.select().where(Message.kind == "internal").first())["author_is_staff"]
+    assert await search.matching_ids("VIP") == [ticket["id"]]  # staff search finds the note
+    assert (await Ticket.select().first())["status"] == "new"  # a note answers nobody
     link = link_in((await outbox("gwen@example.org"))[-1]["body_text"], "/t/")
     page = await browser.get(link)
     assert "INTERNAL" not in page.text and "note.txt" not in page.text
@@ -256,7 +270,7 @@ async def test_internal_notes_never_reach_the_customer(browser, make_user, categ
     assert all("INTERNAL" not in m["body_text"] for m in await outbox("gwen@example.org"))
 
 
-async def test_staff_reply_mail_unread_marker_and_poll(browser, make_user, category, outbox):
+async def test_agent_reply_mail_unread_marker_and_poll(browser, make_user, category, outbox):
     await make_user("ann@example.org")
     await browser.login("ann@example.org")
     await post_ticket(browser, {"subject": "Help", "body": "please", "category": str(category)})
@@ -268,7 +282,8 @@ async def test_staff_reply_mail_unread_marker_and_poll(browser, make_user, categ
     ).status_code == 204
 
     agent = await staff(make_user)
-    await services.staff_reply(agent, ticket["id"], "Try turning it **off and on**.")
+    await work.reply(agent, ticket["number"], "Try turning it **off and on**.", internal=False, uploads=[])
+    assert await status_events(ticket["id"]) == [("Ben Agent", "New", "Open")]
     mail = (await outbox("ann@example.org"))[-1]
     assert mail["subject"] == f"[#{ticket['number']}] New reply: Help"
     assert "Ben Agent replied" in mail["body_text"] and "off and on" in mail["body_text"]
@@ -280,11 +295,13 @@ async def test_staff_reply_mail_unread_marker_and_poll(browser, make_user, categ
     assert "New reply" not in (await browser.get("/tickets")).text  # seen now
     page = await browser.get(f"/tickets/{ticket['number']}")
     version = re.search(r"thread\?v=([\w-]+)", page.text).group(1)
-    await services.staff_reply(agent, ticket["id"], "Or *unplug* it.")
+    await work.reply(agent, ticket["number"], "Or *unplug* it.", internal=False, uploads=[])
     fresh = await browser.get(f"/tickets/{ticket['number']}/thread?v={version}", headers={"HX-Request": "true"})
     assert fresh.status_code == 200 and "<em>unplug</em>" in fresh.text and "<html" not in fresh.text
     row = await Ticket.select().first()
     assert row["status"] == "open" and row["first_response_at"] is not None
+    assert await search.matching_ids("unplug") == [ticket["id"]]
+    assert len(await status_events(ticket["id"])) == 1  # a reply on an open ticket changes no status
 
 
 async def test_solve_rate_reopen_and_close(browser, make_user, category, outbox):
@@ -296,7 +313,8 @@ async def test_solve_rate_reopen_and_close(browser, make_user, category, outbox)
     assert (await browser.post(f"{base}/rating", {"rating": "good"})).status_code == 422  # not solved yet
 
     agent = await staff(make_user)
-    await services.staff_set_status(agent, ticket["id"], "solved")
+    await set_status(agent, ticket["number"], "solved")
+    assert await status_events(ticket["id"]) == [("Ben Agent", "New", "Solved")]
     mail = (await outbox("ann@example.org"))[-1]
     assert "How did we do?" in mail["body_text"] and f"{base}/rate?r=good" in mail["body_text"]
 
@@ -335,10 +353,33 @@ async def test_customer_reply_moves_pending_back_to_open(browser, make_user, cat
     await browser.login("ann@example.org")
     await post_ticket(browser, {"subject": "Help", "body": "please", "category": str(category)})
     ticket = await Ticket.select().first()
-    await services.staff_set_status(await staff(make_user), ticket["id"], "pending")
+    await set_status(await staff(make_user), ticket["number"], "pending")
     assert "Awaiting your reply" in (await browser.get(f"/tickets/{ticket['number']}")).text
     await browser.post(f"/tickets/{ticket['number']}/reply", {"body": "here is the info"})
     assert (await Ticket.select().first())["status"] == "open"
+
+
+async def test_the_channel_is_recorded_on_the_ticket_and_each_message(browser, make_user, category):
+    await make_user("ann@example.org")
+    await browser.login("ann@example.org")
+    await post_ticket(browser, {"subject": "Help", "body": "please", "category": str(category)})
+    await post_ticket(browser, {"subject": "Help again", "body": "same thing", "category": str(category)})
+    first, second = await Ticket.select().order_by(Ticket.id).run()
+    agent = await staff(make_user)
+    await work.reply(agent, first["number"], "Restart it.", internal=False, uploads=[])
+    await work.reply(
+        agent, first["number"], "She called: it works.", internal=True, uploads=[], via=rules.Channel.phone
+    )
+    assert (await browser.post(f"/tickets/{first['number']}/solve")).status_code == 303
+    await work.merge(agent, second["number"], str(first["number"]))
+
+    assert {t["via"] for t in await Ticket.select(Ticket.via).run()} == {"web"}
+    messages = await Message.select(Message.body_source, Message.kind, Message.via).order_by(Message.id).run()
+    by_body = {m["body_source"]: m["via"] for m in messages}
+    assert by_body["please"] == by_body["Restart it."] == "web"
+    assert by_body["She called: it works."] == "phone"
+    system = [m for m in messages if m["kind"] == "system"]
+    assert len(system) == 3 and {m["via"] for m in system} == {"system"}  # solved by the customer, merged (twice)
 
 
 async def test_guest_ticket_joins_the_account_once_its_mailed_link_is_used(browser, make_browser, category, outbox):
