@@ -13,6 +13,11 @@ URL policy: links may point to http, https and mailto URLs, or to a URL under on
 ``attachment_url_prefixes`` given by the caller; any other href (relative elsewhere, other
 schemes) is dropped and the link text stays. Images are kept only under those prefixes: no
 remote images (tracking pixels), no ``data:`` URLs.
+
+Stored messages are viewer-neutral: ``render_stored`` turns each attachment URL into a reference
+``attachment:<id>``, and ``resolve_attachment_urls`` turns the references into the URL of whoever
+reads the page (the customer's page, a guest link, the console). A URL baked in at write time
+would break for the other viewers and after a merge (the ticket number changes).
 """
 
 from __future__ import annotations
@@ -27,7 +32,16 @@ import nh3
 from markdown_it import MarkdownIt
 from markdown_it.common.utils import escapeHtml
 
-__all__ = ["ALLOWED_TAGS", "ALLOWED_ATTRIBUTES", "LINK_REL", "URL_SCHEMES", "render_markdown", "markdown_to_text"]
+__all__ = [
+    "ALLOWED_TAGS",
+    "ALLOWED_ATTRIBUTES",
+    "LINK_REL",
+    "URL_SCHEMES",
+    "render_markdown",
+    "render_stored",
+    "resolve_attachment_urls",
+    "markdown_to_text",
+]
 
 ALLOWED_TAGS: frozenset[str] = frozenset(
     {
@@ -200,3 +214,68 @@ def render_markdown(source: str, *, attachment_url_prefixes: tuple[str, ...] = (
 def markdown_to_text(source: str) -> str:
     """The plain-text counterpart (e-mail text parts): Markdown is readable as it is."""
     return source.replace("\r\n", "\n").replace("\r", "\n")
+
+
+# --- viewer-neutral attachment references -------------------------------------------------------
+
+ATTACHMENT_REF = "attachment:"
+# nh3's output (and so every stored message) has double-quoted attribute values with '"' escaped;
+# '>' may stay raw inside a value (a title), hence the attribute-wise tag pattern.
+_LINK_OR_IMG_TAG = re.compile(r'<(?:a|img)((?:\s+[^\s"\'>/=]+(?:="[^"]*")?)*)\s*/?>')
+_URL_ATTR = re.compile(r'(\s(?:href|src)=")([^"]*)(")')
+_ATTACHMENT_ID = re.compile(r"(\d{1,18})(?:[/?#]|$)")
+# Messages stored before the references: the customer-page URL of the ticket they were written
+# on. The number is ignored (a merge moves attachments to another ticket); only the id counts.
+_LEGACY_ATTACHMENT_URL = re.compile(r"/tickets/\d{1,18}/attachments/(\d{1,18})(?:[/?#]|$)")
+_STORED_REF = re.compile(re.escape(ATTACHMENT_REF) + r"(\d{1,18})$")
+
+
+def _rewrite_url_attrs(fragment: str, rewrite: Callable[[str], str | None]) -> str:
+    """Apply ``rewrite`` to every href/src of the links and images in sanitised HTML; None drops
+    the attribute (an image without src then becomes its alt text)."""
+
+    def attr(match: re.Match[str]) -> str:
+        old = html.unescape(match.group(2))
+        value = rewrite(old)
+        if value == old:
+            return match.group(0)
+        return "" if value is None else f"{match.group(1)}{html.escape(value)}{match.group(3)}"
+
+    def tag(match: re.Match[str]) -> str:
+        whole, attrs = match.group(0), match.group(1)
+        return whole.replace(attrs, _URL_ATTR.sub(attr, attrs), 1)
+
+    rewritten = _LINK_OR_IMG_TAG.sub(tag, fragment)
+    return _drop_srcless_images(rewritten) if "<img" in rewritten else rewritten
+
+
+def render_stored(source: str, *, attachment_url_prefixes: tuple[str, ...]) -> str:
+    """``render_markdown`` for storing: URLs under the prefixes become ``attachment:<id>``, and one
+    under a prefix that names no attachment id is dropped, so no viewer's URL is stored."""
+    prefixes = tuple(p for p in attachment_url_prefixes if p)
+
+    def to_reference(url: str) -> str | None:
+        prefix = next((p for p in prefixes if url.startswith(p)), None)
+        if prefix is None:
+            return url
+        found = _ATTACHMENT_ID.match(url[len(prefix) :])
+        return f"{ATTACHMENT_REF}{int(found.group(1))}" if found else None
+
+    return _rewrite_url_attrs(render_markdown(source, attachment_url_prefixes=prefixes), to_reference)
+
+
+def resolve_attachment_urls(fragment: str, base: str) -> str:
+    """A stored message's HTML for one viewer: each attachment reference (and each customer-page
+    attachment URL of messages stored before references) becomes ``{base}/attachments/<id>``.
+
+    ``base`` is the viewer's ticket URL (``/tickets/12``, ``/t/<token>``, ``/back/tickets/12``).
+    The download routes still decide who may fetch what (internal notes' files stay hidden from
+    customers); this only points each viewer at the route they can use."""
+    if ATTACHMENT_REF not in fragment and "/attachments/" not in fragment:
+        return fragment
+
+    def to_viewer(url: str) -> str:
+        found = _STORED_REF.match(url) or _LEGACY_ATTACHMENT_URL.match(url)
+        return f"{base}/attachments/{int(found.group(1))}" if found else url
+
+    return _rewrite_url_attrs(fragment, to_viewer)

@@ -15,7 +15,7 @@ from portal import files
 from portal.accounts.rules import Actor, email_problem, name_problem, normalize_email
 from portal.accounts.services import verified_account_with
 from portal.clock import read_instant, utcnow
-from portal.content import render_markdown
+from portal.content import render_stored
 from portal.db import ilike, write_transaction
 from portal.errors import Invalid, NotFound, Throttled, TooLarge
 from portal.ids import MAX_ID, MAX_NUMBER, parse_int
@@ -229,8 +229,9 @@ async def my_tickets(actor: Actor, *, status: str = "", q: str = "", cursor: str
 
 
 async def render_off_loop(body: str, prefixes: tuple[str, ...] = ()) -> str:
-    """Markdown is pure Python: ~13 ms for 20 KB of prose, far more for hostile input. Off the loop."""
-    return await asyncio.to_thread(render_markdown, body, attachment_url_prefixes=prefixes)
+    """The stored HTML of ``body`` (attachment URLs under ``prefixes`` become references).
+    Markdown is pure Python: ~13 ms for 20 KB of prose, far more for hostile input. Off the loop."""
+    return await asyncio.to_thread(render_stored, body, attachment_url_prefixes=prefixes)
 
 
 async def preview(actor: Actor | None, body: str, *, ip: str, throttle: Throttle) -> str:
@@ -274,6 +275,12 @@ async def store_uploads(uploads: list[Upload]) -> list[files.StoredFile]:
     return stored
 
 
+def attachment_url_prefixes(number: int) -> tuple[str, ...]:
+    """The attachment URLs a writer may use for an inline image or a link in a message of ticket
+    ``number`` (as seen on the customer's page or in the console); they are stored as references."""
+    return (f"/tickets/{number}/attachments/", f"/back/tickets/{number}/attachments/")
+
+
 async def add_message(
     ticket: dict,
     *,
@@ -287,7 +294,7 @@ async def add_message(
 ) -> int:
     """Write one message; ``via`` records the channel it came through (web, email, api, phone, system)."""
     now = utcnow()
-    html = await render_off_loop(body, (f"/tickets/{ticket['number']}/attachments/",))
+    html = await render_off_loop(body, attachment_url_prefixes(ticket["number"]))
     rows = await Message.insert(
         Message(
             ticket=ticket["id"],

@@ -11,6 +11,7 @@ from jinja2 import Environment, FileSystemLoader, pass_context, select_autoescap
 from markupsafe import Markup, escape
 
 from portal.clock import zone_info
+from portal.content import resolve_attachment_urls
 from portal.settings import REPO_ROOT, get_settings
 
 TEMPLATES = REPO_ROOT / "templates"
@@ -73,6 +74,7 @@ def environment() -> Environment:
     env.globals.update(static_url=static_url, site_name=get_settings().site_name, current_user=current_user)
     env.filters["localtime"] = local_time
     env.filters["linkify"] = linkify
+    env.filters["attachment_urls"] = resolve_attachment_urls  # stored message HTML, for this viewer
     from portal.backoffice.charts import duration
 
     env.globals["duration"] = duration

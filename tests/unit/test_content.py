@@ -10,7 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from portal.content import _sanitize, markdown_to_text, render_markdown
+from portal.content import _sanitize, markdown_to_text, render_markdown, render_stored, resolve_attachment_urls
 
 PREFIX = "/tickets/12/attachments/"
 PREFIXES = (PREFIX,)
@@ -408,3 +408,78 @@ def test_property_markdownish_input_stays_safe(source):
 @given(source=st.text(max_size=300))
 def test_property_arbitrary_text_stays_safe(source):
     assert_safe(render_markdown(source, attachment_url_prefixes=PREFIXES), strict=False)
+
+
+# --- stored references and their resolution for a viewer -----------------------------------------
+
+STORE_PREFIXES = (PREFIX, "/back/tickets/12/attachments/")
+VIEWER_BASES = ("/tickets/12", "/t/AbC-123_xyz", "/back/tickets/12")
+
+
+def test_stored_html_holds_references_not_urls():
+    stored = render_stored(
+        f'![shot]({PREFIX}7 "Login") [log](/back/tickets/12/attachments/3/log.txt) [docs](https://example.com/a?b=1&c=2)',
+        attachment_url_prefixes=STORE_PREFIXES,
+    )
+    assert stored == (
+        '<p><img src="attachment:7" alt="shot" title="Login"> '
+        f'<a href="attachment:3" rel="{REL}">log</a> '
+        f'<a href="https://example.com/a?b=1&amp;c=2" rel="{REL}">docs</a></p>'
+    )
+    # Under a prefix but naming no attachment: nothing of it is stored (the image becomes its alt).
+    assert render_stored(f"![s]({PREFIX}abc) [l]({PREFIX})", attachment_url_prefixes=STORE_PREFIXES) == (
+        f'<p>s <a rel="{REL}">l</a></p>'
+    )
+    # Another ticket's attachments and the stored form itself typed by hand are refused as before.
+    assert render_stored("![s](/tickets/13/attachments/7)", attachment_url_prefixes=STORE_PREFIXES) == "<p>s</p>"
+    assert render_stored("![s](attachment:7)", attachment_url_prefixes=STORE_PREFIXES) == "<p>s</p>"
+    assert render_stored("**hi**", attachment_url_prefixes=()) == render_markdown("**hi**")
+
+
+@pytest.mark.parametrize("base", VIEWER_BASES)
+def test_references_resolve_to_the_viewers_route(base):
+    stored = render_stored(f"![shot]({PREFIX}7) and [log]({PREFIX}3)", attachment_url_prefixes=STORE_PREFIXES)
+    assert resolve_attachment_urls(stored, base) == (
+        f'<p><img src="{base}/attachments/7" alt="shot"> and <a href="{base}/attachments/3" rel="{REL}">log</a></p>'
+    )
+
+
+@pytest.mark.parametrize("base", VIEWER_BASES)
+def test_urls_stored_before_references_resolve_too(base):
+    """Old messages have the customer-page URL of the ticket they were written on, which may be a
+    ticket since merged into another: only the attachment id counts."""
+    legacy = (
+        '<p><img src="/tickets/12/attachments/7/screen.png" alt="a" title="x > y">'
+        f'<a href="/tickets/99/attachments/8" rel="{REL}">b</a>'
+        f'<a href="/tickets/12/attachments/" rel="{REL}">c</a></p>'
+    )
+    assert resolve_attachment_urls(legacy, base) == (
+        f'<p><img src="{base}/attachments/7" alt="a" title="x > y">'
+        f'<a href="{base}/attachments/8" rel="{REL}">b</a>'
+        f'<a href="/tickets/12/attachments/" rel="{REL}">c</a></p>'
+    )
+
+
+def test_resolution_touches_only_link_and_image_urls():
+    prose = render_markdown('src="attachment:5" and `<img src="attachment:4">` and [x](https://e.example/attachment:1)')
+    assert resolve_attachment_urls(prose, "/t/x") == prose
+    assert resolve_attachment_urls("<p>no files</p>", "/t/x") == "<p>no files</p>"
+    # The base is escaped like any attribute value.
+    assert (
+        resolve_attachment_urls('<img src="attachment:1" alt="">', '/t/"x')
+        == '<img src="/t/&quot;x/attachments/1" alt="">'
+    )
+
+
+@pytest.mark.parametrize("payload", XSS_PAYLOADS)
+def test_stored_and_resolved_payloads_stay_safe(payload):
+    stored = render_stored(payload, attachment_url_prefixes=STORE_PREFIXES)
+    for base in VIEWER_BASES:
+        assert_safe(resolve_attachment_urls(stored, base), prefixes=(f"{base}/attachments/",))
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(source=MARKDOWNISH)
+def test_property_stored_then_resolved_stays_safe(source):
+    stored = render_stored(source, attachment_url_prefixes=STORE_PREFIXES)
+    assert_safe(resolve_attachment_urls(stored, "/t/tok"), prefixes=("/t/tok/attachments/",), strict=False)
