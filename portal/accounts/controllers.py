@@ -73,11 +73,14 @@ class AccountController(Controller):
         try:
             if await services.verification_user(token) not in _signed_up_here(request):
                 return Template("accounts/verify_password.html", context={"token": token, "errors": {}})
-            await services.verify_email(token)
+            actor = await services.verify_email(token)
         except Invalid as error:
             return Template("accounts/link_problem.html", context={"message": error.message}, status_code=400)
-        flash(request, "Your email address is confirmed. You can log in now.")
-        return after_post(request, "/login")
+        # This session chose the password moments ago: signing it in proves no more than logging in
+        # would, and sign_in gives it a fresh session id as login does.
+        sign_in(request, actor)
+        flash(request, "Your email address is confirmed and you are signed in.")
+        return after_post(request, _home_for(actor))
 
     @post("/verify/{token:str}", name="accounts:verify_submit")
     async def verify_with_password(

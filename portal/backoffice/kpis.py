@@ -16,6 +16,9 @@ it was created.
 Days are the viewer's local days: their UTC bounds are computed here (DST-correct, any offset) and
 each day is counted by an index range in one statement (``VALUES`` list + correlated counts).
 
+The booking tab also shows what is coming up: booked appointments from now to the end of the
+viewer's 30th local day (today included), whatever range is chosen, in the tab's own scope.
+
 Speed at 1M tickets: the period totals and the breakdown (counts, SLA met/breached, CSAT) are summed
 from ``ticket_week_stat``, a weekly rollup kept by triggers (``rollup.py``), plus the part weeks at
 either end read from the ticket indexes, so they are exact whatever the viewer's zone. Duration
@@ -26,11 +29,11 @@ from a fixed 1-in-16 sample (a partial index) and the page says so.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, timedelta, tzinfo
 
 from portal.accounts.rules import Actor
 from portal.backoffice import charts, rollup
-from portal.clock import WINDOW_MESSAGE, instant, local_midnight, read_day, sql_day
+from portal.clock import WINDOW_MESSAGE, instant, local_midnight, local_today, read_day, sql_day, zone_info
 from portal.db import fetch, fetch_rows, is_sqlite, read_together
 from portal.errors import Forbidden
 from portal.ids import parse_id
@@ -618,6 +621,7 @@ async def booking_report(scope: ReportScope, q: ReportQuery, now: datetime) -> d
         available = await _available_minutes(
             staff_rows, q.first - timedelta(days=1), q.last + timedelta(days=1), r_start, r_end
         )
+        coming = await coming_up(q.zone, now, where, args)
     counts = {i: (made, held, cancelled) for i, made, held, cancelled in series}
     daily = [(day, *counts[i]) for i, (day, _, _) in enumerate(days)]
     periods = {1: _Booked(), 0: _Booked()}
@@ -712,10 +716,12 @@ async def booking_report(scope: ReportScope, q: ReportQuery, now: datetime) -> d
             ],
         },
     }
+    tables.update(coming.tables(services))
     labels = [d.strftime("%d %b") for d, *_ in daily]
     return {
         "headline": headline,
         "tables": tables,
+        "coming_up": coming,
         "charts": {
             "flow": charts.line_chart(
                 labels,
@@ -725,6 +731,9 @@ async def booking_report(scope: ReportScope, q: ReportQuery, now: datetime) -> d
                     "Cancelled": [d[3] for d in daily],
                 },
             ),
+            "coming": charts.line_chart(
+                [day.strftime("%d %b") for day, _ in coming.days], {"Booked": [n for _, n in coming.days]}
+            ),
             "utilization": charts.bar_chart(
                 [name for name, _, _ in staff_table],
                 [round(charts.ratio(t.booked_minutes, avail) or 0, 1) for _, t, avail in staff_table],
@@ -732,6 +741,97 @@ async def booking_report(scope: ReportScope, q: ReportQuery, now: datetime) -> d
         },
         "previous": (p_first, p_last),
     }
+
+
+# --- coming up -------------------------------------------------------------------------------------
+
+UPCOMING_DAYS = 30
+UPCOMING_LISTED = 10
+
+
+@dataclass(frozen=True)
+class ComingUp:
+    """Booked appointments from now to the end of the viewer's 30th local day (today included)."""
+
+    days: list[tuple[date, int]]
+    by_service: dict[int, int]
+    next: list[dict]
+    zone: str
+
+    @property
+    def total(self) -> int:
+        return sum(n for _, n in self.days)
+
+    def tables(self, services: dict[int, str]) -> dict:
+        return {
+            "booking-upcoming-daily": {
+                "title": "Coming up per day",
+                "header": ["Date", "Booked"],
+                "rows": [[day.isoformat(), n] for day, n in self.days],
+            },
+            "booking-upcoming-by-service": {
+                "title": "Coming up by service",
+                "header": ["Service", "Booked"],
+                "rows": sorted(
+                    ([services.get(k, str(k)), n] for k, n in self.by_service.items()), key=lambda row: row[0]
+                ),
+            },
+            "booking-upcoming-next": {
+                "title": f"Next {UPCOMING_LISTED} appointments",
+                "header": [f"Time ({self.zone})", "Service", "Staff", "Customer"],
+                "rows": [[a["when"], a["service"], a["staff"], a["customer"]] for a in self.next],
+            },
+        }
+
+
+async def coming_up(zone: str, now: datetime, where: str, args: list) -> ComingUp:
+    """Two statements on the ``start_at`` index: counts per local day and service (one index range
+    per day, as the series above), and the next few with their service and staff names. ``where``
+    and ``args`` are the tab's own scope (staff, service), so an agent sees only their own."""
+    today = local_today(zone, now)
+    bounds = charts.day_bounds(today, today + timedelta(days=UPCOMING_DAYS - 1), zone)
+    ranges = [(i, max(a, now), b) for i, (_, a, b) in enumerate(bounds)]
+    ts = _instant()
+    values = ", ".join(f"(CAST({{}} AS INTEGER), {ts}, {ts})" for _ in ranges)
+    counted = await fetch_rows(
+        f"WITH d(i, a, b) AS (VALUES {values}) SELECT d.i, a.service, COUNT(*) FROM d "
+        f"JOIN appointment a ON a.start_at >= d.a AND a.start_at < d.b "
+        f"WHERE a.status = 'booked'{where} GROUP BY d.i, a.service",
+        *[x for r in ranges for x in r],
+        *args,
+    )
+    rows = await fetch(
+        "SELECT a.id, a.start_at, s.name AS service, u.name AS staff, a.customer_name FROM appointment a "
+        "JOIN service s ON s.id = a.service JOIN portal_user u ON u.id = a.staff "
+        f"WHERE a.status = 'booked' AND a.start_at >= {{}} AND a.start_at < {{}}{where} "
+        f"ORDER BY a.start_at, a.id LIMIT {UPCOMING_LISTED}",
+        now,
+        bounds[-1][2],
+        *args,
+    )
+    per_day = [0] * len(bounds)
+    by_service: dict[int, int] = {}
+    for i, service, n in counted:
+        per_day[i] += n
+        by_service[service] = by_service.get(service, 0) + n
+    local = zone_info(zone)
+    upcoming = [
+        {
+            "id": r["id"],
+            "when": _local_minute(r["start_at"], local),
+            "service": r["service"],
+            "staff": r["staff"],
+            "customer": r["customer_name"],
+        }
+        for r in rows
+    ]
+    return ComingUp([(day, per_day[i]) for i, (day, _, _) in enumerate(bounds)], by_service, upcoming, zone)
+
+
+def _local_minute(value, zone: tzinfo) -> str:
+    """A start read by raw SQL as the viewer's wall-clock time (sortable, as the CSV wants it)."""
+    moment = instant(value)
+    return moment.astimezone(zone).strftime("%Y-%m-%d %H:%M") if moment else ""
 
 
 def _hours(value: int | None) -> str:

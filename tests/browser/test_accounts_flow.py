@@ -15,7 +15,7 @@ from tests.browser.conftest import ADMIN_EMAIL, ADMIN_NAME, PASSWORD
 pytestmark = pytest.mark.browser
 
 LOGIN_FAILED = "Email or password is incorrect."
-CONFIRMED = "Your email address is confirmed. You can log in now."
+CONFIRMED = "Your email address is confirmed and you are signed in."
 VERIFY_SUBJECT = "Confirm your email address for Front Desk"
 
 
@@ -94,15 +94,13 @@ def test_sign_up_confirm_log_in_and_out(new_page, base_url):
         time.sleep(0.5)
         admin.reload()
 
+    # Opened in the browser that signed up, the link confirms the address and signs the person in.
     customer.goto(link)
-    customer.wait_for_url(f"{base_url}/login")
-    expect(customer.locator("#messages")).to_contain_text(CONFIRMED)
-    expect_signed_out(customer)
-
-    log_in(customer, email)
     customer.wait_for_url(f"{base_url}/")
-    expect(customer.locator("#messages")).to_contain_text(f"Welcome back, {name}.")
+    expect(customer.locator("#messages")).to_contain_text(CONFIRMED)
     expect_signed_in_as(customer, name)
+    expect(customer.locator("main").get_by_role("link", name="My tickets")).to_be_visible()
+    expect(customer.locator("main").get_by_role("link", name="My appointments")).to_be_visible()
 
     # The session survives a fresh page load (it is a cookie, not page state).
     customer.reload()
@@ -112,6 +110,14 @@ def test_sign_up_confirm_log_in_and_out(new_page, base_url):
     customer.wait_for_url(f"{base_url}/")
     expect_signed_out(customer)
     expect(header(customer).get_by_role("link", name=name)).to_have_count(0)
+
+    log_in(customer, email)
+    customer.wait_for_url(f"{base_url}/")
+    expect(customer.locator("#messages")).to_contain_text(f"Welcome back, {name}.")
+    expect_signed_in_as(customer, name)
+    header(customer).get_by_role("button", name="Log out").click()
+    customer.wait_for_url(f"{base_url}/")
+    expect_signed_out(customer)
 
     # The used link does not work a second time.
     response = customer.goto(link)

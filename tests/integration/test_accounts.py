@@ -34,11 +34,20 @@ async def test_sign_up_verify_and_log_in(browser, outbox):
     assert len(await outbox("ann@example.org")) == 2
 
     link = link_in((await outbox("ann@example.org"))[-1]["body_text"], "/verify/")
+    signed_up_session = browser.cookies.get("session")
     response = await browser.get(link)
-    assert response.status_code == 303 and response.headers["location"] == "/login"
+    # Opened in the session that signed up: verified, signed in with a fresh session id, sent home.
+    assert response.status_code == 303 and response.headers["location"] == "/"
+    assert browser.cookies.get("session") not in (None, signed_up_session)
     assert (await user_row("ann@example.org"))["email_verified_at"] is not None
-    assert "Your email address is confirmed" in (await browser.get("/login")).text
+    home = (await browser.get("/")).text
+    assert "Your email address is confirmed and you are signed in" in home and "Ann Lee" in home
+    # The landing page leads to the customer's tickets and appointments (besides the header's links).
+    main = home.split("<main", 1)[1]
+    assert 'href="/tickets">My tickets</a>' in main and 'href="/appointments">My appointments</a>' in main
+    assert (await browser.get("/account")).status_code == 200
 
+    assert (await browser.post("/logout")).status_code == 303
     response = await browser.post("/login", {"email": "ANN@example.org ", "password": GOOD["password"]})
     assert response.status_code == 303 and response.headers["location"] == "/"
     page = await browser.get("/")

@@ -133,7 +133,6 @@ async def test_verified_sign_up_claims_only_proven_guest_bookings(browser, make_
     vic = await make_browser()
     assert (await vic.post("/signup", SIGN_UP)).status_code == 201
     assert (await vic.get(await last_link(outbox, "vic@example.org", "/verify/"))).status_code == 303
-    await vic.login("vic@example.org", SIGN_UP["password"])
     vic_id = (await user_row("vic@example.org"))["id"]
     owners = {r["start_at"]: r["customer"] for r in await Appointment.select()}
     assert owners == {tomorrow_at(10): vic_id, tomorrow_at(14): None}
@@ -172,9 +171,10 @@ async def test_verification_link_from_another_session_stays_valid_until_the_form
     link = await last_link(outbox, "vic@example.org", "/verify/")
     assert (await (await make_browser()).get(link)).status_code == 200  # a mail scanner opens it
     assert await AuthToken.count().where(AuthToken.used_at.is_null() & (AuthToken.purpose == "verify")) == 1
-    # The session that signed up then verifies as before, keeping its password.
+    # The session that signed up then verifies as before, keeping its password, and is signed in.
     assert (await signer.get(link)).status_code == 303
-    await signer.login("vic@example.org", SIGN_UP["password"])
+    assert (await signer.get("/account")).status_code == 200
+    await (await make_browser()).login("vic@example.org", SIGN_UP["password"])
 
 
 # --- sign-up with an address that already has an account --------------------------------------------------
