@@ -201,8 +201,11 @@ async def my_tickets(actor: Actor, *, status: str = "", q: str = "", cursor: str
             query = query.where(Ticket.number == number)
         else:
             pattern = f"%{needle.replace('%', '').replace('_', '')}%"
+            # Only this requester's messages: the cost follows their tickets, not the whole desk's.
             matching = Message.select(Message.ticket).where(
-                (Message.kind == "public") & ilike(Message.body_source, pattern)
+                (Message.ticket.requester == actor.id)
+                & (Message.kind == "public")
+                & ilike(Message.body_source, pattern)
             )
             query = query.where(ilike(Ticket.subject, pattern) | Ticket.id.is_in(matching))
     if cursor:

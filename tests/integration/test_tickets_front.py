@@ -53,6 +53,22 @@ def assert_inert(page: str) -> None:
             assert not (value or "").strip().lower().startswith(("javascript:", "vbscript:", "data:text")), (tag, value)
 
 
+async def test_my_tickets_search_reads_only_my_messages(browser, make_browser, make_user, category):
+    """A word in a message body finds the customer's own ticket, never another customer's (the search
+    reads only the requester's messages)."""
+    await make_user("ann@example.org")
+    await make_user("bob@example.org")
+    bob = await make_browser()
+    await bob.login("bob@example.org")
+    await post_ticket(bob, {"subject": "Bob's printer", "body": "The toner smudges.", "category": str(category)})
+    await browser.login("ann@example.org")
+    await post_ticket(browser, {"subject": "Ann's printer", "body": "The toner leaks.", "category": str(category)})
+    await post_ticket(browser, {"subject": "Ann's invoice", "body": "Wrong amount.", "category": str(category)})
+    found = (await browser.get("/tickets?q=toner")).text
+    assert "Ann&#39;s printer" in found and "Ann&#39;s invoice" not in found and "Bob" not in found
+    assert "Bob" not in (await browser.get("/tickets?q=smudges")).text
+
+
 def guest_form(category_id: int, **overrides) -> dict:
     return {
         "name": "Gwen Guest",
