@@ -37,7 +37,9 @@ from portal.clock import WINDOW_MESSAGE, instant, local_midnight, local_today, r
 from portal.db import fetch, fetch_rows, is_sqlite, read_together
 from portal.errors import Forbidden
 from portal.ids import parse_id
+from portal.tickets import access as ticket_access
 from portal.tickets import rules
+from portal.tickets.access import TicketAccess
 
 MAX_DAYS = 731
 CHANNELS = rules.CHANNELS
@@ -142,16 +144,38 @@ def parse_query(params: dict[str, str], zone: str, today: date) -> ReportQuery:
 
 @dataclass(frozen=True)
 class ReportScope:
-    actor: Actor
-    admin: bool
-    teams: tuple[int, ...]
+    """Whose numbers a viewer reads: the tickets their ``TicketAccess`` sees (the one visibility
+    rule), and for agents only their own work within that (``coverage``)."""
+
+    access: TicketAccess
+
+    @property
+    def actor(self) -> Actor:
+        assert self.access.actor is not None
+        return self.access.actor
+
+    @property
+    def admin(self) -> bool:
+        return self.actor.is_admin
+
+    @property
+    def teams(self) -> tuple[int, ...]:
+        return tuple(sorted(self.access.teams))
+
+    def coverage(self) -> tuple[str, list]:
+        """An agent's reports cover their teams' tickets and those assigned to them, not the whole
+        desk's (agents compare their work with their teams', not with other teams')."""
+        if self.admin:
+            return "", []
+        if not self.teams:
+            return "t.assignee = {}", [self.actor.id]
+        return f"(t.team IN ({', '.join('{}' for _ in self.teams)}) OR t.assignee = {{}})", [*self.teams, self.actor.id]
 
 
 async def scope_for(actor: Actor) -> ReportScope:
     if not actor.is_staff:
         raise Forbidden("Reports are for staff.")
-    rows = await fetch('SELECT team FROM team_member WHERE "user" = {} ORDER BY team', actor.id)
-    return ReportScope(actor=actor, admin=actor.is_admin, teams=tuple(r["team"] for r in rows))
+    return ReportScope(access=await ticket_access.for_staff(actor))
 
 
 def check(scope: ReportScope, q: ReportQuery) -> None:
@@ -165,11 +189,10 @@ def check(scope: ReportScope, q: ReportQuery) -> None:
 
 
 def _ticket_conditions(scope: ReportScope, q: ReportQuery) -> tuple[str, list]:
-    where, args = [], []
-    if not scope.admin:
-        teams = ", ".join("{}" for _ in scope.teams)
-        where.append(f"(t.team IN ({teams}) OR t.assignee = {{}})" if scope.teams else "t.assignee = {}")
-        args += [*scope.teams, scope.actor.id]
+    visible, visible_args = scope.access.sql()
+    covered, covered_args = scope.coverage()
+    where = [c for c in (visible, covered) if c]
+    args = [*visible_args, *covered_args]
     for column, value in (
         ("t.team", q.team),
         ("t.assignee", q.agent),
