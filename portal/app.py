@@ -31,7 +31,6 @@ from portal.settings import Settings, get_settings, use_settings
 from portal.tickets import live
 from portal.tickets.back_controllers import CannedController, QueueController, events
 from portal.tickets.controllers import GuestTicketController, TicketController
-from portal.tickets.services import claim_guest_tickets
 from portal.tickets.sla_controllers import SlaController
 from portal.tickets.teams_controllers import (
     AgentSettingsController,
@@ -39,6 +38,7 @@ from portal.tickets.teams_controllers import (
     TeamsController,
     availability,
 )
+from portal.tickets.write import claim_guest_tickets
 from portal.web.access import enforce_access_policy
 from portal.web.auth import ActorMiddleware
 from portal.web.errors import EXCEPTION_HANDLERS

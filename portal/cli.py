@@ -230,7 +230,7 @@ def recount() -> None:
     """Recount the queue counts and the report rollup from the tickets (after a bulk load that
     bypassed triggers, or if they ever drift)."""
     from portal.backoffice import rollup
-    from portal.tickets import console as queues
+    from portal.tickets import queue as queues
 
     async def go():
         await queues.rebuild_tallies()

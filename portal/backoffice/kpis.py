@@ -1,4 +1,6 @@
-"""KPI dashboard reads: aggregate SQL on both engines, returned as plain data (tables of numbers).
+"""KPI dashboard: what each report counts, over which tickets and appointments, and the numbers
+shaped into tables, deltas and percentiles (plain data). It runs no SQL: every statement is in
+``read_model.py``, the reports' read model, which this module calls with ranges and conditions.
 
 Scope: admins see everything; an agent sees tickets of their teams or assigned to them, and their own
 appointments. Asking for a team they are not in, or for another agent, is refused (403).
@@ -32,22 +34,23 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, tzinfo
 
 from portal.accounts.rules import Actor
-from portal.backoffice import charts, rollup
+from portal.backoffice import charts, read_model, rollup
 from portal.clock import WINDOW_MESSAGE, instant, local_midnight, local_today, read_day, sql_day, zone_info
-from portal.db import fetch, fetch_rows, is_sqlite, read_together
+from portal.db import read_together
 from portal.errors import Forbidden
 from portal.ids import parse_id
+from portal.tickets import access as ticket_access
 from portal.tickets import rules
+from portal.tickets.access import TicketAccess
 
 MAX_DAYS = 731
 CHANNELS = rules.CHANNELS
+UNSOLVED = read_model.UNSOLVED  # counted as the queues count it (tests/unit/test_ticket_types.py)
 DIMENSIONS = {"team": "Team", "agent": "Agent", "category": "Category", "channel": "Channel"}
-_DIM_COLUMN = {"team": "t.team", "agent": "t.assignee", "category": "t.category", "channel": "t.via"}
 # Above this many tickets in a cohort (range + previous period), duration percentiles are read from
 # the 1-in-16 sample index (~20k tickets a year at 1M tickets: within ~5% of the exact value, less
 # for the whole desk than for a small group).
 SAMPLE_ABOVE = 40_000
-UNSOLVED = rules.status_in_sql("t.status", rules.UNSOLVED)
 
 
 @dataclass(frozen=True)
@@ -142,16 +145,37 @@ def parse_query(params: dict[str, str], zone: str, today: date) -> ReportQuery:
 
 @dataclass(frozen=True)
 class ReportScope:
-    actor: Actor
-    admin: bool
-    teams: tuple[int, ...]
+    """Whose numbers a viewer reads: the tickets their ``TicketAccess`` sees (the one visibility
+    rule), and for agents only their own work within that (``coverage``)."""
+
+    access: TicketAccess
+
+    @property
+    def actor(self) -> Actor:
+        assert self.access.actor is not None
+        return self.access.actor
+
+    @property
+    def admin(self) -> bool:
+        return self.actor.is_admin
+
+    @property
+    def teams(self) -> tuple[int, ...]:
+        return tuple(sorted(self.access.teams))
+
+    def coverage(self) -> read_model.Coverage | None:
+        """An agent's reports cover their teams' tickets and those assigned to them, not the whole
+        desk's (agents compare their work with their teams', not with other teams'). None: the
+        whole desk (admins)."""
+        if self.admin:
+            return None
+        return read_model.Coverage(teams=self.teams, assignee=self.actor.id)
 
 
 async def scope_for(actor: Actor) -> ReportScope:
     if not actor.is_staff:
         raise Forbidden("Reports are for staff.")
-    rows = await fetch('SELECT team FROM team_member WHERE "user" = {} ORDER BY team', actor.id)
-    return ReportScope(actor=actor, admin=actor.is_admin, teams=tuple(r["team"] for r in rows))
+    return ReportScope(access=await ticket_access.for_staff(actor))
 
 
 def check(scope: ReportScope, q: ReportQuery) -> None:
@@ -164,26 +188,10 @@ def check(scope: ReportScope, q: ReportQuery) -> None:
         raise Forbidden("You can see your own numbers and your teams' only.")
 
 
-def _ticket_conditions(scope: ReportScope, q: ReportQuery) -> tuple[str, list]:
-    where, args = [], []
-    if not scope.admin:
-        teams = ", ".join("{}" for _ in scope.teams)
-        where.append(f"(t.team IN ({teams}) OR t.assignee = {{}})" if scope.teams else "t.assignee = {}")
-        args += [*scope.teams, scope.actor.id]
-    for column, value in (
-        ("t.team", q.team),
-        ("t.assignee", q.agent),
-        ("t.category", q.category),
-        ("t.via", q.channel or None),
-    ):
-        if value is not None:
-            where.append(f"{column} = {{}}")
-            args.append(value)
-    return "".join(f" AND {w}" for w in where), args
-
-
-def _instant() -> str:
-    return "{}" if is_sqlite() else "CAST({} AS timestamptz)"
+def _ticket_where(scope: ReportScope, q: ReportQuery) -> read_model.Where:
+    return read_model.ticket_where(
+        scope.access, scope.coverage(), team=q.team, agent=q.agent, category=q.category, channel=q.channel
+    )
 
 
 # --- tickets ----------------------------------------------------------------------------------------
@@ -191,7 +199,7 @@ def _instant() -> str:
 
 async def ticket_report(scope: ReportScope, q: ReportQuery, now: datetime) -> dict:
     check(scope, q)
-    cond, cargs = _ticket_conditions(scope, q)
+    where = _ticket_where(scope, q)
     days = charts.day_bounds(q.first, q.last, q.zone)
     p_first, p_last = q.previous
     r_start, r_end = days[0][1], days[-1][2]
@@ -200,55 +208,26 @@ async def ticket_report(scope: ReportScope, q: ReportQuery, now: datetime) -> di
     # totals come from the rollup.
     ranges = [(i, a, b) for i, (_, a, b) in enumerate(days)]
     ranges += [(-2, r_end, max(now, r_end) + timedelta(days=1))]
-    ts = _instant()
-    values = ", ".join(f"(CAST({{}} AS INTEGER), {ts}, {ts})" for _ in ranges)
-    series_sql = (
-        f"WITH d(i, a, b) AS (VALUES {values}) SELECT d.i, "
-        f"(SELECT COUNT(*) FROM ticket t WHERE t.created_at >= d.a AND t.created_at < d.b{cond}), "
-        f"(SELECT COUNT(*) FROM ticket t WHERE t.solved_at >= d.a AND t.solved_at < d.b{cond}) FROM d"
-    )
-    series_args = [x for r in ranges for x in r] + cargs + cargs
-    counts_sql, counts_args = rollup.counts_query({1: (r_start, r_end), 0: (p_start, r_start)}, cond, cargs)
     async with read_together():
-        series = await fetch_rows(series_sql, *series_args)
-        backlog_now = await _unsolved_now(q, cond, cargs)
-        closed_unsolved = await _closed_without_solve(r_start, cond, cargs)
-        cells = await fetch_rows(counts_sql, *counts_args)
+        series = await read_model.tickets_per_range(ranges, where)
+        backlog_now = await read_model.unsolved_now(where)
+        closed_unsolved = await read_model.closed_without_solve(r_start, where)
+        cells = await read_model.period_cells({1: (r_start, r_end), 0: (p_start, r_start)}, where)
         periods, groups = _totals_from_cells(cells, q.by, scope)
         sampled = {
             "first": periods[0].created + periods[1].created > SAMPLE_ABOVE,
             "resolution": periods[0].solved + periods[1].solved > SAMPLE_ABOVE,
         }
-        for kind, column, minutes in (
-            ("first", "created_at", "first_response_minutes"),
-            ("resolution", "solved_at", "resolution_minutes"),
-        ):
-            sample = f" AND t.id % {rollup.SAMPLE_EVERY} = 0" if sampled[kind] else ""
-            rows = await fetch_rows(
-                f"SELECT CASE WHEN t.{column} >= {{}} THEN 1 ELSE 0 END, {_DIM_COLUMN[q.by]}, "
-                f"{charts.BUCKET_SQL.format(f't.{minutes}')}, COUNT(*) FROM ticket t "
-                f"WHERE t.{column} >= {{}} AND t.{column} < {{}} AND t.{minutes} IS NOT NULL{sample}{cond} "
-                "GROUP BY 1, 2, 3",
-                r_start,
-                p_start,
-                r_end,
-                *cargs,
-            )
+        for kind in ("first", "resolution"):
+            rows = await read_model.duration_buckets(kind, q.by, r_start, p_start, r_end, sampled[kind], where)
             for cur, key, bucket, n in rows:
                 targets = [periods[cur]]
                 if cur:
                     targets.append(groups.setdefault(_group_key(q.by, _cell_key(key), scope), _Totals()))
                 for totals in targets:
                     totals.add_minutes(kind, bucket, n)
-        comments = await fetch(
-            "SELECT t.number, t.subject, t.csat_rating, t.csat_comment, t.solved_at FROM ticket t "
-            f"WHERE t.solved_at >= {{}} AND t.solved_at < {{}} AND t.csat_rating IS NOT NULL{cond} "
-            "AND t.csat_comment <> '' ORDER BY t.solved_at DESC LIMIT 10",
-            r_start,
-            r_end,
-            *cargs,
-        )
-        names = await _dimension_names(q.by, scope)
+        comments = await read_model.csat_comments(r_start, r_end, where)
+        names = await _dimension_names(q.by)
     counts = {i: (created, solved) for i, created, solved in series}
     closed = _per_range(closed_unsolved, ranges)
     backlog_before, ends = backlog_walk(
@@ -382,29 +361,6 @@ async def ticket_report(scope: ReportScope, q: ReportQuery, now: datetime) -> di
     }
 
 
-async def _unsolved_now(q: ReportQuery, cond: str, cargs: list) -> int:
-    """Unsolved tickets now. ``queue_tally`` has them by team and assignee (0 for none, which no id
-    matches), so unless the report filters on category or channel it answers without a scan."""
-    if q.category is None and not q.channel:
-        sql = f"SELECT COALESCE(SUM(t.n), 0) FROM queue_tally t WHERE {UNSOLVED}{cond}"
-    else:
-        sql = f"SELECT COUNT(*) FROM ticket t WHERE {UNSOLVED}{cond}"
-    return int((await fetch_rows(sql, *cargs))[0][0])
-
-
-async def _closed_without_solve(since: datetime, cond: str, cargs: list) -> list[datetime]:
-    """When tickets closed without a solve (merged away) were closed, from ``since`` on. Few rows;
-    a closed ticket's ``updated_at`` is at or after its ``closed_at``, so the status index finds them."""
-    rows = await fetch_rows(
-        f"SELECT t.closed_at FROM ticket t WHERE t.status = 'closed' AND t.updated_at >= {{}} "
-        f"AND t.solved_at IS NULL AND t.closed_at >= {{}}{cond}",
-        since,
-        since,
-        *cargs,
-    )
-    return [instant(row[0]) for row in rows]
-
-
 def _per_range(instants: list[datetime], ranges: list[tuple[int, datetime, datetime]]) -> dict[int, int]:
     """How many instants fall in each ``(key, start, end)`` range (start included, end excluded)."""
     return {key: sum(1 for at in instants if start <= at < end) for key, start, end in ranges}
@@ -518,110 +474,52 @@ def _unknown(by: str, key) -> str:
     return str(key)
 
 
-async def _dimension_names(by: str, scope: ReportScope) -> dict:
-    if by == "team":
-        return {r["id"]: r["name"] for r in await fetch("SELECT id, name FROM team")}
-    if by == "category":
-        return {r["id"]: r["name"] for r in await fetch("SELECT id, name FROM category")}
-    if by == "agent":
-        return {
-            r["id"]: r["name"] for r in await fetch("SELECT id, name FROM portal_user WHERE role IN ('agent', 'admin')")
-        }
-    return {c: c for c in CHANNELS}
+async def _dimension_names(by: str) -> dict:
+    if by == "channel":
+        return {c: c for c in CHANNELS}
+    return await read_model.dimension_names(by)
 
 
 async def filter_choices(scope: ReportScope) -> dict:
     """What the filter menus offer this viewer."""
-    teams = await fetch("SELECT id, name FROM team ORDER BY name")
-    agents = await fetch(
-        "SELECT id, name FROM portal_user WHERE role IN ('agent', 'admin') AND is_active = {} ORDER BY name", True
-    )
+    menus = await read_model.menus()
+    teams, agents = menus["teams"], menus["agents"]
     if not scope.admin:
         teams = [t for t in teams if t["id"] in scope.teams]
         agents = [a for a in agents if a["id"] == scope.actor.id]
-    categories = await fetch("SELECT id, name FROM category ORDER BY position, name")
-    services = await fetch("SELECT id, name FROM service ORDER BY position, name")
     return {
         "teams": teams,
         "agents": agents,
-        "categories": categories,
+        "categories": menus["categories"],
         "channels": CHANNELS,
-        "services": services,
+        "services": menus["services"],
         "dimensions": DIMENSIONS,
     }
 
 
 # --- booking ----------------------------------------------------------------------------------------
 
-# Lead time in whole hours: exact below two days, then to 3 hours below two weeks, then to 12 hours
-# (a year of bookings groups into a few hundred rows instead of one per distinct hour).
-LEAD_BUCKET_SQL = "CASE WHEN {0} < 48 THEN {0} WHEN {0} < 336 THEN {0} - {0} % 3 ELSE {0} - {0} % 12 END"
-
-
-def _minutes_between(a: str, b: str) -> str:
-    if is_sqlite():
-        return f"CAST(ROUND((julianday({b}) - julianday({a})) * 1440) AS INTEGER)"
-    return f"CAST(ROUND(EXTRACT(EPOCH FROM ({b} - {a})) / 60) AS INTEGER)"
-
 
 async def booking_report(scope: ReportScope, q: ReportQuery, now: datetime) -> dict:
     if not scope.admin and q.agent is not None and q.agent != scope.actor.id:
         raise Forbidden("You can see your own appointments only.")
     staff_filter = q.agent if scope.admin else scope.actor.id
-    where, args = "", []
-    if staff_filter is not None:
-        where += " AND a.staff = {}"
-        args.append(staff_filter)
-    if q.service is not None:
-        where += " AND a.service = {}"
-        args.append(q.service)
+    where = read_model.appointment_where(staff_filter, q.service)
     days = charts.day_bounds(q.first, q.last, q.zone)
     p_first, p_last = q.previous
     r_start, r_end = days[0][1], days[-1][2]
     p_start = local_midnight(p_first, q.zone)
     ranges = [(i, a, b) for i, (_, a, b) in enumerate(days)] + [(-1, p_start, r_start)]
-    ts = _instant()
-    values = ", ".join(f"(CAST({{}} AS INTEGER), {ts}, {ts})" for _ in ranges)
-    taking_place = "a.status IN ('booked', 'completed', 'no_show')"
-    series_sql = (
-        f"WITH d(i, a, b) AS (VALUES {values}) SELECT d.i, "
-        f"(SELECT COUNT(*) FROM appointment a WHERE a.created_at >= d.a AND a.created_at < d.b{where}), "
-        f"(SELECT COUNT(*) FROM appointment a WHERE a.start_at >= d.a AND a.start_at < d.b AND {taking_place}{where}), "
-        f"(SELECT COUNT(*) FROM appointment a WHERE a.start_at >= d.a AND a.start_at < d.b "
-        f"AND a.status = 'cancelled'{where}) FROM d"
-    )
-    lead_hours = f"({_minutes_between('a.created_at', 'a.start_at')}) / 60"
     async with read_together():
-        series = await fetch_rows(series_sql, *[x for r in ranges for x in r], *args, *args, *args)
-        in_range = f"FROM appointment a WHERE a.start_at >= {{}} AND a.start_at < {{}}{where}"
-        rows = await fetch_rows(
-            f"SELECT CASE WHEN a.start_at >= {{}} THEN 1 ELSE 0 END, a.service, a.staff, a.status, COUNT(*), "
-            f"SUM({_minutes_between('a.start_at', 'a.end_at')}) {in_range} GROUP BY 1, 2, 3, 4",
-            r_start,
-            p_start,
-            r_end,
-            *args,
-        )
-        lead_rows = await fetch_rows(
-            f"SELECT CASE WHEN a.start_at >= {{}} THEN 1 ELSE 0 END, a.service, {LEAD_BUCKET_SQL.format(lead_hours)}, "
-            f"COUNT(*) {in_range} AND a.status <> 'cancelled' GROUP BY 1, 2, 3",
-            r_start,
-            p_start,
-            r_end,
-            *args,
-        )
-        services = {r["id"]: r["name"] for r in await fetch("SELECT id, name FROM service")}
-        staff_rows = await fetch(
-            "SELECT u.id, u.name, u.timezone FROM portal_user u WHERE u.role IN ('agent', 'admin') AND "
-            "(u.id IN (SELECT staff FROM weekly_hours) OR u.id IN (SELECT staff FROM service_staff))"
-            + (" AND u.id = {}" if staff_filter is not None else "")
-            + " ORDER BY u.name",
-            *([staff_filter] if staff_filter is not None else []),
-        )
+        series = await read_model.appointments_per_range(ranges, where)
+        rows = await read_model.appointment_cells(r_start, p_start, r_end, where)
+        lead_rows = await read_model.lead_time_buckets(r_start, p_start, r_end, where)
+        services = await read_model.service_names()
+        staff_rows = await read_model.bookable_staff(staff_filter)
         available = await _available_minutes(
             staff_rows, q.first - timedelta(days=1), q.last + timedelta(days=1), r_start, r_end
         )
-        coming = await coming_up(q.zone, now, where, args)
+        coming = await coming_up(q.zone, now, where)
     counts = {i: (made, held, cancelled) for i, made, held, cancelled in series}
     daily = [(day, *counts[i]) for i, (day, _, _) in enumerate(days)]
     periods = {1: _Booked(), 0: _Booked()}
@@ -784,31 +682,15 @@ class ComingUp:
         }
 
 
-async def coming_up(zone: str, now: datetime, where: str, args: list) -> ComingUp:
+async def coming_up(zone: str, now: datetime, where: read_model.Where) -> ComingUp:
     """Two statements on the ``start_at`` index: counts per local day and service (one index range
     per day, as the series above), and the next few with their service and staff names. ``where``
-    and ``args`` are the tab's own scope (staff, service), so an agent sees only their own."""
+    is the tab's own scope (staff, service), so an agent sees only their own."""
     today = local_today(zone, now)
     bounds = charts.day_bounds(today, today + timedelta(days=UPCOMING_DAYS - 1), zone)
     ranges = [(i, max(a, now), b) for i, (_, a, b) in enumerate(bounds)]
-    ts = _instant()
-    values = ", ".join(f"(CAST({{}} AS INTEGER), {ts}, {ts})" for _ in ranges)
-    counted = await fetch_rows(
-        f"WITH d(i, a, b) AS (VALUES {values}) SELECT d.i, a.service, COUNT(*) FROM d "
-        f"JOIN appointment a ON a.start_at >= d.a AND a.start_at < d.b "
-        f"WHERE a.status = 'booked'{where} GROUP BY d.i, a.service",
-        *[x for r in ranges for x in r],
-        *args,
-    )
-    rows = await fetch(
-        "SELECT a.id, a.start_at, s.name AS service, u.name AS staff, a.customer_name FROM appointment a "
-        "JOIN service s ON s.id = a.service JOIN portal_user u ON u.id = a.staff "
-        f"WHERE a.status = 'booked' AND a.start_at >= {{}} AND a.start_at < {{}}{where} "
-        f"ORDER BY a.start_at, a.id LIMIT {UPCOMING_LISTED}",
-        now,
-        bounds[-1][2],
-        *args,
-    )
+    counted = await read_model.booked_per_range(ranges, where)
+    rows = await read_model.next_booked(now, bounds[-1][2], where, UPCOMING_LISTED)
     per_day = [0] * len(bounds)
     by_service: dict[int, int] = {}
     for i, service, n in counted:
@@ -880,37 +762,20 @@ async def _available_minutes(staff_rows: list[dict], first: date, last: date, lo
     ids = [s["id"] for s in staff_rows]
     if not ids:
         return {}
-    marks = ", ".join("{}" for _ in ids)
+    found = await read_model.working_time(ids, first, last, lo, hi)
     weekly: dict[int, dict[int, list]] = {i: {} for i in ids}
-    for r in await fetch(
-        f"SELECT staff, weekday, start_minute, end_minute FROM weekly_hours WHERE staff IN ({marks}) "
-        "ORDER BY start_minute",
-        *ids,
-    ):
+    for r in found.weekly:
         weekly[r["staff"]].setdefault(r["weekday"], []).append(
             (time_from_minutes(r["start_minute"]), time_from_minutes(r["end_minute"]))
         )
     overrides: dict[int, dict[date, list]] = {i: {} for i in ids}
-    for r in await fetch(
-        f"SELECT staff, day, start_minute, end_minute FROM date_override WHERE staff IN ({marks}) "
-        "AND day >= {} AND day <= {}",
-        *ids,
-        first,
-        last,
-    ):
+    for r in found.overrides:
         ranges = overrides[r["staff"]].setdefault(_as_date(r["day"]), [])
         if r["start_minute"] is not None:
             ranges.append((time_from_minutes(r["start_minute"]), time_from_minutes(r["end_minute"])))
-    holidays = frozenset(
-        _as_date(r["day"]) for r in await fetch("SELECT day FROM holiday WHERE day >= {} AND day <= {}", first, last)
-    )
+    holidays = frozenset(_as_date(r["day"]) for r in found.holidays)
     time_off: dict[int, list] = {i: [] for i in ids}
-    for r in await fetch(
-        f"SELECT staff, start_at, end_at FROM time_off WHERE staff IN ({marks}) AND end_at > {{}} AND start_at < {{}}",
-        *ids,
-        lo,
-        hi,
-    ):
+    for r in found.time_off:
         time_off[r["staff"]].append((r["start_at"], r["end_at"]))
     out = {}
     for s in staff_rows:

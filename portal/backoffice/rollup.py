@@ -1,5 +1,7 @@
 """SQL of ``ticket_week_stat``, the weekly ticket rollup behind the KPI dashboard (see the migration
-``2026-11-24T11:00:00`` for why), and its rebuild for bulk loads that bypass triggers."""
+``2026-11-24T11:00:00`` for why): its table, the triggers that keep it, its rebuild for bulk loads
+that bypass triggers, and how a range splits into its whole weeks. This module writes the rollup
+(and reads the ticket table to do so); the reports read it through ``read_model.period_cells``."""
 
 from __future__ import annotations
 
@@ -8,7 +10,7 @@ from datetime import UTC, date, datetime, timedelta
 from portal.clock import local_midnight
 from portal.db import fetch, is_sqlite, write_transaction
 
-# What each cell counts, in this order everywhere (table columns, ``counts_query`` results).
+# What each cell counts, in this order everywhere (table columns, ``read_model.period_cells`` rows).
 COUNTS = (
     "created",
     "first_met",
@@ -134,7 +136,7 @@ async def rebuild() -> None:
             await fetch(statement)
 
 
-# --- reading ----------------------------------------------------------------------------------------
+# --- weeks -------------------------------------------------------------------------------------------
 
 
 def week_split(lo: datetime, hi: datetime) -> tuple[tuple[date, date] | None, list[tuple[datetime, datetime]]]:
@@ -156,42 +158,3 @@ def week_split(lo: datetime, hi: datetime) -> tuple[tuple[date, date] | None, li
 def week_param(day: date):
     """A week bound as the column stores it: DATE on PostgreSQL, ISO text on SQLite."""
     return day.isoformat() if is_sqlite() else day
-
-
-_ROLLUP_SUMS = ", ".join(f"SUM(t.{c})" for c in COUNTS)
-_CREATED_SUMS = (
-    "COUNT(*), SUM(CASE WHEN NOT t.first_response_breached THEN 1 ELSE 0 END), "
-    "SUM(CASE WHEN t.first_response_breached THEN 1 ELSE 0 END), 0, 0, 0, 0, 0"
-)
-_SOLVED_SUMS = (
-    "0, 0, 0, COUNT(*), SUM(CASE WHEN NOT t.resolution_breached THEN 1 ELSE 0 END), "
-    "SUM(CASE WHEN t.resolution_breached THEN 1 ELSE 0 END), "
-    "SUM(CASE WHEN t.csat_rating = 'good' THEN 1 ELSE 0 END), "
-    "SUM(CASE WHEN t.csat_rating = 'bad' THEN 1 ELSE 0 END)"
-)
-_CELL = "COALESCE(t.team, 0), COALESCE(t.assignee, 0), COALESCE(t.category, 0), t.via"
-
-
-def counts_query(periods: dict[int, tuple[datetime, datetime]], cond: str, cond_args: list) -> tuple[str, list]:
-    """One statement giving, per period and cell (team, assignee, category, channel; 0 for none), the
-    counts named in ``COUNTS``: whole weeks from the rollup, the ends from the ticket indexes.
-    ``cond`` filters on ``t.team``, ``t.assignee``, ``t.category`` and ``t.via``, which mean the same
-    in both tables (an id is never 0)."""
-    arms, args = [], []
-    for period, (lo, hi) in periods.items():
-        weeks, rest = week_split(lo, hi)
-        if weeks:
-            arms.append(
-                f"SELECT {int(period)}, t.team, t.assignee, t.category, t.via, {_ROLLUP_SUMS} "
-                f"FROM ticket_week_stat t WHERE t.week >= {{}} AND t.week < {{}}{cond} "
-                "GROUP BY t.team, t.assignee, t.category, t.via"
-            )
-            args += [week_param(weeks[0]), week_param(weeks[1]), *cond_args]
-        for a, b in rest:
-            for column, sums in (("created_at", _CREATED_SUMS), ("solved_at", _SOLVED_SUMS)):
-                arms.append(
-                    f"SELECT {int(period)}, {_CELL}, {sums} FROM ticket t "
-                    f"WHERE t.{column} >= {{}} AND t.{column} < {{}}{cond} GROUP BY {_CELL}"
-                )
-                args += [a, b, *cond_args]
-    return " UNION ALL ".join(arms), args

@@ -18,11 +18,13 @@ from portal.accounts.rules import Actor, normalize_email
 from portal.accounts.tables import User
 from portal.booking import availability as engine
 from portal.booking import services
+from portal.booking.access import sees_calendar_of
 from portal.booking.admin import service_row, staff_members
 from portal.booking.tables import Appointment, Holiday, StaffFeed, TimeOff
 from portal.clock import local_day_bounds, local_today, parse_day, utcnow, zone_info, zone_or_utc
 from portal.db import ilike, read_together, write_transaction
 from portal.errors import Forbidden, Invalid, NotFound
+from portal.ids import parse_id
 from portal.settings import get_settings
 from portal.tokens import new_token, plausible_token, token_digest
 
@@ -167,7 +169,7 @@ def _spread(
 async def appointment_for_staff(actor: Actor, appointment_id: int) -> dict:
     """The appointment with everything staff need; 404 for an agent when it is someone else's."""
     appointment = await services.full_appointment(appointment_id)
-    if not actor.is_admin and appointment["staff"] != actor.id:
+    if not sees_calendar_of(actor, appointment["staff"]):
         raise NotFound(NOT_YOURS)
     appointment["status_label"] = STATUSES.get(appointment["status"], appointment["status"])
     appointment["booked_by_name"] = ""
@@ -255,7 +257,7 @@ async def booking_choices(actor: Actor, service_id: int | None, staff_raw: str, 
             raise NotFound("That service is not active.")
         staff = await services.service_staff(service_id)
         if not actor.is_admin:
-            staff = [s for s in staff if s["id"] == actor.id]
+            staff = [s for s in staff if sees_calendar_of(actor, s["id"])]
     chosen = staff_raw if any(str(s["id"]) == staff_raw for s in staff) else (str(staff[0]["id"]) if staff else "")
     if service and chosen and day:
         times = await services.day_times(service, chosen, day, zone)
@@ -300,7 +302,7 @@ async def book_for_customer(
     service = await service_row(service_id)
     if not service["is_active"]:
         raise NotFound("That service is not active.")
-    if not actor.is_admin and staff_raw != str(actor.id):
+    if not sees_calendar_of(actor, parse_id(staff_raw)):
         raise Forbidden("Agents book on their own calendar.")
     account = await customer_account(customer_id, details.email)
     if customer_id and account is None:
@@ -341,7 +343,7 @@ async def issue_feed(actor: Actor) -> str:
 
 
 async def revoke_feed(actor: Actor, staff_id: int) -> bool:
-    if staff_id != actor.id and not actor.is_admin:
+    if not sees_calendar_of(actor, staff_id):
         raise Forbidden("You can only turn off your own feed.")
     async with write_transaction():
         return bool(await StaffFeed.delete().where(StaffFeed.staff == staff_id).returning(StaffFeed.id).run())

@@ -18,6 +18,7 @@ from portal.accounts.rules import Actor, email_problem, name_problem, normalize_
 from portal.accounts.services import verified_account_with
 from portal.accounts.tables import User
 from portal.booking import availability as engine
+from portal.booking.access import sees_calendar_of
 from portal.booking.ics import calendar_file
 from portal.booking.tables import (
     Appointment,
@@ -673,11 +674,13 @@ def _hours(minutes: int) -> str:
     return f"{minutes // 60} hours" if minutes >= 120 else f"{minutes} minutes"
 
 
-async def appointments_of_contact(email: str, limit: int = 5) -> list[dict]:
-    """A customer's appointments by email, upcoming first then the latest past ones (for staff: the
-    help desk's customer sidebar). One query."""
+async def appointments_of_contact(actor: Actor, email: str, limit: int = 5) -> list[dict]:
+    """A customer's appointments by email, upcoming first then the latest past ones, for the help
+    desk's customer sidebar (staff only); ``openable`` says whether ``actor`` may open each. One query."""
+    if not actor.is_staff:
+        return []
     rows = await fetch(
-        "SELECT a.id, a.start_at, a.status, s.name AS service_name, u.name AS staff_name FROM appointment a "
+        "SELECT a.id, a.staff, a.start_at, a.status, s.name AS service_name, u.name AS staff_name FROM appointment a "
         "JOIN service s ON s.id = a.service JOIN portal_user u ON u.id = a.staff WHERE a.customer_email = {} "
         f"ORDER BY a.start_at DESC LIMIT {int(limit) * 4}",
         email,
@@ -686,5 +689,6 @@ async def appointments_of_contact(email: str, limit: int = 5) -> list[dict]:
     for row in rows:
         row["start_at"] = instant(row["start_at"])
         row["upcoming"] = row["start_at"] >= now and row["status"] == "booked"
+        row["openable"] = sees_calendar_of(actor, row["staff"])
     upcoming = sorted((r for r in rows if r["upcoming"]), key=lambda r: r["start_at"])
     return (upcoming + [r for r in rows if not r["upcoming"]])[:limit]

@@ -1,7 +1,7 @@
 """The agent console: queues (/back/tickets), a ticket's page and its actions, canned replies, SSE.
 
-Thin: parse the request, load the agent's ``Scope``, call ``console`` (reads) or ``work`` (writes),
-render. htmx requests get the fragment they target; everything also works as plain forms.
+Thin: parse the request, load the agent's ``TicketAccess``, call ``queue``/``reads`` (reads) or
+``write`` (changes), render. htmx requests get the fragment they target; everything also works as plain forms.
 """
 
 from __future__ import annotations
@@ -23,7 +23,8 @@ from portal.clock import utcnow
 from portal.errors import Invalid, NotFound
 from portal.ids import MAX_NUMBER, QueryId, parse_id, parse_int
 from portal.settings import get_settings
-from portal.tickets import console, live, rules, sla, work
+from portal.tickets import access, agent_tools, live, queue, reads, rules, sla, write
+from portal.tickets.access import TicketAccess
 from portal.tickets.controllers import FORM, MULTIPART, UPLOAD_BODY_LIMIT, read_uploads
 from portal.web.auth import current_actor
 from portal.web.responses import VARY, after_post, flash, form_error, page_or_fragment, safe_next, wants_fragment
@@ -38,11 +39,11 @@ def _target(request: Request) -> str:
 # --- the queue -----------------------------------------------------------------------------------------
 
 
-async def _queue_context(request: Request, scope: console.Scope, after: str = "") -> dict:
-    filters = console.parse_filters(list(request.query_params.multi_items()))
-    views = await console.saved_views(scope)
-    filters = console.apply_saved(filters, views)
-    page = await console.queue_page(scope, filters, after)
+async def _queue_context(request: Request, viewer: TicketAccess, after: str = "") -> dict:
+    filters = queue.parse_filters(list(request.query_params.multi_items()))
+    views = await queue.saved_views(viewer)
+    filters = queue.apply_saved(filters, views)
+    page = await queue.queue_page(viewer, filters, after)
     now = utcnow()
     for row in page.rows:
         row["due"] = sla.time_left(row["next_due_at"], now) if row["status"] in rules.UNSOLVED else None
@@ -58,7 +59,7 @@ async def _queue_context(request: Request, scope: console.Scope, after: str = ""
         "sla_states": rules.SLA_STATES,
         "section": "tickets",
         "errors": filters.errors,
-        "available": scope.available,
+        "available": viewer.available,
     }
 
 
@@ -67,25 +68,25 @@ class QueueController(Controller):
 
     @get("/", name="console:queue")
     async def queue(self, request: Request, after: FromQuery[str] = "") -> Response:
-        scope = await console.scope_for(current_actor(request))
-        context = await _queue_context(request, scope, after)
+        viewer = await access.for_staff(current_actor(request))
+        context = await _queue_context(request, viewer, after)
         if context["page"].jump_to is not None:
             return Redirect(path=f"/back/tickets/{context['page'].jump_to}", status_code=303, headers=VARY)
-        context["directory"] = await work.directory()
+        context["directory"] = await reads.directory()
         if _target(request) == "queue" and wants_fragment(request):
             return Template("tickets/back/_queue.html", context=context, headers=VARY)
-        context["counts"] = await console.view_counts(scope)
+        context["counts"] = await queue.view_counts(viewer)
         return Template("tickets/back/queue.html", context=context, headers=VARY)
 
     @get("/counts", name="console:counts")
     async def counts(self, request: Request) -> Template:
-        scope = await console.scope_for(current_actor(request))
+        viewer = await access.for_staff(current_actor(request))
         current = request.query_params.get("view", "open")
         return Template(
             "tickets/back/_views.html",
             context={
-                "counts": await console.view_counts(scope),
-                "views": await console.saved_views(scope),
+                "counts": await queue.view_counts(viewer),
+                "views": await queue.saved_views(viewer),
                 "labels": rules.VIEWS,
                 "current": current,
             },
@@ -94,13 +95,13 @@ class QueueController(Controller):
 
     @post("/bulk", name="console:bulk")
     async def bulk(self, request: Request) -> Response:
-        scope = await console.scope_for(current_actor(request))
+        viewer = await access.for_staff(current_actor(request))
         form = await request.form()
         back = safe_next(str(form.get("next") or ""), "/back/tickets")
         numbers = [n for n in (parse_int(str(v), 1, MAX_NUMBER) for v in form.getall("number", [])) if n is not None]
         change = _bulk_change(form)
         try:
-            result = await work.bulk(scope, numbers, change, add_tag=str(form.get("add_tag") or ""))
+            result = await write.bulk(viewer, numbers, change, add_tag=str(form.get("add_tag") or ""))
         except Invalid as error:
             flash(request, _error_text(error), "error")
             return after_post(request, back)
@@ -109,12 +110,12 @@ class QueueController(Controller):
 
     @post("/views", name="console:save_view")
     async def save_view(self, request: Request) -> Response:
-        scope = await console.scope_for(current_actor(request))
+        viewer = await access.for_staff(current_actor(request))
         form = await request.form()
         team = str(form.get("team") or "")
         try:
-            view_id = await work.save_view(
-                scope, str(form.get("name") or ""), str(form.get("query") or ""), parse_id(team) if team else None
+            view_id = await agent_tools.save_view(
+                viewer, str(form.get("name") or ""), str(form.get("query") or ""), parse_id(team) if team else None
             )
         except Invalid as error:
             flash(request, _error_text(error), "error")
@@ -124,8 +125,8 @@ class QueueController(Controller):
 
     @post("/views/{view_id:int}/delete", name="console:delete_view")
     async def delete_view(self, request: Request, view_id: FromPath[int]) -> Response:
-        scope = await console.scope_for(current_actor(request))
-        await work.delete_view(scope, view_id)
+        viewer = await access.for_staff(current_actor(request))
+        await agent_tools.delete_view(viewer, view_id)
         flash(request, "The view is deleted.")
         return after_post(request, "/back/tickets")
 
@@ -133,67 +134,62 @@ class QueueController(Controller):
 
     @get("/{number:int}", name="console:ticket")
     async def ticket(self, request: Request, number: FromPath[int], canned: QueryId = 0) -> Template:
-        scope = await console.scope_for(current_actor(request))
-        context = await _ticket_context(scope, number)
+        viewer = await access.for_staff(current_actor(request))
+        context = await _ticket_context(viewer, number)
         if canned:
-            context["reply_body"] = await work.canned_text(scope.actor, canned, context["ticket"])
+            context["reply_body"] = await agent_tools.canned_text(queue.agent(viewer), canned, context["ticket"])
         if _target(request) == "ticket-main" and wants_fragment(request):
             return Template("tickets/back/_ticket_main.html", context=context, headers=VARY)
         return Template("tickets/back/ticket.html", context=context, headers=VARY)
 
     @post("/{number:int}/reply", name="console:reply", request_max_body_size=UPLOAD_BODY_LIMIT)
     async def reply(self, request: Request, number: FromPath[int], data: Annotated[ReplyForm, MULTIPART]) -> Response:
-        scope = await console.scope_for(current_actor(request))
+        viewer = await access.for_staff(current_actor(request))
         internal = data.kind == "internal"
         try:
-            await work.reply(
-                scope,
-                number,
-                data.body,
-                internal=internal,
-                uploads=await read_uploads(request),
-                status=data.status or None,
+            await write.reply(
+                viewer, number, data.body, await read_uploads(request), internal=internal, status=data.status or None
             )
         except Invalid as error:
-            context = await _ticket_context(scope, number, reply_body=data.body, reply_kind=data.kind)
+            context = await _ticket_context(viewer, number, reply_body=data.body, reply_kind=data.kind)
             return form_error(request, "tickets/back/ticket.html", "tickets/back/_reply_form.html", context, error)
         flash(request, "Internal note added." if internal else "Reply sent to the customer.")
         return after_post(request, f"/back/tickets/{number}#end")
 
     @post("/{number:int}/fields", name="console:fields")
     async def fields(self, request: Request, number: FromPath[int]) -> Response:
-        scope = await console.scope_for(current_actor(request))
+        viewer = await access.for_staff(current_actor(request))
         form = await request.form()
         try:
-            changed = await work.change(scope, number, _change_from(form))
+            changed = await write.change(viewer, number, _change_from(form))
         except Invalid as error:
-            context = await _ticket_context(scope, number)
+            context = await _ticket_context(viewer, number)
             return form_error(request, "tickets/back/ticket.html", "tickets/back/_ticket_main.html", context, error)
-        return await _after_change(request, scope, number, changed)
+        return await _after_change(request, viewer, number, changed)
 
     @post("/{number:int}/take", name="console:take")
     async def take(self, request: Request, number: FromPath[int]) -> Response:
-        scope = await console.scope_for(current_actor(request))
-        await work.take(scope, number)
-        return await _after_change(request, scope, number, ["assignee"])
+        viewer = await access.for_staff(current_actor(request))
+        await write.take(viewer, number)
+        return await _after_change(request, viewer, number, ["assignee"])
 
     @post("/{number:int}/tags", name="console:tags")
     async def set_tags(self, request: Request, number: FromPath[int], data: Annotated[TagsForm, FORM]) -> Response:
-        scope = await console.scope_for(current_actor(request))
+        viewer = await access.for_staff(current_actor(request))
         try:
-            await work.set_tags(scope, number, data.tags)
+            await write.set_tags(viewer, number, data.tags)
         except Invalid as error:
-            context = await _ticket_context(scope, number)
+            context = await _ticket_context(viewer, number)
             return form_error(request, "tickets/back/ticket.html", "tickets/back/_ticket_main.html", context, error)
-        return await _after_change(request, scope, number, ["tags"])
+        return await _after_change(request, viewer, number, ["tags"])
 
     @post("/{number:int}/merge", name="console:merge")
     async def merge(self, request: Request, number: FromPath[int], data: Annotated[MergeForm, FORM]) -> Response:
-        scope = await console.scope_for(current_actor(request))
+        viewer = await access.for_staff(current_actor(request))
         try:
-            target = await work.merge(scope, number, data.into)
+            target = await write.merge(viewer, number, data.into)
         except Invalid as error:
-            context = await _ticket_context(scope, number, merge_into=data.into)
+            context = await _ticket_context(viewer, number, merge_into=data.into)
             return form_error(request, "tickets/back/ticket.html", "tickets/back/_merge_form.html", context, error)
         flash(request, f"#{number} was merged into this ticket; the customer was told.")
         return after_post(request, f"/back/tickets/{target['number']}")
@@ -202,26 +198,27 @@ class QueueController(Controller):
     async def canned(self, request: Request, number: FromPath[int], reply_id: FromPath[int]) -> Response:
         """The reply editor with a canned reply filled in (htmx swaps the editor; without JS the
         ticket page's ?canned= does the same)."""
-        scope = await console.scope_for(current_actor(request))
+        viewer = await access.for_staff(current_actor(request))
         if request.headers.get("x-canned-text"):  # the editor inserts the text at the cursor itself
-            ticket = await work.ticket_in_scope(scope, number)
-            text = await work.canned_text(scope.actor, reply_id, ticket)
+            ticket = await reads.ticket(viewer, number)
+            text = await agent_tools.canned_text(queue.agent(viewer), reply_id, ticket)
             return Response(content=text, media_type="text/plain; charset=utf-8", headers=VARY)
-        context = await _ticket_context(scope, number)
-        context["reply_body"] = await work.canned_text(scope.actor, reply_id, context["ticket"])
+        context = await _ticket_context(viewer, number)
+        context["reply_body"] = await agent_tools.canned_text(queue.agent(viewer), reply_id, context["ticket"])
         return page_or_fragment(request, "tickets/back/ticket.html", "tickets/back/_reply_form.html", context)
 
     @post("/{number:int}/typing", name="console:typing")
     async def typing(self, request: Request, number: FromPath[int]) -> Response:
-        scope = await console.scope_for(current_actor(request))
-        await work.ticket_in_scope(scope, number)
-        live.announce_presence(number, scope.actor.id, scope.actor.name, "typing")
+        viewer = await access.for_staff(current_actor(request))
+        await reads.ticket(viewer, number)
+        me = queue.agent(viewer)
+        live.announce_presence(number, me.id, me.name, "typing")
         return Response(content=b"", status_code=204)
 
     @get("/{number:int}/attachments/{attachment_id:int}", name="console:attachment")
     async def attachment(self, request: Request, number: FromPath[int], attachment_id: FromPath[int]) -> Response:
-        scope = await console.scope_for(current_actor(request))
-        row = await work.attachment_in_scope(scope, number, attachment_id)
+        viewer = await access.for_staff(current_actor(request))
+        row = await reads.attachment(viewer, number, attachment_id)
         path = files.path_for(get_settings().var_dir / "uploads", row["storage_key"])
         content = await asyncio.to_thread(path.read_bytes)
         return Response(
@@ -246,7 +243,7 @@ class MergeForm:
     into: str = ""
 
 
-def _change_from(form) -> work.Change:
+def _change_from(form) -> write.Change:
     """Fields present in the form become the change ("" means "none" for category/team/assignee)."""
 
     def ref(name: str) -> int | None:
@@ -257,7 +254,7 @@ def _change_from(form) -> work.Change:
             return -1
         return parse_id(value) or -2
 
-    return work.Change(
+    return write.Change(
         status=str(form["status"]) if form.get("status") else None,
         priority=str(form["priority"]) if form.get("priority") else None,
         category=ref("category"),
@@ -270,7 +267,7 @@ def _error_text(error: Invalid) -> str:
     return " ".join(error.errors.values()) if error.errors else error.message
 
 
-def _bulk_change(form) -> work.Change:
+def _bulk_change(form) -> write.Change:
     """The bulk bar: an empty menu means "leave as is", "none" clears, a number picks."""
 
     def last(name: str) -> str:
@@ -285,7 +282,7 @@ def _bulk_change(form) -> work.Change:
             return -1
         return parse_id(value) or -2
 
-    return work.Change(
+    return write.Change(
         status=last("status") or None, priority=last("priority") or None, team=ref("team"), assignee=ref("assignee")
     )
 
@@ -293,16 +290,16 @@ def _bulk_change(form) -> work.Change:
 def _saved_message(changed: list[str]) -> str:
     if not changed:
         return "Nothing to save: the ticket already had these values."
-    return "Saved: " + ", ".join(work.FIELD_LABELS.get(c, c).lower() for c in changed) + "."
+    return "Saved: " + ", ".join(reads.FIELD_LABELS.get(c, c).lower() for c in changed) + "."
 
 
-async def _after_change(request: Request, scope: console.Scope, number: int, changed: list[str]) -> Response:
+async def _after_change(request: Request, viewer: TicketAccess, number: int, changed: list[str]) -> Response:
     """htmx: re-render the ticket's main column in place and announce the outcome with it (a flash
     would only show on the next page load); plain form: a flash, back to the page."""
     message = _saved_message(changed)
     if getattr(request, "htmx", None):
         try:
-            context = await _ticket_context(scope, number, announce=message)
+            context = await _ticket_context(viewer, number, announce=message)
         except NotFound:  # moved to a team this agent does not see
             flash(request, message)
             return after_post(request, "/back/tickets")
@@ -311,22 +308,22 @@ async def _after_change(request: Request, scope: console.Scope, number: int, cha
     return after_post(request, f"/back/tickets/{number}")
 
 
-async def _ticket_context(scope: console.Scope, number: int, **extra) -> dict:
-    ticket = await work.ticket_in_scope(scope, number)
-    messages = await work.thread(ticket["id"])
-    events = await work.history(ticket["id"])
+async def _ticket_context(viewer: TicketAccess, number: int, **extra) -> dict:
+    ticket = await reads.ticket(viewer, number)
+    messages = await reads.thread(viewer, ticket)
+    events = await reads.history(viewer, ticket)
     settings = get_settings()
     now = utcnow()
     return {
         "sla_now": now,
         "next_due": sla.time_left(ticket["next_due_at"], now),
         "ticket": ticket,
-        "timeline": work.timeline(messages, events),
-        "tags": await work.ticket_tags(ticket["id"]),
-        "others": await work.requester_tickets(scope, ticket),
-        "directory": await work.directory(),
-        "appointments": await booking_services.appointments_of_contact(ticket["requester_email"]),
-        "canned": await work.canned_replies(scope.actor),
+        "timeline": reads.timeline(messages, events),
+        "tags": await reads.tags(ticket),
+        "others": await reads.requester_tickets(viewer, ticket),
+        "directory": await reads.directory(),
+        "appointments": await booking_services.appointments_of_contact(queue.agent(viewer), ticket["requester_email"]),
+        "canned": await agent_tools.canned_replies(queue.agent(viewer)),
         "statuses": rules.STATUS_LABELS,
         "priorities": rules.PRIORITIES,
         "section": "tickets",
@@ -357,7 +354,7 @@ class CannedController(Controller):
     @get("/", name="console:canned_list")
     async def index(self, request: Request, edit: QueryId = 0) -> Template:
         actor = current_actor(request)
-        replies = await work.canned_list(actor)
+        replies = await agent_tools.canned_list(actor)
         editing = next((r for r in replies if r["id"] == edit and (r["owner"] == actor.id or actor.is_admin)), None)
         return Template(
             "tickets/back/canned.html",
@@ -385,7 +382,7 @@ class CannedController(Controller):
 
     @post("/{reply_id:int}/delete", name="console:canned_delete")
     async def delete(self, request: Request, reply_id: FromPath[int]) -> Response:
-        await work.delete_canned(current_actor(request), reply_id)
+        await agent_tools.delete_canned(current_actor(request), reply_id)
         flash(request, "The canned reply is deleted.")
         return after_post(request, "/back/canned")
 
@@ -393,9 +390,9 @@ class CannedController(Controller):
 async def _save_canned(request: Request, reply_id: int | None, data: CannedForm) -> Response:
     actor = current_actor(request)
     try:
-        await work.save_canned(actor, reply_id, data.title, data.body, data.shared == "1")
+        await agent_tools.save_canned(actor, reply_id, data.title, data.body, data.shared == "1")
     except Invalid as error:
-        replies = await work.canned_list(actor)
+        replies = await agent_tools.canned_list(actor)
         editing = next((r for r in replies if r["id"] == reply_id), None)
         context = {
             "replies": replies,
@@ -422,14 +419,14 @@ async def events(
 ) -> ServerSentEvent:
     """One stream per open console page: ``queue-changed`` for queues (only tickets this agent may
     see), and on a ticket page ``ticket-changed`` plus the ``presence`` of other agents."""
-    scope = await console.scope_for(current_actor(request))
+    viewer = await access.for_staff(current_actor(request))
     if ticket:
-        await work.ticket_in_scope(scope, ticket)
-    return ServerSentEvent(_stream(scope, channels, ticket))
+        await reads.ticket(viewer, ticket)
+    return ServerSentEvent(_stream(viewer, channels, ticket))
 
 
-async def _stream(scope: console.Scope, channels: live.LiveChannels, number: int):
-    me = scope.actor
+async def _stream(viewer: TicketAccess, channels: live.LiveChannels, number: int):
+    me = queue.agent(viewer)
     presence = live.Presence(me=me.id)
     template = environment().get_template("tickets/back/_presence.html")
     # Queue pages refetch on "queue-changed": at most one per QUEUE_EVERY seconds, and never
@@ -464,7 +461,7 @@ async def _stream(scope: console.Scope, channels: live.LiveChannels, number: int
                         yield ServerSentEventMessage(comment="keep-alive")
                     continue
                 event = live.decode(raw)
-                if event.get("type") == "ticket" and scope.sees(event.get("team")):
+                if viewer.sees_event(event):
                     if not number:
                         if now >= last_queue_event + live.QUEUE_EVERY:
                             last_queue_event = now

@@ -1,7 +1,7 @@
 """Front-office tickets: file, list, follow, reply, solve/reopen, rate, download; signed in or by link.
 
 ``/tickets/{number}/…`` serves the signed-in requester, ``/t/{token}/…`` the holder of a guest link;
-both call the same page functions with a ``Viewer``.
+both call the same page functions with the viewer's ``TicketAccess`` (and ``number`` None for a link).
 """
 
 from __future__ import annotations
@@ -16,11 +16,13 @@ from litestar.params import Body, FromPath, FromQuery
 from litestar.response import Response, Template
 
 from portal import files
+from portal.clock import utcnow
 from portal.errors import DomainError, Invalid, Throttled
 from portal.settings import get_settings
 from portal.throttle import Throttle
-from portal.tickets import rules, services
-from portal.tickets.services import Viewer
+from portal.tickets import access, messages, reads, rules, write
+from portal.tickets.access import TicketAccess
+from portal.tickets.messages import Upload
 from portal.web.auth import current_actor
 from portal.web.responses import after_post, client_ip, flash, form_error, page_or_fragment
 from portal.web.uploads import chosen_files
@@ -59,16 +61,21 @@ class FindForm:
     email: str = ""
 
 
-async def read_uploads(request: Request) -> list[services.Upload]:
+async def read_uploads(request: Request) -> list[Upload]:
     """The files chosen in the form's ``files`` input (none chosen: an empty list, not a 400)."""
     return [
-        services.Upload(filename=item.filename or "attachment", data=await item.read())
+        Upload(filename=item.filename or "attachment", data=await item.read())
         for item in await chosen_files(request, "files")
     ]
 
 
 def _throttle(request: Request) -> Throttle:
     return Throttle(request.app.stores.get("throttle"))
+
+
+def _signed_in(request: Request) -> TicketAccess:
+    """The signed-in requester's access (the access policy has already required a sign-in)."""
+    return access.for_requester(current_actor(request))
 
 
 # --- page functions shared by both kinds of access ----------------------------------------------
@@ -78,17 +85,15 @@ def _version(ticket: dict, thread: list[dict]) -> str:
     return f"{ticket['status']}-{thread[-1]['id'] if thread else 0}"
 
 
-async def _ticket_context(viewer: Viewer, ticket: dict, **extra) -> dict:
-    thread = await services.public_thread(ticket["id"])
-    from portal.clock import utcnow
-
+async def _ticket_context(viewer: TicketAccess, ticket: dict, **extra) -> dict:
+    thread = await reads.thread(viewer, ticket)
     now = utcnow()
     label, tone = rules.customer_status(ticket["status"])
     return {
         "ticket": ticket,
         "thread": thread,
-        "base": viewer.base(ticket["number"]),
-        "is_guest": bool(viewer.token),
+        "base": viewer.page_url(ticket["number"]),
+        "is_guest": viewer.is_guest,
         "status_label": label,
         "status_tone": tone,
         "version": _version(ticket, thread),
@@ -105,54 +110,54 @@ async def _ticket_context(viewer: Viewer, ticket: dict, **extra) -> dict:
     }
 
 
-async def show_ticket(request: Request, viewer: Viewer, number: int | None) -> Template:
-    ticket = await services.ticket_for_viewer(viewer, number)
+async def show_ticket(request: Request, viewer: TicketAccess, number: int | None) -> Template:
+    ticket = await reads.ticket(viewer, number)
     context = await _ticket_context(viewer, ticket)
-    await services.mark_seen(ticket)
+    await write.mark_seen(viewer, ticket)
     return Template("tickets/show.html", context=context, headers={"Vary": "HX-Request"})
 
 
-async def poll_thread(request: Request, viewer: Viewer, number: int | None, version: str) -> Response:
+async def poll_thread(request: Request, viewer: TicketAccess, number: int | None, version: str) -> Response:
     """204 when nothing changed; the new thread when messages arrived; a refresh when the status moved."""
-    ticket = await services.ticket_for_viewer(viewer, number)
+    ticket = await reads.ticket(viewer, number)
     context = await _ticket_context(viewer, ticket)
     if context["version"] == version:
         return Response(content=b"", status_code=204, headers={"Vary": "HX-Request"})
-    await services.mark_seen(ticket)
+    await write.mark_seen(viewer, ticket)
     if version.split("-")[0] != ticket["status"]:
         return Response(content=b"", status_code=200, headers={"HX-Refresh": "true", "Vary": "HX-Request"})
     return Template("tickets/_thread.html", context=context, headers={"Vary": "HX-Request"})
 
 
-async def post_reply(request: Request, viewer: Viewer, number: int | None, data: ReplyForm) -> Response:
-    ticket = await services.ticket_for_viewer(viewer, number)
+async def post_reply(request: Request, viewer: TicketAccess, number: int | None, data: ReplyForm) -> Response:
+    ticket = await reads.ticket(viewer, number)
     try:
-        await services.reply(viewer, ticket, data.body, await read_uploads(request))
+        await write.reply(viewer, number, data.body, await read_uploads(request))
     except Invalid as error:
         context = await _ticket_context(viewer, ticket, reply_body=data.body)
         return form_error(request, "tickets/show.html", "tickets/_reply_form.html", context, error)
     flash(request, "Your reply was added. We will get back to you.")
-    return after_post(request, viewer.base(ticket["number"]) + "#thread-end")
+    return after_post(request, viewer.page_url(ticket["number"]) + "#thread-end")
 
 
-async def post_solve(request: Request, viewer: Viewer, number: int | None) -> Response:
-    ticket = await services.ticket_for_viewer(viewer, number)
-    await services.solve_by_customer(ticket)
+async def post_solve(request: Request, viewer: TicketAccess, number: int | None) -> Response:
+    ticket = await reads.ticket(viewer, number)
+    await write.solve_by_customer(viewer, number)
     flash(request, "Thank you! The ticket is marked as solved. You can reopen it within 14 days.")
-    return after_post(request, viewer.base(ticket["number"]))
+    return after_post(request, viewer.page_url(ticket["number"]))
 
 
-async def post_reopen(request: Request, viewer: Viewer, number: int | None) -> Response:
-    ticket = await services.ticket_for_viewer(viewer, number)
-    await services.reopen(ticket)
+async def post_reopen(request: Request, viewer: TicketAccess, number: int | None) -> Response:
+    ticket = await reads.ticket(viewer, number)
+    await write.reopen(viewer, number)
     flash(request, "The ticket is open again. Tell us what is still wrong.")
-    return after_post(request, viewer.base(ticket["number"]) + "#reply")
+    return after_post(request, viewer.page_url(ticket["number"]) + "#reply")
 
 
-async def rate_page(request: Request, viewer: Viewer, number: int | None, choice: str) -> Template:
+async def rate_page(request: Request, viewer: TicketAccess, number: int | None, choice: str) -> Template:
     """The rating links in the solved mail land here. Opening a link changes nothing (mail scanners
     and link previews open every link): the choice is pre-selected and the customer confirms it."""
-    ticket = await services.ticket_for_viewer(viewer, number)
+    ticket = await reads.ticket(viewer, number)
     context = await _ticket_context(
         viewer,
         ticket,
@@ -162,24 +167,23 @@ async def rate_page(request: Request, viewer: Viewer, number: int | None, choice
     return Template("tickets/show.html", context=context)
 
 
-async def post_rating(request: Request, viewer: Viewer, number: int | None, data: RatingForm) -> Response:
-    ticket = await services.ticket_for_viewer(viewer, number)
+async def post_rating(request: Request, viewer: TicketAccess, number: int | None, data: RatingForm) -> Response:
+    ticket = await reads.ticket(viewer, number)
     try:
-        await services.rate(ticket, data.rating, data.comment)
+        await write.rate(viewer, number, data.rating, data.comment)
     except Invalid as error:
         context = await _ticket_context(viewer, ticket, rating_choice=data.rating, rating_comment=data.comment)
         return form_error(request, "tickets/show.html", "tickets/_rating.html", context, error)
     if getattr(request, "htmx", None):
-        ticket = await services.ticket_for_viewer(viewer, number)
+        ticket = await reads.ticket(viewer, number)
         context = await _ticket_context(viewer, ticket, rating_saved=True)
         return Template("tickets/_rating.html", context=context)
     flash(request, "Thank you for your rating.")
-    return after_post(request, viewer.base(ticket["number"]) + "#rating")
+    return after_post(request, viewer.page_url(ticket["number"]) + "#rating")
 
 
-async def download(viewer: Viewer, number: int | None, attachment_id: int) -> Response:
-    ticket = await services.ticket_for_viewer(viewer, number)
-    row = await services.attachment_for(ticket, attachment_id)
+async def download(viewer: TicketAccess, number: int | None, attachment_id: int) -> Response:
+    row = await reads.attachment(viewer, number, attachment_id)
     path = files.path_for(get_settings().var_dir / "uploads", row["storage_key"])
     content = await asyncio.to_thread(path.read_bytes)
     return Response(
@@ -200,7 +204,7 @@ class TicketController(Controller):
             context={
                 "form": NewTicketForm(),
                 "errors": {},
-                "categories": await services.categories(),
+                "categories": await reads.categories(),
                 "max_files": _settings.upload_max_files,
                 "max_mb": _settings.upload_max_bytes // (1024 * 1024),
             },
@@ -209,7 +213,7 @@ class TicketController(Controller):
     @post("/new", name="tickets:create", request_max_body_size=UPLOAD_BODY_LIMIT)
     async def create(self, request: Request, data: Annotated[NewTicketForm, MULTIPART]) -> Response:
         actor = current_actor(request)
-        form = services.NewTicket(
+        form = write.NewTicket(
             subject=data.subject,
             category=data.category,
             body=data.body,
@@ -219,11 +223,11 @@ class TicketController(Controller):
             uploads=await read_uploads(request),
         )
         try:
-            ticket = await services.open_ticket(actor, form, ip=client_ip(request), throttle=_throttle(request))
+            ticket = await write.open_ticket(actor, form, ip=client_ip(request), throttle=_throttle(request))
         except DomainError as error:
             context = {
                 "form": data,
-                "categories": await services.categories(),
+                "categories": await reads.categories(),
                 "max_files": _settings.upload_max_files,
                 "max_mb": _settings.upload_max_bytes // (1024 * 1024),
             }
@@ -249,7 +253,7 @@ class TicketController(Controller):
         """The editor sends its text alone; inside an upload form htmx encodes it as multipart."""
         body = str((await request.form()).get("body") or "")
         try:
-            html = await services.preview(
+            html = await messages.preview(
                 current_actor(request), body, ip=client_ip(request), throttle=_throttle(request)
             )
         except DomainError as error:
@@ -267,7 +271,7 @@ class TicketController(Controller):
     async def mine(
         self, request: Request, status: FromQuery[str] = "", q: FromQuery[str] = "", cursor: FromQuery[str] = ""
     ) -> Template:
-        rows, next_cursor = await services.my_tickets(current_actor(request), status=status, q=q, cursor=cursor)
+        rows, next_cursor = await reads.my_tickets(_signed_in(request), status=status, q=q, cursor=cursor)
         context = {"rows": rows, "next_cursor": next_cursor, "status": status, "q": q, "labels": rules.CUSTOMER_STATUS}
         return page_or_fragment(request, "tickets/mine.html", "tickets/_mine_table.html", context)
 
@@ -278,7 +282,7 @@ class TicketController(Controller):
     @post("/find", name="tickets:find_submit")
     async def find(self, request: Request, data: Annotated[FindForm, FORM]) -> Response:
         try:
-            await services.resend_link(data.number, data.email, ip=client_ip(request), throttle=_throttle(request))
+            await write.resend_link(data.number, data.email, ip=client_ip(request), throttle=_throttle(request))
         except DomainError as error:
             return form_error(request, "tickets/find.html", "tickets/_find_form.html", {"form": data}, error)
         return page_or_fragment(
@@ -287,35 +291,35 @@ class TicketController(Controller):
 
     @get("/{number:int}", name="tickets:show")
     async def show(self, request: Request, number: FromPath[int]) -> Template:
-        return await show_ticket(request, Viewer(actor=current_actor(request)), number)
+        return await show_ticket(request, _signed_in(request), number)
 
     @get("/{number:int}/thread", name="tickets:thread")
     async def thread(self, request: Request, number: FromPath[int], v: FromQuery[str] = "") -> Response:
-        return await poll_thread(request, Viewer(actor=current_actor(request)), number, v)
+        return await poll_thread(request, _signed_in(request), number, v)
 
     @post("/{number:int}/reply", name="tickets:reply", request_max_body_size=UPLOAD_BODY_LIMIT)
     async def reply(self, request: Request, number: FromPath[int], data: Annotated[ReplyForm, MULTIPART]) -> Response:
-        return await post_reply(request, Viewer(actor=current_actor(request)), number, data)
+        return await post_reply(request, _signed_in(request), number, data)
 
     @post("/{number:int}/solve", name="tickets:solve")
     async def solve(self, request: Request, number: FromPath[int]) -> Response:
-        return await post_solve(request, Viewer(actor=current_actor(request)), number)
+        return await post_solve(request, _signed_in(request), number)
 
     @post("/{number:int}/reopen", name="tickets:reopen")
     async def reopen(self, request: Request, number: FromPath[int]) -> Response:
-        return await post_reopen(request, Viewer(actor=current_actor(request)), number)
+        return await post_reopen(request, _signed_in(request), number)
 
     @get("/{number:int}/rate", name="tickets:rate")
     async def rate(self, request: Request, number: FromPath[int], r: FromQuery[str] = "") -> Template:
-        return await rate_page(request, Viewer(actor=current_actor(request)), number, r)
+        return await rate_page(request, _signed_in(request), number, r)
 
     @post("/{number:int}/rating", name="tickets:rating")
     async def rating(self, request: Request, number: FromPath[int], data: Annotated[RatingForm, FORM]) -> Response:
-        return await post_rating(request, Viewer(actor=current_actor(request)), number, data)
+        return await post_rating(request, _signed_in(request), number, data)
 
     @get("/{number:int}/attachments/{attachment_id:int}", name="tickets:attachment")
     async def attachment(self, request: Request, number: FromPath[int], attachment_id: FromPath[int]) -> Response:
-        return await download(Viewer(actor=current_actor(request)), number, attachment_id)
+        return await download(_signed_in(request), number, attachment_id)
 
 
 class GuestTicketController(Controller):
@@ -325,32 +329,32 @@ class GuestTicketController(Controller):
 
     @get("/", name="guest:show")
     async def show(self, request: Request, token: FromPath[str]) -> Template:
-        return await show_ticket(request, Viewer(token=token), None)
+        return await show_ticket(request, await write.use_guest_link(token), None)
 
     @get("/thread", name="guest:thread")
     async def thread(self, request: Request, token: FromPath[str], v: FromQuery[str] = "") -> Response:
-        return await poll_thread(request, Viewer(token=token), None, v)
+        return await poll_thread(request, await write.use_guest_link(token), None, v)
 
     @post("/reply", name="guest:reply", request_max_body_size=UPLOAD_BODY_LIMIT)
     async def reply(self, request: Request, token: FromPath[str], data: Annotated[ReplyForm, MULTIPART]) -> Response:
-        return await post_reply(request, Viewer(token=token), None, data)
+        return await post_reply(request, await write.use_guest_link(token), None, data)
 
     @post("/solve", name="guest:solve")
     async def solve(self, request: Request, token: FromPath[str]) -> Response:
-        return await post_solve(request, Viewer(token=token), None)
+        return await post_solve(request, await write.use_guest_link(token), None)
 
     @post("/reopen", name="guest:reopen")
     async def reopen(self, request: Request, token: FromPath[str]) -> Response:
-        return await post_reopen(request, Viewer(token=token), None)
+        return await post_reopen(request, await write.use_guest_link(token), None)
 
     @get("/rate", name="guest:rate")
     async def rate(self, request: Request, token: FromPath[str], r: FromQuery[str] = "") -> Template:
-        return await rate_page(request, Viewer(token=token), None, r)
+        return await rate_page(request, await write.use_guest_link(token), None, r)
 
     @post("/rating", name="guest:rating")
     async def rating(self, request: Request, token: FromPath[str], data: Annotated[RatingForm, FORM]) -> Response:
-        return await post_rating(request, Viewer(token=token), None, data)
+        return await post_rating(request, await write.use_guest_link(token), None, data)
 
     @get("/attachments/{attachment_id:int}", name="guest:attachment")
     async def attachment(self, token: FromPath[str], attachment_id: FromPath[int]) -> Response:
-        return await download(Viewer(token=token), None, attachment_id)
+        return await download(await write.use_guest_link(token), None, attachment_id)

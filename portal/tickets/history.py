@@ -2,14 +2,25 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from portal.accounts.rules import Actor
 from portal.clock import utcnow
+from portal.tickets.rules import Channel
 from portal.tickets.tables import TicketEvent
 
 
 async def record_event(
-    ticket_id: int, actor: Actor | None, field: str, old: str, new: str, reason: str = "", at=None
+    ticket_id: int,
+    actor: Actor | None,
+    field: str,
+    old: str,
+    new: str,
+    reason: str = "",
+    at: datetime | None = None,
+    via: Channel = Channel.system,
 ) -> None:
+    """One history row; ``actor`` None is automation (round-robin, jobs)."""
     await TicketEvent.insert(
         TicketEvent(
             ticket=ticket_id,
@@ -19,6 +30,7 @@ async def record_event(
             old_value=str(old)[:200],
             new_value=str(new)[:200],
             reason=reason[:200],
+            via=via,
             at=at or utcnow(),
         )
     ).run()

@@ -1,20 +1,19 @@
-from portal.clock import utcnow
-from portal.db import write_transaction
-from portal.tickets.services import close_solved_tickets, mail_ticket_link
-from portal.tickets.tables import TicketToken
+"""The tickets domain's jobs (registered by name in ``portal/job_handlers.py``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from portal.tickets import guest_links, write
 
 
-async def close_solved(payload: dict) -> None:
-    await close_solved_tickets()
+async def close_solved(payload: dict[str, Any]) -> None:
+    await write.close_solved_tickets()
 
 
-async def purge_links(payload: dict) -> None:
-    """Expired or revoked guest links can never open anything again."""
-    async with write_transaction():
-        await (
-            TicketToken.delete().where((TicketToken.expires_at < utcnow()) | TicketToken.revoked_at.is_not_null()).run()
-        )
+async def purge_links(payload: dict[str, Any]) -> None:
+    await guest_links.purge()
 
 
-async def resend_links(payload: dict) -> None:
-    await mail_ticket_link(payload["number"], payload["email"])
+async def resend_links(payload: dict[str, Any]) -> None:
+    await write.mail_ticket_link(payload["number"], payload["email"])

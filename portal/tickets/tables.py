@@ -107,6 +107,7 @@ class TicketEvent(Table, tablename="ticket_event"):
     old_value = Varchar(length=200, default="")
     new_value = Varchar(length=200, default="")
     reason = Varchar(length=200, default="")
+    via = Varchar(length=16, default="web")  # the channel the change came through (rules.Channel)
     at = Timestamptz()
 
 

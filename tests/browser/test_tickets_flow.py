@@ -42,7 +42,7 @@ def tiny_png() -> bytes:
 
 
 # Runs in a subprocess with the server's environment: create an agent and answer a ticket through the
-# console's own write path (``work.reply`` with the agent's console scope); SQLite allows this second writer.
+# console's own write path (``write.reply`` with the agent's access); SQLite allows this second writer.
 AGENT_REPLY_SNIPPET = """
 import asyncio, os, sys
 
@@ -53,7 +53,7 @@ use_settings(Settings.from_env())
 from portal import db
 from portal.accounts.rules import Actor
 from portal.accounts.services import create_user
-from portal.tickets import console, work
+from portal.tickets import access, write
 
 
 async def main(number, email, name, password, body):
@@ -62,8 +62,8 @@ async def main(number, email, name, password, body):
     await db.open_engine(engine)
     try:
         user_id, _ = await create_user(email, name, password, "agent")
-        scope = await console.scope_for(Actor(id=user_id, email=email, name=name, role="agent"))
-        await work.reply(scope, number, body, internal=False, uploads=[])
+        scope = await access.for_actor(Actor(id=user_id, email=email, name=name, role="agent"))
+        await write.reply(scope, number, body, [], internal=False)
     finally:
         await db.close_engine(engine)
 

@@ -12,7 +12,7 @@ from portal.accounts.rules import Actor
 from portal.accounts.tables import Team, TeamMember, User
 from portal.clock import utcnow
 from portal.db import count_queries, fetch, write_transaction
-from portal.tickets import console, services, work
+from portal.tickets import access, queue, reads, write
 from portal.tickets.tables import CannedReply, Category, Message, Ticket
 from tests.factories import make_user as factory_user
 
@@ -73,8 +73,8 @@ async def file_ticket(
     name: str = "Gwen Guest",
     body: str = "Please help.",
 ) -> dict:
-    form = services.NewTicket(subject=subject, category=str(category or ""), body=body, name=name, email=email)
-    ticket = await services.open_ticket(None, form, ip="127.0.0.1", throttle=NoThrottle())
+    form = write.NewTicket(subject=subject, category=str(category or ""), body=body, name=name, email=email)
+    ticket = await write.open_ticket(None, form, ip="127.0.0.1", throttle=NoThrottle())
     return ticket
 
 
@@ -204,7 +204,7 @@ async def test_ticket_page_and_reply_with_note(desk, make_browser, outbox):
     page = await ben.get(f"/back/tickets/{t['number']}")
     assert "Internal note" in page.text and "lockout" in page.text
     # The customer does not see the internal note.
-    thread = await services.public_thread(t["id"])
+    thread = await reads.thread(access.for_guest(t["id"]), t)
     assert all("lockout" not in m["body_html"] for m in thread)
 
 
@@ -213,7 +213,7 @@ async def test_customer_reply_moves_pending_back_to_open(desk, make_browser):
     ben = await agent(make_browser, "ben@example.org")
     await ben.post(f"/back/tickets/{t['number']}/reply", {"body": "Which version?", "status": "pending"})
     ticket = await Ticket.select().where(Ticket.id == t["id"]).first()
-    await services.reply(services.Viewer(token="x"), ticket, "Version 2.", [])
+    await write.reply(access.for_guest(ticket["id"]), None, "Version 2.", [])
     row = await Ticket.select(Ticket.status).where(Ticket.id == t["id"]).first()
     assert row["status"] == "open"
     events = await fetch("SELECT field, new_value, reason FROM ticket_event WHERE ticket = {} ORDER BY id", t["id"])
@@ -278,7 +278,7 @@ async def test_tags_filter_and_bulk(desk, make_browser):
     c = await file_ticket("Gamma", desk.tech)
     ben = await agent(make_browser, "ben@example.org")
     await ben.post(f"/back/tickets/{a['number']}/tags", {"tags": "VIP, Billing Issue"})
-    assert await work.ticket_tags(a["id"]) == ["billing-issue", "vip"]
+    assert await reads.tags(a) == ["billing-issue", "vip"]
     tagged = await ben.get("/back/tickets?view=open&tag=vip")
     assert numbers_in(tagged.text) == [a["number"]]
     bulk = await ben.post(
@@ -295,7 +295,7 @@ async def test_tags_filter_and_bulk(desk, make_browser):
     assert "2 tickets changed" in page.text and "#999999" in page.text
     rows = await Ticket.select(Ticket.number, Ticket.assignee).where(Ticket.id.is_in([b["id"], c["id"]]))
     assert {r["assignee"] for r in rows} == {desk.chloe}
-    assert await work.ticket_tags(b["id"]) == ["wave-2"]
+    assert await reads.tags(b) == ["wave-2"]
     close = await ben.post("/back/tickets/bulk", {"number": [str(b["number"])], "status": ["", "closed"]})
     assert close.status_code == 303
     assert (await Ticket.select(Ticket.status).where(Ticket.id == b["id"]).first())["status"] == "closed"
@@ -456,15 +456,15 @@ async def test_tallies_follow_every_write_path(desk, make_browser):
     await ben.post(f"/back/tickets/{tickets[0]['number']}/take")
     await ben.post(f"/back/tickets/{tickets[1]['number']}/fields", {"status": "solved"})
     await ben.post("/back/tickets/bulk", {"number": [str(tickets[2]["number"])], "team": str(desk.billing)})
-    scope = await console.scope_for(Actor(id=desk.ben, email="ben@example.org", name="Ben", role="agent"))
-    counted = await console.view_counts(scope)
+    scope = await access.for_actor(Actor(id=desk.ben, email="ben@example.org", name="Ben", role="agent"))
+    counted = await queue.view_counts(scope)
     truth = {}
     for view in ("unassigned", "mine", "team", "open", "breaching", "overdue", "pending", "solved"):
-        page = await console.queue_page(scope, console.Filters(view=view))
+        page = await queue.queue_page(scope, queue.Filters(view=view))
         truth[view] = len(page.rows)
     assert counted == truth
-    await console.rebuild_tallies()
-    assert await console.view_counts(scope) == truth
+    await queue.rebuild_tallies()
+    assert await queue.view_counts(scope) == truth
 
 
 async def test_queue_page_query_budget(desk, make_browser):
@@ -513,7 +513,7 @@ async def test_agent_attachments_reach_the_customer_but_a_note_s_do_not(desk, ma
         r["filename"]: r["id"] for r in await fetch("SELECT id, filename FROM attachment WHERE ticket = {}", t["id"])
     }
     assert (await ben.get(f"/back/tickets/{t['number']}/attachments/{files['server.log']}")).content == b"secret"
-    thread = await services.public_thread(t["id"])
+    thread = await reads.thread(access.for_guest(t["id"]), t)
     shown = [a["filename"] for m in thread for a in m["attachments"]]
     assert shown == ["howto.png"]
     dan = await agent(make_browser, "dan@example.org")  # limited to Billing: not this ticket's files

@@ -16,7 +16,7 @@ from portal.accounts.tables import AuthToken, User
 from portal.booking.tables import Appointment
 from portal.db import write_transaction
 from portal.jobs.tables import Job
-from portal.tickets import console, services, work
+from portal.tickets import access, write
 from portal.tickets.tables import Message, Ticket, TicketToken
 from tests.conftest import link_in
 from tests.factories import PASSWORD, user_row
@@ -27,8 +27,8 @@ SIGN_UP = {"name": "Vic Tim", "email": "vic@example.org", "password": "purple ot
 
 
 async def guest_ticket(subject: str, email: str, body: str = "Please help.") -> dict:
-    form = services.NewTicket(subject=subject, body=body, name="Someone", email=email)
-    return await services.open_ticket(None, form, ip="127.0.0.1", throttle=NoThrottle())
+    form = write.NewTicket(subject=subject, body=body, name="Someone", email=email)
+    return await write.open_ticket(None, form, ip="127.0.0.1", throttle=NoThrottle())
 
 
 async def last_link(outbox, email: str, prefix: str) -> str:
@@ -41,9 +41,9 @@ async def last_link(outbox, email: str, prefix: str) -> str:
 async def test_merge_into_a_customers_ticket_revokes_the_strangers_link(make_browser, make_user, outbox):
     ann_id = await make_user("ann@example.org", name="Ann Lee")
     ann = Actor(id=ann_id, email="ann@example.org", name="Ann Lee", role="customer")
-    target = await services.open_ticket(
+    target = await write.open_ticket(
         ann,
-        services.NewTicket(subject="My bank details", body="IBAN FR76 secret"),
+        write.NewTicket(subject="My bank details", body="IBAN FR76 secret"),
         ip="127.0.0.1",
         throttle=NoThrottle(),
     )
@@ -234,8 +234,8 @@ async def test_sign_up_with_a_registered_address_answers_the_same_and_mails_the_
 async def test_opening_a_mailed_rating_link_does_not_rate(make_browser, make_user, outbox):
     ticket = await guest_ticket("Help", "gwen@example.org")
     agent_id = await make_user("ben@example.org", "agent", name="Ben Agent")
-    ben = await console.scope_for(Actor(id=agent_id, email="ben@example.org", name="Ben Agent", role="agent"))
-    assert await work.change(ben, ticket["number"], work.Change(status="solved")) == ["status"]
+    ben = await access.for_actor(Actor(id=agent_id, email="ben@example.org", name="Ben Agent", role="agent"))
+    assert await write.change(ben, ticket["number"], write.Change(status="solved")) == ["status"]
     mail = [m for m in await outbox("gwen@example.org") if m["template"] == "ticket_solved"][-1]
     good = link_in(mail["body_text"], "/t/")
     assert good.endswith("/rate?r=good")

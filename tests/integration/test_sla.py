@@ -11,7 +11,7 @@ import pytest
 from portal.clock import utcnow
 from portal.db import fetch, write_transaction
 from portal.jobs.worker import drain
-from portal.tickets import services, sla, sla_admin
+from portal.tickets import access, sla, sla_admin, write
 from portal.tickets.tables import BusinessHours, SlaPolicy, Ticket
 from tests.integration.test_console import Desk, agent, desk, file_ticket  # noqa: F401  (fixtures)
 
@@ -46,7 +46,7 @@ async def policies(desk) -> int:
 
 
 async def row(ticket_id: int) -> dict:
-    from portal.tickets.console import aware_row
+    from portal.tickets.rows import aware_row
 
     return aware_row((await fetch("SELECT * FROM ticket WHERE id = {}", ticket_id))[0])
 
@@ -86,7 +86,7 @@ async def test_pending_pauses_and_the_customer_reply_resumes(desk, policies, mak
             .run()
         )
     ticket = await Ticket.select().where(Ticket.id == t["id"]).first()
-    await services.reply(services.Viewer(token="x"), ticket, "Version 2.", [])
+    await write.reply(access.for_guest(ticket["id"]), None, "Version 2.", [])
     r = await row(t["id"])
     assert r["status"] == "open" and r["sla_paused_at"] is None
     assert 119 <= r["sla_paused_minutes"] <= 121

@@ -12,7 +12,7 @@ from portal.accounts.rules import Actor
 from portal.clock import utcnow
 from portal.db import write_transaction
 from portal.jobs.worker import drain
-from portal.tickets import console, rules, search, services, work
+from portal.tickets import access, messages, rules, search, write
 from portal.tickets.tables import Attachment, Category, Message, Ticket, TicketEvent, TicketToken
 from tests.conftest import link_in
 from tests.factories import user_row
@@ -87,15 +87,15 @@ async def post_ticket(browser, form: dict, files: list | None = None):
     return await browser.client.post("/tickets/new", data=data, files=files or [])
 
 
-async def staff(make_user) -> console.Scope:
+async def staff(make_user) -> access.TicketAccess:
     """Ben Agent's console scope, built as the console's controllers build it."""
     agent_id = await make_user("agent@example.org", "agent", name="Ben Agent")
-    return await console.scope_for(Actor(id=agent_id, email="agent@example.org", name="Ben Agent", role="agent"))
+    return await access.for_actor(Actor(id=agent_id, email="agent@example.org", name="Ben Agent", role="agent"))
 
 
-async def set_status(agent: console.Scope, number: int, status: str) -> None:
+async def set_status(agent: access.TicketAccess, number: int, status: str) -> None:
     """The console's status change (what the ticket page's fields form does)."""
-    assert await work.change(agent, number, work.Change(status=status)) == ["status"]
+    assert await write.change(agent, number, write.Change(status=status)) == ["status"]
 
 
 async def status_events(ticket_id: int) -> list[tuple[str, str, str]]:
@@ -268,12 +268,12 @@ async def test_internal_notes_never_reach_the_customer(browser, make_user, categ
     await post_ticket(browser, guest_form(category))
     ticket = await Ticket.select().first()
     agent = await staff(make_user)
-    await work.reply(
+    await write.reply(
         agent,
         ticket["number"],
         "INTERNAL: customer is a VIP",
+        [messages.Upload("note.txt", b"internal file")],
         internal=True,
-        uploads=[services.Upload("note.txt", b"internal file")],
     )
     assert (await Message.select().where(Message.kind == "internal").first())["author_is_staff"]
     assert await search.matching_ids("VIP") == [ticket["id"]]  # staff search finds the note
@@ -298,7 +298,7 @@ async def test_agent_reply_mail_unread_marker_and_poll(browser, make_user, categ
     ).status_code == 204
 
     agent = await staff(make_user)
-    await work.reply(agent, ticket["number"], "Try turning it **off and on**.", internal=False, uploads=[])
+    await write.reply(agent, ticket["number"], "Try turning it **off and on**.", [], internal=False)
     assert await status_events(ticket["id"]) == [("Ben Agent", "New", "Open")]
     mail = (await outbox("ann@example.org"))[-1]
     assert mail["subject"] == f"[#{ticket['number']}] New reply: Help"
@@ -311,7 +311,7 @@ async def test_agent_reply_mail_unread_marker_and_poll(browser, make_user, categ
     assert "New reply" not in (await browser.get("/tickets")).text  # seen now
     page = await browser.get(f"/tickets/{ticket['number']}")
     version = re.search(r"thread\?v=([\w-]+)", page.text).group(1)
-    await work.reply(agent, ticket["number"], "Or *unplug* it.", internal=False, uploads=[])
+    await write.reply(agent, ticket["number"], "Or *unplug* it.", [], internal=False)
     fresh = await browser.get(f"/tickets/{ticket['number']}/thread?v={version}", headers={"HX-Request": "true"})
     assert fresh.status_code == 200 and "<em>unplug</em>" in fresh.text and "<html" not in fresh.text
     row = await Ticket.select().first()
@@ -355,7 +355,7 @@ async def test_solve_rate_reopen_and_close(browser, make_user, category, outbox)
     async with write_transaction():
         await Ticket.update({Ticket.solved_at: utcnow() - timedelta(days=15)}).where(Ticket.id == ticket["id"]).run()
     assert (await browser.post(f"{base}/reopen")).status_code == 422
-    assert await services.close_solved_tickets() == 1
+    assert await write.close_solved_tickets() == 1
     page = await browser.get(base)
     assert "open a new ticket" in page.text and "Reply" not in page.text.split("This ticket is closed")[0][-200:]
     refused = await browser.post(f"{base}/reply", {"body": "one more thing"})
@@ -382,12 +382,10 @@ async def test_the_channel_is_recorded_on_the_ticket_and_each_message(browser, m
     await post_ticket(browser, {"subject": "Help again", "body": "same thing", "category": str(category)})
     first, second = await Ticket.select().order_by(Ticket.id).run()
     agent = await staff(make_user)
-    await work.reply(agent, first["number"], "Restart it.", internal=False, uploads=[])
-    await work.reply(
-        agent, first["number"], "She called: it works.", internal=True, uploads=[], via=rules.Channel.phone
-    )
+    await write.reply(agent, first["number"], "Restart it.", [], internal=False)
+    await write.reply(agent, first["number"], "She called: it works.", [], internal=True, via=rules.Channel.phone)
     assert (await browser.post(f"/tickets/{first['number']}/solve")).status_code == 303
-    await work.merge(agent, second["number"], str(first["number"]))
+    await write.merge(agent, second["number"], str(first["number"]))
 
     assert {t["via"] for t in await Ticket.select(Ticket.via).run()} == {"web"}
     messages = await Message.select(Message.body_source, Message.kind, Message.via).order_by(Message.id).run()
@@ -493,9 +491,9 @@ async def test_my_tickets_filters_search_and_pages(browser, make_user, category)
     from portal.throttle import Throttle
 
     for i in range(30):
-        await services.open_ticket(
+        await write.open_ticket(
             actor,
-            services.NewTicket(subject=f"Topic {i:02d}", body=f"body {i}", category=str(category)),
+            write.NewTicket(subject=f"Topic {i:02d}", body=f"body {i}", category=str(category)),
             ip="1.1.1.1",
             throttle=Throttle(MemoryStore()),
         )

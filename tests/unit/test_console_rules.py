@@ -13,10 +13,11 @@ from hypothesis import strategies as st
 
 from portal.accounts.rules import Actor
 from portal.tickets import rules, search
-from portal.tickets.console import (
+from portal.tickets.access import TicketAccess, staff_access
+from portal.tickets.live import TYPING_TTL, VIEWER_TTL, Presence, decode
+from portal.tickets.queue import (
     UNSOLVED_SQL,
     Filters,
-    Scope,
     _allowed_teams,
     _decode_cursor,
     _encode_cursor,
@@ -25,8 +26,8 @@ from portal.tickets.console import (
     parse_query_string,
     view_conditions,
 )
-from portal.tickets.live import TYPING_TTL, VIEWER_TTL, Presence, decode
-from portal.tickets.work import BulkResult, timeline
+from portal.tickets.reads import timeline
+from portal.tickets.write import BulkResult
 
 UTC = UTC
 NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
@@ -37,8 +38,8 @@ def make_actor(user_id: int = 7, zone: str = "Europe/Paris") -> Actor:
     return Actor(id=user_id, email="ann@example.org", name="Ann Lee", role="agent", timezone=zone)
 
 
-def make_scope(teams=(), limited: bool = False, user_id: int = 7, zone: str = "Europe/Paris") -> Scope:
-    return Scope(actor=make_actor(user_id, zone), teams=frozenset(teams), limited=limited)
+def make_scope(teams=(), limited: bool = False, user_id: int = 7, zone: str = "Europe/Paris") -> TicketAccess:
+    return staff_access(make_actor(user_id, zone), frozenset(teams), limited)
 
 
 # --- rules: constants ------------------------------------------------------------------------------------
@@ -241,20 +242,20 @@ def test_next_in_rotation_without_eligible_agents():
 def test_scope_unlimited():
     scope = make_scope(teams={1, 2})
     assert scope.sql() == ("", ())
-    assert scope.sees(None) and scope.sees(1) and scope.sees(99)
+    assert scope.sees_team(None) and scope.sees_team(1) and scope.sees_team(99)
 
 
 def test_scope_limited():
     scope = make_scope(teams={4, 2}, limited=True)
     assert scope.sql() == ("t.team IN ({}, {})", (2, 4))
-    assert scope.sees(2) and scope.sees(4)
-    assert not scope.sees(3) and not scope.sees(None)
+    assert scope.sees_team(2) and scope.sees_team(4)
+    assert not scope.sees_team(3) and not scope.sees_team(None)
 
 
 def test_scope_limited_without_teams_sees_nothing():
     scope = make_scope(teams=(), limited=True)
     assert scope.sql() == ("1 = 0", ())
-    assert not scope.sees(1) and not scope.sees(None)
+    assert not scope.sees_team(1) and not scope.sees_team(None)
 
 
 # --- console: parsing filters ---------------------------------------------------------------------------------
@@ -679,7 +680,7 @@ def test_date_filters_without_agent_time_zone_use_utc():
 @PROPERTY_SETTINGS
 @given(_filters, st.frozensets(st.integers(min_value=1, max_value=6), max_size=4), st.booleans(), st.booleans())
 def test_view_conditions_placeholders_match_args_and_respect_scope(filters, teams, limited, split_teams):
-    scope = Scope(actor=make_actor(), teams=teams, limited=limited)
+    scope = staff_access(make_actor(), teams, limited)
     where, args, split = view_conditions(filters, scope, NOW, split_teams=split_teams)
     assert sum(part.count("{}") for part in where) == len(args)
     if split:

@@ -7,7 +7,7 @@ import re
 import pytest
 
 from portal.backoffice import kpis
-from portal.tickets import console, rules
+from portal.tickets import queue, rules
 from portal.tickets.rules import DONE, UNSOLVED, Channel, Priority, Status, status_in_sql
 
 PORTAL = pathlib.Path(__file__).resolve().parents[2] / "portal"
@@ -34,7 +34,7 @@ def test_priority_rank_follows_the_enum_order():
 def test_sql_in_lists_are_built_from_the_enum_sets():
     assert status_in_sql("t.status", UNSOLVED) == "t.status IN ('new', 'open', 'pending', 'on_hold')"
     assert status_in_sql("status", [Status.pending]) == "status = 'pending'"
-    assert console.UNSOLVED_SQL == kpis.UNSOLVED == status_in_sql("t.status", UNSOLVED)
+    assert queue.UNSOLVED_SQL == kpis.UNSOLVED == status_in_sql("t.status", UNSOLVED)
     assert tuple(Channel) == kpis.CHANNELS
     with pytest.raises(ValueError):
         status_in_sql("t.status", ["open') OR 1=1 --"])

@@ -26,7 +26,7 @@ def test_every_link_kind_uses_the_one_helper():
     from portal.accounts import tokens as accounts_tokens
     from portal.booking import calendar
     from portal.booking import services as booking_services
-    from portal.tickets import services as ticket_services
+    from portal.tickets import guest_links as ticket_services
 
     for module in (accounts_tokens, calendar, booking_services, ticket_services):
         source = inspect.getsource(module)

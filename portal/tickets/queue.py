@@ -1,7 +1,7 @@
-"""The agent console's reads: who may see what, queue views with filters and keyset pages, counts.
+"""The agent console's lists: queue views with filters and keyset pages, search, counts, saved views.
 
-Every read is scoped by ``Scope`` (an agent limited to their teams sees those teams' tickets
-only), on lists, counts, search and single tickets alike. Queues are one SQL statement for the rows
+Every list is bounded by the agent's ``TicketAccess`` (an agent limited to their teams sees those
+teams' tickets only), on rows, counts and search alike. Queues are one SQL statement for the rows
 plus one for their tags, whatever the page; counts read ``queue_tally`` (kept by triggers).
 """
 
@@ -18,45 +18,18 @@ from portal.db import fetch
 from portal.errors import NotFound
 from portal.ids import MAX_NUMBER, parse_id, parse_int
 from portal.tickets import rules, search
+from portal.tickets.access import NOT_FOUND, TicketAccess
 from portal.tickets.rows import aware_row
 
 PAGE_SIZE = 50
-NOT_FOUND = "We could not find that ticket."
 UNSOLVED_SQL = rules.status_in_sql("t.status", rules.UNSOLVED)  # matches the partial indexes
 
 
-@dataclass(frozen=True)
-class Scope:
-    """What an agent may see: every ticket, or (limited) only their teams' tickets."""
-
-    actor: Actor
-    teams: frozenset[int]
-    limited: bool
-    available: bool = True  # for round-robin (shown as the agent's own switch)
-
-    def sees(self, team_id: int | None) -> bool:
-        return rules.may_see(team_id, self.limited, self.teams)
-
-    def sql(self) -> tuple[str, tuple]:
-        """A condition on ``t`` restricting rows to what this agent sees ("" when unrestricted)."""
-        if not self.limited:
-            return "", ()
-        if not self.teams:
-            return "1 = 0", ()
-        return f"t.team IN ({', '.join('{}' for _ in self.teams)})", tuple(sorted(self.teams))
-
-
-async def scope_for(actor: Actor) -> Scope:
-    if not actor.is_staff:
+def agent(access: TicketAccess) -> Actor:
+    """The staff member a console list is for (the lists are staff's, never a customer's)."""
+    if not access.staff or access.actor is None:
         raise NotFound(NOT_FOUND)
-    rows = await fetch(
-        "SELECT u.limited_to_teams AS limited, u.is_available AS available, m.team AS team "
-        'FROM portal_user u LEFT JOIN team_member m ON m."user" = u.id WHERE u.id = {}',
-        actor.id,
-    )
-    teams = frozenset(r["team"] for r in rows if r["team"] is not None)
-    limited = bool(rows and rows[0]["limited"]) and not actor.is_admin
-    return Scope(actor=actor, teams=teams, limited=limited, available=bool(rows and rows[0]["available"]))
+    return access.actor
 
 
 # --- filters ----------------------------------------------------------------------------------------
@@ -218,16 +191,16 @@ def _decode_cursor(cursor: str, sort: str) -> tuple | None:
 
 
 def view_conditions(
-    filters: Filters, scope: Scope, now: datetime, split_teams: bool = False
+    filters: Filters, access: TicketAccess, now: datetime, split_teams: bool = False
 ) -> tuple[list[str], list, tuple[int, ...]]:
-    """SQL conditions on ``t`` for the view and the filters (the scope included).
+    """SQL conditions on ``t`` for the view and the filters (the access included).
 
     With ``split_teams``, a restriction to several teams is not written as ``team IN (…)`` but
     returned, so the caller can run one index-ordered query per team: an IN list cannot use the
     (team, updated_at) order and made the database sort every open ticket of those teams."""
     where: list[str] = []
     args: list = []
-    actor = scope.actor
+    actor = agent(access)
     view = filters.base or filters.view
     if view in ("unassigned", "mine", "team", "open", "breaching", "overdue"):
         where.append(UNSOLVED_SQL)
@@ -293,7 +266,7 @@ def view_conditions(
             where.append(f"t.{column} < {{}}")
             args.append(local_midnight(end + timedelta(days=1), zone))
     split: tuple[int, ...] = ()
-    teams = _allowed_teams(filters, scope, view)
+    teams = _allowed_teams(filters, access, view)
     if filters.team == 0:
         where.append("t.team IS NULL" if teams is None else "1 = 0")
     elif teams is not None:
@@ -310,14 +283,14 @@ def view_conditions(
     return where, args, split
 
 
-def _allowed_teams(filters: Filters, scope: Scope, view: str) -> tuple[int, ...] | None:
+def _allowed_teams(filters: Filters, access: TicketAccess, view: str) -> tuple[int, ...] | None:
     """The teams the rows must belong to (None: any team, or none), from the view, the team filter
     and the agent's limitation together."""
     allowed: set[int] | None = None
     if view == "team":
-        allowed = set(scope.teams)
-    if scope.limited:
-        allowed = set(scope.teams) if allowed is None else allowed & scope.teams
+        allowed = set(access.teams)
+    if access.limited:
+        allowed = set(access.teams) if allowed is None else allowed & access.teams
     if filters.team:
         allowed = {filters.team} if allowed is None else allowed & {filters.team}
     return None if allowed is None else tuple(sorted(allowed))
@@ -331,17 +304,17 @@ LIST_COLUMNS = (
 LIST_JOINS = "LEFT JOIN portal_user a ON a.id = t.assignee LEFT JOIN team g ON g.id = t.team"
 
 
-async def queue_page(scope: Scope, filters: Filters, cursor: str = "") -> Page:
+async def queue_page(access: TicketAccess, filters: Filters, cursor: str = "") -> Page:
     now = utcnow()
     q = filters.q.strip()
     if q.startswith("#") and q[1:].isascii() and q[1:].isdecimal() and int(q[1:]) <= MAX_NUMBER:
         return Page(rows=[], next_cursor=None, jump_to=int(q[1:]))
     if q:
         # Search looks at every ticket the agent may see; explicit filters still narrow it.
-        where, args, _ = view_conditions(replace(filters, view="all", base=""), scope, now)
+        where, args, _ = view_conditions(replace(filters, view="all", base=""), access, now)
         ids = await search.matching_ids(q, *_and(where, args))
         return Page(rows=await _with_tags(await _rows_by_ids(ids)), next_cursor=None)
-    where, args, split = view_conditions(filters, scope, now, split_teams=True)
+    where, args, split = view_conditions(filters, access, now, split_teams=True)
     sort = filters.sort
     after = "<"
     if sort == "priority":
@@ -417,13 +390,13 @@ async def _with_tags(rows: list[dict]) -> list[dict]:
 # --- counts ------------------------------------------------------------------------------------------
 
 
-async def view_counts(scope: Scope) -> dict[str, int]:
+async def view_counts(access: TicketAccess) -> dict[str, int]:
     """Tickets in each built-in view, summed from the tallies in one statement (a few hundred tiny
     rows, whatever the ticket count), plus one indexed range count for "recently solved"."""
     unsolved = rules.status_in_sql("status", rules.UNSOLVED)
-    teams = sorted(scope.teams)
+    teams = sorted(access.teams)
     in_teams = f"team IN ({', '.join('{}' for _ in teams)})" if teams else "1 = 0"
-    where = f" WHERE {in_teams}" if scope.limited else ""
+    where = f" WHERE {in_teams}" if access.limited else ""
     row = (
         await fetch(
             f"SELECT COALESCE(SUM(CASE WHEN {unsolved} AND assignee = 0 THEN n END), 0) AS unassigned, "
@@ -432,14 +405,14 @@ async def view_counts(scope: Scope) -> dict[str, int]:
             f"COALESCE(SUM(CASE WHEN {unsolved} THEN n END), 0) AS open, "
             f"COALESCE(SUM(CASE WHEN {rules.status_in_sql('status', [rules.Status.pending])} THEN n END), 0) "
             f"AS pending FROM queue_tally{where}",
-            scope.actor.id,
+            agent(access).id,
             *teams,
-            *(teams if scope.limited else []),
+            *(teams if access.limited else []),
         )
     )[0]
     counts = {key: int(row[key]) for key in ("unassigned", "mine", "team", "open", "pending")}
     # Recently solved, overdue and breaching soon: indexed range counts, in one statement.
-    scope_sql, scope_args = scope.sql()
+    scope_sql, scope_args = access.sql()
     extra = f" AND {scope_sql}" if scope_sql else ""
     now = utcnow()
     ranges = await fetch(
@@ -477,14 +450,14 @@ async def rebuild_tallies() -> None:
 # --- saved views ----------------------------------------------------------------------------------------
 
 
-async def saved_views(scope: Scope) -> list[dict]:
+async def saved_views(access: TicketAccess) -> list[dict]:
     """The agent's own views and those shared with one of their teams."""
-    teams = sorted(scope.teams)
+    teams = sorted(access.teams)
     shared = f" OR v.team IN ({', '.join('{}' for _ in teams)})" if teams else ""
     return await fetch(
         "SELECT v.id, v.name, v.query, v.owner, v.team, g.name AS team_name FROM saved_view v "
         f"LEFT JOIN team g ON g.id = v.team WHERE v.owner = {{}}{shared} ORDER BY v.name",
-        scope.actor.id,
+        agent(access).id,
         *teams,
     )
 

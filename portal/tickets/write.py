@@ -1,0 +1,774 @@
+"""The one write path of tickets: every change, whoever makes it and through whichever channel.
+
+Filing, customer replies, staff replies and notes, field changes, tags, merges, bulk changes,
+customer solve/reopen/rating and the jobs' status changes all come through here. Each change runs
+in one transaction that writes the change, its history event (``ticket_event``), the SLA clock, the
+search document and the mails (queued jobs), after checking the actor's ``TicketAccess`` on the
+freshly locked row. Live events go out only after the commit (``_Changes``). The channel
+(web, email, api, phone, system) is an argument, recorded on the ticket, message and event.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from portal.accounts.rules import Actor, email_problem, name_problem, normalize_email
+from portal.accounts.services import verified_account_with
+from portal.clock import utcnow
+from portal.db import fetch, is_sqlite, write_transaction
+from portal.errors import Invalid, NotFound, Throttled
+from portal.ids import MAX_NUMBER, parse_int
+from portal.jobs import queue
+from portal.mail.services import queue_mail
+from portal.throttle import Throttle, minutes_text
+from portal.tickets import guest_links, live, rules, search, sla, teams
+from portal.tickets.access import NOT_FOUND, SYSTEM, TicketAccess, for_guest
+from portal.tickets.history import record_event
+from portal.tickets.messages import Upload, add_message, store_uploads, system_note
+from portal.tickets.reads import tags
+from portal.tickets.rows import aware_row
+from portal.tickets.tables import Category, Tag, Ticket, TicketTag
+
+Row = dict[str, Any]
+Channel = rules.Channel
+EDITABLE = ("status", "priority", "category", "team", "assignee")
+CLOSED_FOR_REPLIES = "This ticket is closed. Please open a new ticket and mention #{number}."
+
+
+# --- the transaction and its live events ---------------------------------------------------------------
+
+
+@dataclass
+class _Changes:
+    """One transaction's changes: who makes them through which channel, and the live events to
+    publish once it has committed."""
+
+    access: TicketAccess
+    via: Channel
+    events: list[tuple[Row, str]] = field(default_factory=list)
+
+    def announce(self, ticket: Row, what: str) -> None:
+        self.events.append((ticket, what))
+
+    async def record(
+        self, ticket: Row, field: str, old: str, new: str, reason: str = "", at: datetime | None = None
+    ) -> None:
+        """The history event of one change, with its actor and channel."""
+        await record_event(ticket["id"], self.access.actor, field, old, new, reason, at=at, via=self.via)
+
+
+@asynccontextmanager
+async def _changing(access: TicketAccess, via: Channel) -> AsyncIterator[_Changes]:
+    changes = _Changes(access, via)
+    async with write_transaction():
+        yield changes
+    for ticket, what in changes.events:  # committed: now the consoles may re-read
+        live.announce(ticket, access.actor, what)
+
+
+async def _locked(access: TicketAccess, number: int | None) -> Row:
+    """The ticket, re-read inside the write transaction (PostgreSQL: row lock) and checked against
+    ``access``: NotFound when it may not see it."""
+    if number is None and not access.is_guest:
+        raise NotFound(NOT_FOUND)
+    lock = "" if is_sqlite() else " FOR UPDATE"
+    if number is None:
+        rows = await fetch(f"SELECT * FROM ticket WHERE id = {{}}{lock}", access.ticket_id)
+    elif 0 < number <= MAX_NUMBER:
+        rows = await fetch(f"SELECT * FROM ticket WHERE number = {{}}{lock}", number)
+    else:
+        rows = []
+    if not rows or not access.sees(rows[0]):
+        raise NotFound(NOT_FOUND)
+    return aware_row(rows[0])
+
+
+# --- filing ------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class NewTicket:
+    subject: str = ""
+    category: str = ""
+    body: str = ""
+    name: str = ""
+    email: str = ""
+    website: str = ""  # honeypot: people never see it, bots fill it
+    uploads: list[Upload] = field(default_factory=list)
+
+
+def _check_new(form: NewTicket, actor: Actor | None, category_ids: set[int]) -> dict[str, str]:
+    errors = {}
+    if problem := rules.text_problem(rules.one_line(form.subject), "a subject", rules.SUBJECT_MAX):
+        errors["subject"] = problem
+    if problem := rules.text_problem(form.body, "a description", rules.BODY_MAX):
+        errors["body"] = problem
+    if category_ids and (not form.category.isdecimal() or int(form.category) not in category_ids):
+        errors["category"] = "Choose what your request is about."
+    if actor is None:
+        if problem := name_problem(form.name):
+            errors["name"] = problem
+        if problem := email_problem(normalize_email(form.email)):
+            errors["email"] = problem
+    return errors
+
+
+async def _throttle_guest(throttle: Throttle, ip: str, email: str) -> None:
+    keys = (
+        (f"ticket:ip:{ip}", rules.GUEST_TICKETS_PER_IP_PER_HOUR),
+        (f"ticket:email:{email}", rules.GUEST_TICKETS_PER_EMAIL_PER_HOUR),
+    )
+    for key, limit in keys:
+        if wait := await throttle.retry_after(key, limit):
+            raise Throttled(f"You have sent many requests in a short time. Try again in {minutes_text(wait)}.", wait)
+    for key, _ in keys:
+        await throttle.hit(key, 3600)
+
+
+async def open_ticket(
+    actor: Actor | None, form: NewTicket, *, ip: str, throttle: Throttle, via: Channel = Channel.web
+) -> Row:
+    """File a ticket. A guest's private link goes only to the mailbox: whoever typed the address has
+    not proven it, so the ticket joins no account until that link is used (``use_guest_link``)."""
+    if form.website:
+        raise Invalid("Your request could not be sent. Please try again.")
+    cats = {c["id"]: c for c in await Category.select(Category.id, Category.team).where(Category.is_active == True)}
+    errors = _check_new(form, actor, set(cats))
+    if errors:
+        raise Invalid(errors=errors)
+    email = actor.email if actor else normalize_email(form.email)
+    name = actor.name if actor else form.name.strip()
+    if actor is None:
+        await _throttle_guest(throttle, ip, email)
+    stored = await store_uploads(form.uploads)
+    category = cats.get(int(form.category)) if form.category.isdecimal() else None
+    now = utcnow()
+    async with _changing(SYSTEM, via) as changes:
+        rows = await Ticket.insert(
+            Ticket(
+                number=0,
+                subject=rules.one_line(form.subject),
+                status=rules.Status.new,
+                priority=rules.Priority.normal,
+                category=category["id"] if category else None,
+                team=category["team"] if category else None,
+                requester=actor.id if actor else None,
+                requester_email=email,
+                requester_name=name,
+                via=via,
+                created_at=now,
+                updated_at=now,
+                customer_seen_at=now,
+            )
+        ).run()
+        ticket_id = rows[0]["id"]
+        await Ticket.update({Ticket.number: ticket_id}).where(Ticket.id == ticket_id).run()
+        ticket = await Ticket.select().where(Ticket.id == ticket_id).first()
+        await add_message(
+            ticket,
+            author_id=actor.id if actor else None,
+            author_name=name,
+            staff=False,
+            kind="public",
+            body=form.body,
+            stored=stored,
+            via=via,
+        )
+        await search.index_ticket(ticket_id)
+        await teams.assign_by_rotation(ticket)
+        await sla.refresh(ticket_id)
+        ticket = await Ticket.select().where(Ticket.id == ticket_id).first()
+        link = await guest_links.link_for_mail(ticket)
+        await queue_mail(email, "ticket_received", {"name": name, "ticket": ticket, "link": link, "body": form.body})
+        changes.announce(ticket, "new")
+    return dict(ticket)
+
+
+# --- guest links -------------------------------------------------------------------------------------------
+
+
+async def use_guest_link(raw: str) -> TicketAccess:
+    """The access a guest link gives. Links are only ever delivered by mail, so their first use
+    proves the ticket's address: the ticket then joins the verified account with that address, if
+    there is one (an unverified one claims it when it is verified, ``claim_guest_tickets``)."""
+    ticket_id = await guest_links.resolve(raw)
+    rows = await fetch("SELECT requester_email_proven_at FROM ticket WHERE id = {}", ticket_id)
+    if not rows:
+        raise NotFound(NOT_FOUND)
+    if rows[0]["requester_email_proven_at"] is None:
+        await _prove_address(ticket_id, utcnow())
+    return for_guest(ticket_id, raw)
+
+
+async def _prove_address(ticket_id: int, now: datetime) -> None:
+    async with write_transaction():
+        await (
+            Ticket.update({Ticket.requester_email_proven_at: now})
+            .where((Ticket.id == ticket_id) & Ticket.requester_email_proven_at.is_null())
+            .run()
+        )
+        row = await Ticket.select(Ticket.requester, Ticket.requester_email).where(Ticket.id == ticket_id).first()
+        if row["requester"] is None and (owner := await verified_account_with(row["requester_email"])):
+            await (
+                Ticket.update({Ticket.requester: owner})
+                .where((Ticket.id == ticket_id) & Ticket.requester.is_null())
+                .run()
+            )
+
+
+async def claim_guest_tickets(user_id: int, email: str) -> int:
+    """After an account's address is proven, the guest tickets filed with that address join it, but
+    only those whose own address was proven too (their mailed link was used): anyone can type an
+    address into the guest form."""
+    async with write_transaction():
+        rows = (
+            await Ticket.update({Ticket.requester: user_id})
+            .where(
+                (Ticket.requester_email == email)
+                & Ticket.requester.is_null()
+                & Ticket.requester_email_proven_at.is_not_null()
+            )
+            .returning(Ticket.id)
+            .run()
+        )
+    return len(rows)
+
+
+# --- replies and notes -------------------------------------------------------------------------------------
+
+
+async def reply(
+    access: TicketAccess,
+    number: int | None,
+    body: str,
+    uploads: list[Upload],
+    *,
+    internal: bool = False,
+    status: str | None = None,
+    via: Channel = Channel.web,
+) -> Row:
+    """Add a message to a ticket: a customer's reply (the requester or a guest link), or staff's
+    public reply (mailed to the requester) or internal note, optionally setting the status at once
+    ("Reply and set pending", as agents do all day)."""
+    if access.staff:
+        return await _staff_reply(access, number, body, uploads, internal=internal, status=status, via=via)
+    if internal or status:
+        raise Invalid("Only staff write internal notes or set a status.")
+    return await _customer_reply(access, number, body, uploads, via=via)
+
+
+async def _customer_reply(
+    access: TicketAccess, number: int | None, body: str, uploads: list[Upload], *, via: Channel
+) -> Row:
+    if problem := rules.text_problem(body, "your reply", rules.BODY_MAX):
+        raise Invalid(errors={"body": problem})
+    stored = await store_uploads(uploads)
+    now = utcnow()
+    async with _changing(access, via) as changes:
+        ticket = await _locked(access, number)
+        status = rules.status_after_customer_reply(ticket["status"], ticket["solved_at"], now)
+        if status is None:
+            raise Invalid(CLOSED_FOR_REPLIES.format(number=ticket["number"]))
+        author = access.actor
+        await add_message(
+            ticket,
+            author_id=author.id if author else None,
+            author_name=author.name if author else ticket["requester_name"],
+            staff=False,
+            kind="public",
+            body=body,
+            stored=stored,
+            via=via,
+        )
+        updates: dict[str, Any] = {"updated_at": now, "customer_seen_at": now}
+        if status != ticket["status"]:
+            updates.update(_status_updates(ticket, status, now))
+        await _update(ticket, updates)
+        if status != ticket["status"]:
+            await _status_event(changes, ticket, status, "the customer replied", now)
+            await sla.refresh(ticket["id"], now)
+        await search.index_ticket(ticket["id"])
+        changes.announce(ticket, "reply")
+    return ticket
+
+
+async def _staff_reply(
+    access: TicketAccess,
+    number: int | None,
+    body: str,
+    uploads: list[Upload],
+    *,
+    internal: bool,
+    status: str | None,
+    via: Channel,
+) -> Row:
+    if problem := rules.text_problem(body, "a note" if internal else "a reply", rules.BODY_MAX):
+        raise Invalid(errors={"body": problem})
+    if status is not None and status not in rules.STATUSES:
+        raise Invalid(errors={"status": "Choose a status from the list."})
+    stored = await store_uploads(uploads)
+    now = utcnow()
+    async with _changing(access, via) as changes:
+        ticket = await _locked(access, number)
+        await add_message(
+            ticket,
+            author_id=access.actor.id if access.actor else None,
+            author_name=_actor_name(access),
+            staff=True,
+            kind="internal" if internal else "public",
+            body=body,
+            stored=stored,
+            via=via,
+        )
+        updates: dict[str, Any] = {"updated_at": now}
+        if not internal:
+            updates["staff_replied_at"] = now
+            if ticket["first_response_at"] is None:
+                updates["first_response_at"] = now
+        await _update(ticket, updates)
+        new_status = status or (rules.Status.open if not internal and ticket["status"] == rules.Status.new else None)
+        if new_status and new_status != ticket["status"]:
+            await _apply(changes, ticket, Change(status=new_status))
+        elif not internal and ticket["first_response_at"] is None:
+            await sla.refresh(ticket["id"], now)
+        if not internal:
+            await queue_mail(
+                ticket["requester_email"],
+                "ticket_reply",
+                {
+                    "name": ticket["requester_name"],
+                    "ticket": ticket,
+                    "agent": _actor_name(access),
+                    "body": body,
+                    "link": await guest_links.link_for_mail(ticket),
+                },
+            )
+        await search.index_ticket(ticket["id"])
+        changes.announce(ticket, "note" if internal else "reply")
+    return ticket
+
+
+def _actor_name(access: TicketAccess) -> str:
+    return access.actor.name if access.actor else "Automation"
+
+
+# --- what a customer does besides replying --------------------------------------------------------------
+
+
+async def solve_by_customer(access: TicketAccess, number: int | None, *, via: Channel = Channel.web) -> None:
+    async with _changing(access, via) as changes:
+        ticket = await _locked(access, number)
+        if not rules.can_customer_solve(ticket["status"]):
+            raise Invalid("This ticket is already solved or closed.")
+        now = utcnow()
+        await _update(ticket, {"updated_at": now, **_status_updates(ticket, rules.Status.solved, now)})
+        await system_note(ticket, "The customer marked this ticket as solved.")
+        await _status_event(changes, ticket, rules.Status.solved, "the customer marked it solved", now)
+        await sla.refresh(ticket["id"], now)
+        changes.announce(ticket, "changed")
+
+
+async def reopen(access: TicketAccess, number: int | None, *, via: Channel = Channel.web) -> None:
+    async with _changing(access, via) as changes:
+        ticket = await _locked(access, number)
+        now = utcnow()
+        if not rules.can_reopen(ticket["status"], ticket["solved_at"], now):
+            raise Invalid(
+                f"This ticket can no longer be reopened. Please open a new ticket and mention #{ticket['number']}."
+            )
+        await _update(ticket, {"updated_at": now, **_status_updates(ticket, rules.Status.open, now)})
+        await system_note(ticket, "The customer reopened this ticket.")
+        await _status_event(changes, ticket, rules.Status.open, "the customer reopened it", now)
+        await sla.refresh(ticket["id"], now)
+        changes.announce(ticket, "changed")
+
+
+async def rate(
+    access: TicketAccess, number: int | None, rating: str, comment: str, *, via: Channel = Channel.web
+) -> None:
+    if rating not in rules.RATINGS:
+        raise Invalid(errors={"rating": "Choose good or bad."})
+    if len(comment) > rules.COMMENT_MAX:
+        raise Invalid(errors={"comment": f"A comment can have at most {rules.COMMENT_MAX:,} characters."})
+    async with _changing(access, via):
+        ticket = await _locked(access, number)
+        if not rules.can_rate(ticket["status"]):
+            raise Invalid("You can rate a ticket once it is solved, until it closes.")
+        await _update(ticket, {"csat_rating": rating, "csat_comment": comment.strip(), "csat_at": utcnow()})
+
+
+async def mark_seen(access: TicketAccess, ticket: Row) -> None:
+    """The requester read the staff's latest reply (their list shows it unread until then)."""
+    if access.staff or not access.sees(ticket):
+        return
+    if rules.is_unread(ticket["staff_replied_at"], ticket["customer_seen_at"]):
+        async with write_transaction():
+            await Ticket.update({Ticket.customer_seen_at: utcnow()}).where(Ticket.id == ticket["id"]).run()
+
+
+# --- field changes ------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Change:
+    status: str | None = None
+    priority: str | None = None
+    category: int | None = None  # -1 = none
+    team: int | None = None  # -1 = none
+    assignee: int | None = None  # -1 = nobody
+
+    def given(self) -> dict[str, Any]:
+        return {k: getattr(self, k) for k in EDITABLE if getattr(self, k) is not None}
+
+
+async def _validate(change: Change) -> dict[str, str]:
+    errors = {}
+    if change.status is not None and change.status not in rules.STATUSES:
+        errors["status"] = "Choose a status from the list."
+    if change.priority is not None and change.priority not in rules.PRIORITIES:
+        errors["priority"] = "Choose a priority from the list."
+    if change.category not in (None, -1) and not await fetch("SELECT id FROM category WHERE id = {}", change.category):
+        errors["category"] = "That category does not exist."
+    if change.team not in (None, -1) and not await fetch("SELECT id FROM team WHERE id = {}", change.team):
+        errors["team"] = "That team does not exist."
+    if change.assignee not in (None, -1) and not await fetch(
+        "SELECT id FROM portal_user WHERE id = {} AND role IN ('agent', 'admin') AND is_active = {}",
+        change.assignee,
+        True,
+    ):
+        errors["assignee"] = "Choose an active agent."
+    return errors
+
+
+async def _names(ids: dict[str, int | None]) -> dict[str, str]:
+    """Display names for team/assignee/category ids in history rows."""
+    out = {}
+    for key, value in ids.items():
+        if value is None:
+            out[key] = ""
+            continue
+        table = {"team": "team", "assignee": "portal_user", "category": "category"}[key]
+        rows = await fetch(f"SELECT name FROM {table} WHERE id = {{}}", value)
+        out[key] = rows[0]["name"] if rows else f"#{value}"
+    return out
+
+
+def _label(key: str, value: Any) -> str:
+    if key == "status":
+        return str(rules.STATUS_LABELS.get(value, value))
+    return str(value or "—").title() if key == "priority" else str(value or "—")
+
+
+async def _update(ticket: Row, updates: dict[str, Any]) -> None:
+    await Ticket.update({getattr(Ticket, k): v for k, v in updates.items()}).where(Ticket.id == ticket["id"]).run()
+
+
+def _status_updates(ticket: Row, status: str, now: datetime) -> dict[str, Any]:
+    return {"status": status, **rules.status_changes(ticket["status"], status, now)}
+
+
+async def _status_event(changes: _Changes, ticket: Row, status: str, reason: str, now: datetime) -> None:
+    await changes.record(ticket, "status", _label("status", ticket["status"]), _label("status", status), reason, now)
+
+
+async def _apply(changes: _Changes, ticket: Row, change: Change, *, reason: str = "") -> list[str]:
+    """Write the fields that differ, with history and side effects; returns the changed field names.
+    Runs inside the caller's transaction on a freshly locked ``ticket``."""
+    now = utcnow()
+    updates: dict[str, Any] = {}
+    changed: list[str] = []
+    for key, value in change.given().items():
+        new = None if value == -1 else value
+        if ticket[key] == new:
+            continue
+        updates[key] = new
+        changed.append(key)
+    if not changed:
+        return []
+    if "status" in updates:
+        updates.update(rules.status_changes(ticket["status"], updates["status"], now))
+    if "priority" in updates:
+        updates["priority_rank"] = rules.PRIORITY_RANK[updates["priority"]]
+    updates["updated_at"] = now
+    await _update(ticket, updates)
+    refs = [k for k in changed if k in ("team", "assignee", "category")]
+    old_names = await _names({k: ticket[k] for k in refs})
+    new_names = await _names({k: updates[k] for k in refs})
+    for key in changed:
+        if key in refs:
+            old, new = old_names[key] or "—", new_names[key] or "—"
+        else:
+            old, new = _label(key, ticket[key]), _label(key, updates[key])
+        await changes.record(ticket, key, old, new, reason, now)
+    if updates.get("status") == rules.Status.solved:
+        await queue_mail(
+            ticket["requester_email"],
+            "ticket_solved",
+            {"name": ticket["requester_name"], "ticket": ticket, "link": await guest_links.link_for_mail(ticket)},
+        )
+    if "team" in updates and updates["team"] and ticket["assignee"] is None and "assignee" not in updates:
+        await teams.assign_by_rotation({**ticket, **updates})
+    if {"status", "priority", "category"} & set(changed):
+        await sla.refresh(ticket["id"], now)
+    return changed
+
+
+async def change(access: TicketAccess, number: int, change: Change, *, via: Channel = Channel.web) -> list[str]:
+    if errors := await _validate(change):
+        raise Invalid(errors=errors)
+    async with _changing(access, via) as changes:
+        ticket = await _locked(access, number)
+        changed = await _apply(changes, ticket, change)
+        if changed:
+            changes.announce(ticket, "changed")
+    return changed
+
+
+async def take(access: TicketAccess, number: int, *, via: Channel = Channel.web) -> list[str]:
+    if access.actor is None:
+        raise Invalid("Only a person can take a ticket.")
+    return await change(access, number, Change(assignee=access.actor.id), via=via)
+
+
+# --- tags -------------------------------------------------------------------------------------------------------
+
+
+async def set_tags(
+    access: TicketAccess, number: int, text: str, *, via: Channel = Channel.web
+) -> tuple[list[str], list[str]]:
+    wanted = rules.parse_tags(text)
+    if len(wanted) > rules.TAGS_PER_TICKET:
+        raise Invalid(errors={"tags": f"A ticket can have at most {rules.TAGS_PER_TICKET} tags."})
+    async with _changing(access, via) as changes:
+        ticket = await _locked(access, number)
+        added, removed = await _replace_tags(ticket, wanted)
+        if added or removed:
+            await _update(ticket, {"updated_at": utcnow()})
+            await changes.record(
+                ticket,
+                "tags",
+                ", ".join(removed) and "−" + ", −".join(removed),
+                added and "+" + ", +".join(added),
+            )
+            changes.announce(ticket, "changed")
+    return added, removed
+
+
+async def _tag_ids(names: list[str]) -> dict[str, int]:
+    if not names:
+        return {}
+    marks = ", ".join("{}" for _ in names)
+    known = {r["name"]: r["id"] for r in await fetch(f"SELECT id, name FROM tag WHERE name IN ({marks})", *names)}
+    for name in names:
+        if name not in known:
+            rows = await Tag.insert(Tag(name=name)).run()
+            known[name] = rows[0]["id"]
+    return known
+
+
+async def _replace_tags(ticket: Row, wanted: list[str]) -> tuple[list[str], list[str]]:
+    current = await tags(ticket)
+    added = [t for t in wanted if t not in current]
+    removed = [t for t in current if t not in wanted]
+    ids = await _tag_ids(added + removed)
+    for name in added:
+        await TicketTag.insert(TicketTag(ticket=ticket["id"], tag=ids[name])).run()
+    if removed:
+        await (
+            TicketTag.delete()
+            .where((TicketTag.ticket == ticket["id"]) & TicketTag.tag.is_in([ids[n] for n in removed]))
+            .run()
+        )
+    return added, removed
+
+
+# --- merge ------------------------------------------------------------------------------------------------------
+
+
+async def merge(access: TicketAccess, number: int, into_text: str, *, via: Channel = Channel.web) -> Row:
+    """Merge ticket ``number`` (the duplicate) into another: its thread and attachments move, both
+    keep a record, the requester is told. Tickets of different requesters are not merged: each would
+    see the other's messages. The duplicate's guest links are revoked, not moved: whoever typed an
+    address into the guest form must not read the target's thread through them; the target's
+    requester is mailed a fresh link instead."""
+    target_number = parse_int(into_text.strip().lstrip("#"), 1, MAX_NUMBER)
+    if target_number is None:
+        raise Invalid(errors={"into": "Enter the number of the ticket to merge into, like 1234."})
+    if target_number == number:
+        raise Invalid(errors={"into": "A ticket cannot be merged into itself."})
+    async with _changing(access, via) as changes:
+        source = await _locked(access, number)
+        try:
+            target = await _locked(access, target_number)
+        except NotFound:
+            raise Invalid(errors={"into": f"There is no ticket #{target_number} you can see."}) from None
+        _check_merge(source, target)
+        now = utcnow()
+        for table in ("message", "attachment"):
+            await fetch(f"UPDATE {table} SET ticket = {{}} WHERE ticket = {{}}", target["id"], source["id"])
+        await guest_links.revoke_all(source["id"], now)
+        by = _actor_name(access)
+        await system_note(target, f"Ticket #{number} “{source['subject']}” was merged into this ticket by {by}.")
+        await system_note(source, f"Merged into #{target_number} by {by}.")
+        await _update(source, {"merged_into": target_number, "updated_at": now})
+        await _apply(changes, source, Change(status=rules.Status.closed), reason=f"merged into #{target_number}")
+        await _update(target, {"updated_at": now})
+        for ticket in (source, target):
+            await changes.record(ticket, "merge", f"#{number}", f"#{target_number}")
+            await search.index_ticket(ticket["id"])
+        await queue_mail(
+            target["requester_email"],
+            "ticket_merged",
+            {
+                "name": target["requester_name"],
+                "source": source,
+                "ticket": target,
+                "link": await guest_links.link_for_mail(target),
+            },
+        )
+        changes.announce(source, "changed")
+        changes.announce(target, "reply")
+    return target
+
+
+def _check_merge(source: Row, target: Row) -> None:
+    if source["merged_into"]:
+        raise Invalid(f"This ticket was already merged into #{source['merged_into']}.")
+    if target["merged_into"] or target["status"] == rules.Status.closed:
+        raise Invalid(errors={"into": f"#{target['number']} is closed; merge into an open ticket."})
+    if source["requester_email"] != target["requester_email"]:
+        raise Invalid(
+            errors={
+                "into": "Both tickets must come from the same customer: merging would "
+                "show one customer's messages to another."
+            }
+        )
+
+
+# --- bulk -----------------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class BulkResult:
+    changed: int = 0
+    unchanged: int = 0
+    refused: list[int] = field(default_factory=list)
+
+    def summary(self) -> str:
+        parts = [f"{self.changed} ticket{'s' if self.changed != 1 else ''} changed"]
+        if self.unchanged:
+            parts.append(f"{self.unchanged} already as asked")
+        if self.refused:
+            parts.append(
+                f"{len(self.refused)} not found or not yours to change "
+                f"({', '.join('#' + str(n) for n in self.refused[:10])})"
+            )
+        return "; ".join(parts) + "."
+
+
+async def bulk(
+    access: TicketAccess, numbers: list[int], change_: Change, add_tag: str = "", *, via: Channel = Channel.web
+) -> BulkResult:
+    """Apply one change to many tickets: each checked against the access, each with its history,
+    all in one transaction (all or nothing)."""
+    if not numbers:
+        raise Invalid("Select at least one ticket.")
+    if len(numbers) > 200:
+        raise Invalid("Select at most 200 tickets at a time.")
+    tag = rules.normalize_tag(add_tag) if add_tag else None
+    if add_tag and not tag:
+        raise Invalid(errors={"tag": "Enter a tag (letters, digits, dashes)."})
+    if not change_.given() and not tag:
+        raise Invalid("Choose what to change.")
+    if errors := await _validate(change_):
+        raise Invalid(errors=errors)
+    result = BulkResult()
+    async with _changing(access, via) as changes:
+        for number in sorted(set(numbers)):
+            try:
+                ticket = await _locked(access, number)
+            except NotFound:
+                result.refused.append(number)
+                continue
+            changed = await _apply(changes, ticket, change_)
+            if tag and await _add_tag(changes, ticket, tag):
+                changed.append("tags")
+            if changed:
+                result.changed += 1
+                changes.announce(ticket, "changed")
+            else:
+                result.unchanged += 1
+    return result
+
+
+async def _add_tag(changes: _Changes, ticket: Row, tag: str) -> bool:
+    current = await tags(ticket)
+    if tag in current:
+        return False
+    await _replace_tags(ticket, current + [tag])
+    await changes.record(ticket, "tags", "", "+" + tag)
+    return True
+
+
+# --- what jobs change -----------------------------------------------------------------------------------------------
+
+
+async def close_solved_tickets(now: datetime | None = None) -> int:
+    """Solved tickets close when the reopen window ends (their rating is then final): each with its
+    history event and live event, in one transaction."""
+    now = now or utcnow()
+    async with _changing(SYSTEM, Channel.system) as changes:
+        rows = (
+            await Ticket.update({Ticket.status: rules.Status.closed, Ticket.closed_at: now})
+            .where((Ticket.status == rules.Status.solved) & (Ticket.solved_at < now - rules.REOPEN_WINDOW))
+            .returning(Ticket.id, Ticket.number, Ticket.team)
+            .run()
+        )
+        for row in rows:
+            reason = f"solved more than {rules.REOPEN_WINDOW.days} days ago"
+            await changes.record(row, "status", "Solved", "Closed", reason, now)
+            changes.announce(row, "changed")
+    return len(rows)
+
+
+# --- "Find my ticket" ------------------------------------------------------------------------------------------------
+
+
+async def resend_link(number_text: str, email: str, *, ip: str, throttle: Throttle) -> None:
+    """Queue a re-send of the ticket link; the caller answers alike either way.
+
+    The request only queues a job, whether or not number and email belong together, so the timing
+    of the answer does not tell a stranger which addresses filed which tickets.
+    """
+    key = f"find:{ip}"
+    if wait := await throttle.retry_after(key, 10):
+        raise Throttled(f"Too many requests. Try again in {minutes_text(wait)}.", wait)
+    await throttle.hit(key, 3600)
+    email = normalize_email(email)
+    errors = {}
+    number_text = number_text.strip().lstrip("#")
+    if not (number_text.isascii() and number_text.isdecimal()):
+        errors["number"] = "Enter the ticket number from your mail, like 1234."
+    if problem := email_problem(email):
+        errors["email"] = problem
+    if errors:
+        raise Invalid(errors=errors)
+    number = parse_int(number_text, 0, MAX_NUMBER)
+    if number is None:
+        return  # no ticket has that number: the same answer as for a wrong address
+    async with write_transaction():
+        await queue.enqueue("tickets.resend_links", {"number": number, "email": email})
+
+
+async def mail_ticket_link(number: int, email: str) -> None:
+    """Runs as a job: mail a fresh link when the ticket was filed with this address, else nothing."""
+    async with write_transaction():
+        ticket = await Ticket.select().where((Ticket.number == number) & (Ticket.requester_email == email)).first()
+        if ticket is None:
+            return
+        link = await guest_links.link_for_mail(ticket)
+        await queue_mail(email, "ticket_link", {"name": ticket["requester_name"], "ticket": ticket, "link": link})
