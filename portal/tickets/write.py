@@ -551,8 +551,8 @@ async def set_tags(
             await changes.record(
                 ticket,
                 "tags",
-                ", ".join(removed) and "−" + ", −".join(removed),
-                added and "+" + ", +".join(added),
+                "−" + ", −".join(removed) if removed else "",
+                "+" + ", +".join(added) if added else "",
             )
             changes.announce(ticket, "changed")
     return added, removed
