@@ -280,7 +280,7 @@ def required_row(row: dict[str, Any] | None) -> dict[str, Any]:
     return row
 
 
-async def fetch(sql: str, *args: Any) -> list[dict]:
+async def fetch(sql: str, *args: Any) -> list[dict[str, Any]]:
     """Raw SQL with ``{}`` placeholders (Piccolo's portable style); one statement per call."""
     from portal.accounts.tables import User  # any table bound to the current engine
 
