@@ -14,8 +14,9 @@ import contextlib
 import contextvars
 import io
 from collections.abc import AsyncIterator
+from contextlib import AbstractAsyncContextManager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeAlias
 from urllib.parse import urlsplit
 
 import aiosqlite
@@ -227,21 +228,28 @@ def use_engine(engine: Engine) -> None:
         table._meta.db = engine
 
 
-def write_transaction():
+# A transaction as its users see it: an ``async with`` block. (Piccolo's classes type ``__aexit__``
+# as returning bool, which would tell the type checker that a block may swallow its exceptions.)
+Transaction: TypeAlias = AbstractAsyncContextManager[Any]
+
+
+def write_transaction() -> Transaction:
     """The transaction every write goes through: IMMEDIATE on SQLite, plain on PostgreSQL."""
     engine = current_engine()
-    if engine.engine_type == "sqlite":
+    if isinstance(engine, SQLiteEngine):
         return engine.transaction(transaction_type=TransactionType.immediate)
-    return engine.transaction()
+    transaction: Transaction = engine.transaction()
+    return transaction
 
 
-def read_together():
+def read_together() -> Transaction:
     """Several reads on one connection: SQLite opens a connection and a thread per query outside a
     transaction (1–4 ms each); a DEFERRED transaction takes no write lock and, under WAL, blocks no one."""
     engine = current_engine()
-    if engine.engine_type == "sqlite":
+    if isinstance(engine, SQLiteEngine):
         return engine.transaction(transaction_type=TransactionType.deferred)
-    return engine.transaction()
+    transaction: Transaction = engine.transaction()
+    return transaction
 
 
 async def open_engine(engine: Engine, pool_size: int = 10) -> None:
@@ -264,7 +272,15 @@ def ilike(column, pattern: str):
     return column.like(pattern) if is_sqlite() else column.ilike(pattern)
 
 
-async def fetch(sql: str, *args: Any) -> list[dict]:
+def required_row(row: dict[str, Any] | None) -> dict[str, Any]:
+    """A row the caller knows is there (read by the key of a row just read or written, or one a
+    foreign key keeps alive): ``.first()`` types every answer as optional, this says it is not."""
+    if row is None:
+        raise LookupError("a row that must exist is missing")
+    return row
+
+
+async def fetch(sql: str, *args: Any) -> list[dict[str, Any]]:
     """Raw SQL with ``{}`` placeholders (Piccolo's portable style); one statement per call."""
     from portal.accounts.tables import User  # any table bound to the current engine
 

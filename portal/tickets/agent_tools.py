@@ -5,8 +5,6 @@ Neither changes a ticket; canned replies are filled in for one ticket the agent 
 
 from __future__ import annotations
 
-from typing import Any
-
 from portal.accounts.rules import Actor
 from portal.clock import utcnow
 from portal.db import fetch, write_transaction
@@ -14,12 +12,11 @@ from portal.errors import Invalid, NotFound
 from portal.tickets import rules
 from portal.tickets.access import TicketAccess
 from portal.tickets.queue import agent, parse_query_string
+from portal.tickets.rows import Row, first_id
 from portal.tickets.tables import CannedReply, SavedView
 
-Row = dict[str, Any]
 
-
-async def canned_replies(actor: Actor) -> list[dict]:
+async def canned_replies(actor: Actor) -> list[Row]:
     return (
         await CannedReply.select(CannedReply.id, CannedReply.title, CannedReply.owner)
         .where(CannedReply.owner.is_null() | (CannedReply.owner == actor.id))
@@ -27,7 +24,7 @@ async def canned_replies(actor: Actor) -> list[dict]:
     )
 
 
-async def canned_text(actor: Actor, reply_id: int, ticket: dict) -> str:
+async def canned_text(actor: Actor, reply_id: int, ticket: Row) -> str:
     row = (
         await CannedReply.select()
         .where((CannedReply.id == reply_id) & (CannedReply.owner.is_null() | (CannedReply.owner == actor.id)))
@@ -52,7 +49,7 @@ async def save_view(access: TicketAccess, name: str, query: str, team: int | Non
         rows = await SavedView.insert(
             SavedView(owner=agent(access).id, name=name, query=clean[:1000], team=team, created_at=utcnow())
         ).run()
-    return rows[0]["id"]
+    return first_id(rows)
 
 
 async def delete_view(access: TicketAccess, view_id: int) -> None:
@@ -73,9 +70,9 @@ async def delete_view(access: TicketAccess, view_id: int) -> None:
         raise NotFound("That view does not exist.")
 
 
-async def canned_list(actor: Actor) -> list[dict]:
+async def canned_list(actor: Actor) -> list[Row]:
     return (
-        await CannedReply.select(CannedReply.all_columns(), CannedReply.owner.name.as_alias("owner_name"))
+        await CannedReply.select(*CannedReply.all_columns(), CannedReply.owner.name.as_alias("owner_name"))
         .where(CannedReply.owner.is_null() | (CannedReply.owner == actor.id))
         .order_by(CannedReply.title)
     )
@@ -103,7 +100,7 @@ async def save_canned(actor: Actor, reply_id: int | None, title: str, body: str,
             rows = await CannedReply.insert(
                 CannedReply(title=" ".join(title.split()), body=body, owner=owner, created_at=now, updated_at=now)
             ).run()
-            return rows[0]["id"]
+            return first_id(rows)
         mine = (CannedReply.owner == actor.id) | (CannedReply.owner.is_null() if actor.is_admin else CannedReply.id < 0)
         rows = (
             await CannedReply.update(

@@ -19,6 +19,7 @@ from portal.clock import instant, utcnow
 from portal.db import fetch, write_transaction
 from portal.throttle import Throttle
 from portal.tickets import access, sla, sla_admin, write
+from portal.tickets.rows import Row
 from portal.tickets.rules import UNSOLVED, Priority, Status
 from portal.tickets.tables import BusinessCalendar, BusinessHours, CannedReply, Category, SlaPolicy, Ticket
 
@@ -165,7 +166,7 @@ class _NoLimit(Throttle):
     def __init__(self) -> None:
         super().__init__(MemoryStore())
 
-    async def retry_after(self, key, limit):
+    async def retry_after(self, key: str, limit: int) -> int:
         return 0
 
 
@@ -263,7 +264,9 @@ async def _service_levels() -> None:
                 ).run()
 
 
-async def _work_on(ticket: dict, answer: str, agents: list[Actor], scopes: dict, rng: random.Random) -> None:
+async def _work_on(
+    ticket: Row, answer: str, agents: list[Actor], scopes: dict[int, access.TicketAccess], rng: random.Random
+) -> None:
     """What the desk did with the ticket: nothing yet, a reply, notes, tags, a solution, a rating."""
     number = ticket["number"]
     fate = rng.random()
@@ -319,6 +322,14 @@ def _in_office_hours(now: datetime, age: timedelta, rng: random.Random) -> timed
     return max(now - local.astimezone(UTC), timedelta(minutes=5))
 
 
+def _set_instant(value: object) -> datetime:
+    """A timestamp column that is set (the callers skip nulls), as an aware UTC datetime."""
+    at = instant(value)
+    if at is None:
+        raise ValueError("a timestamp that must be set is null")
+    return at
+
+
 async def _spread_in_time(ticket_id: int, rng: random.Random, index: int) -> None:
     """Move the ticket and everything on it back in time: older tickets first, up to six weeks;
     tickets still open are from the last two days (a desk that keeps up). The demo's actions
@@ -339,11 +350,11 @@ async def _spread_in_time(ticket_id: int, rng: random.Random, index: int) -> Non
                 ticket_id,
             )
         )[0]
-        origin = instant(row["created_at"])
+        origin = _set_instant(row["created_at"])
 
-        def moved(value) -> datetime:
-            value = instant(value)
-            return min(value - age + (value - origin) * stretch, max(latest, origin - age))
+        def moved(value: object) -> datetime:
+            at = _set_instant(value)
+            return min(at - age + (at - origin) * stretch, max(latest, origin - age))
 
         await (
             Ticket.update({getattr(Ticket, k): moved(v) for k, v in row.items() if v is not None})

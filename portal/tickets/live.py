@@ -17,11 +17,16 @@ import logging
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from types import TracebackType
+from typing import Any
 
-from litestar.channels import ChannelsPlugin
+from litestar.channels import ChannelsPlugin, Subscriber
+from litestar.channels.backends.base import ChannelsBackend
 from litestar.channels.backends.memory import MemoryChannelsBackend
 
+from portal.accounts.rules import Actor
 from portal.settings import Settings
+from portal.tickets.rows import Row
 
 log = logging.getLogger("portal.live")
 
@@ -46,12 +51,12 @@ class LiveChannels(ChannelsPlugin):
     never subscribed again and got no events. Here the backend subscription never ends, and a
     stream attaches and detaches without awaiting anything: nothing a cancellation can cut."""
 
-    def __init__(self, backend) -> None:
+    def __init__(self, backend: ChannelsBackend) -> None:
         super().__init__(
             backend=backend, channels=CHANNELS, subscriber_max_backlog=BACKLOG, subscriber_backlog_strategy="dropleft"
         )
-        self._inboxes: set[asyncio.Queue] = set()
-        self._fan_out: asyncio.Task | None = None
+        self._inboxes: set[asyncio.Queue[bytes]] = set()
+        self._fan_out: asyncio.Task[None] | None = None
 
     async def __aenter__(self) -> LiveChannels:
         await super().__aenter__()
@@ -59,23 +64,28 @@ class LiveChannels(ChannelsPlugin):
         self._fan_out = asyncio.create_task(self._deliver(hub), name="portal-live-fan-out")
         return self
 
-    async def __aexit__(self, *exc_info) -> None:
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc_val: BaseException | None,
+        exc_tb: TracebackType | None,
+    ) -> None:
         if self._fan_out:
             self._fan_out.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._fan_out
             self._fan_out = None
-        await super().__aexit__(*exc_info)
+        await super().__aexit__(exc_type, exc_val, exc_tb)
 
-    async def _deliver(self, hub) -> None:
+    async def _deliver(self, hub: Subscriber) -> None:
         async for raw in hub.iter_events():
             for inbox in tuple(self._inboxes):
                 put_dropping_oldest(inbox, raw)
 
     @contextlib.contextmanager
-    def listen(self) -> Iterator[asyncio.Queue]:
+    def listen(self) -> Iterator[asyncio.Queue[bytes]]:
         """An inbox receiving every event of ``CHANNELS`` while the block runs."""
-        inbox: asyncio.Queue = asyncio.Queue(maxsize=BACKLOG)
+        inbox: asyncio.Queue[bytes] = asyncio.Queue(maxsize=BACKLOG)
         self._inboxes.add(inbox)
         try:
             yield inbox
@@ -83,7 +93,7 @@ class LiveChannels(ChannelsPlugin):
             self._inboxes.discard(inbox)
 
 
-def put_dropping_oldest(inbox: asyncio.Queue, raw: bytes) -> None:
+def put_dropping_oldest(inbox: asyncio.Queue[bytes], raw: bytes) -> None:
     if inbox.full():
         inbox.get_nowait()
     inbox.put_nowait(raw)
@@ -91,6 +101,7 @@ def put_dropping_oldest(inbox: asyncio.Queue, raw: bytes) -> None:
 
 def make_plugin(settings: Settings) -> LiveChannels:
     global _plugin
+    backend: ChannelsBackend
     if settings.redis_url:
         from litestar.channels.backends.redis import RedisChannelsPubSubBackend
         from redis.asyncio import Redis
@@ -110,7 +121,7 @@ def plugin() -> LiveChannels | None:
     return _plugin
 
 
-def announce(ticket: dict, actor, what: str) -> None:
+def announce(ticket: Row, actor: Actor | None, what: str) -> None:
     """Tell open consoles that a ticket changed (``what``: new | reply | note | changed)."""
     _publish(
         {
@@ -130,7 +141,7 @@ def announce_presence(number: int, user_id: int, name: str, state: str) -> None:
     _publish({"type": "presence", "number": number, "user": user_id, "name": name, "state": state}, "presence")
 
 
-def _publish(event: dict, channel: str) -> None:
+def _publish(event: dict[str, Any], channel: str) -> None:
     """Best effort: the change is committed already; a console that misses it catches up on its
     next load. (No plugin outside the web app, e.g. in `portal demo` or a worker process.)"""
     if _plugin is None:
@@ -141,7 +152,7 @@ def _publish(event: dict, channel: str) -> None:
         log.warning("live update dropped: %s", event.get("type"))
 
 
-def decode(raw: bytes) -> dict:
+def decode(raw: bytes) -> dict[str, Any]:
     try:
         value = json.loads(raw)
     except ValueError:
@@ -150,15 +161,24 @@ def decode(raw: bytes) -> dict:
 
 
 @dataclass
+class Viewer:
+    """Another person on the ticket page, as one stream last heard of them."""
+
+    name: str
+    seen: float
+    typing_until: float = 0.0
+
+
+@dataclass
 class Presence:
     """Who else is on one ticket page, as seen by one viewer's stream (pure bookkeeping). The
     methods answer whether what the viewer should see changed since it was last shown."""
 
     me: int
-    others: dict[int, dict] = field(default_factory=dict)
+    others: dict[int, Viewer] = field(default_factory=dict)
     shown: list[tuple[str, bool]] = field(default_factory=list)
 
-    def update(self, event: dict, now: float) -> bool:
+    def update(self, event: dict[str, Any], now: float) -> bool:
         """Apply a presence event; True when what the viewer should see changed."""
         user = event.get("user")
         if user == self.me or not isinstance(user, int):
@@ -167,24 +187,24 @@ class Presence:
         if state == "left":
             self.others.pop(user, None)
         else:
-            entry = self.others.setdefault(user, {"name": str(event.get("name", ""))[:120], "typing_until": 0.0})
-            entry["seen"] = now
+            viewer = self.others.setdefault(user, Viewer(name=str(event.get("name", ""))[:120], seen=now))
+            viewer.seen = now
             if state == "typing":
-                entry["typing_until"] = now + TYPING_TTL
+                viewer.typing_until = now + TYPING_TTL
         return self._changed(now)
 
     def expire(self, now: float) -> bool:
         """Forget silent viewers and stale typing; True when what the viewer should see changed."""
-        self.others = {u: e for u, e in self.others.items() if now - e["seen"] <= VIEWER_TTL}
+        self.others = {u: v for u, v in self.others.items() if now - v.seen <= VIEWER_TTL}
         return self._changed(now)
 
     def next_change(self, now: float) -> float | None:
         """Seconds until a "typing" mark runs out (the stream wakes up then), if any is shown."""
-        ends = [e["typing_until"] - now for e in self.others.values() if e["typing_until"] > now]
+        ends = [v.typing_until - now for v in self.others.values() if v.typing_until > now]
         return min(ends) if ends else None
 
     def visible(self, now: float) -> list[tuple[str, bool]]:
-        return sorted((e["name"], e["typing_until"] > now) for e in self.others.values())
+        return sorted((v.name, v.typing_until > now) for v in self.others.values())
 
     def _changed(self, now: float) -> bool:
         current = self.visible(now)
@@ -194,7 +214,7 @@ class Presence:
         return True
 
 
-async def next_event(inbox: asyncio.Queue, timeout: float) -> bytes | None:
+async def next_event(inbox: asyncio.Queue[bytes], timeout: float) -> bytes | None:
     """The next raw event, or None after ``timeout`` seconds (heartbeat time). ``LiveChannels``
     feeds ``inbox`` from its own task: cancelling a wait on a queue is safe."""
     try:

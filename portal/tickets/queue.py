@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
+from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
 from portal.accounts.rules import Actor
@@ -19,7 +20,7 @@ from portal.errors import NotFound
 from portal.ids import MAX_NUMBER, parse_id, parse_int
 from portal.tickets import rules, search
 from portal.tickets.access import NOT_FOUND, TicketAccess
-from portal.tickets.rows import aware_row
+from portal.tickets.rows import Row, aware_row
 
 PAGE_SIZE = 50
 UNSOLVED_SQL = rules.status_in_sql("t.status", rules.UNSOLVED)  # matches the partial indexes
@@ -55,9 +56,9 @@ class Filters:
     base: str = ""  # a saved view's own built-in view ("open", "mine", …)
     errors: dict[str, str] = field(default_factory=dict)
 
-    def query_string(self, **override) -> str:
+    def query_string(self, **override: object) -> str:
         """The filters as a URL query (without the page cursor), for links and saved views."""
-        values = {
+        values: dict[str, object] = {
             "view": self.view,
             "status": list(self.status),
             "priority": list(self.priority),
@@ -88,7 +89,7 @@ class Filters:
         return self.query_string(view="", sort="", q="") != ""
 
 
-def _int(value: str, errors: dict, key: str, label: str) -> int | None:
+def _int(value: str, errors: dict[str, str], key: str, label: str) -> int | None:
     if value in ("", None):
         return None
     if value == "0":
@@ -99,7 +100,7 @@ def _int(value: str, errors: dict, key: str, label: str) -> int | None:
     return None
 
 
-def _day(value: str, errors: dict, key: str) -> date | None:
+def _day(value: str, errors: dict[str, str], key: str) -> date | None:
     if not value:
         return None
     if (day := read_day(value)) is None:
@@ -154,12 +155,12 @@ def parse_query_string(text: str) -> Filters:
 
 @dataclass
 class Page:
-    rows: list[dict]
+    rows: list[Row]
     next_cursor: str | None
     jump_to: int | None = None  # "#1234" in the search box: open that ticket
 
 
-def _encode_cursor(row: dict, sort: str) -> str:
+def _encode_cursor(row: Row, sort: str) -> str:
     if sort == "due":
         raw = f"{_stamp(row['next_due_at'])}|{row['id']}"
     elif sort == "priority":
@@ -169,16 +170,17 @@ def _encode_cursor(row: dict, sort: str) -> str:
     return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
 
-def _stamp(value) -> str:
+def _stamp(value: object) -> str:
     return value.isoformat() if isinstance(value, datetime) else str(value)
 
 
-def _decode_cursor(cursor: str, sort: str) -> tuple | None:
+def _decode_cursor(cursor: str, sort: str) -> tuple[object, ...] | None:
     """The keys of the last row shown, or None for a cursor we did not write (every part bounded)."""
     try:
         parts = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode().split("|")
     except (ValueError, UnicodeDecodeError):
         return None
+    keys: tuple[object, ...]
     if sort == "priority":
         if len(parts) != 3:
             return None
@@ -192,14 +194,14 @@ def _decode_cursor(cursor: str, sort: str) -> tuple | None:
 
 def view_conditions(
     filters: Filters, access: TicketAccess, now: datetime, split_teams: bool = False
-) -> tuple[list[str], list, tuple[int, ...]]:
+) -> tuple[list[str], list[Any], tuple[int, ...]]:
     """SQL conditions on ``t`` for the view and the filters (the access included).
 
     With ``split_teams``, a restriction to several teams is not written as ``team IN (…)`` but
     returned, so the caller can run one index-ordered query per team: an IN list cannot use the
     (team, updated_at) order and made the database sort every open ticket of those teams."""
     where: list[str] = []
-    args: list = []
+    args: list[Any] = []
     actor = agent(access)
     view = filters.base or filters.view
     if view in ("unassigned", "mine", "team", "open", "breaching", "overdue"):
@@ -358,11 +360,11 @@ def _qualified(order: str) -> str:
     return ", ".join("t." + part.strip() for part in order.split(","))
 
 
-def _and(where: list[str], args: list) -> tuple[str, tuple]:
+def _and(where: list[str], args: list[Any]) -> tuple[str, tuple[Any, ...]]:
     return " AND ".join(where), tuple(args)
 
 
-async def _rows_by_ids(ids: list[int]) -> list[dict]:
+async def _rows_by_ids(ids: list[int]) -> list[Row]:
     if not ids:
         return []
     rows = await fetch(
@@ -372,7 +374,7 @@ async def _rows_by_ids(ids: list[int]) -> list[dict]:
     return sorted((aware_row(r) for r in rows), key=lambda r: order[r["id"]])
 
 
-async def _with_tags(rows: list[dict]) -> list[dict]:
+async def _with_tags(rows: list[Row]) -> list[Row]:
     by_id = {r["id"]: r for r in rows}
     for row in rows:
         row["tags"] = []
@@ -450,7 +452,7 @@ async def rebuild_tallies() -> None:
 # --- saved views ----------------------------------------------------------------------------------------
 
 
-async def saved_views(access: TicketAccess) -> list[dict]:
+async def saved_views(access: TicketAccess) -> list[Row]:
     """The agent's own views and those shared with one of their teams."""
     teams = sorted(access.teams)
     shared = f" OR v.team IN ({', '.join('{}' for _ in teams)})" if teams else ""
@@ -462,7 +464,7 @@ async def saved_views(access: TicketAccess) -> list[dict]:
     )
 
 
-def apply_saved(filters: Filters, views: list[dict]) -> Filters:
+def apply_saved(filters: Filters, views: list[Row]) -> Filters:
     """A saved view's filters, with the page's sort and search kept when given."""
     if not filters.view.startswith("saved-"):
         return filters

@@ -15,10 +15,9 @@ from portal.errors import Invalid, NotFound
 from portal.ids import MAX_ID, MAX_NUMBER, parse_int
 from portal.tickets import rules
 from portal.tickets.access import NOT_FOUND, TicketAccess
-from portal.tickets.rows import aware_row
+from portal.tickets.rows import Row, aware_row
 from portal.tickets.tables import Category, Message, Ticket
 
-Row = dict[str, Any]
 FIELD_LABELS = {
     "status": "Status",
     "priority": "Priority",

@@ -7,6 +7,8 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 from enum import StrEnum
 
+from portal.tickets.rows import Row
+
 
 class Status(StrEnum):
     """A ticket's state. A ``StrEnum``: the database, templates and query strings keep the plain
@@ -205,14 +207,14 @@ def fill_placeholders(body: str, values: dict[str, str]) -> str:
     """Canned reply placeholders like {{customer_name}}, in one pass (a value that itself contains
     braces, like a customer's subject, stays as written); unknown ones stay as written."""
 
-    def fill(match: re.Match) -> str:
+    def fill(match: re.Match[str]) -> str:
         key = match.group(1)
         return values.get(key, "") if key in PLACEHOLDERS else match.group(0)
 
     return _PLACEHOLDER.sub(fill, body)
 
 
-def placeholder_values(ticket: dict, agent_name: str) -> dict[str, str]:
+def placeholder_values(ticket: Row, agent_name: str) -> dict[str, str]:
     name = ticket["requester_name"] or ""
     return {
         "customer_name": name,
@@ -223,7 +225,7 @@ def placeholder_values(ticket: dict, agent_name: str) -> dict[str, str]:
     }
 
 
-def next_in_rotation(candidates: list[dict], last_assigned: int | None) -> dict | None:
+def next_in_rotation(candidates: list[Row], last_assigned: int | None) -> Row | None:
     """Round-robin: among available agents below their cap (``candidates``: id, available, cap,
     open), the first one after ``last_assigned`` in id order, wrapping around."""
     eligible = sorted(

@@ -12,8 +12,10 @@ backwards along the ticket ids on both engines. Recent tickets are what agents l
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from portal.db import current_engine, fetch
+from portal.tickets.rows import Row
 
 CANDIDATES = 500
 _WORD = re.compile(r"\w+", re.UNICODE)
@@ -31,7 +33,7 @@ def people_text(name: str, email: str) -> str:
     return f"{name} {email} {' '.join(_WORD.findall(email))}"
 
 
-def _document_parts(ticket: dict, bodies: list[str]) -> tuple[str, str, str]:
+def _document_parts(ticket: Row, bodies: list[str]) -> tuple[str, str, str]:
     return ticket["subject"], people_text(ticket["requester_name"], ticket["requester_email"]), "\n".join(bodies)
 
 
@@ -95,7 +97,7 @@ def tsquery(words: list[str]) -> str:
     return " & ".join(words[:-1] + [last])
 
 
-async def matching_ids(query: str, scope_sql: str = "", scope_args: tuple = (), limit: int = 50) -> list[int]:
+async def matching_ids(query: str, scope_sql: str = "", scope_args: tuple[Any, ...] = (), limit: int = 50) -> list[int]:
     """Ticket ids matching ``query``, best first. ``scope_sql`` is an extra condition on ``t``
     (the ticket table), e.g. the teams a limited agent may see."""
     words = terms(query)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from portal.clock import sql_day, utcnow
 from portal.db import fetch
@@ -21,7 +22,7 @@ from portal.jobs import queue
 from portal.mail.services import queue_mail
 from portal.settings import get_settings
 from portal.tickets import business
-from portal.tickets.rows import aware_row
+from portal.tickets.rows import Row, aware_row
 from portal.tickets.rules import DONE, UNSOLVED, Status
 
 WARN_BEFORE = timedelta(minutes=15)
@@ -38,7 +39,7 @@ class Policy:
     calendar: business.BusinessCalendar
 
 
-def state(ticket: dict, policy: Policy | None, now: datetime) -> dict:
+def state(ticket: Row, policy: Policy | None, now: datetime) -> Row:
     """The SLA columns for ``ticket`` under ``policy`` (pure). ``ticket`` has created_at, status,
     first_response_at, solved_at, sla_paused_at, sla_paused_minutes."""
     empty = {
@@ -115,8 +116,9 @@ async def calendar(calendar_id: int | None) -> business.BusinessCalendar:
         f"LEFT JOIN business_hours h ON h.calendar = c.id WHERE {where}",
         calendar_id if calendar_id else True,
     )
-    holidays = frozenset(sql_day(r["day"]) for r in await fetch("SELECT day FROM holiday"))
-    weekly: dict[int, list] = {}
+    days = [sql_day(r["day"]) for r in await fetch("SELECT day FROM holiday")]
+    holidays = frozenset(day for day in days if day is not None)  # the column is not null: drops nothing
+    weekly: dict[int, list[tuple[int, int]]] = {}
     for row in rows:
         if row["weekday"] is not None:
             weekly.setdefault(row["weekday"], []).append((row["start_minute"], row["end_minute"]))
@@ -165,7 +167,7 @@ COLUMNS = (
 )
 
 
-async def refresh(ticket_id: int, now: datetime | None = None, *, schedule: bool = True) -> dict | None:
+async def refresh(ticket_id: int, now: datetime | None = None, *, schedule: bool = True) -> Row | None:
     """Recompute and store the ticket's SLA columns; schedule its warnings (unless ``schedule`` is
     false: imports and demo data of the past should not mail anyone). Call inside the write
     transaction that changed the ticket."""
@@ -191,8 +193,8 @@ async def refresh(ticket_id: int, now: datetime | None = None, *, schedule: bool
     return columns
 
 
-async def _schedule(ticket: dict, columns: dict, now: datetime) -> None:
-    pending = []
+async def _schedule(ticket: Row, columns: Row, now: datetime) -> None:
+    pending: list[tuple[str, datetime]] = []
     if ticket["first_response_at"] is None and columns["first_response_due_at"]:
         pending.append(("first_response", columns["first_response_due_at"]))
     if columns["sla_paused_at"] is None and columns["resolution_due_at"]:
@@ -212,7 +214,7 @@ async def _schedule(ticket: dict, columns: dict, now: datetime) -> None:
 # --- warning and breach jobs ----------------------------------------------------------------------------------
 
 
-async def _still_due(payload: dict) -> dict | None:
+async def _still_due(payload: dict[str, Any]) -> Row | None:
     """The ticket if this job's target is still running with this very due time."""
     target = payload.get("target")
     if target not in TARGETS:
@@ -236,7 +238,7 @@ async def _still_due(payload: dict) -> dict | None:
     return ticket
 
 
-async def _team_addresses(ticket: dict) -> list[str]:
+async def _team_addresses(ticket: Row) -> list[str]:
     if ticket.get("assignee_email"):
         return [ticket["assignee_email"]]
     if ticket.get("team"):
@@ -259,7 +261,7 @@ async def _admin_addresses() -> list[str]:
 LABELS = {"first_response": "first response", "resolution": "resolution"}
 
 
-async def warn(payload: dict) -> None:
+async def warn(payload: dict[str, Any]) -> None:
     from portal.db import write_transaction
 
     async with write_transaction():
@@ -279,7 +281,7 @@ async def warn(payload: dict) -> None:
             )
 
 
-async def breach(payload: dict) -> None:
+async def breach(payload: dict[str, Any]) -> None:
     from portal.db import write_transaction
 
     async with write_transaction():

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import Any
+
+from piccolo.columns import Column
+from piccolo.custom_types import Combinable
 
 from portal.accounts.rules import Actor
 from portal.clock import timezone_problem
@@ -11,6 +15,7 @@ from portal.db import fetch, write_transaction
 from portal.errors import Forbidden, Invalid, NotFound
 from portal.ids import parse_id
 from portal.tickets import business, rules
+from portal.tickets.rows import first_id
 from portal.tickets.tables import BusinessCalendar, BusinessHours, SlaPolicy
 
 DAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
@@ -26,11 +31,11 @@ async def default_calendar_id() -> int:
     """The site's calendar, created (Monday–Friday 09:00–17:00 UTC) if it is missing."""
     rows = await fetch("SELECT id FROM business_calendar WHERE is_default = {} ORDER BY id", True)
     if rows:
-        return rows[0]["id"]
+        return first_id(rows)
     async with write_transaction():
         rows = await fetch("SELECT id FROM business_calendar WHERE is_default = {} ORDER BY id", True)
         if rows:
-            return rows[0]["id"]
+            return first_id(rows)
         name = "Office hours"
         if await BusinessCalendar.exists().where(BusinessCalendar.name == name):
             name = "Office hours (default)"
@@ -39,10 +44,10 @@ async def default_calendar_id() -> int:
             await BusinessHours.insert(
                 BusinessHours(calendar=created[0]["id"], weekday=day, start_minute=540, end_minute=1020)
             ).run()
-        return created[0]["id"]
+        return first_id(created)
 
 
-async def overview() -> dict:
+async def overview() -> dict[str, Any]:
     await default_calendar_id()
     calendars = await fetch(
         "SELECT id, name, timezone, is_default FROM business_calendar ORDER BY is_default DESC, name"
@@ -52,7 +57,7 @@ async def overview() -> dict:
         "ORDER BY calendar, weekday, start_minute"
     )
     for cal in calendars:
-        ranges: dict[int, list] = {d: [] for d in range(7)}
+        ranges: dict[int, list[str]] = {d: [] for d in range(7)}
         for row in hours:
             if row["calendar"] == cal["id"]:
                 ranges[row["weekday"]].append(business.format_range((row["start_minute"], row["end_minute"])))
@@ -75,14 +80,14 @@ class CalendarForm:
     days: dict[int, str] = field(default_factory=dict)  # weekday -> "09:00-17:00, …"
 
 
-def _check_calendar(form: CalendarForm) -> tuple[dict[str, str], dict[int, tuple]]:
+def _check_calendar(form: CalendarForm) -> tuple[dict[str, str], dict[int, tuple[tuple[int, int], ...]]]:
     errors: dict[str, str] = {}
     name = " ".join(form.name.split())
     if not name or len(name) > 80:
         errors["name"] = "Give the calendar a name of at most 80 characters."
     if problem := timezone_problem(form.timezone.strip()):
         errors["timezone"] = problem
-    ranges: dict[int, tuple] = {}
+    ranges: dict[int, tuple[tuple[int, int], ...]] = {}
     for day in range(7):
         try:
             ranges[day] = business.parse_ranges(form.days.get(day, ""))
@@ -100,14 +105,14 @@ async def save_calendar(actor: Actor, calendar_id: int | None, form: CalendarFor
         raise Invalid(errors=errors)
     name = " ".join(form.name.split())
     async with write_transaction():
-        clash = BusinessCalendar.name == name
+        clash: Combinable = BusinessCalendar.name == name
         if calendar_id is not None:
             clash &= BusinessCalendar.id != calendar_id
         if await BusinessCalendar.exists().where(clash):
             raise Invalid(errors={"name": "A calendar with this name exists already."})
         if calendar_id is None:
             rows = await BusinessCalendar.insert(BusinessCalendar(name=name, timezone=form.timezone.strip())).run()
-            calendar_id = rows[0]["id"]
+            calendar_id = first_id(rows)
         else:
             rows = (
                 await BusinessCalendar.update(
@@ -180,7 +185,7 @@ async def save_policy(actor: Actor, policy_id: int | None, form: PolicyForm) -> 
     if form.category and category is None:
         errors["category"] = "Choose a category from the list."
     calendar = parse_id(form.calendar)
-    targets = {}
+    targets: dict[str, int | None] = {}
     for key in ("first_response", "resolution"):
         try:
             value = parse_duration(getattr(form, key))
@@ -204,7 +209,7 @@ async def save_policy(actor: Actor, policy_id: int | None, form: PolicyForm) -> 
         )
         if any(row["id"] != policy_id for row in same):
             raise Invalid(errors={"priority": "There is a policy for this priority and category already."})
-        values = {
+        values: dict[Column, Any] = {
             SlaPolicy.name: name,
             SlaPolicy.priority: form.priority,
             SlaPolicy.category: category,
@@ -216,8 +221,14 @@ async def save_policy(actor: Actor, policy_id: int | None, form: PolicyForm) -> 
         }
         if policy_id is None:
             rows = await SlaPolicy.insert(SlaPolicy(**{c._meta.name: v for c, v in values.items()})).run()
-            return rows[0]["id"]
-        rows = await SlaPolicy.update(values).where(SlaPolicy.id == policy_id).returning(SlaPolicy.id).run()
+            return first_id(rows)
+        # A copy typed as ``update`` takes it (columns or names as keys; a dict's key type is invariant).
+        rows = (
+            await SlaPolicy.update({c: v for c, v in values.items()})
+            .where(SlaPolicy.id == policy_id)
+            .returning(SlaPolicy.id)
+            .run()
+        )
         if not rows:
             raise NotFound("That policy does not exist.")
         return policy_id

@@ -6,6 +6,7 @@ from piccolo.columns import (
     ForeignKey,
     Integer,
     OnDelete,
+    Serial,
     Text,
     Timestamptz,
     Varchar,
@@ -16,6 +17,7 @@ from portal.accounts.tables import Team, User
 
 
 class Category(Table, tablename="category"):
+    id: Serial  # the primary key Piccolo adds (an annotation only: declared for the type checker)
     name = Varchar(length=80, unique=True)
     team = ForeignKey(references=Team, null=True, on_delete=OnDelete.set_null)
     position = Integer(default=0)
@@ -23,6 +25,7 @@ class Category(Table, tablename="category"):
 
 
 class Ticket(Table, tablename="ticket"):
+    id: Serial
     number = BigInt(unique=True)  # shown as #1234; equals the id unless imported
     subject = Varchar(length=200)
     status = Varchar(length=16, default="new", index=True)
@@ -64,6 +67,7 @@ class Ticket(Table, tablename="ticket"):
 
 
 class Message(Table, tablename="message"):
+    id: Serial
     ticket = ForeignKey(references=Ticket, on_delete=OnDelete.restrict, index=True)
     author = ForeignKey(references=User, null=True, on_delete=OnDelete.set_null)
     author_name = Varchar(length=120)
@@ -76,6 +80,7 @@ class Message(Table, tablename="message"):
 
 
 class Attachment(Table, tablename="attachment"):
+    id: Serial
     ticket = ForeignKey(references=Ticket, on_delete=OnDelete.restrict, index=True)
     message = ForeignKey(references=Message, on_delete=OnDelete.restrict, index=True)
     filename = Varchar(length=160)
@@ -89,6 +94,7 @@ class Attachment(Table, tablename="attachment"):
 class TicketToken(Table, tablename="ticket_token"):
     """A guest link to one ticket: only the SHA-256 is stored; it dies after 30 idle days."""
 
+    id: Serial
     ticket = ForeignKey(references=Ticket, on_delete=OnDelete.cascade, index=True)
     token_hash = Varchar(length=64, unique=True)
     expires_at = Timestamptz()
@@ -100,6 +106,7 @@ class TicketToken(Table, tablename="ticket_token"):
 class TicketEvent(Table, tablename="ticket_event"):
     """The ticket's history: who changed what, when, from what to what (and why, for automation)."""
 
+    id: Serial
     ticket = ForeignKey(references=Ticket, on_delete=OnDelete.cascade, index=True)
     actor = ForeignKey(references=User, null=True, on_delete=OnDelete.set_null)
     actor_name = Varchar(length=120)
@@ -112,10 +119,12 @@ class TicketEvent(Table, tablename="ticket_event"):
 
 
 class Tag(Table, tablename="tag"):
+    id: Serial
     name = Varchar(length=40, unique=True)  # lower-case, no spaces
 
 
 class TicketTag(Table, tablename="ticket_tag"):
+    id: Serial
     ticket = ForeignKey(references=Ticket, on_delete=OnDelete.cascade, index=True)
     tag = ForeignKey(references=Tag, on_delete=OnDelete.cascade, index=True)
 
@@ -123,6 +132,7 @@ class TicketTag(Table, tablename="ticket_tag"):
 class CannedReply(Table, tablename="canned_reply"):
     """A reply template; ``owner`` null = shared by admins with every agent."""
 
+    id: Serial
     title = Varchar(length=120)
     body = Text()
     owner = ForeignKey(references=User, null=True, on_delete=OnDelete.cascade, index=True)
@@ -133,6 +143,7 @@ class CannedReply(Table, tablename="canned_reply"):
 class SavedView(Table, tablename="saved_view"):
     """An agent's queue view (filters + sort); an admin may share one with a team."""
 
+    id: Serial
     owner = ForeignKey(references=User, on_delete=OnDelete.cascade, index=True)
     name = Varchar(length=60)
     query = Varchar(length=1000)  # the filter form's query string, validated when used
@@ -144,6 +155,7 @@ class QueueTally(Table, tablename="queue_tally"):
     """Tickets per (status, team, assignee), kept by database triggers on ``ticket``: queue counts
     read a few dozen rows instead of counting a million. 0 stands for "none" (unique index)."""
 
+    id: Serial
     status = Varchar(length=16)
     team = Integer(default=0)
     assignee = Integer(default=0)
@@ -153,12 +165,14 @@ class QueueTally(Table, tablename="queue_tally"):
 class BusinessCalendar(Table, tablename="business_calendar"):
     """Working hours in a time zone; the site-wide holidays (booking's ``holiday``) close them too."""
 
+    id: Serial
     name = Varchar(length=80, unique=True)
     timezone = Varchar(length=64, default="UTC")
     is_default = Boolean(default=False)
 
 
 class BusinessHours(Table, tablename="business_hours"):
+    id: Serial
     calendar = ForeignKey(references=BusinessCalendar, on_delete=OnDelete.cascade, index=True)
     weekday = Integer()  # 0 = Monday
     start_minute = Integer()
@@ -168,6 +182,7 @@ class BusinessHours(Table, tablename="business_hours"):
 class SlaPolicy(Table, tablename="sla_policy"):
     """Targets for tickets of one priority (and optionally one category), in business minutes."""
 
+    id: Serial
     name = Varchar(length=80)
     priority = Varchar(length=16)
     category = ForeignKey(references=Category, null=True, on_delete=OnDelete.cascade)

@@ -3,6 +3,10 @@ agent settings (availability, open-ticket cap, limited to their teams)."""
 
 from __future__ import annotations
 
+from typing import Any
+
+from piccolo.custom_types import Combinable
+
 from portal.accounts.rules import Actor
 from portal.accounts.tables import Team, TeamMember, User
 from portal.clock import utcnow
@@ -11,6 +15,7 @@ from portal.errors import Forbidden, Invalid, NotFound
 from portal.ids import parse_id, parse_int
 from portal.tickets import rules
 from portal.tickets.history import record_event
+from portal.tickets.rows import Row, first_id
 from portal.tickets.tables import Category, Ticket
 
 CAP_MAX = 10_000
@@ -21,7 +26,7 @@ def _admin(actor: Actor) -> None:
         raise Forbidden("Only administrators change teams.")
 
 
-async def overview() -> dict:
+async def overview() -> dict[str, Any]:
     """Teams with members, agents with their settings and teams, categories with routing: 3 queries."""
     teams = await fetch("SELECT id, name, round_robin, last_assigned FROM team ORDER BY name")
     agents = await fetch(
@@ -57,7 +62,7 @@ async def create_team(actor: Actor, name: str) -> int:
         if await Team.exists().where(Team.name == name):
             raise Invalid(errors={"name": "A team with this name exists already."})
         rows = await Team.insert(Team(name=name, created_at=utcnow())).run()
-    return rows[0]["id"]
+    return first_id(rows)
 
 
 async def update_team(actor: Actor, team_id: int, name: str, round_robin: bool) -> None:
@@ -119,14 +124,14 @@ async def save_category(actor: Actor, category_id: int | None, name: str, team: 
     if errors:
         raise Invalid(errors=errors)
     async with write_transaction():
-        clash = Category.name == name
+        clash: Combinable = Category.name == name
         if category_id is not None:
             clash &= Category.id != category_id
         if await Category.exists().where(clash):
             raise Invalid(errors={"name": "A category with this name exists already."})
         if category_id is None:
             rows = await Category.insert(Category(name=name, team=team_id, is_active=active)).run()
-            return rows[0]["id"]
+            return first_id(rows)
         rows = (
             await Category.update({Category.name: name, Category.team: team_id, Category.is_active: active})
             .where(Category.id == category_id)
@@ -169,7 +174,7 @@ async def is_available(actor: Actor) -> bool:
 # --- round-robin -----------------------------------------------------------------------------------------
 
 
-async def assign_by_rotation(ticket: dict) -> int | None:
+async def assign_by_rotation(ticket: Row) -> int | None:
     """Give an unassigned ticket of a round-robin team to the next available member below their cap;
     the reason goes into the history. Runs inside the caller's write transaction."""
     if ticket.get("assignee") or not ticket.get("team"):
@@ -201,4 +206,5 @@ async def assign_by_rotation(ticket: dict) -> int | None:
     await record_event(
         ticket["id"], None, "assignee", "—", chosen["name"], f"round-robin in {team['name']}: next available agent{cap}"
     )
-    return chosen["id"]
+    chosen_id: int = chosen["id"]
+    return chosen_id

@@ -19,7 +19,7 @@ from typing import Any
 from portal.accounts.rules import Actor, email_problem, name_problem, normalize_email
 from portal.accounts.services import verified_account_with
 from portal.clock import utcnow
-from portal.db import fetch, is_sqlite, write_transaction
+from portal.db import fetch, is_sqlite, required_row, write_transaction
 from portal.errors import Invalid, NotFound, Throttled
 from portal.ids import MAX_NUMBER, parse_int
 from portal.jobs import queue
@@ -30,10 +30,9 @@ from portal.tickets.access import NOT_FOUND, SYSTEM, TicketAccess, for_guest
 from portal.tickets.history import record_event
 from portal.tickets.messages import Upload, add_message, store_uploads, system_note
 from portal.tickets.reads import tags
-from portal.tickets.rows import aware_row
+from portal.tickets.rows import Row, aware_row, first_id
 from portal.tickets.tables import Category, Tag, Ticket, TicketTag
 
-Row = dict[str, Any]
 Channel = rules.Channel
 EDITABLE = ("status", "priority", "category", "team", "assignee")
 CLOSED_FOR_REPLIES = "This ticket is closed. Please open a new ticket and mention #{number}."
@@ -165,9 +164,9 @@ async def open_ticket(
                 customer_seen_at=now,
             )
         ).run()
-        ticket_id = rows[0]["id"]
+        ticket_id = first_id(rows)
         await Ticket.update({Ticket.number: ticket_id}).where(Ticket.id == ticket_id).run()
-        ticket = await Ticket.select().where(Ticket.id == ticket_id).first()
+        ticket = required_row(await Ticket.select().where(Ticket.id == ticket_id).first())
         await add_message(
             ticket,
             author_id=actor.id if actor else None,
@@ -181,7 +180,7 @@ async def open_ticket(
         await search.index_ticket(ticket_id)
         await teams.assign_by_rotation(ticket)
         await sla.refresh(ticket_id)
-        ticket = await Ticket.select().where(Ticket.id == ticket_id).first()
+        ticket = required_row(await Ticket.select().where(Ticket.id == ticket_id).first())
         link = await guest_links.link_for_mail(ticket)
         await queue_mail(email, "ticket_received", {"name": name, "ticket": ticket, "link": link, "body": form.body})
         changes.announce(ticket, "new")
@@ -211,7 +210,9 @@ async def _prove_address(ticket_id: int, now: datetime) -> None:
             .where((Ticket.id == ticket_id) & Ticket.requester_email_proven_at.is_null())
             .run()
         )
-        row = await Ticket.select(Ticket.requester, Ticket.requester_email).where(Ticket.id == ticket_id).first()
+        row = required_row(
+            await Ticket.select(Ticket.requester, Ticket.requester_email).where(Ticket.id == ticket_id).first()
+        )
         if row["requester"] is None and (owner := await verified_account_with(row["requester_email"])):
             await (
                 Ticket.update({Ticket.requester: owner})
@@ -551,8 +552,8 @@ async def set_tags(
             await changes.record(
                 ticket,
                 "tags",
-                ", ".join(removed) and "−" + ", −".join(removed),
-                added and "+" + ", +".join(added),
+                "−" + ", −".join(removed) if removed else "",
+                "+" + ", +".join(added) if added else "",
             )
             changes.announce(ticket, "changed")
     return added, removed

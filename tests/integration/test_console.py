@@ -279,6 +279,12 @@ async def test_tags_filter_and_bulk(desk, make_browser):
     ben = await agent(make_browser, "ben@example.org")
     await ben.post(f"/back/tickets/{a['number']}/tags", {"tags": "VIP, Billing Issue"})
     assert await reads.tags(a) == ["billing-issue", "vip"]
+    await ben.post(f"/back/tickets/{a['number']}/tags", {"tags": "VIP"})
+    assert await reads.tags(a) == ["vip"]
+    history = await fetch(
+        "SELECT old_value, new_value FROM ticket_event WHERE ticket = {} AND field = 'tags' ORDER BY id", a["id"]
+    )
+    assert [(e["old_value"], e["new_value"]) for e in history] == [("", "+vip, +billing-issue"), ("−billing-issue", "")]
     tagged = await ben.get("/back/tickets?view=open&tag=vip")
     assert numbers_in(tagged.text) == [a["number"]]
     bulk = await ben.post(
