@@ -62,15 +62,20 @@ class TicketAccess:
         """Live events go to staff consoles only, filtered like the queues."""
         return self.staff and event.get("type") == "ticket" and self.sees_team(event.get("team"))
 
+    def team_limit(self) -> tuple[int, ...] | None:
+        """For staff: the only teams whose tickets are visible (sorted), or None when every ticket
+        is. Queues that run one index-ordered query per team start from this."""
+        return tuple(sorted(self.teams)) if self.limited else None
+
     def sql(self, alias: str = "t") -> tuple[str, tuple[Any, ...]]:
         """The condition on ``alias`` (the ticket table) for the rows this actor sees; "" when every
         ticket is visible. Values are bound: each ``{}`` mark takes the next item of the tuple."""
         if self.staff:
-            if not self.limited:
+            teams = self.team_limit()
+            if teams is None:
                 return "", ()
-            if not self.teams:
+            if not teams:
                 return "1 = 0", ()
-            teams = tuple(sorted(self.teams))
             return f"{alias}.team IN ({', '.join('{}' for _ in teams)})", teams
         if self.ticket_id is not None:
             return f"{alias}.id = {{}}", (self.ticket_id,)

@@ -5,7 +5,7 @@ The channel backend follows the deployment: memory inside one process; Redis pub
 app processes (or hosts) see each other's events.
 
 Services call ``announce`` after their transaction committed. Each SSE stream filters what its
-agent may see (``Scope``), so a limited agent never learns about other teams' tickets.
+agent may see (``TicketAccess.sees_event``), so a limited agent never learns about other teams' tickets.
 """
 
 from __future__ import annotations

@@ -288,10 +288,9 @@ def view_conditions(
 def _allowed_teams(filters: Filters, access: TicketAccess, view: str) -> tuple[int, ...] | None:
     """The teams the rows must belong to (None: any team, or none), from the view, the team filter
     and the agent's limitation together."""
-    allowed: set[int] | None = None
+    limit = access.team_limit()
+    allowed: set[int] | None = None if limit is None else set(limit)
     if view == "team":
-        allowed = set(access.teams)
-    if access.limited:
         allowed = set(access.teams) if allowed is None else allowed & access.teams
     if filters.team:
         allowed = {filters.team} if allowed is None else allowed & {filters.team}
@@ -398,7 +397,8 @@ async def view_counts(access: TicketAccess) -> dict[str, int]:
     unsolved = rules.status_in_sql("status", rules.UNSOLVED)
     teams = sorted(access.teams)
     in_teams = f"team IN ({', '.join('{}' for _ in teams)})" if teams else "1 = 0"
-    where = f" WHERE {in_teams}" if access.limited else ""
+    visible, visible_args = access.sql("queue_tally")
+    where = f" WHERE {visible}" if visible else ""
     row = (
         await fetch(
             f"SELECT COALESCE(SUM(CASE WHEN {unsolved} AND assignee = 0 THEN n END), 0) AS unassigned, "
@@ -409,7 +409,7 @@ async def view_counts(access: TicketAccess) -> dict[str, int]:
             f"AS pending FROM queue_tally{where}",
             agent(access).id,
             *teams,
-            *(teams if access.limited else []),
+            *visible_args,
         )
     )[0]
     counts = {key: int(row[key]) for key in ("unassigned", "mine", "team", "open", "pending")}
