@@ -24,7 +24,7 @@ from portal.booking.back_controllers import HolidaysController, SchedulesControl
 from portal.booking.calendar import drop_feed
 from portal.booking.calendar_controllers import CalendarController, StaffFeedAdminController, staff_feed
 from portal.booking.controllers import BookingController, ManageByLinkController, MyAppointmentsController
-from portal.booking.services import claim_guest_appointments
+from portal.booking.services import claim_guest_appointments, objection_to_deactivating
 from portal.job_handlers import register_jobs
 from portal.jobs.worker import Worker
 from portal.settings import Settings, get_settings, use_settings
@@ -67,6 +67,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     accounts.on_staff_access_ended(drop_feed)  # a former staff member's calendar feed stops at once
     accounts.on_address_proven(claim_guest_tickets)  # proven guest tickets and bookings join the account
     accounts.on_address_proven(claim_guest_appointments)
+    accounts.before_deactivation(objection_to_deactivating)  # not while customers expect them
     register_jobs()  # every process that runs jobs (in-process worker, tests) knows every kind
     worker_holder: dict = {}
 

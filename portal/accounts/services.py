@@ -446,6 +446,24 @@ _STAFF_ACCESS_ENDED: list[AccountHook] = []  # demoted to customer or deactivate
 _ADDRESS_PROVEN: list[AccountHook] = []  # the owner proved the address (guest tickets and bookings join)
 
 
+# Before an account is deactivated, each check may object (a sentence shown to the admin): booking
+# refuses while the staff member still has upcoming appointments. Checks get the id and name.
+DeactivationCheck = Callable[[int, str], Awaitable[str | None]]
+_DEACTIVATION_CHECKS: list[DeactivationCheck] = []
+
+
+def before_deactivation(check: DeactivationCheck) -> None:
+    if check not in _DEACTIVATION_CHECKS:
+        _DEACTIVATION_CHECKS.append(check)
+
+
+async def _objection_to_deactivating(user_id: int, name: str) -> str | None:
+    for check in _DEACTIVATION_CHECKS:
+        if objection := await check(user_id, name):
+            return objection
+    return None
+
+
 def on_staff_access_ended(hook: AccountHook) -> None:
     _register(_STAFF_ACCESS_ENDED, hook)
 
@@ -488,11 +506,8 @@ async def set_active(actor: Actor, user_id: int, active: bool, ip: str = "") -> 
         row = await _managed_user(actor, user_id)
         if row["is_active"] == active:
             return
-        if not active and (upcoming := await _upcoming_appointments(user_id)):
-            raise Invalid(
-                f"{row['name']} has {upcoming} upcoming appointment{'s' if upcoming != 1 else ''}: "
-                "move or cancel them from the calendar first, so no customer is left waiting."
-            )
+        if not active and (objection := await _objection_to_deactivating(user_id, row["name"])):
+            raise Invalid(objection)
         await (
             User.update({User.is_active: active, User.session_version: User.session_version + 1})
             .where(User.id == user_id)
@@ -501,14 +516,6 @@ async def set_active(actor: Actor, user_id: int, active: bool, ip: str = "") -> 
         if not active:
             await _run_hooks(_STAFF_ACCESS_ENDED, user_id, row["email"])
         await audit(actor.id, "user.activated" if active else "user.deactivated", row["email"], ip=ip)
-
-
-async def _upcoming_appointments(staff_id: int) -> int:
-    from portal.booking.tables import Appointment  # booking builds on accounts, not the other way round
-
-    return await Appointment.count().where(
-        (Appointment.staff == staff_id) & (Appointment.status == "booked") & (Appointment.end_at > utcnow())
-    )
 
 
 # --- used by the CLI and the demo ---------------------------------------------------------------

@@ -35,6 +35,8 @@ from datetime import date, datetime, timedelta, tzinfo
 
 from portal.accounts.rules import Actor
 from portal.backoffice import charts, read_model, rollup
+from portal.booking import availability as engine
+from portal.booking.services import time_from_minutes
 from portal.clock import WINDOW_MESSAGE, instant, local_midnight, local_today, read_day, sql_day, zone_info
 from portal.db import read_together
 from portal.errors import Forbidden
@@ -756,9 +758,6 @@ class _Booked:
 async def _available_minutes(staff_rows: list[dict], first: date, last: date, lo: datetime, hi: datetime) -> dict:
     """Working minutes of each staff member inside [lo, hi): weekly hours, date overrides and
     holidays (the booking engine's own rules), minus time off."""
-    from portal.booking import availability as engine
-    from portal.booking.services import time_from_minutes
-
     ids = [s["id"] for s in staff_rows]
     if not ids:
         return {}

@@ -674,6 +674,20 @@ def _hours(minutes: int) -> str:
     return f"{minutes // 60} hours" if minutes >= 120 else f"{minutes} minutes"
 
 
+async def objection_to_deactivating(staff_id: int, name: str) -> str | None:
+    """Registered with accounts (``before_deactivation``): a staff member with upcoming appointments
+    stays active until those are moved or cancelled, so no customer is left waiting."""
+    upcoming = await Appointment.count().where(
+        (Appointment.staff == staff_id) & (Appointment.status == "booked") & (Appointment.end_at > utcnow())
+    )
+    if not upcoming:
+        return None
+    return (
+        f"{name} has {upcoming} upcoming appointment{'s' if upcoming != 1 else ''}: "
+        "move or cancel them from the calendar first, so no customer is left waiting."
+    )
+
+
 async def appointments_of_contact(actor: Actor, email: str, limit: int = 5) -> list[dict]:
     """A customer's appointments by email, upcoming first then the latest past ones, for the help
     desk's customer sidebar (staff only); ``openable`` says whether ``actor`` may open each. One query."""

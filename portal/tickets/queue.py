@@ -15,7 +15,7 @@ from urllib.parse import parse_qsl, urlencode
 
 from portal.accounts.rules import Actor
 from portal.clock import WINDOW_MESSAGE, local_midnight, read_day, read_instant, utcnow
-from portal.db import fetch
+from portal.db import fetch, write_transaction
 from portal.errors import NotFound
 from portal.ids import MAX_NUMBER, parse_id, parse_int
 from portal.tickets import rules, search
@@ -438,8 +438,6 @@ async def view_counts(access: TicketAccess) -> dict[str, int]:
 
 async def rebuild_tallies() -> None:
     """Recount ``queue_tally`` from the tickets (after a bulk import, or to repair drift)."""
-    from portal.db import write_transaction
-
     async with write_transaction():
         await fetch("DELETE FROM queue_tally")
         await fetch(

@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from portal.clock import sql_day, utcnow
-from portal.db import fetch
+from portal.db import fetch, write_transaction
 from portal.jobs import queue
 from portal.mail.services import queue_mail
 from portal.settings import get_settings
@@ -262,8 +262,6 @@ LABELS = {"first_response": "first response", "resolution": "resolution"}
 
 
 async def warn(payload: dict[str, Any]) -> None:
-    from portal.db import write_transaction
-
     async with write_transaction():
         ticket = await _still_due(payload)
         if ticket is None:
@@ -282,8 +280,6 @@ async def warn(payload: dict[str, Any]) -> None:
 
 
 async def breach(payload: dict[str, Any]) -> None:
-    from portal.db import write_transaction
-
     async with write_transaction():
         ticket = await _still_due(payload)
         if ticket is None:

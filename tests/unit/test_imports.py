@@ -215,3 +215,16 @@ def test_every_job_kind_the_code_enqueues_or_schedules_has_a_registered_handler(
     registered = {kind for kind, _function, _on_give_up in JOBS}
     assert len(enqueued) >= 6
     assert enqueued | {schedule.kind for schedule in SCHEDULES} <= registered
+
+
+def test_accounts_know_no_domain_they_sit_below():
+    """Domains react to account events through hooks the app factory wires (``on_address_proven``,
+    ``before_deactivation``…); accounts imports none of them, not even inside a function."""
+    above = ("portal.booking", "portal.tickets", "portal.backoffice")
+    graph = import_graph(sources())
+    found = {
+        module: sorted(t for t in targets if t.startswith(above))
+        for module, targets in graph.items()
+        if module.startswith("portal.accounts")
+    }
+    assert {m: t for m, t in found.items() if t} == {}
