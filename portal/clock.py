@@ -169,9 +169,8 @@ def instant(value: Any) -> datetime | None:
     an aware datetime (None stays None)."""
     if value is None:
         return None
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value)
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
+    moment: datetime = datetime.fromisoformat(value) if isinstance(value, str) else value
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def sql_day(value: Any) -> date | None:

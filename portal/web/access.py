@@ -8,13 +8,13 @@ fails the access-policy test. A route whose credential is a secret in the URL na
 
 from __future__ import annotations
 
-from litestar.connection import ASGIConnection
 from litestar.exceptions import PermissionDeniedException
 from litestar.handlers.base import BaseRouteHandler
 
 from portal.accounts.rules import ROLE_RANK
 from portal.errors import NotFound
 from portal.ids import in_range
+from portal.web.connection import PortalConnection
 
 PUBLIC = "public"
 CUSTOMER = "customer"  # any signed-in person (staff included)
@@ -164,7 +164,7 @@ def required_level(path_template: str) -> str | None:
     return POLICY.get(path_template)
 
 
-def enforce_access_policy(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+def enforce_access_policy(connection: PortalConnection, _: BaseRouteHandler) -> None:
     level = required_level(connection.scope.get("path_template", ""))
     if level is None:
         raise PermissionDeniedException("This page is not open to anyone yet.")
@@ -175,7 +175,7 @@ def enforce_access_policy(connection: ASGIConnection, _: BaseRouteHandler) -> No
             raise NotFound("We could not find that.")
 
 
-def _check_role(connection: ASGIConnection, level: str) -> None:
+def _check_role(connection: PortalConnection, level: str) -> None:
     actor = connection.scope.get("user")
     if actor is None:
         path = connection.scope.get("path", "/")
