@@ -6,6 +6,7 @@ from piccolo.columns import (
     ForeignKey,
     Integer,
     OnDelete,
+    Serial,
     Timestamptz,
     Varchar,
 )
@@ -15,6 +16,7 @@ from piccolo.table import Table
 class User(Table, tablename="portal_user"):
     """``user`` is a reserved word in PostgreSQL, hence the table name."""
 
+    id: Serial  # the primary key Piccolo adds (an annotation only: declared for the type checker)
     email = Varchar(length=254, unique=True)  # stored lower-cased by the service layer
     name = Varchar(length=120)
     password_hash = Varchar(length=255, default="")  # "" = no password yet (invited)
@@ -33,6 +35,7 @@ class User(Table, tablename="portal_user"):
 
 
 class Team(Table, tablename="team"):
+    id: Serial
     name = Varchar(length=80, unique=True)
     created_at = Timestamptz()
     round_robin = Boolean(default=False)  # assign new tickets to the next available member
@@ -40,11 +43,13 @@ class Team(Table, tablename="team"):
 
 
 class TeamMember(Table, tablename="team_member"):
+    id: Serial
     team = ForeignKey(references=Team, on_delete=OnDelete.cascade, index=True)
     user = ForeignKey(references=User, on_delete=OnDelete.cascade, index=True)
 
 
 class AuditEvent(Table, tablename="audit_event"):
+    id: Serial
     actor = ForeignKey(references=User, null=True, on_delete=OnDelete.set_null)
     action = Varchar(length=64)
     subject = Varchar(length=128, default="")
@@ -56,6 +61,7 @@ class AuditEvent(Table, tablename="audit_event"):
 class AuthToken(Table, tablename="auth_token"):
     """A link token (verify, reset, invite): only its SHA-256 is stored, used once, expiring."""
 
+    id: Serial
     user = ForeignKey(references=User, on_delete=OnDelete.cascade, index=True)
     purpose = Varchar(length=16)
     token_hash = Varchar(length=64, unique=True)

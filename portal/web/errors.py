@@ -8,6 +8,7 @@ from urllib.parse import quote
 
 from litestar.exceptions import HTTPException
 from litestar.response import Redirect, Response, Template
+from litestar.types import ExceptionHandlersMap
 
 from portal.errors import DomainError
 from portal.web.access import LoginRequired
@@ -99,7 +100,7 @@ def server_error_handler(request: PortalRequest, exc: Exception) -> Response[Any
     return render_error(request, 500)
 
 
-EXCEPTION_HANDLERS = {
+EXCEPTION_HANDLERS: ExceptionHandlersMap = {
     LoginRequired: login_required_handler,
     DomainError: domain_error_handler,
     HTTPException: http_error_handler,
