@@ -53,7 +53,9 @@ class UsersController(Controller):
     @post("/invite", name="back:users_invite")
     async def invite(self, request: Request, data: Annotated[forms.InviteForm, FORM]) -> Response:
         try:
-            await services.invite_user(signed_in_actor(request), data.email, data.name, data.role, ip=client_ip(request))
+            await services.invite_user(
+                signed_in_actor(request), data.email, data.name, data.role, ip=client_ip(request)
+            )
         except DomainError as error:
             context = {**await self._context(request), "invite": data}
             return form_error(request, "backoffice/users.html", "backoffice/_invite_form.html", context, error)

@@ -280,7 +280,13 @@ class SchedulesController(Controller):
 
 
 async def _holidays_context(request: Request, **extra) -> dict:
-    return {"holidays": await schedules.holidays(signed_in_actor(request)), "errors": {}, "day": "", "name": "", **extra}
+    return {
+        "holidays": await schedules.holidays(signed_in_actor(request)),
+        "errors": {},
+        "day": "",
+        "name": "",
+        **extra,
+    }
 
 
 class HolidaysController(Controller):
