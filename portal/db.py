@@ -264,6 +264,14 @@ def ilike(column, pattern: str):
     return column.like(pattern) if is_sqlite() else column.ilike(pattern)
 
 
+def required_row(row: dict[str, Any] | None) -> dict[str, Any]:
+    """A row the caller knows is there (read by the key of a row just read or written, or one a
+    foreign key keeps alive): ``.first()`` types every answer as optional, this says it is not."""
+    if row is None:
+        raise LookupError("a row that must exist is missing")
+    return row
+
+
 async def fetch(sql: str, *args: Any) -> list[dict]:
     """Raw SQL with ``{}`` placeholders (Piccolo's portable style); one statement per call."""
     from portal.accounts.tables import User  # any table bound to the current engine
