@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from functools import lru_cache
-from typing import Any
+from typing import Any, overload
 from zoneinfo import ZoneInfo, available_timezones
 
 from portal.errors import Invalid
@@ -162,6 +162,14 @@ def local_today(zone: str | tzinfo, now: datetime | None = None) -> date:
 
 
 # --- values read by raw SQL -----------------------------------------------------------------------
+
+
+@overload
+def instant(value: str | datetime) -> datetime: ...
+@overload
+def instant(value: None) -> None: ...
+@overload
+def instant(value: Any) -> datetime | None: ...
 
 
 def instant(value: Any) -> datetime | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import calendar as calendar_module
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Annotated, Any
@@ -10,6 +11,7 @@ from typing import Annotated, Any
 from litestar import Controller, Request, get, post
 from litestar.enums import RequestEncodingType
 from litestar.params import Body, FromPath, FromQuery
+from litestar.plugins.htmx import HTMXDetails
 from litestar.response import Response, Template
 
 from portal.booking import services
@@ -54,8 +56,10 @@ def _day(value: str) -> date | None:
 
 def _wants_times_only(request: Request) -> bool:
     """A click on a day swaps only the times: compute that day, not the whole month."""
-    htmx = getattr(request, "htmx", None)
-    return bool(htmx) and htmx.target == "times-slot" and not htmx.boosted
+    htmx: HTMXDetails | None = getattr(request, "htmx", None)
+    if not htmx:
+        return False
+    return htmx.target == "times-slot" and not htmx.boosted
 
 
 async def _times_context(request: Request, service: dict, staff: str, day: str, tz: str, action: str) -> dict:
@@ -123,7 +127,7 @@ class MoveForm:
     start: str = ""
 
 
-def _answers(form: dict, service: dict) -> dict[str, str]:
+def _answers(form: Mapping[str, Any], service: dict[str, Any]) -> dict[str, str]:
     return {f"q_{q['id']}": str(form.get(f"q_{q['id']}", ""))[:2000] for q in service["questions"]}
 
 
