@@ -7,6 +7,7 @@ import getpass
 import os
 import sys
 from collections.abc import Awaitable, Callable
+from typing import TypeVar
 
 import click
 from rich.console import Console
@@ -17,12 +18,16 @@ from portal import db
 from portal.settings import VARIABLES, Settings, get_settings, serve_base_url, use_settings
 
 console = Console()
+T = TypeVar("T")
+
+# A demo person: (role, email, name, team or None).
+DemoPerson = tuple[str, str, str, str | None]
 
 
-def _run(main: Callable[[], Awaitable]) -> object:
+def _run(main: Callable[[], Awaitable[T]]) -> T:
     """Run ``main`` with the configured engine open (pool on PostgreSQL)."""
 
-    async def wrapper():
+    async def wrapper() -> T:
         settings = get_settings()
         engine = db.make_engine(settings.database_url)
         db.use_engine(engine)
@@ -41,7 +46,7 @@ def main() -> None:
 def migrate() -> None:
     """Apply pending database migrations."""
 
-    async def go():
+    async def go() -> list[str]:
         applied = await db.migrate(verbose=False)
         return applied
 
@@ -105,7 +110,7 @@ def proxy_options(settings: Settings) -> dict:
 
 
 DEMO_PASSWORD = "demo-pass-2026"
-DEMO_STAFF = [
+DEMO_STAFF: list[DemoPerson] = [
     ("admin", "admin@example.org", "Ada Admin", None),
     ("agent", "agent1@example.org", "Ben Agent", "Support"),
     ("agent", "agent2@example.org", "Chloe Agent", "Support"),
@@ -130,9 +135,9 @@ def demo() -> None:
     """Create demo data (idempotent): an admin, three agents in two teams, ten customers, tickets, services and appointments."""
     from portal.accounts import services
 
-    async def go():
+    async def go() -> tuple[list[DemoPerson], int]:
         await db.migrate(verbose=False)
-        people = [
+        people: list[DemoPerson] = [
             *DEMO_STAFF,
             *[("customer", f"customer{i + 1}@example.org", name, None) for i, name in enumerate(DEMO_CUSTOMER_NAMES)],
         ]
@@ -214,7 +219,7 @@ def worker(poll: float) -> None:
 
     register_jobs()
 
-    async def go():
+    async def go() -> None:
         w = Worker(poll_seconds=poll)
         console.print(f"Worker {w.worker_id} started; Ctrl+C stops it.")
         await w.run()
@@ -232,7 +237,7 @@ def recount() -> None:
     from portal.backoffice import rollup
     from portal.tickets import queue as queues
 
-    async def go():
+    async def go() -> None:
         await queues.rebuild_tallies()
         await rollup.rebuild()
 

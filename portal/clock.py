@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from functools import lru_cache
-from typing import Any
+from typing import Any, overload
 from zoneinfo import ZoneInfo, available_timezones
 
 from portal.errors import Invalid
@@ -164,14 +164,21 @@ def local_today(zone: str | tzinfo, now: datetime | None = None) -> date:
 # --- values read by raw SQL -----------------------------------------------------------------------
 
 
+@overload
+def instant(value: str | datetime) -> datetime: ...
+@overload
+def instant(value: None) -> None: ...
+@overload
+def instant(value: Any) -> datetime | None: ...
+
+
 def instant(value: Any) -> datetime | None:
     """A timestamp column read by raw SQL, as an aware UTC datetime: SQLite gives text, PostgreSQL
     an aware datetime (None stays None)."""
     if value is None:
         return None
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value)
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
+    moment: datetime = datetime.fromisoformat(value) if isinstance(value, str) else value
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def sql_day(value: Any) -> date | None:

@@ -25,12 +25,16 @@ from __future__ import annotations
 import functools
 import html
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from typing import Any
 from urllib.parse import unquote
 
 import nh3
 from markdown_it import MarkdownIt
 from markdown_it.common.utils import escapeHtml
+from markdown_it.renderer import RendererHTML
+from markdown_it.token import Token
+from markdown_it.utils import EnvType, OptionsDict
 
 __all__ = [
     "ALLOWED_TAGS",
@@ -116,7 +120,7 @@ def _href_allowed(url: str, prefixes: tuple[str, ...]) -> bool:
     return scheme is not None and scheme.group(1).lower() in URL_SCHEMES
 
 
-def _render_image(self, tokens, idx, options, env) -> str:
+def _render_image(self: RendererHTML, tokens: Sequence[Token], idx: int, options: OptionsDict, env: EnvType) -> str:
     """markdown-it image rule: an <img> only for our own attachment URLs, else the alt text."""
     token = tokens[idx]
     alt = self.renderInlineAsText(token.children or [], options, env)
@@ -158,7 +162,7 @@ def _cleaner(prefixes: tuple[str, ...]) -> Callable[[str], str]:
             return value if value.isascii() and value.isdecimal() and len(value) <= 9 else None
         return value
 
-    options = dict(
+    options: dict[str, Any] = dict(
         tags=set(ALLOWED_TAGS),
         clean_content_tags={"script", "style"},
         attributes={tag: set(attrs) for tag, attrs in ALLOWED_ATTRIBUTES.items()},

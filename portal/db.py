@@ -13,16 +13,25 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import io
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from contextlib import AbstractAsyncContextManager
 from pathlib import Path
-from typing import Any, TypeAlias
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, TypeAlias, cast
 from urllib.parse import urlsplit
 
 import aiosqlite
+from piccolo.columns import Column
+from piccolo.columns.combination import Where
 from piccolo.engine.base import Engine
 from piccolo.engine.postgres import PostgresEngine, PostgresTransaction
 from piccolo.engine.sqlite import SQLiteEngine, SQLiteTransaction, TransactionType, dict_factory
+from piccolo.querystring import QueryString
+from piccolo.table import Table
+
+if TYPE_CHECKING:
+    from piccolo.apps.migrations.auto.migration_manager import MigrationManager
+    from piccolo.apps.migrations.tables import Migration
 
 SQLITE_BUSY_TIMEOUT_SECONDS = 30
 
@@ -32,7 +41,7 @@ _query_counters: contextvars.ContextVar[tuple[list[int], ...]] = contextvars.Con
 
 
 @contextlib.contextmanager
-def count_queries():
+def count_queries() -> Iterator[list[int]]:
     """Count the SQL statements run inside the block (tests, the Server-Timing header)."""
     counter = [0]
     reset = _query_counters.set((*_query_counters.get(), counter))
@@ -48,28 +57,35 @@ def _counted() -> None:
 
 
 class SafeSQLiteTransaction(SQLiteTransaction):
+    engine: PortalSQLiteEngine  # only PortalSQLiteEngine.transaction() makes these
+
     async def __aenter__(self) -> SQLiteTransaction:
         if self._parent is not None:
             return self._parent
-        self.connection = await self.get_connection()
+        self.connection = await self.get_connection()  # type: ignore[no-untyped-call]  # unannotated in Piccolo
         try:
-            await self.begin()
+            await self.begin()  # type: ignore[no-untyped-call]  # unannotated in Piccolo
         except BaseException:
             await self.connection.close()
             raise
         self.context = self.engine.current_transaction.set(self)
         return self
 
-    async def __aexit__(self, exception_type, exception, traceback) -> bool:
+    async def __aexit__(
+        self,
+        exception_type: type[BaseException] | None,
+        exception: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> bool:
         if self._parent:
             return exception is None
         clean = False
         try:
             if exception:
                 if not self._rolled_back:
-                    await self.rollback()
+                    await self.rollback()  # type: ignore[no-untyped-call]  # unannotated in Piccolo
             elif not self._committed and not self._rolled_back:
-                await self.commit()
+                await self.commit()  # type: ignore[no-untyped-call]  # unannotated in Piccolo
             clean = True
         finally:
             await self.engine.release(self.connection, reusable=clean)
@@ -81,10 +97,10 @@ class SafePostgresTransaction(PostgresTransaction):
     async def __aenter__(self) -> PostgresTransaction:
         if self._parent is not None:
             return self._parent
-        self.connection = await self.get_connection()
+        self.connection = await self.get_connection()  # type: ignore[no-untyped-call]  # unannotated in Piccolo
         self.transaction = self.connection.transaction()
         try:
-            await self.begin()
+            await self.begin()  # type: ignore[no-untyped-call]  # unannotated in Piccolo
         except BaseException:
             await self._give_back()
             raise
@@ -97,15 +113,20 @@ class SafePostgresTransaction(PostgresTransaction):
         else:
             await self.connection.close()
 
-    async def __aexit__(self, exception_type, exception, traceback) -> bool:
+    async def __aexit__(
+        self,
+        exception_type: type[BaseException] | None,
+        exception: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> bool:
         if self._parent:
             return exception is None
         try:
             if exception:
                 if not self._rolled_back:
-                    await self.rollback()
+                    await self.rollback()  # type: ignore[no-untyped-call]  # unannotated in Piccolo
             elif not self._committed and not self._rolled_back:
-                await self.commit()
+                await self.commit()  # type: ignore[no-untyped-call]  # unannotated in Piccolo
         finally:
             await self._give_back()
             self.engine.current_transaction.reset(self.context)
@@ -120,7 +141,7 @@ class PortalSQLiteEngine(SQLiteEngine):
 
     POOL_SIZE = 8
 
-    def __init__(self, *args, **kwargs) -> None:
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._idle: list[aiosqlite.Connection] = []
 
@@ -133,7 +154,7 @@ class PortalSQLiteEngine(SQLiteEngine):
         if self._idle:
             return self._idle.pop()
         connection = await aiosqlite.connect(**self.connection_kwargs)
-        connection.row_factory = dict_factory
+        connection.row_factory = dict_factory  # type: ignore[assignment]  # typed as a class; sqlite3 takes any callable
         await connection.execute("PRAGMA foreign_keys = 1")
         return connection
 
@@ -148,11 +169,17 @@ class PortalSQLiteEngine(SQLiteEngine):
         for connection in idle:
             await connection.close()
 
-    async def run_querystring(self, querystring, in_pool: bool = False):
+    async def run_querystring(self, querystring: QueryString, in_pool: bool = False) -> Any:
         _counted()
         return await super().run_querystring(querystring, in_pool)
 
-    async def _run_in_new_connection(self, query: str, args=None, query_type: str = "generic", table=None):
+    async def _run_in_new_connection(
+        self,
+        query: str,
+        args: list[Any] | None = None,
+        query_type: str = "generic",
+        table: type[Table] | None = None,
+    ) -> Any:
         connection = await self.get_connection()
         clean = False
         try:
@@ -166,7 +193,7 @@ class PortalSQLiteEngine(SQLiteEngine):
 
 
 class PortalPostgresEngine(PostgresEngine):
-    async def run_querystring(self, querystring, in_pool: bool = True):
+    async def run_querystring(self, querystring: QueryString, in_pool: bool = True) -> Any:
         _counted()
         return await super().run_querystring(querystring, in_pool)
 
@@ -179,7 +206,7 @@ def sqlite_path(database_url: str) -> Path:
     return Path(database_url.removeprefix("sqlite:///"))
 
 
-def make_engine(database_url: str) -> Engine:
+def make_engine(database_url: str) -> Engine[Any]:
     scheme = urlsplit(database_url).scheme
     if scheme == "sqlite":
         path = sqlite_path(database_url)
@@ -193,10 +220,10 @@ def make_engine(database_url: str) -> Engine:
 # The engine ``use_engine`` chose. Piccolo's configuration module (``PICCOLO_CONF``, that is
 # ``portal.piccolo_conf``) builds its ``DB`` with ``make_engine``; this module reaches it through
 # Piccolo's own finder rather than importing it, so the two do not import each other.
-_engine: Engine | None = None
+_engine: Engine[Any] | None = None
 
 
-def current_engine() -> Engine:
+def current_engine() -> Engine[Any]:
     """The engine every query of the app runs on: the one ``use_engine`` set, else Piccolo's ``DB``."""
     if _engine is not None:
         return _engine
@@ -208,11 +235,11 @@ def current_engine() -> Engine:
     return engine
 
 
-def is_sqlite(engine: Engine | None = None) -> bool:
+def is_sqlite(engine: Engine[Any] | None = None) -> bool:
     return (engine or current_engine()).engine_type == "sqlite"
 
 
-def use_engine(engine: Engine) -> None:
+def use_engine(engine: Engine[Any]) -> None:
     """Point Piccolo's config and every table of the app (tables cache their engine) at ``engine``."""
     from piccolo.apps.migrations.tables import Migration
     from piccolo.conf.apps import Finder
@@ -224,7 +251,8 @@ def use_engine(engine: Engine) -> None:
     conf = Finder().get_piccolo_conf_module()
     if conf is not None:
         conf.DB = engine  # Piccolo's migrations find the engine there
-    for table in [*APP_CONFIG.table_classes, Migration]:
+    tables: list[type[Table]] = [*APP_CONFIG.table_classes, Migration]
+    for table in tables:
         table._meta.db = engine
 
 
@@ -252,22 +280,22 @@ def read_together() -> Transaction:
     return transaction
 
 
-async def open_engine(engine: Engine, pool_size: int = 10) -> None:
-    if engine.engine_type == "sqlite":
+async def open_engine(engine: Engine[Any], pool_size: int = 10) -> None:
+    if isinstance(engine, SQLiteEngine):
         # WAL is a property of the file: set once, kept by every later connection.
         await engine._run_in_new_connection("PRAGMA journal_mode=WAL")
-    else:
+    elif isinstance(engine, PostgresEngine):
         await engine.start_connection_pool(min_size=1, max_size=pool_size)
 
 
-async def close_engine(engine: Engine) -> None:
-    if engine.engine_type == "sqlite":
+async def close_engine(engine: Engine[Any]) -> None:
+    if isinstance(engine, PortalSQLiteEngine):
         await engine.close_pool()
-    else:
+    elif isinstance(engine, PostgresEngine):
         await engine.close_connection_pool()
 
 
-def ilike(column, pattern: str):
+def ilike(column: Column, pattern: str) -> Where:
     """Case-insensitive LIKE on both engines (SQLite's LIKE already ignores ASCII case)."""
     return column.like(pattern) if is_sqlite() else column.ilike(pattern)
 
@@ -284,19 +312,18 @@ async def fetch(sql: str, *args: Any) -> list[dict[str, Any]]:
     """Raw SQL with ``{}`` placeholders (Piccolo's portable style); one statement per call."""
     from portal.accounts.tables import User  # any table bound to the current engine
 
-    return await User.raw(sql, *args)
+    rows: list[dict[str, Any]] = await User.raw(sql, *args)
+    return rows
 
 
-async def fetch_rows(sql: str, *args: Any) -> list[tuple]:
+async def fetch_rows(sql: str, *args: Any) -> list[tuple[Any, ...]]:
     """Like ``fetch`` but rows come back as plain tuples, with no per-row dict or type conversion:
     for hot reads of thousands of rows (a month of appointments), where Piccolo's row handling
     costs several times the query. Runs in the current transaction when there is one."""
-    from piccolo.querystring import QueryString
-
     _counted()
     engine = current_engine()
     transaction = engine.current_transaction.get()
-    if engine.engine_type == "sqlite":
+    if isinstance(engine, PortalSQLiteEngine):
         query, values = QueryString(sql, *args).compile_string(engine_type="sqlite")
         if transaction is not None:
             return await _sqlite_tuples(transaction.connection, query, values)
@@ -308,34 +335,47 @@ async def fetch_rows(sql: str, *args: Any) -> list[tuple]:
             return rows
         finally:
             await engine.release(connection, reusable=clean)
+    if not isinstance(engine, PostgresEngine):
+        raise TypeError(f"fetch_rows runs on the portal's SQLite engine or on PostgreSQL, not {type(engine).__name__}")
     query, values = QueryString(sql, *args).compile_string(engine_type="postgres")
+    records: list[tuple[Any, ...]]  # asyncpg Records (untyped), read by index and unpacked like tuples
     if transaction is not None:
-        return await transaction.connection.fetch(query, *values)
+        records = await transaction.connection.fetch(query, *values)
+        return records
+    if engine.pool is None:
+        raise RuntimeError("the PostgreSQL pool is not open (open_engine opens it)")
     async with engine.pool.acquire() as connection:
-        return await connection.fetch(query, *values)
+        records = await connection.fetch(query, *values)
+        return records
 
 
-async def _sqlite_tuples(connection: aiosqlite.Connection, query: str, values: list) -> list[tuple]:
+async def _sqlite_tuples(connection: aiosqlite.Connection, query: str, values: list[Any]) -> list[tuple[Any, ...]]:
     async with connection.execute(query, values) as cursor:
         cursor.row_factory = None
-        return list(await cursor.fetchall())
+        return cast("list[tuple[Any, ...]]", list(await cursor.fetchall()))  # no row factory: plain tuples
 
 
 def raw_sql_migration(
-    migration_id: str, description: str, statements: list[str], *, sqlite: list[str] = (), postgres: list[str] = ()
-):
+    migration_id: str,
+    description: str,
+    statements: list[str],
+    *,
+    sqlite: Sequence[str] = (),
+    postgres: Sequence[str] = (),
+) -> Callable[[], Awaitable[MigrationManager]]:
     """A ``forwards`` for a hand-written migration of portable SQL statements, run one per call
     (asyncpg takes one statement at a time) inside the migration's transaction; ``sqlite`` and
     ``postgres`` statements run after them on that engine only (triggers, full-text search)."""
     from piccolo.apps.migrations.auto.migration_manager import MigrationManager
     from piccolo.engine import engine_finder
-    from piccolo.querystring import QueryString
 
-    async def forwards():
+    async def forwards() -> MigrationManager:
         manager = MigrationManager(migration_id=migration_id, app_name="portal", description=description)
 
-        async def run():
+        async def run() -> None:
             engine = engine_finder()
+            if engine is None:
+                raise RuntimeError("no database engine: PICCOLO_CONF names no module with a DB")
             extra = sqlite if engine.engine_type == "sqlite" else postgres
             for statement in [*statements, *extra]:
                 await engine.run_querystring(QueryString(statement))
@@ -362,14 +402,14 @@ async def migrate(verbose: bool = True) -> list[str]:
     return sorted(after - before)
 
 
-async def _ran_migrations(migration_table) -> list[str]:
+async def _ran_migrations(migration_table: type[Migration]) -> list[str]:
     if not await migration_table.table_exists().run():
         return []
     return await migration_table.get_migrations_which_ran(app_name="portal")
 
 
 @contextlib.asynccontextmanager
-async def engine_open(engine: Engine, pool_size: int = 10) -> AsyncIterator[Engine]:
+async def engine_open(engine: Engine[Any], pool_size: int = 10) -> AsyncIterator[Engine[Any]]:
     await open_engine(engine, pool_size)
     try:
         yield engine

@@ -11,6 +11,7 @@ import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -104,7 +105,7 @@ class Settings:
     debug: bool = False
     server_timing: bool = False
     forwarded_allow_ips: str = "127.0.0.1"
-    extra: dict = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict)
 
     @property
     def is_sqlite(self) -> bool:
@@ -118,7 +119,7 @@ class Settings:
     def run_worker_in_process(self) -> bool:
         return self.worker == "inprocess"
 
-    def with_(self, **changes) -> Settings:
+    def with_(self, **changes: Any) -> Settings:
         return replace(self, **changes)
 
     @classmethod

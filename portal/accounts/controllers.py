@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Annotated
 
 from litestar import Controller, Request, get, post
@@ -13,6 +14,7 @@ from portal.accounts import forms, services
 from portal.clock import time_zones
 from portal.errors import DomainError, Invalid
 from portal.throttle import Throttle
+from portal.web.access import signed_in_actor
 from portal.web.auth import current_actor, sign_in, sign_out
 from portal.web.responses import after_post, client_ip, flash, form_error, page_or_fragment, safe_next
 
@@ -186,7 +188,7 @@ class ProfileController(Controller):
     path = "/account"
 
     async def _context(self, request: Request, **extra) -> dict:
-        user = await services.profile(current_actor(request))
+        user = await services.profile(signed_in_actor(request))
         return {"profile": user, "zones": time_zones(), "errors": {}, **extra}
 
     @get("/", name="accounts:profile")
@@ -196,7 +198,7 @@ class ProfileController(Controller):
     @post("/", name="accounts:profile_submit")
     async def update(self, request: Request, data: Annotated[forms.ProfileForm, FORM]) -> Response:
         try:
-            await services.update_profile(current_actor(request), data.name, data.timezone)
+            await services.update_profile(signed_in_actor(request), data.name, data.timezone)
         except DomainError as error:
             context = await self._context(request)
             context["profile"] = {**context["profile"], "name": data.name, "timezone": data.timezone}
@@ -206,7 +208,7 @@ class ProfileController(Controller):
 
     @post("/password", name="accounts:password_change")
     async def change_password(self, request: Request, data: Annotated[forms.ChangePasswordForm, FORM]) -> Response:
-        actor = current_actor(request)
+        actor = signed_in_actor(request)
         try:
             version = await services.change_password(
                 actor, data.current_password, data.new_password, ip=client_ip(request)
@@ -214,6 +216,6 @@ class ProfileController(Controller):
         except DomainError as error:
             context = await self._context(request)
             return form_error(request, "accounts/profile.html", "accounts/_password_form.html", context, error)
-        sign_in(request, type(actor)(**{**actor.__dict__, "session_version": version}))
+        sign_in(request, replace(actor, session_version=version))
         flash(request, "Your password is changed. Every other session of your account has been signed out.")
         return after_post(request, "/account")

@@ -5,13 +5,16 @@ from __future__ import annotations
 import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Any
+
+from piccolo.columns import Column
 
 from portal.accounts import rules, tokens
 from portal.accounts.passwords import hash_password, needs_rehash, verify_password
 from portal.accounts.rules import Actor
 from portal.accounts.tables import AuditEvent, Team, TeamMember, User
 from portal.clock import timezone_problem, utcnow, zone_or_utc
-from portal.db import ilike, write_transaction
+from portal.db import ilike, required_row, write_transaction
 from portal.errors import Forbidden, Invalid, NotFound, Throttled
 from portal.jobs.queue import enqueue
 from portal.mail.services import queue_mail
@@ -171,7 +174,7 @@ async def verify_email(raw: str) -> Actor:
             .where((User.id == token["user"]) & User.email_verified_at.is_null())
             .run()
         )
-        row = await User.select().where(User.id == token["user"]).first()
+        row = required_row(await User.select().where(User.id == token["user"]).first())
         await audit(row["id"], "account.verified", row["email"])
     await _run_hooks(_ADDRESS_PROVEN, row["id"], row["email"])
     return _actor(row)
@@ -181,7 +184,7 @@ async def verify_with_password(raw: str, password: str, ip: str = "") -> Actor:
     """Verify from any other session: whoever signed up may not be the owner of the mailbox (account
     pre-hijacking), so the mailbox's owner sets the password, and every other session ends."""
     token = await tokens.peek(raw, ("verify",))
-    row = await User.select(User.email, User.name).where(User.id == token["user"]).first()
+    row = required_row(await User.select(User.email, User.name).where(User.id == token["user"]).first())
     if problem := rules.password_problem(password, email=row["email"], name=row["name"]):
         raise Invalid(errors={"password": problem})
     password_hash = await hash_password(password)
@@ -199,7 +202,7 @@ async def verify_with_password(raw: str, password: str, ip: str = "") -> Actor:
             .where(User.id == token["user"])
             .run()
         )
-        row = await User.select().where(User.id == token["user"]).first()
+        row = required_row(await User.select().where(User.id == token["user"]).first())
         await audit(row["id"], "account.verified_new_password", row["email"], ip=ip)
     await _run_hooks(_ADDRESS_PROVEN, row["id"], row["email"])
     return _actor(row)
@@ -242,7 +245,7 @@ async def authenticate(email: str, password: str, ip: str, throttle: Throttle) -
         raise Throttled(f"Too many login attempts. Try again in {minutes_text(wait)}.", wait)
     row = await User.select().where(User.email == email).first() if len(email) <= rules.EMAIL_MAX else None
     ok = await verify_password(row["password_hash"] if row else None, password[: rules.PASSWORD_MAX * 4])
-    if not ok or not row["is_active"]:
+    if row is None or not ok or not row["is_active"]:  # no account: ok is False already
         # Failures only: colleagues behind one office address all sign in every morning.
         await throttle.hit(ip_key, settings.login_window_seconds)
         await throttle.hit(account_key, settings.login_window_seconds)
@@ -251,7 +254,7 @@ async def authenticate(email: str, password: str, ip: str, throttle: Throttle) -
         await resend_verification(email)
         raise Invalid("Please confirm your email address first: we have sent you a new link.")
     await throttle.clear(account_key)
-    changes = {User.last_login_at: utcnow()}
+    changes: dict[Column | str, Any] = {User.last_login_at: utcnow()}
     if needs_rehash(row["password_hash"]):
         changes[User.password_hash] = await hash_password(password)
     async with write_transaction():
@@ -301,7 +304,7 @@ async def reset_link_purpose(raw: str) -> str:
 async def reset_password(raw: str, password: str, ip: str = "") -> Actor:
     """Set a new password from a link; ends every session of the account and proves the email."""
     token = await tokens.peek(raw, ("reset", "invite"))
-    row = await User.select(User.email, User.name).where(User.id == token["user"]).first()
+    row = required_row(await User.select(User.email, User.name).where(User.id == token["user"]).first())
     problem = rules.password_problem(password, email=row["email"], name=row["name"])
     if problem:
         raise Invalid(errors={"password": problem})
@@ -321,7 +324,7 @@ async def reset_password(raw: str, password: str, ip: str = "") -> Actor:
             .where(User.id == token["user"])
             .run()
         )
-        user = await User.select().where(User.id == token["user"]).first()
+        user = required_row(await User.select().where(User.id == token["user"]).first())
         await audit(user["id"], f"account.password_{token['purpose']}", user["email"], ip=ip)
     await _run_hooks(_ADDRESS_PROVEN, user["id"], user["email"])
     return _actor(user)
@@ -330,8 +333,8 @@ async def reset_password(raw: str, password: str, ip: str = "") -> Actor:
 # --- profile ------------------------------------------------------------------------------------
 
 
-async def profile(actor: Actor) -> dict:
-    return (
+async def profile(actor: Actor) -> dict[str, Any]:
+    return required_row(
         await User.select(User.id, User.email, User.name, User.timezone, User.role, User.created_at)
         .where(User.id == actor.id)
         .first()
@@ -349,7 +352,7 @@ async def update_profile(actor: Actor, name: str, timezone: str) -> None:
 
 async def change_password(actor: Actor, current: str, new: str, ip: str = "") -> int:
     """Returns the new session version: the caller keeps its own session, every other one ends."""
-    row = await User.select(User.password_hash).where(User.id == actor.id).first()
+    row = required_row(await User.select(User.password_hash).where(User.id == actor.id).first())
     if not await verify_password(row["password_hash"], current[: rules.PASSWORD_MAX * 4]):
         raise Invalid(errors={"current_password": "That is not your current password."})
     problem = rules.password_problem(new, email=actor.email, name=actor.name)
@@ -363,7 +366,7 @@ async def change_password(actor: Actor, current: str, new: str, ip: str = "") ->
             .run()
         )
         await audit(actor.id, "account.password_changed", actor.email, ip=ip)
-        row = await User.select(User.session_version).where(User.id == actor.id).first()
+        row = required_row(await User.select(User.session_version).where(User.id == actor.id).first())
     return row["session_version"]
 
 

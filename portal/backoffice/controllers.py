@@ -14,7 +14,7 @@ from portal.accounts.rules import ROLES
 from portal.errors import DomainError
 from portal.ids import QueryId
 from portal.mail import services as mail
-from portal.web.auth import current_actor
+from portal.web.access import signed_in_actor
 from portal.web.responses import after_post, client_ip, flash, form_error, page_or_fragment
 
 FORM = Body(media_type=RequestEncodingType.URL_ENCODED)
@@ -32,7 +32,7 @@ class UsersController(Controller):
     path = "/back/users"
 
     async def _context(self, request: Request, q: str = "", role: str = "", after: str = "") -> dict:
-        users, next_after = await services.list_users(current_actor(request), q=q, role=role, after=after)
+        users, next_after = await services.list_users(signed_in_actor(request), q=q, role=role, after=after)
         return {
             "users": users,
             "next_after": next_after,
@@ -53,7 +53,9 @@ class UsersController(Controller):
     @post("/invite", name="back:users_invite")
     async def invite(self, request: Request, data: Annotated[forms.InviteForm, FORM]) -> Response:
         try:
-            await services.invite_user(current_actor(request), data.email, data.name, data.role, ip=client_ip(request))
+            await services.invite_user(
+                signed_in_actor(request), data.email, data.name, data.role, ip=client_ip(request)
+            )
         except DomainError as error:
             context = {**await self._context(request), "invite": data}
             return form_error(request, "backoffice/users.html", "backoffice/_invite_form.html", context, error)
@@ -62,7 +64,7 @@ class UsersController(Controller):
 
     @post("/{user_id:int}/role", name="back:users_role")
     async def role(self, request: Request, user_id: FromPath[int], data: Annotated[forms.RoleForm, FORM]) -> Response:
-        await services.change_role(current_actor(request), user_id, data.role, ip=client_ip(request))
+        await services.change_role(signed_in_actor(request), user_id, data.role, ip=client_ip(request))
         flash(request, "Role changed.")
         return after_post(request, "/back/users")
 
@@ -71,7 +73,7 @@ class UsersController(Controller):
         self, request: Request, user_id: FromPath[int], data: Annotated[forms.ActiveForm, FORM]
     ) -> Response:
         active = data.active == "1"
-        await services.set_active(current_actor(request), user_id, active, ip=client_ip(request))
+        await services.set_active(signed_in_actor(request), user_id, active, ip=client_ip(request))
         flash(request, "Account reactivated." if active else "Account deactivated; its sessions have ended.")
         return after_post(request, "/back/users")
 

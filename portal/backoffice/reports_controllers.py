@@ -11,13 +11,13 @@ from litestar.response import Response, Template
 from portal.backoffice import charts, kpis, rollup
 from portal.clock import local_today, utcnow
 from portal.errors import Invalid, NotFound
-from portal.web.auth import current_actor
+from portal.web.access import signed_in_actor
 from portal.web.responses import page_or_fragment
 
 
 async def _report(request: Request) -> tuple[kpis.ReportQuery, kpis.ReportScope, dict | None]:
     """The query, the viewer's scope, and the report (None when the dates cannot make a range)."""
-    actor = current_actor(request)
+    actor = signed_in_actor(request)
     now = utcnow()
     zone = actor.timezone or "UTC"
     q = kpis.parse_query(dict(request.query_params), zone, local_today(zone, now))

@@ -24,7 +24,7 @@ from portal.booking.back_forms import (
 from portal.booking.calendar import viewer_zone
 from portal.errors import DomainError, Invalid
 from portal.ids import QueryId, parse_int
-from portal.web.auth import current_actor
+from portal.web.access import signed_in_actor
 from portal.web.responses import after_post, flash, form_error, page_or_fragment, wants_fragment
 from portal.web.uploads import chosen_files
 
@@ -44,7 +44,7 @@ def _question_rows(data: ServiceInput) -> list:
 
 
 async def _service_context(request: Request, data: ServiceInput, service: dict | None) -> dict:
-    actor = current_actor(request)
+    actor = signed_in_actor(request)
     slots = (
         await admin.preview(actor, service["id"], viewer_zone(actor)) if service and not wants_fragment(request) else []
     )
@@ -65,19 +65,19 @@ class ServicesController(Controller):
 
     @get("/", name="back:services")
     async def index(self, request: Request) -> Template:
-        rows = await admin.list_services(current_actor(request))
+        rows = await admin.list_services(signed_in_actor(request))
         return Template("booking/back/services.html", context={"services": rows})
 
     @get("/new", name="back:services_new")
     async def new(self, request: Request) -> Template:
-        admin.require_admin(current_actor(request))
+        admin.require_admin(signed_in_actor(request))
         return Template("booking/back/service.html", context=await _service_context(request, ServiceInput(), None))
 
     @post("/", name="back:services_create")
     async def create(self, request: Request) -> Response:
         data, errors = parse_service(await form_of(request))
         try:
-            service_id = await admin.create_service(current_actor(request), data, errors)
+            service_id = await admin.create_service(signed_in_actor(request), data, errors)
         except DomainError as error:
             context = await _service_context(request, data, None)
             return form_error(request, "booking/back/service.html", "booking/back/_service_form.html", context, error)
@@ -86,12 +86,12 @@ class ServicesController(Controller):
 
     @get("/{service_id:int}", name="back:service")
     async def show(self, request: Request, service_id: FromPath[int]) -> Template:
-        service, data = await admin.service_form(current_actor(request), service_id)
+        service, data = await admin.service_form(signed_in_actor(request), service_id)
         return Template("booking/back/service.html", context=await _service_context(request, data, service))
 
     @post("/{service_id:int}", name="back:service_update")
     async def update(self, request: Request, service_id: FromPath[int]) -> Response:
-        actor = current_actor(request)
+        actor = signed_in_actor(request)
         data, errors = parse_service(await form_of(request))
         try:
             cancelled = await admin.update_service(actor, service_id, data, errors)
@@ -112,13 +112,13 @@ class ServicesController(Controller):
 
     @post("/{service_id:int}/delete", name="back:service_delete")
     async def delete(self, request: Request, service_id: FromPath[int]) -> Response:
-        name = await admin.delete_service(current_actor(request), service_id)
+        name = await admin.delete_service(signed_in_actor(request), service_id)
         flash(request, f"Service “{name}” deleted.")
         return after_post(request, "/back/services")
 
     @get("/{service_id:int}/preview", name="back:service_preview")
     async def preview(self, request: Request, service_id: FromPath[int]) -> Template:
-        actor = current_actor(request)
+        actor = signed_in_actor(request)
         service = await admin.service_row(service_id)
         slots = await admin.preview(actor, service_id, viewer_zone(actor))
         return Template(
@@ -167,7 +167,7 @@ class TimeOffValues:
 
 
 async def _schedule_context(request: Request, user_id: int, **extra) -> dict:
-    data = await schedules.schedule(current_actor(request), user_id)
+    data = await schedules.schedule(signed_in_actor(request), user_id)
     context = {
         **data,
         "weekdays": WEEKDAYS,
@@ -189,7 +189,7 @@ class SchedulesController(Controller):
     async def index(self, request: Request) -> Template:
         return Template(
             "booking/back/schedules.html",
-            context={"staff": await schedules.overview(current_actor(request)), "weekdays": WEEKDAYS},
+            context={"staff": await schedules.overview(signed_in_actor(request)), "weekdays": WEEKDAYS},
         )
 
     @get("/{user_id:int}", name="back:schedule")
@@ -206,7 +206,7 @@ class SchedulesController(Controller):
         weekly, errors = parse_weekly(form)
         zone = one(form, "timezone")
         try:
-            await schedules.save_weekly(current_actor(request), user_id, zone, weekly, errors)
+            await schedules.save_weekly(signed_in_actor(request), user_id, zone, weekly, errors)
         except DomainError as error:
             return await self._refused(
                 request, user_id, "_weekly_form.html", error, rows=_posted_rows(form), zone_value=zone
@@ -220,7 +220,7 @@ class SchedulesController(Controller):
         try:
             source = int(one(form, "source", "-1"))
             targets = [t for t in (parse_int(v, 0, 6) for v in many(form, "targets")) if t is not None]
-            copied = await schedules.copy_day(current_actor(request), user_id, source, targets)
+            copied = await schedules.copy_day(signed_in_actor(request), user_id, source, targets)
         except ValueError:
             return await self._refused(
                 request, user_id, "_copy_form.html", Invalid(errors={"copy": "Choose the day to copy."})
@@ -237,7 +237,7 @@ class SchedulesController(Controller):
         try:
             staff = await schedules.staff_row(user_id)
             data, errors = parse_override(form, schedules.staff_today(staff["timezone"]))
-            await schedules.save_override(current_actor(request), user_id, data, errors)
+            await schedules.save_override(signed_in_actor(request), user_id, data, errors)
         except DomainError as error:
             return await self._refused(request, user_id, "_override_form.html", error, override=values)
         flash(request, f"Override for {values.day} saved.")
@@ -246,7 +246,7 @@ class SchedulesController(Controller):
     @post("/{user_id:int}/overrides/delete", name="back:schedule_override_delete")
     async def override_delete(self, request: Request, user_id: FromPath[int]) -> Response:
         day = one(await form_of(request), "day")
-        await schedules.delete_override(current_actor(request), user_id, day)
+        await schedules.delete_override(signed_in_actor(request), user_id, day)
         flash(request, f"Override for {day} removed: the weekly hours apply again.")
         return after_post(request, f"/back/schedules/{user_id}")
 
@@ -256,7 +256,7 @@ class SchedulesController(Controller):
         values = TimeOffValues(**{k: one(form, k) for k in TimeOffValues().__dict__})
         try:
             await schedules.add_time_off(
-                current_actor(request),
+                signed_in_actor(request),
                 user_id,
                 values.start_day,
                 values.start_time,
@@ -271,7 +271,7 @@ class SchedulesController(Controller):
 
     @post("/{user_id:int}/time-off/{time_off_id:int}/delete", name="back:schedule_time_off_delete")
     async def time_off_delete(self, request: Request, user_id: FromPath[int], time_off_id: FromPath[int]) -> Response:
-        await schedules.delete_time_off(current_actor(request), user_id, time_off_id)
+        await schedules.delete_time_off(signed_in_actor(request), user_id, time_off_id)
         flash(request, "Time off removed.")
         return after_post(request, f"/back/schedules/{user_id}")
 
@@ -280,7 +280,13 @@ class SchedulesController(Controller):
 
 
 async def _holidays_context(request: Request, **extra) -> dict:
-    return {"holidays": await schedules.holidays(current_actor(request)), "errors": {}, "day": "", "name": "", **extra}
+    return {
+        "holidays": await schedules.holidays(signed_in_actor(request)),
+        "errors": {},
+        "day": "",
+        "name": "",
+        **extra,
+    }
 
 
 class HolidaysController(Controller):
@@ -295,7 +301,7 @@ class HolidaysController(Controller):
         form = await form_of(request)
         day, name = one(form, "day"), one(form, "name")
         try:
-            await schedules.add_holiday(current_actor(request), day, name)
+            await schedules.add_holiday(signed_in_actor(request), day, name)
         except DomainError as error:
             context = await _holidays_context(request, day=day, name=name)
             return form_error(request, "booking/back/holidays.html", "booking/back/_holiday_form.html", context, error)
@@ -307,7 +313,7 @@ class HolidaysController(Controller):
         chosen = await chosen_files(request, "file")
         data = await chosen[0].read() if chosen else b""
         try:
-            added, skipped = await schedules.import_holidays(current_actor(request), data)
+            added, skipped = await schedules.import_holidays(signed_in_actor(request), data)
         except DomainError as error:
             context = await _holidays_context(request)
             return form_error(request, "booking/back/holidays.html", "booking/back/_import_form.html", context, error)
@@ -320,7 +326,7 @@ class HolidaysController(Controller):
 
     @post("/{holiday_id:int}/delete", name="back:holidays_delete")
     async def delete(self, request: Request, holiday_id: FromPath[int]) -> Response:
-        await schedules.delete_holiday(current_actor(request), holiday_id)
+        await schedules.delete_holiday(signed_in_actor(request), holiday_id)
         flash(request, "Holiday removed.")
         return after_post(request, "/back/holidays")
 
@@ -341,7 +347,7 @@ class WhyController(Controller):
         time: FromQuery[str] = "",
         tz: FromQuery[str] = "",
     ) -> Template:
-        actor = current_actor(request)
+        actor = signed_in_actor(request)
         zone = tz or viewer_zone(actor)
         context = {
             "services": await admin.list_services(actor),

@@ -15,7 +15,7 @@ from portal.booking.back_forms import one
 from portal.clock import parse_day, zone_info, zone_or_utc
 from portal.errors import DomainError, Invalid
 from portal.ids import QueryId, parse_id
-from portal.web.auth import current_actor
+from portal.web.access import signed_in_actor
 from portal.web.responses import after_post, flash, form_error, page_or_fragment
 
 BASE = "/back/calendar"
@@ -30,7 +30,7 @@ def _day(raw: str) -> date_type | None:
 
 
 async def _appointment_context(request: Request, appointment_id: int, **extra) -> dict:
-    actor = current_actor(request)
+    actor = signed_in_actor(request)
     appointment = await calendar.appointment_for_staff(actor, appointment_id)
     zone = calendar.viewer_zone(actor)
     return {
@@ -52,7 +52,7 @@ class CalendarController(Controller):
     async def index(
         self, request: Request, view: FromQuery[str] = "day", date: FromQuery[str] = "", staff: FromQuery[str] = ""
     ) -> Template:
-        context = await calendar.calendar_view(current_actor(request), view, date[:10], staff[:20])
+        context = await calendar.calendar_view(signed_in_actor(request), view, date[:10], staff[:20])
         return page_or_fragment(request, "booking/back/calendar.html", "booking/back/_calendar.html", context)
 
     # --- one appointment ---------------------------------------------------------------------------
@@ -65,7 +65,7 @@ class CalendarController(Controller):
     async def note(self, request: Request, appointment_id: FromPath[int]) -> Response:
         note = one(await form_of(request), "staff_note")
         try:
-            await calendar.save_note(current_actor(request), appointment_id, note)
+            await calendar.save_note(signed_in_actor(request), appointment_id, note)
         except DomainError as error:
             context = await _appointment_context(request, appointment_id)
             context["appointment"]["staff_note"] = note
@@ -75,7 +75,7 @@ class CalendarController(Controller):
 
     @post("/appointments/{appointment_id:int}/status", name="back:appointment_status")
     async def status(self, request: Request, appointment_id: FromPath[int]) -> Response:
-        label = await calendar.mark(current_actor(request), appointment_id, one(await form_of(request), "status"))
+        label = await calendar.mark(signed_in_actor(request), appointment_id, one(await form_of(request), "status"))
         flash(request, f"Marked as {label.lower()}.")
         return after_post(request, f"{BASE}/appointments/{appointment_id}")
 
@@ -83,7 +83,7 @@ class CalendarController(Controller):
     async def cancel(self, request: Request, appointment_id: FromPath[int]) -> Response:
         reason = one(await form_of(request), "reason")[:1000]
         try:
-            await calendar.staff_cancel(current_actor(request), appointment_id, reason)
+            await calendar.staff_cancel(signed_in_actor(request), appointment_id, reason)
         except DomainError as error:
             context = await _appointment_context(request, appointment_id, reason=reason)
             return form_error(
@@ -104,7 +104,7 @@ class CalendarController(Controller):
     async def move_submit(self, request: Request, appointment_id: FromPath[int]) -> Response:
         start = one(await form_of(request), "start")
         try:
-            await calendar.staff_reschedule(current_actor(request), appointment_id, start)
+            await calendar.staff_reschedule(signed_in_actor(request), appointment_id, start)
         except DomainError as error:
             context = await _appointment_context(request, appointment_id)
             appointment = context["appointment"]
@@ -126,7 +126,7 @@ class CalendarController(Controller):
     async def _book_context(
         self, request: Request, service: int, staff: str, day: str, customer: int, q: str, **extra
     ) -> dict:
-        actor = current_actor(request)
+        actor = signed_in_actor(request)
         zone = calendar.viewer_zone(actor)
         chosen_day = _day(day[:10]) or calendar.parse_anchor("", zone)
         context = await calendar.booking_choices(actor, service or None, staff, chosen_day, zone)
@@ -165,7 +165,7 @@ class CalendarController(Controller):
         staff, start = one(form, "staff"), one(form, "start")
         service = None
         try:
-            actor = current_actor(request)
+            actor = signed_in_actor(request)
             service = await calendar.service_row(service_id) if service_id else None
             if service is None:
                 raise Invalid(errors={"service": "Choose a service."})
@@ -203,18 +203,18 @@ class CalendarController(Controller):
 
     @get("/feed", name="back:feed")
     async def feed(self, request: Request) -> Template:
-        actor = current_actor(request)
+        actor = signed_in_actor(request)
         return Template("booking/back/feed.html", context={"feed": await calendar.feed_status(actor.id), "url": ""})
 
     @post("/feed", name="back:feed_issue")
     async def feed_issue(self, request: Request) -> Template:
-        actor = current_actor(request)
+        actor = signed_in_actor(request)
         url = await calendar.issue_feed(actor)
         return Template("booking/back/feed.html", context={"feed": await calendar.feed_status(actor.id), "url": url})
 
     @post("/feed/revoke", name="back:feed_revoke")
     async def feed_revoke(self, request: Request) -> Response:
-        actor = current_actor(request)
+        actor = signed_in_actor(request)
         found = await calendar.revoke_feed(actor, actor.id)
         flash(
             request,
@@ -230,7 +230,7 @@ class StaffFeedAdminController(Controller):
 
     @post("/revoke", name="back:schedule_feed_revoke")
     async def revoke(self, request: Request, user_id: FromPath[int]) -> Response:
-        found = await calendar.revoke_feed(current_actor(request), user_id)
+        found = await calendar.revoke_feed(signed_in_actor(request), user_id)
         flash(request, "Calendar feed turned off." if found else "There was no calendar feed.")
         return after_post(request, f"/back/schedules/{user_id}")
 

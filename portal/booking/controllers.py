@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import calendar as calendar_module
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Annotated, Any
@@ -10,6 +11,7 @@ from typing import Annotated, Any
 from litestar import Controller, Request, get, post
 from litestar.enums import RequestEncodingType
 from litestar.params import Body, FromPath, FromQuery
+from litestar.plugins.htmx import HTMXDetails
 from litestar.response import Response, Template
 
 from portal.booking import services
@@ -18,6 +20,7 @@ from portal.booking.services import ANYONE
 from portal.clock import local_today, parse_day, parse_month, time_zones, timezone_problem, utcnow, zone_or_utc
 from portal.errors import DomainError
 from portal.settings import get_settings
+from portal.web.access import signed_in_actor
 from portal.web.auth import current_actor
 from portal.web.responses import after_post, flash, form_error, page_or_fragment
 
@@ -53,8 +56,10 @@ def _day(value: str) -> date | None:
 
 def _wants_times_only(request: Request) -> bool:
     """A click on a day swaps only the times: compute that day, not the whole month."""
-    htmx = getattr(request, "htmx", None)
-    return bool(htmx) and htmx.target == "times-slot" and not htmx.boosted
+    htmx: HTMXDetails | None = getattr(request, "htmx", None)
+    if not htmx:
+        return False
+    return htmx.target == "times-slot" and not htmx.boosted
 
 
 async def _times_context(request: Request, service: dict, staff: str, day: str, tz: str, action: str) -> dict:
@@ -122,7 +127,7 @@ class MoveForm:
     start: str = ""
 
 
-def _answers(form: dict, service: dict) -> dict[str, str]:
+def _answers(form: Mapping[str, Any], service: dict[str, Any]) -> dict[str, str]:
     return {f"q_{q['id']}": str(form.get(f"q_{q['id']}", ""))[:2000] for q in service["questions"]}
 
 
@@ -376,23 +381,23 @@ class MyAppointmentsController(Controller):
 
     @get("/", name="booking:mine")
     async def mine(self, request: Request) -> Template:
-        upcoming, past = await services.my_appointments(current_actor(request))
+        upcoming, past = await services.my_appointments(signed_in_actor(request))
         return Template("booking/mine.html", context={"upcoming": upcoming, "past": past})
 
     @get("/{appointment_id:int}", name="booking:mine_show")
     async def show(self, request: Request, appointment_id: FromPath[int]) -> Template:
-        appointment = await services.appointment_for_actor(current_actor(request), appointment_id)
+        appointment = await services.appointment_for_actor(signed_in_actor(request), appointment_id)
         return await _manage_page(appointment, f"/appointments/{appointment_id}")
 
     @get("/{appointment_id:int}/ics", name="booking:mine_ics")
     async def ics(self, request: Request, appointment_id: FromPath[int]) -> Response:
-        return await _ics(await services.appointment_for_actor(current_actor(request), appointment_id))
+        return await _ics(await services.appointment_for_actor(signed_in_actor(request), appointment_id))
 
     @post("/{appointment_id:int}/cancel", name="booking:mine_cancel")
     async def cancel(
         self, request: Request, appointment_id: FromPath[int], data: Annotated[CancelForm, FORM]
     ) -> Response:
-        appointment = await services.appointment_for_actor(current_actor(request), appointment_id)
+        appointment = await services.appointment_for_actor(signed_in_actor(request), appointment_id)
         return await _cancel(request, appointment, f"/appointments/{appointment_id}", None, data.reason)
 
     @get("/{appointment_id:int}/reschedule", name="booking:mine_move")
@@ -404,19 +409,19 @@ class MyAppointmentsController(Controller):
         day: FromQuery[str] = "",
         tz: FromQuery[str] = "",
     ) -> Response:
-        appointment = await services.appointment_for_actor(current_actor(request), appointment_id)
+        appointment = await services.appointment_for_actor(signed_in_actor(request), appointment_id)
         return await _move_page(request, appointment, f"/appointments/{appointment_id}", month, day, tz)
 
     @get("/{appointment_id:int}/reschedule/confirm", name="booking:mine_move_confirm")
     async def move_confirm(
         self, request: Request, appointment_id: FromPath[int], start: FromQuery[str] = ""
     ) -> Template:
-        appointment = await services.appointment_for_actor(current_actor(request), appointment_id)
+        appointment = await services.appointment_for_actor(signed_in_actor(request), appointment_id)
         return await _move_confirm(request, appointment, f"/appointments/{appointment_id}", start)
 
     @post("/{appointment_id:int}/reschedule", name="booking:mine_move_submit")
     async def move_submit(
         self, request: Request, appointment_id: FromPath[int], data: Annotated[MoveForm, FORM]
     ) -> Response:
-        appointment = await services.appointment_for_actor(current_actor(request), appointment_id)
+        appointment = await services.appointment_for_actor(signed_in_actor(request), appointment_id)
         return await _move(request, appointment, f"/appointments/{appointment_id}", None, data.start)

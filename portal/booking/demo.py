@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import date, timedelta
+from typing import Any
 
 from portal.accounts.rules import Actor
 from portal.accounts.tables import User
@@ -12,7 +13,7 @@ from portal.booking.tables import Appointment, DateOverride, Holiday, Service, S
 from portal.clock import utcnow
 from portal.db import write_transaction
 
-SERVICES = [
+SERVICES: list[dict[str, Any]] = [
     dict(
         slug="tax-consultation",
         name="Tax consultation",

@@ -31,7 +31,7 @@ def calendar_file(appointment: dict, *, method: str, organizer_email: str, site_
     attendee = vCalAddress(f"mailto:{appointment['customer_email']}")
     attendee.params["cn"] = vText(appointment["customer_name"])
     attendee.params["role"] = vText("REQ-PARTICIPANT")
-    event.add("attendee", attendee, encode=0)
+    event.add("attendee", attendee, encode=False)
     if method != "CANCEL":
         alarm = Alarm()
         alarm.add("action", "DISPLAY")

@@ -195,7 +195,7 @@ async def add_time_off(
         errors["end"] = f"Enter the last day (and optionally a time, HH:MM). {CHOOSE_DAY}"
     if len(reason) > 200:
         errors["reason"] = "A reason has at most 200 characters."
-    if errors:
+    if errors or first is None or last is None or start_min is None or end_min is None:  # each None set an error
         raise Invalid(errors=errors)
     start, end = local_instant(first, start_min, zone), local_instant(last, end_min, zone)
     if end <= start:
@@ -242,7 +242,7 @@ async def add_holiday(actor: Actor, day_raw: str, name: str) -> None:
         errors["name"] = "Name the holiday, e.g. New Year's Day."
     elif len(name) > 120:
         errors["name"] = "A name has at most 120 characters."
-    if errors:
+    if errors or day is None:  # a missing day set an error
         raise Invalid(errors=errors)
     async with write_transaction():
         if await Holiday.exists().where(Holiday.day == day):
@@ -328,7 +328,7 @@ async def why_not(actor: Actor, service_id: int, staff_id: int, day_raw: str, ti
         errors["time"] = "Enter a time as HH:MM."
     if problem := timezone_problem(zone):
         errors["tz"] = problem
-    if errors:
+    if errors or day is None or minutes is None:  # each None set an error
         raise Invalid(errors=errors)
     service = await service_row(service_id)
     staff = await staff_row(staff_id)

@@ -12,7 +12,9 @@ import secrets
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from operator import attrgetter
-from typing import NoReturn
+from typing import Any, NoReturn
+
+from piccolo.columns import Column
 
 from portal.accounts.rules import Actor, email_problem, name_problem, normalize_email
 from portal.accounts.services import verified_account_with
@@ -30,7 +32,7 @@ from portal.booking.tables import (
     WeeklyHours,
 )
 from portal.clock import instant, local_day_bounds, local_midnight, parse_instant, utcnow, zone_info, zone_or_utc
-from portal.db import current_engine, fetch, fetch_rows, read_together, write_transaction
+from portal.db import current_engine, fetch, fetch_rows, read_together, required_row, write_transaction
 from portal.errors import Conflict, Invalid, NotFound
 from portal.jobs import queue
 from portal.mail.services import MailAttachment, queue_mail
@@ -405,7 +407,7 @@ async def book(
 async def full_appointment(appointment_id: int) -> dict:
     row = (
         await Appointment.select(
-            Appointment.all_columns(),
+            *Appointment.all_columns(),
             Appointment.service.name.as_alias("service_name"),
             Appointment.service.slug.as_alias("service_slug"),
             Appointment.service.cancel_cutoff_minutes.as_alias("cancel_cutoff"),
@@ -522,7 +524,7 @@ async def _prove_address(appointment_id: int) -> None:
             .where((Appointment.id == appointment_id) & Appointment.customer_email_proven_at.is_null())
             .run()
         )
-        row = (
+        row = required_row(
             await Appointment.select(Appointment.customer, Appointment.customer_email)
             .where(Appointment.id == appointment_id)
             .first()
@@ -626,7 +628,7 @@ async def reschedule(appointment: dict, start_raw: str, raw_token: str | None, *
             "start. Please contact us."
         )
     start = parse_start(start_raw)
-    service = await Service.select().where(Service.id == appointment["service"]).first()
+    service = required_row(await Service.select().where(Service.id == appointment["service"]).first())
     service["questions"] = json_field(service["intake_questions"], [])
     rules = rules_for(service)
     staff = [s for s in await service_staff(service["id"]) if s["id"] == appointment["staff"]]
@@ -638,6 +640,7 @@ async def reschedule(appointment: dict, start_raw: str, raw_token: str | None, *
         )
     if by_staff and raw_token is None:
         raw_token = new_token()
+    new_digest = token_digest(raw_token) if by_staff and raw_token is not None else None
     async with write_transaction():
         await _lock_staff([appointment["staff"]])
         calendar = (await calendars(staff, start - timedelta(days=1), start + timedelta(days=1)))[0]
@@ -648,14 +651,14 @@ async def reschedule(appointment: dict, start_raw: str, raw_token: str | None, *
         why = engine.refusal(rules, calendar, start, now)
         if why is not None:
             await _refuse(why, service, str(appointment["staff"]), start)
-        changes = {
+        changes: dict[Column | str, Any] = {
             Appointment.start_at: start,
             Appointment.end_at: start + rules.duration,
             Appointment.sequence: Appointment.sequence + 1,
             Appointment.updated_at: now,
         }
-        if by_staff:
-            changes[Appointment.manage_token_hash] = token_digest(raw_token)
+        if new_digest is not None:  # a staff move
+            changes[Appointment.manage_token_hash] = new_digest
         moved_rows = (
             await Appointment.update(changes)
             .where((Appointment.id == appointment["id"]) & (Appointment.status == "booked"))

@@ -11,6 +11,7 @@ from piccolo.columns import (
     ForeignKey,
     Integer,
     OnDelete,
+    Serial,
     Text,
     Timestamptz,
     Varchar,
@@ -21,6 +22,7 @@ from portal.accounts.tables import User
 
 
 class Service(Table, tablename="service"):
+    id: Serial  # the primary key Piccolo adds (an annotation only: declared for the type checker)
     slug = Varchar(length=80, unique=True)
     name = Varchar(length=120)
     description = Text(default="")
@@ -41,11 +43,13 @@ class Service(Table, tablename="service"):
 
 
 class ServiceStaff(Table, tablename="service_staff"):
+    id: Serial
     service = ForeignKey(references=Service, on_delete=OnDelete.cascade, index=True)
     staff = ForeignKey(references=User, on_delete=OnDelete.cascade, index=True)
 
 
 class WeeklyHours(Table, tablename="weekly_hours"):
+    id: Serial
     staff = ForeignKey(references=User, on_delete=OnDelete.cascade, index=True)
     weekday = Integer()  # 0 = Monday
     start_minute = Integer()
@@ -55,6 +59,7 @@ class WeeklyHours(Table, tablename="weekly_hours"):
 class DateOverride(Table, tablename="date_override"):
     """Other hours on one local date; a row with null minutes closes the day."""
 
+    id: Serial
     staff = ForeignKey(references=User, on_delete=OnDelete.cascade, index=True)
     day = Date()
     start_minute = Integer(null=True, default=None)
@@ -62,11 +67,13 @@ class DateOverride(Table, tablename="date_override"):
 
 
 class Holiday(Table, tablename="holiday"):
+    id: Serial
     day = Date(unique=True)
     name = Varchar(length=120)
 
 
 class TimeOff(Table, tablename="time_off"):
+    id: Serial
     staff = ForeignKey(references=User, on_delete=OnDelete.cascade, index=True)
     start_at = Timestamptz()
     end_at = Timestamptz()
@@ -74,6 +81,7 @@ class TimeOff(Table, tablename="time_off"):
 
 
 class Appointment(Table, tablename="appointment"):
+    id: Serial
     service = ForeignKey(references=Service, on_delete=OnDelete.restrict, index=True)
     staff = ForeignKey(references=User, on_delete=OnDelete.restrict, index=True)
     customer = ForeignKey(references=User, null=True, on_delete=OnDelete.restrict, index=True)
@@ -105,6 +113,7 @@ class StaffFeed(Table, tablename="staff_feed"):
     """A staff member's iCal subscription: only the SHA-256 of the secret URL token is stored.
     One row per staff member; regenerating replaces the hash, revoking deletes the row."""
 
+    id: Serial
     staff = ForeignKey(references=User, on_delete=OnDelete.cascade, unique=True)
     token_hash = Varchar(length=64, unique=True)
     created_at = Timestamptz()

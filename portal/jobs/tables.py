@@ -1,4 +1,4 @@
-from piccolo.columns import JSON, Integer, Text, Timestamptz, Varchar
+from piccolo.columns import JSON, Integer, Serial, Text, Timestamptz, Varchar
 from piccolo.table import Table
 
 
@@ -8,6 +8,7 @@ class Job(Table, tablename="job"):
     ``unique_key`` (nullable, unique) makes scheduled occurrences idempotent across workers.
     """
 
+    id: Serial  # the primary key Piccolo adds (an annotation only: declared for the type checker)
     kind = Varchar(length=64)
     payload = JSON(default="{}")
     run_at = Timestamptz()

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
+from typing import Any
 from urllib.parse import unquote, urlsplit
 
 import aiosmtplib
+from piccolo.columns import Column
 
 from portal.clock import utcnow
 from portal.db import write_transaction
@@ -75,7 +77,11 @@ async def send_mail(payload: dict) -> None:
                 )
             raise
         status = "sent"
-    changes = {OutboundMail.status: status, OutboundMail.sent_at: utcnow(), OutboundMail.error: ""}
+    changes: dict[Column | str, Any] = {
+        OutboundMail.status: status,
+        OutboundMail.sent_at: utcnow(),
+        OutboundMail.error: "",
+    }
     if settings.outbox_retention_days == 0:  # no retention: the links are masked as soon as delivered
         changes.update(redacted_bodies(row["body_text"], row["body_html"]))
     async with write_transaction():

@@ -1,10 +1,11 @@
-from piccolo.columns import JSON, Text, Timestamptz, Varchar
+from piccolo.columns import JSON, Serial, Text, Timestamptz, Varchar
 from piccolo.table import Table
 
 
 class OutboundMail(Table, tablename="outbound_mail"):
     """Every message the portal sends, kept as the outbox (status queued|sent|stored|failed)."""
 
+    id: Serial  # the primary key Piccolo adds (an annotation only: declared for the type checker)
     to_address = Varchar(length=254)
     subject = Varchar(length=300)
     body_text = Text()

@@ -8,13 +8,13 @@ fails the access-policy test. A route whose credential is a secret in the URL na
 
 from __future__ import annotations
 
-from litestar.connection import ASGIConnection
 from litestar.exceptions import PermissionDeniedException
 from litestar.handlers.base import BaseRouteHandler
 
-from portal.accounts.rules import ROLE_RANK
+from portal.accounts.rules import ROLE_RANK, Actor
 from portal.errors import NotFound
 from portal.ids import in_range
+from portal.web.connection import PortalConnection
 
 PUBLIC = "public"
 CUSTOMER = "customer"  # any signed-in person (staff included)
@@ -164,7 +164,7 @@ def required_level(path_template: str) -> str | None:
     return POLICY.get(path_template)
 
 
-def enforce_access_policy(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+def enforce_access_policy(connection: PortalConnection, _: BaseRouteHandler) -> None:
     level = required_level(connection.scope.get("path_template", ""))
     if level is None:
         raise PermissionDeniedException("This page is not open to anyone yet.")
@@ -175,11 +175,18 @@ def enforce_access_policy(connection: ASGIConnection, _: BaseRouteHandler) -> No
             raise NotFound("We could not find that.")
 
 
-def _check_role(connection: ASGIConnection, level: str) -> None:
-    actor = connection.scope.get("user")
+def signed_in_actor(connection: PortalConnection) -> Actor:
+    """The signed-in Actor, for a route the policy keeps for signed-in people (where the guard has
+    already sent an anonymous visitor to log in, as this does)."""
+    actor: Actor | None = connection.scope.get("user")
     if actor is None:
         path = connection.scope.get("path", "/")
         query = connection.scope.get("query_string", b"").decode("latin-1")
         raise LoginRequired(path + (f"?{query}" if query else ""))
+    return actor
+
+
+def _check_role(connection: PortalConnection, level: str) -> None:
+    actor = signed_in_actor(connection)
     if ROLE_RANK[actor.role] < ROLE_RANK[level]:
         raise PermissionDeniedException("Your account does not have access to this page.")

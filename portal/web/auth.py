@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from litestar.connection import ASGIConnection
 from litestar.middleware import ASGIMiddleware
 from litestar.types import ASGIApp, Receive, Scope, Send
 
 from portal.accounts.rules import Actor
 from portal.accounts.services import actor_for_session
+from portal.web.connection import PortalConnection
 from portal.web.sessions import rotate_session
 
 
@@ -30,17 +30,19 @@ class ActorMiddleware(ASGIMiddleware):
         await next_app(scope, receive, send)
 
 
-def current_actor(connection: ASGIConnection) -> Actor | None:
-    return connection.scope.get("user")
+def current_actor(connection: PortalConnection) -> Actor | None:
+    actor: Actor | None = connection.scope.get("user")
+    return actor
 
 
-def sign_in(connection: ASGIConnection, actor: Actor) -> None:
-    flashes = (connection.scope.get("session") or {}).get("_flash", [])
+def sign_in(connection: PortalConnection, actor: Actor) -> None:
+    session = connection.scope.get("session")
+    flashes = session.get("_flash", []) if isinstance(session, dict) else []
     connection.set_session({"uid": actor.id, "sv": actor.session_version, "_flash": flashes})
     rotate_session(connection)
     connection.scope["user"] = actor
 
 
-def sign_out(connection: ASGIConnection) -> None:
+def sign_out(connection: PortalConnection) -> None:
     connection.clear_session()
     connection.scope["user"] = None

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 from urllib.parse import quote
 
-from litestar import Request
 from litestar.exceptions import HTTPException
 from litestar.response import Redirect, Response, Template
+from litestar.types import ExceptionHandlersMap
 
 from portal.errors import DomainError
 from portal.web.access import LoginRequired
+from portal.web.connection import PortalRequest
 from portal.web.responses import VARY, wants_fragment
 
 log = logging.getLogger("portal.web")
@@ -38,7 +40,9 @@ MESSAGES = {
 CSRF_MESSAGE = "This form has expired or was sent from elsewhere. Reload the page and try again."
 
 
-def render_error(request: Request, status: int, message: str = "", headers: dict | None = None) -> Response:
+def render_error(
+    request: PortalRequest, status: int, message: str = "", headers: dict[str, str] | None = None
+) -> Response[Any]:
     context = {"status": status, "title": TITLES.get(status, "Error"), "message": message or MESSAGES.get(status, "")}
     merged = {**VARY, **(headers or {})}
     if wants_fragment(request):
@@ -47,19 +51,19 @@ def render_error(request: Request, status: int, message: str = "", headers: dict
     return Template("errors/error.html", context=context, status_code=status, headers=merged)
 
 
-def login_required_handler(request: Request, exc: LoginRequired) -> Response:
+def login_required_handler(request: PortalRequest, exc: LoginRequired) -> Response[Any]:
     url = "/login?next=" + quote(exc.next_url, safe="/")
     if getattr(request, "htmx", None):
         return Response(content=b"", status_code=401, headers={"HX-Redirect": url, **VARY})
     return Redirect(path=url, status_code=303, headers=VARY)
 
 
-def domain_error_handler(request: Request, exc: DomainError) -> Response:
+def domain_error_handler(request: PortalRequest, exc: DomainError) -> Response[Any]:
     headers = {"Retry-After": str(exc.retry_after)} if hasattr(exc, "retry_after") else None
     return render_error(request, exc.status_code, exc.message, headers)
 
 
-def http_error_handler(request: Request, exc: HTTPException) -> Response:
+def http_error_handler(request: PortalRequest, exc: HTTPException) -> Response[Any]:
     status = exc.status_code
     detail = str(exc.detail or "")
     if status == 403 and "csrf" in detail.lower():
@@ -82,21 +86,21 @@ def is_out_of_range(exc: BaseException) -> bool:
     )
 
 
-def out_of_range_handler(request: Request, exc: Exception) -> Response:
+def out_of_range_handler(request: PortalRequest, exc: Exception) -> Response[Any]:
     """Safety net behind the parsers of ``portal.clock`` and ``portal.ids``: an input one of them
     missed answers 422 with a message (logged as a warning, to be fixed at the parser)."""
     log.warning("out-of-range input on %s %s: %r", request.method, request.url.path, exc)
     return render_error(request, 422, OUT_OF_RANGE_MESSAGE)
 
 
-def server_error_handler(request: Request, exc: Exception) -> Response:
+def server_error_handler(request: PortalRequest, exc: Exception) -> Response[Any]:
     if is_out_of_range(exc):
         return out_of_range_handler(request, exc)
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     return render_error(request, 500)
 
 
-EXCEPTION_HANDLERS = {
+EXCEPTION_HANDLERS: ExceptionHandlersMap = {
     LoginRequired: login_required_handler,
     DomainError: domain_error_handler,
     HTTPException: http_error_handler,

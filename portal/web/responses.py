@@ -2,25 +2,35 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypedDict
 from urllib.parse import urlsplit
 
-from litestar import Request
+from litestar.plugins.htmx import HTMXDetails
 from litestar.response import Redirect, Response, Template
 
 from portal.errors import DomainError
+from portal.web.connection import PortalRequest
 
 VARY = {"Vary": "HX-Request"}
 
 
-def wants_fragment(request: Request) -> bool:
+class Flash(TypedDict):
+    """A one-time message kept in the session until the next page shows it."""
+
+    kind: str
+    message: str
+
+
+def wants_fragment(request: PortalRequest) -> bool:
     """A plain htmx swap asks for the fragment; boosted links and history restores want the page."""
-    htmx = getattr(request, "htmx", None)
-    return bool(htmx) and not htmx.boosted and not htmx.history_restore_request
+    htmx: HTMXDetails | None = getattr(request, "htmx", None)
+    if not htmx:
+        return False
+    return not htmx.boosted and not htmx.history_restore_request
 
 
 def page_or_fragment(
-    request: Request,
+    request: PortalRequest,
     page: str,
     fragment: str,
     context: dict[str, Any],
@@ -35,31 +45,34 @@ def page_or_fragment(
     )
 
 
-def form_error(request: Request, page: str, fragment: str, context: dict[str, Any], error: DomainError) -> Template:
+def form_error(
+    request: PortalRequest, page: str, fragment: str, context: dict[str, Any], error: DomainError
+) -> Template:
     """Re-render a form with its messages: 422 (or the error's own status, e.g. 429)."""
     context = {**context, "errors": error.errors, "error_message": error.message if not error.errors else ""}
     headers = {"Retry-After": str(error.retry_after)} if hasattr(error, "retry_after") else None
     return page_or_fragment(request, page, fragment, context, status_code=error.status_code, headers=headers)
 
 
-def flash(request: Request, message: str, kind: str = "success") -> None:
+def flash(request: PortalRequest, message: str, kind: str = "success") -> None:
     session = request.scope.get("session")
     if not isinstance(session, dict):
         session = {}
-    session = {**session, "_flash": [*session.get("_flash", []), {"kind": kind, "message": message}]}
+    new: Flash = {"kind": kind, "message": message}
+    session = {**session, "_flash": [*session.get("_flash", []), new]}
     request.set_session(session)
 
 
-def pop_flashes(request: Request) -> list[dict]:
+def pop_flashes(request: PortalRequest) -> list[Flash]:
     session = request.scope.get("session")
     if not isinstance(session, dict) or not session.get("_flash"):
         return []
-    flashes = session["_flash"]
+    flashes: list[Flash] = session["_flash"]
     request.set_session({k: v for k, v in session.items() if k != "_flash"})
     return flashes
 
 
-def after_post(request: Request, url: str) -> Response:
+def after_post(request: PortalRequest, url: str) -> Response[Any]:
     """303 to the next page; for htmx, HX-Redirect so the browser navigates the same way.
 
     When htmx posts from the page it would be sent back to, HX-Refresh reloads it: a redirect that
@@ -84,5 +97,5 @@ def safe_next(url: str | None, default: str = "/") -> str:
     return url
 
 
-def client_ip(request: Request) -> str:
+def client_ip(request: PortalRequest) -> str:
     return request.client.host if request.client else ""

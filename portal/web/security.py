@@ -4,10 +4,21 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Callable
 
 from litestar.datastructures import MutableScopeHeaders
+from litestar.enums import ScopeType
 from litestar.exceptions import ClientException
-from litestar.types import ASGIApp, BeforeMessageSendHookHandler, Message, Receive, Scope, Send
+from litestar.types import (
+    ASGIApp,
+    BeforeMessageSendHookHandler,
+    HTTPScope,
+    Message,
+    Receive,
+    ReceiveMessage,
+    Scope,
+    Send,
+)
 from multipart import MultipartSegment, ParserError, ParserLimitReached, PushMultipartParser
 
 from portal.db import count_queries
@@ -65,7 +76,7 @@ def answer_head_as_get(app: ASGIApp) -> ASGIApp:
     once the answer is complete, ``receive`` reports the client gone, which stops the stream."""
 
     async def head_as_get(scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] != "HEAD":
+        if scope["type"] != ScopeType.HTTP or scope["method"] != "HEAD":
             await app(scope, receive, send)
             return
         answered = False
@@ -79,18 +90,19 @@ def answer_head_as_get(app: ASGIApp) -> ASGIApp:
                 message = {"type": "http.response.body", "body": b"", "more_body": False}
             await send(message)
 
-        async def receive_until_answered() -> Message:
+        async def receive_until_answered() -> ReceiveMessage:
             if answered:
                 return {"type": "http.disconnect"}
             return await receive()
 
         # A copy: the server keeps reading its own scope's "HEAD" (uvicorn then sends no body).
-        await app({**scope, "method": "GET"}, receive_until_answered, send_without_body)
+        as_get: HTTPScope = {**scope, "method": "GET"}
+        await app(as_get, receive_until_answered, send_without_body)
 
     return head_as_get
 
 
-def server_timing_middleware(for_everyone: bool):
+def server_timing_middleware(for_everyone: bool) -> Callable[[ASGIApp], ASGIApp]:
     """``Server-Timing: app;dur=<ms>, db;desc="queries";dur=<count>``: what the benchmark reads as
     server-side time, and what a browser's dev tools show. (The query count rides in the ``dur``
     field as Server-Timing has no other numeric field.) Only for signed-in staff, unless
@@ -99,7 +111,7 @@ def server_timing_middleware(for_everyone: bool):
 
     def factory(app: ASGIApp) -> ASGIApp:
         async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
-            if scope["type"] != "http":
+            if scope["type"] != ScopeType.HTTP:
                 await app(scope, receive, send)
                 return
             started = time.perf_counter()
@@ -182,7 +194,7 @@ def reject_nul_middleware(app: ASGIApp) -> ASGIApp:
     decode in their charset (UTF-8 by default). File contents are not text and are left alone."""
 
     async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] != ScopeType.HTTP:
             await app(scope, receive, send)
             return
         if "\x00" in scope.get("path", "") or b"%00" in scope.get("raw_path", b""):
@@ -193,7 +205,7 @@ def reject_nul_middleware(app: ASGIApp) -> ASGIApp:
         if content_type.startswith(b"multipart/form-data") and (boundary := _BOUNDARY.search(content_type)):
             check = MultipartTextCheck(boundary.group(1))
 
-            async def multipart_receive() -> Message:
+            async def multipart_receive() -> ReceiveMessage:
                 message = await receive()
                 if message["type"] == "http.request":
                     check.feed(message.get("body", b""))
@@ -206,7 +218,7 @@ def reject_nul_middleware(app: ASGIApp) -> ASGIApp:
             return
         tail = b""
 
-        async def checked_receive() -> Message:
+        async def checked_receive() -> ReceiveMessage:
             nonlocal tail
             message = await receive()
             if message["type"] == "http.request":

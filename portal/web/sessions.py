@@ -5,23 +5,26 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from litestar.connection import ASGIConnection
 from litestar.datastructures import Cookie, MutableScopeHeaders
 from litestar.middleware.session.server_side import ServerSideSessionBackend, ServerSideSessionConfig
 from litestar.types import Empty, Message, ScopeSession
 from litestar.utils.dataclass import extract_dataclass_items
 
+from portal.web.connection import PortalConnection
+
 ROTATE_KEY = "portal.rotate_session"
 
 
-def rotate_session(connection: ASGIConnection) -> None:
+def rotate_session(connection: PortalConnection) -> None:
     """Ask for a fresh session id on this response (login, privilege change): defeats fixation."""
-    connection.scope[ROTATE_KEY] = True  # type: ignore[literal-required]
+    connection.scope[ROTATE_KEY] = True  # type: ignore[literal-required]  # our own key: Scope's TypedDict lacks it
 
 
 class PortalSessionBackend(ServerSideSessionBackend):
-    async def store_in_message(self, scope_session: ScopeSession, message: Message, connection: ASGIConnection) -> None:
-        cookie_id = connection.cookies.get(self.config.key)
+    async def store_in_message(
+        self, scope_session: ScopeSession, message: Message, connection: PortalConnection
+    ) -> None:
+        cookie_id = connection.cookies.get(self.config.key) or ""
         has_cookie = bool(cookie_id) and cookie_id != "null"
         empty = scope_session is Empty or not scope_session
         if empty and not has_cookie:
@@ -51,4 +54,4 @@ class PortalSessionBackend(ServerSideSessionBackend):
 
 @dataclass
 class PortalSessionConfig(ServerSideSessionConfig):
-    _backend_class = PortalSessionBackend  # type: ignore[assignment]
+    _backend_class = PortalSessionBackend

@@ -8,11 +8,14 @@ from datetime import datetime
 from functools import lru_cache
 
 from jinja2 import Environment, FileSystemLoader, pass_context, select_autoescape
+from jinja2.runtime import Context
 from markupsafe import Markup, escape
 
+from portal.accounts.rules import Actor
 from portal.clock import zone_info
 from portal.content import resolve_attachment_urls
 from portal.settings import REPO_ROOT, get_settings
+from portal.web.connection import PortalRequest
 
 TEMPLATES = REPO_ROOT / "templates"
 STATIC = REPO_ROOT / "static"
@@ -56,10 +59,13 @@ def linkify(text: str | None) -> Markup:
 
 
 @pass_context
-def current_user(context):
+def current_user(context: Context) -> Actor | None:
     """The signed-in Actor in any page or fragment rendered for a request (None otherwise)."""
-    request = context.get("request")
-    return request.scope.get("user") if request is not None else None
+    request: PortalRequest | None = context.get("request")
+    if request is None:
+        return None
+    actor: Actor | None = request.scope.get("user")
+    return actor
 
 
 @lru_cache(maxsize=1)

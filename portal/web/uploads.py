@@ -9,11 +9,12 @@ them here, from the parsed form, keeping only real file parts.
 
 from __future__ import annotations
 
-from litestar import Request
 from litestar.datastructures import UploadFile
 
+from portal.web.connection import PortalRequest
 
-async def chosen_files(request: Request, name: str) -> list[UploadFile]:
+
+async def chosen_files(request: PortalRequest, name: str) -> list[UploadFile]:
     """The real files sent under ``name`` (the empty part of an untouched file input is left out)."""
     form = await request.form()
     return [item for item in form.getall(name) if isinstance(item, UploadFile)] if name in form else []
