@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 from litestar import Litestar
 from litestar.config.csrf import CSRFConfig
 from litestar.datastructures import CacheControlHeader
+from litestar.plugins.flash import FlashConfig, FlashPlugin
 from litestar.plugins.htmx import HTMXPlugin, HTMXRequest
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.static_files import create_static_files_router
@@ -104,6 +105,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         samesite="lax",
         exclude=["^/static/"],
     )
+    template_config = _template_config()
     app = Litestar(
         route_handlers=[
             home,
@@ -156,8 +158,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
             exclude=["^/static/"],
         ),
         stores=store_registry(settings),
-        template_config=_template_config(),
-        plugins=[HTMXPlugin(), live.make_plugin(settings)],
+        template_config=template_config,
+        plugins=[HTMXPlugin(), FlashPlugin(FlashConfig(template_config=template_config)), live.make_plugin(settings)],
         request_class=HTMXRequest,
         exception_handlers=EXCEPTION_HANDLERS,
         before_send=[security_headers_hook(settings.secure_cookies)],

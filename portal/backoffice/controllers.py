@@ -60,13 +60,13 @@ class UsersController(Controller):
             context = {**await self._context(request), "invite": data}
             return form_error(request, "backoffice/users.html", "backoffice/_invite_form.html", context, error)
         flash(request, f"Invitation sent to {data.email.strip().lower()}.")
-        return after_post(request, "/back/users")
+        return after_post(request, request.app.route_reverse("back:users"))
 
     @post("/{user_id:int}/role", name="back:users_role")
     async def role(self, request: Request, user_id: FromPath[int], data: Annotated[forms.RoleForm, FORM]) -> Response:
         await services.change_role(signed_in_actor(request), user_id, data.role, ip=client_ip(request))
         flash(request, "Role changed.")
-        return after_post(request, "/back/users")
+        return after_post(request, request.app.route_reverse("back:users"))
 
     @post("/{user_id:int}/active", name="back:users_active")
     async def active(
@@ -75,7 +75,7 @@ class UsersController(Controller):
         active = data.active == "1"
         await services.set_active(signed_in_actor(request), user_id, active, ip=client_ip(request))
         flash(request, "Account reactivated." if active else "Account deactivated; its sessions have ended.")
-        return after_post(request, "/back/users")
+        return after_post(request, request.app.route_reverse("back:users"))
 
 
 class OutboxController(Controller):

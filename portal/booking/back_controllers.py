@@ -82,7 +82,7 @@ class ServicesController(Controller):
             context = await _service_context(request, data, None)
             return form_error(request, "booking/back/service.html", "booking/back/_service_form.html", context, error)
         flash(request, f"Service “{data.name}” created.")
-        return after_post(request, f"/back/services/{service_id}")
+        return after_post(request, request.app.route_reverse("back:service", service_id=service_id))
 
     @get("/{service_id:int}", name="back:service")
     async def show(self, request: Request, service_id: FromPath[int]) -> Template:
@@ -108,13 +108,13 @@ class ServicesController(Controller):
                 else ""
             ),
         )
-        return after_post(request, f"/back/services/{service_id}")
+        return after_post(request, request.app.route_reverse("back:service", service_id=service_id))
 
     @post("/{service_id:int}/delete", name="back:service_delete")
     async def delete(self, request: Request, service_id: FromPath[int]) -> Response:
         name = await admin.delete_service(signed_in_actor(request), service_id)
         flash(request, f"Service “{name}” deleted.")
-        return after_post(request, "/back/services")
+        return after_post(request, request.app.route_reverse("back:services"))
 
     @get("/{service_id:int}/preview", name="back:service_preview")
     async def preview(self, request: Request, service_id: FromPath[int]) -> Template:
@@ -212,7 +212,7 @@ class SchedulesController(Controller):
                 request, user_id, "_weekly_form.html", error, rows=_posted_rows(form), zone_value=zone
             )
         flash(request, "Working hours saved.")
-        return after_post(request, f"/back/schedules/{user_id}")
+        return after_post(request, request.app.route_reverse("back:schedule", user_id=user_id))
 
     @post("/{user_id:int}/copy", name="back:schedule_copy")
     async def copy(self, request: Request, user_id: FromPath[int]) -> Response:
@@ -228,7 +228,7 @@ class SchedulesController(Controller):
         except DomainError as error:
             return await self._refused(request, user_id, "_copy_form.html", error)
         flash(request, f"{WEEKDAYS[source]}'s hours copied to {copied} day{'s' if copied != 1 else ''}.")
-        return after_post(request, f"/back/schedules/{user_id}")
+        return after_post(request, request.app.route_reverse("back:schedule", user_id=user_id))
 
     @post("/{user_id:int}/overrides", name="back:schedule_override")
     async def override(self, request: Request, user_id: FromPath[int]) -> Response:
@@ -241,14 +241,14 @@ class SchedulesController(Controller):
         except DomainError as error:
             return await self._refused(request, user_id, "_override_form.html", error, override=values)
         flash(request, f"Override for {values.day} saved.")
-        return after_post(request, f"/back/schedules/{user_id}")
+        return after_post(request, request.app.route_reverse("back:schedule", user_id=user_id))
 
     @post("/{user_id:int}/overrides/delete", name="back:schedule_override_delete")
     async def override_delete(self, request: Request, user_id: FromPath[int]) -> Response:
         day = one(await form_of(request), "day")
         await schedules.delete_override(signed_in_actor(request), user_id, day)
         flash(request, f"Override for {day} removed: the weekly hours apply again.")
-        return after_post(request, f"/back/schedules/{user_id}")
+        return after_post(request, request.app.route_reverse("back:schedule", user_id=user_id))
 
     @post("/{user_id:int}/time-off", name="back:schedule_time_off")
     async def time_off(self, request: Request, user_id: FromPath[int]) -> Response:
@@ -267,13 +267,13 @@ class SchedulesController(Controller):
         except DomainError as error:
             return await self._refused(request, user_id, "_time_off_form.html", error, time_off_form=values)
         flash(request, "Time off added.")
-        return after_post(request, f"/back/schedules/{user_id}")
+        return after_post(request, request.app.route_reverse("back:schedule", user_id=user_id))
 
     @post("/{user_id:int}/time-off/{time_off_id:int}/delete", name="back:schedule_time_off_delete")
     async def time_off_delete(self, request: Request, user_id: FromPath[int], time_off_id: FromPath[int]) -> Response:
         await schedules.delete_time_off(signed_in_actor(request), user_id, time_off_id)
         flash(request, "Time off removed.")
-        return after_post(request, f"/back/schedules/{user_id}")
+        return after_post(request, request.app.route_reverse("back:schedule", user_id=user_id))
 
 
 # --- holidays ------------------------------------------------------------------------------------
@@ -306,7 +306,7 @@ class HolidaysController(Controller):
             context = await _holidays_context(request, day=day, name=name)
             return form_error(request, "booking/back/holidays.html", "booking/back/_holiday_form.html", context, error)
         flash(request, f"{day} is now a holiday.")
-        return after_post(request, "/back/holidays")
+        return after_post(request, request.app.route_reverse("back:holidays"))
 
     @post("/import", name="back:holidays_import")
     async def import_ics(self, request: Request) -> Response:
@@ -322,13 +322,13 @@ class HolidaysController(Controller):
             f"Imported {added} holiday{'s' if added != 1 else ''}"
             + (f"; {skipped} skipped (past or already there)." if skipped else "."),
         )
-        return after_post(request, "/back/holidays")
+        return after_post(request, request.app.route_reverse("back:holidays"))
 
     @post("/{holiday_id:int}/delete", name="back:holidays_delete")
     async def delete(self, request: Request, holiday_id: FromPath[int]) -> Response:
         await schedules.delete_holiday(signed_in_actor(request), holiday_id)
         flash(request, "Holiday removed.")
-        return after_post(request, "/back/holidays")
+        return after_post(request, request.app.route_reverse("back:holidays"))
 
 
 # --- why is this time not bookable? --------------------------------------------------------------

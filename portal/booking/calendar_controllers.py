@@ -38,7 +38,7 @@ async def _appointment_context(request: Request, appointment_id: int, **extra) -
         "zone": zone,
         "when": services.local_label(appointment["start_at"], zone),
         "customer_when": services.local_label(appointment["start_at"], appointment["customer_timezone"]),
-        "base": f"{BASE}/appointments/{appointment_id}",
+        "base": request.app.route_reverse("back:appointment", appointment_id=appointment_id),
         "errors": {},
         "reason": "",
         **extra,
@@ -71,13 +71,13 @@ class CalendarController(Controller):
             context["appointment"]["staff_note"] = note
             return form_error(request, "booking/back/appointment.html", "booking/back/_note_form.html", context, error)
         flash(request, "Note saved.")
-        return after_post(request, f"{BASE}/appointments/{appointment_id}")
+        return after_post(request, request.app.route_reverse("back:appointment", appointment_id=appointment_id))
 
     @post("/appointments/{appointment_id:int}/status", name="back:appointment_status")
     async def status(self, request: Request, appointment_id: FromPath[int]) -> Response:
         label = await calendar.mark(signed_in_actor(request), appointment_id, one(await form_of(request), "status"))
         flash(request, f"Marked as {label.lower()}.")
-        return after_post(request, f"{BASE}/appointments/{appointment_id}")
+        return after_post(request, request.app.route_reverse("back:appointment", appointment_id=appointment_id))
 
     @post("/appointments/{appointment_id:int}/cancel", name="back:appointment_cancel")
     async def cancel(self, request: Request, appointment_id: FromPath[int]) -> Response:
@@ -90,7 +90,7 @@ class CalendarController(Controller):
                 request, "booking/back/appointment.html", "booking/back/_staff_cancel_form.html", context, error
             )
         flash(request, "Appointment cancelled; the customer was sent the cancellation.")
-        return after_post(request, f"{BASE}/appointments/{appointment_id}")
+        return after_post(request, request.app.route_reverse("back:appointment", appointment_id=appointment_id))
 
     @get("/appointments/{appointment_id:int}/reschedule", name="back:appointment_move")
     async def move(self, request: Request, appointment_id: FromPath[int], date: FromQuery[str] = "") -> Template:
@@ -119,7 +119,7 @@ class CalendarController(Controller):
             )
             return form_error(request, "booking/back/reschedule.html", "booking/back/_move_times.html", context, error)
         flash(request, "Appointment moved; the customer was sent the new time.")
-        return after_post(request, f"{BASE}/appointments/{appointment_id}")
+        return after_post(request, request.app.route_reverse("back:appointment", appointment_id=appointment_id))
 
     # --- phone bookings ----------------------------------------------------------------------------
 
@@ -197,7 +197,7 @@ class CalendarController(Controller):
             )
             return form_error(request, "booking/back/book.html", "booking/back/_book.html", context, error)
         flash(request, f"Booked for {appointment['customer_name']}; they were sent the confirmation.")
-        return after_post(request, f"{BASE}/appointments/{appointment['id']}")
+        return after_post(request, request.app.route_reverse("back:appointment", appointment_id=appointment["id"]))
 
     # --- my feed -----------------------------------------------------------------------------------
 
@@ -222,7 +222,7 @@ class CalendarController(Controller):
             if found
             else "You had no calendar feed.",
         )
-        return after_post(request, f"{BASE}/feed")
+        return after_post(request, request.app.route_reverse("back:feed"))
 
 
 class StaffFeedAdminController(Controller):
@@ -232,7 +232,7 @@ class StaffFeedAdminController(Controller):
     async def revoke(self, request: Request, user_id: FromPath[int]) -> Response:
         found = await calendar.revoke_feed(signed_in_actor(request), user_id)
         flash(request, "Calendar feed turned off." if found else "There was no calendar feed.")
-        return after_post(request, f"/back/schedules/{user_id}")
+        return after_post(request, request.app.route_reverse("back:schedule", user_id=user_id))
 
 
 @get("/feeds/staff/{token:str}", name="feeds:staff")

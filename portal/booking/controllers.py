@@ -22,7 +22,7 @@ from portal.errors import DomainError
 from portal.settings import get_settings
 from portal.web.access import signed_in_actor
 from portal.web.auth import current_actor
-from portal.web.responses import after_post, flash, form_error, page_or_fragment
+from portal.web.responses import VARY_TARGET, after_post, flash, form_error, page_or_fragment
 
 FORM = Body(media_type=RequestEncodingType.URL_ENCODED)
 TZ_COOKIE = "portal_tz"
@@ -151,7 +151,7 @@ class BookingController(Controller):
         service = await services.service_by_slug(slug)
         if _wants_times_only(request):
             context = await _times_context(request, service, staff, day, tz, f"/book/{slug}/details")
-            return Template("booking/_times.html", context=context, headers={"Vary": "HX-Request, HX-Target"})
+            return Template("booking/_times.html", context=context, headers=VARY_TARGET)
         context = await _calendar_context(request, service, staff, month, day, tz, f"/book/{slug}/details")
         response = page_or_fragment(request, "booking/calendar.html", "booking/_picker.html", context)
         return _remember_zone(response, context["zone"]) if tz else response
@@ -229,7 +229,8 @@ class BookingController(Controller):
             "booking/_booked.html",
             context,
             status_code=201,
-            headers={"HX-Retarget": "#main", "HX-Reswap": "innerHTML"},
+            re_target="#main",
+            re_swap="innerHTML",
         )
 
 
@@ -285,7 +286,7 @@ async def _move_page(request: Request, appointment: dict, base: str, month: str,
             tz or appointment["customer_timezone"],
             f"{base}/reschedule/confirm",
         )
-        return Template("booking/_times.html", context=context, headers={"Vary": "HX-Request, HX-Target"})
+        return Template("booking/_times.html", context=context, headers=VARY_TARGET)
     context = await _calendar_context(
         request,
         service,

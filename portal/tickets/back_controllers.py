@@ -71,7 +71,11 @@ class QueueController(Controller):
         viewer = await access.for_staff(current_actor(request))
         context = await _queue_context(request, viewer, after)
         if context["page"].jump_to is not None:
-            return Redirect(path=f"/back/tickets/{context['page'].jump_to}", status_code=303, headers=VARY)
+            return Redirect(
+                path=request.app.route_reverse("console:ticket", number=context["page"].jump_to),
+                status_code=303,
+                headers=VARY,
+            )
         context["directory"] = await reads.directory()
         if _target(request) == "queue" and wants_fragment(request):
             return Template("tickets/back/_queue.html", context=context, headers=VARY)
@@ -97,7 +101,7 @@ class QueueController(Controller):
     async def bulk(self, request: Request) -> Response:
         viewer = await access.for_staff(current_actor(request))
         form = await request.form()
-        back = safe_next(str(form.get("next") or ""), "/back/tickets")
+        back = safe_next(str(form.get("next") or ""), request.app.route_reverse("console:queue"))
         numbers = [n for n in (parse_int(str(v), 1, MAX_NUMBER) for v in form.getall("number", [])) if n is not None]
         change = _bulk_change(form)
         try:
@@ -119,16 +123,16 @@ class QueueController(Controller):
             )
         except Invalid as error:
             flash(request, _error_text(error), "error")
-            return after_post(request, "/back/tickets?" + str(form.get("query") or ""))
+            return after_post(request, request.app.route_reverse("console:queue") + "?" + str(form.get("query") or ""))
         flash(request, "The view is saved.")
-        return after_post(request, f"/back/tickets?view=saved-{view_id}")
+        return after_post(request, request.app.route_reverse("console:queue") + f"?view=saved-{view_id}")
 
     @post("/views/{view_id:int}/delete", name="console:delete_view")
     async def delete_view(self, request: Request, view_id: FromPath[int]) -> Response:
         viewer = await access.for_staff(current_actor(request))
         await agent_tools.delete_view(viewer, view_id)
         flash(request, "The view is deleted.")
-        return after_post(request, "/back/tickets")
+        return after_post(request, request.app.route_reverse("console:queue"))
 
     # --- one ticket ---
 
@@ -154,7 +158,7 @@ class QueueController(Controller):
             context = await _ticket_context(viewer, number, reply_body=data.body, reply_kind=data.kind)
             return form_error(request, "tickets/back/ticket.html", "tickets/back/_reply_form.html", context, error)
         flash(request, "Internal note added." if internal else "Reply sent to the customer.")
-        return after_post(request, f"/back/tickets/{number}#end")
+        return after_post(request, request.app.route_reverse("console:ticket", number=number) + "#end")
 
     @post("/{number:int}/fields", name="console:fields")
     async def fields(self, request: Request, number: FromPath[int]) -> Response:
@@ -192,7 +196,7 @@ class QueueController(Controller):
             context = await _ticket_context(viewer, number, merge_into=data.into)
             return form_error(request, "tickets/back/ticket.html", "tickets/back/_merge_form.html", context, error)
         flash(request, f"#{number} was merged into this ticket; the customer was told.")
-        return after_post(request, f"/back/tickets/{target['number']}")
+        return after_post(request, request.app.route_reverse("console:ticket", number=target["number"]))
 
     @get("/{number:int}/canned/{reply_id:int}", name="console:canned")
     async def canned(self, request: Request, number: FromPath[int], reply_id: FromPath[int]) -> Response:
@@ -302,10 +306,10 @@ async def _after_change(request: Request, viewer: TicketAccess, number: int, cha
             context = await _ticket_context(viewer, number, announce=message)
         except NotFound:  # moved to a team this agent does not see
             flash(request, message)
-            return after_post(request, "/back/tickets")
+            return after_post(request, request.app.route_reverse("console:queue"))
         return Template("tickets/back/_ticket_main.html", context=context, headers=VARY)
     flash(request, message)
-    return after_post(request, f"/back/tickets/{number}")
+    return after_post(request, request.app.route_reverse("console:ticket", number=number))
 
 
 async def _ticket_context(viewer: TicketAccess, number: int, **extra) -> dict:
@@ -384,7 +388,7 @@ class CannedController(Controller):
     async def delete(self, request: Request, reply_id: FromPath[int]) -> Response:
         await agent_tools.delete_canned(current_actor(request), reply_id)
         flash(request, "The canned reply is deleted.")
-        return after_post(request, "/back/canned")
+        return after_post(request, request.app.route_reverse("console:canned_list"))
 
 
 async def _save_canned(request: Request, reply_id: int | None, data: CannedForm) -> Response:
@@ -403,7 +407,7 @@ async def _save_canned(request: Request, reply_id: int | None, data: CannedForm)
         }
         return form_error(request, "tickets/back/canned.html", "tickets/back/_canned_form.html", context, error)
     flash(request, "The canned reply is saved.")
-    return after_post(request, "/back/canned")
+    return after_post(request, request.app.route_reverse("console:canned_list"))
 
 
 # --- live (SSE) ---------------------------------------------------------------------------------------------

@@ -13,6 +13,7 @@ from typing import Annotated
 from litestar import Controller, Request, get, post
 from litestar.enums import RequestEncodingType
 from litestar.params import Body, FromPath, FromQuery
+from litestar.plugins.htmx import ClientRefresh
 from litestar.response import Response, Template
 
 from portal import files
@@ -24,7 +25,7 @@ from portal.tickets import access, messages, reads, rules, write
 from portal.tickets.access import TicketAccess
 from portal.tickets.messages import Upload
 from portal.web.auth import current_actor
-from portal.web.responses import after_post, client_ip, flash, form_error, page_or_fragment
+from portal.web.responses import VARY, after_post, client_ip, flash, form_error, htmx_answer, page_or_fragment
 from portal.web.uploads import chosen_files
 
 MULTIPART = Body(media_type=RequestEncodingType.MULTI_PART)
@@ -114,7 +115,7 @@ async def show_ticket(request: Request, viewer: TicketAccess, number: int | None
     ticket = await reads.ticket(viewer, number)
     context = await _ticket_context(viewer, ticket)
     await write.mark_seen(viewer, ticket)
-    return Template("tickets/show.html", context=context, headers={"Vary": "HX-Request"})
+    return Template("tickets/show.html", context=context, headers=VARY)
 
 
 async def poll_thread(request: Request, viewer: TicketAccess, number: int | None, version: str) -> Response:
@@ -122,11 +123,11 @@ async def poll_thread(request: Request, viewer: TicketAccess, number: int | None
     ticket = await reads.ticket(viewer, number)
     context = await _ticket_context(viewer, ticket)
     if context["version"] == version:
-        return Response(content=b"", status_code=204, headers={"Vary": "HX-Request"})
+        return Response(content=b"", status_code=204, headers=VARY)
     await write.mark_seen(viewer, ticket)
     if version.split("-")[0] != ticket["status"]:
-        return Response(content=b"", status_code=200, headers={"HX-Refresh": "true", "Vary": "HX-Request"})
-    return Template("tickets/_thread.html", context=context, headers={"Vary": "HX-Request"})
+        return htmx_answer(ClientRefresh())
+    return Template("tickets/_thread.html", context=context, headers=VARY)
 
 
 async def post_reply(request: Request, viewer: TicketAccess, number: int | None, data: ReplyForm) -> Response:
@@ -245,7 +246,8 @@ class TicketController(Controller):
             "tickets/_created.html",
             context,
             status_code=201,
-            headers={"HX-Retarget": "#main", "HX-Reswap": "innerHTML"},
+            re_target="#main",
+            re_swap="innerHTML",
         )
 
     @post("/preview", name="tickets:preview", request_max_body_size=PREVIEW_BODY_LIMIT)

@@ -72,7 +72,7 @@ class SlaController(Controller):
     async def delete_policy(self, request: Request, policy_id: FromPath[int]) -> Response:
         await sla_admin.delete_policy(current_actor(request), policy_id)
         flash(request, "Policy deleted. Tickets keep their due times until their priority changes.")
-        return after_post(request, "/back/sla")
+        return after_post(request, request.app.route_reverse("sla:index"))
 
 
 async def _save_calendar(request: Request, calendar_id: int | None) -> Response:
@@ -82,7 +82,7 @@ async def _save_calendar(request: Request, calendar_id: int | None) -> Response:
     except Invalid as error:
         return await _page(request, error, calendar_form=form, form_calendar_id=calendar_id)
     flash(request, "Business hours saved.")
-    return after_post(request, "/back/sla")
+    return after_post(request, request.app.route_reverse("sla:index"))
 
 
 async def _save_policy(request: Request, policy_id: int | None) -> Response:
@@ -92,4 +92,4 @@ async def _save_policy(request: Request, policy_id: int | None) -> Response:
     except Invalid as error:
         return await _page(request, error, policy_form=form, form_policy_id=policy_id)
     flash(request, "Policy saved. New tickets, and tickets whose priority changes, follow it.")
-    return after_post(request, "/back/sla")
+    return after_post(request, request.app.route_reverse("sla:index"))

@@ -64,7 +64,7 @@ class TeamsController(Controller):
         except Invalid as error:
             return await _page(request, error, new_team=data.name)
         flash(request, f"Team “{data.name.strip()}” created. Add its members below.")
-        return after_post(request, "/back/teams")
+        return after_post(request, request.app.route_reverse("teams:index"))
 
     @post("/{team_id:int}", name="teams:update")
     async def update(self, request: Request, team_id: FromPath[int], data: Annotated[TeamForm, FORM]) -> Response:
@@ -73,7 +73,7 @@ class TeamsController(Controller):
         except Invalid as error:
             return await _page(request, error, error_team=team_id)
         flash(request, "Team saved.")
-        return after_post(request, "/back/teams")
+        return after_post(request, request.app.route_reverse("teams:index"))
 
     @post("/{team_id:int}/members", name="teams:add_member")
     async def add_member(self, request: Request, team_id: FromPath[int], data: Annotated[MemberForm, FORM]) -> Response:
@@ -82,13 +82,13 @@ class TeamsController(Controller):
         except Invalid as error:
             return await _page(request, error, error_team=team_id)
         flash(request, "Member added.")
-        return after_post(request, "/back/teams")
+        return after_post(request, request.app.route_reverse("teams:index"))
 
     @post("/{team_id:int}/members/{user_id:int}/delete", name="teams:remove_member")
     async def remove_member(self, request: Request, team_id: FromPath[int], user_id: FromPath[int]) -> Response:
         await teams.remove_member(current_actor(request), team_id, user_id)
         flash(request, "Member removed.")
-        return after_post(request, "/back/teams")
+        return after_post(request, request.app.route_reverse("teams:index"))
 
 
 class CategoriesController(Controller):
@@ -101,7 +101,7 @@ class CategoriesController(Controller):
         except Invalid as error:
             return await _page(request, error, new_category=data)
         flash(request, "Category added.")
-        return after_post(request, "/back/teams#categories")
+        return after_post(request, request.app.route_reverse("teams:index") + "#categories")
 
     @post("/{category_id:int}", name="categories:update")
     async def update(
@@ -112,7 +112,7 @@ class CategoriesController(Controller):
         except Invalid as error:
             return await _page(request, error, error_category=category_id)
         flash(request, "Category saved.")
-        return after_post(request, "/back/teams#categories")
+        return after_post(request, request.app.route_reverse("teams:index") + "#categories")
 
 
 class AgentSettingsController(Controller):
@@ -127,7 +127,7 @@ class AgentSettingsController(Controller):
         except Invalid as error:
             return await _page(request, error, error_agent=user_id)
         flash(request, "Agent settings saved.")
-        return after_post(request, "/back/teams#agents")
+        return after_post(request, request.app.route_reverse("teams:index") + "#agents")
 
 
 @dataclass
@@ -147,4 +147,4 @@ async def availability(request: Request, data: Annotated[AvailabilityForm, FORM]
         if available
         else "You are away: round-robin skips you until you come back.",
     )
-    return after_post(request, safe_next(data.next, "/back/tickets"))
+    return after_post(request, safe_next(data.next, request.app.route_reverse("console:queue")))

@@ -35,10 +35,14 @@ def current_actor(connection: PortalConnection) -> Actor | None:
     return actor
 
 
+FLASH_KEY = "_messages"  # where litestar.plugins.flash keeps messages not shown yet
+
+
 def sign_in(connection: PortalConnection, actor: Actor) -> None:
+    """A fresh session for the actor; messages flashed before (and not shown yet) come along."""
     session = connection.scope.get("session")
-    flashes = session.get("_flash", []) if isinstance(session, dict) else []
-    connection.set_session({"uid": actor.id, "sv": actor.session_version, "_flash": flashes})
+    flashes = session.get(FLASH_KEY, []) if isinstance(session, dict) else []
+    connection.set_session({"uid": actor.id, "sv": actor.session_version, FLASH_KEY: flashes})
     rotate_session(connection)
     connection.scope["user"] = actor
 

@@ -7,13 +7,14 @@ from typing import Any
 from urllib.parse import quote
 
 from litestar.exceptions import HTTPException
+from litestar.plugins.htmx import ClientRedirect, HTMXTemplate
 from litestar.response import Redirect, Response, Template
 from litestar.types import ExceptionHandlersMap
 
 from portal.errors import DomainError
 from portal.web.access import LoginRequired
 from portal.web.connection import PortalRequest
-from portal.web.responses import VARY, wants_fragment
+from portal.web.responses import VARY, htmx_answer, wants_fragment
 
 log = logging.getLogger("portal.web")
 
@@ -46,15 +47,21 @@ def render_error(
     context = {"status": status, "title": TITLES.get(status, "Error"), "message": message or MESSAGES.get(status, "")}
     merged = {**VARY, **(headers or {})}
     if wants_fragment(request):
-        merged.update({"HX-Retarget": "#messages", "HX-Reswap": "innerHTML"})
-        return Template("errors/_error.html", context=context, status_code=status, headers=merged)
+        return HTMXTemplate(
+            template_name="errors/_error.html",
+            context=context,
+            status_code=status,
+            headers=merged,
+            re_target="#messages",
+            re_swap="innerHTML",
+        )
     return Template("errors/error.html", context=context, status_code=status, headers=merged)
 
 
 def login_required_handler(request: PortalRequest, exc: LoginRequired) -> Response[Any]:
     url = "/login?next=" + quote(exc.next_url, safe="/")
     if getattr(request, "htmx", None):
-        return Response(content=b"", status_code=401, headers={"HX-Redirect": url, **VARY})
+        return htmx_answer(ClientRedirect(url), status_code=401)
     return Redirect(path=url, status_code=303, headers=VARY)
 
 

@@ -2,23 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Any, TypedDict
+from typing import Any
 from urllib.parse import urlsplit
 
-from litestar.plugins.htmx import HTMXDetails
+from litestar.plugins.flash import flash as plugin_flash
+from litestar.plugins.htmx import ClientRedirect, ClientRefresh, HTMXDetails, HTMXTemplate, ReSwapMethod
 from litestar.response import Redirect, Response, Template
 
 from portal.errors import DomainError
 from portal.web.connection import PortalRequest
 
 VARY = {"Vary": "HX-Request"}
-
-
-class Flash(TypedDict):
-    """A one-time message kept in the session until the next page shows it."""
-
-    kind: str
-    message: str
+VARY_TARGET = {"Vary": "HX-Request, HX-Target"}  # for answers that also depend on which element asked
 
 
 def wants_fragment(request: PortalRequest) -> bool:
@@ -36,12 +31,17 @@ def page_or_fragment(
     context: dict[str, Any],
     status_code: int = 200,
     headers: dict[str, str] | None = None,
+    re_target: str | None = None,
+    re_swap: ReSwapMethod | None = None,
 ) -> Template:
-    return Template(
+    """``re_target``/``re_swap`` aim the fragment elsewhere than the element that asked (HX-Retarget/HX-Reswap)."""
+    return HTMXTemplate(
         template_name=fragment if wants_fragment(request) else page,
         context=context,
         status_code=status_code,
         headers={**VARY, **(headers or {})},
+        re_target=re_target,
+        re_swap=re_swap,
     )
 
 
@@ -55,21 +55,15 @@ def form_error(
 
 
 def flash(request: PortalRequest, message: str, kind: str = "success") -> None:
-    session = request.scope.get("session")
-    if not isinstance(session, dict):
-        session = {}
-    new: Flash = {"kind": kind, "message": message}
-    session = {**session, "_flash": [*session.get("_flash", []), new]}
-    request.set_session(session)
+    """Litestar's flash plugin (``base.html`` shows the messages with ``get_flashes()``), with the
+    category most messages use as the default.
 
-
-def pop_flashes(request: PortalRequest) -> list[Flash]:
-    session = request.scope.get("session")
-    if not isinstance(session, dict) or not session.get("_flash"):
-        return []
-    flashes: list[Flash] = session["_flash"]
-    request.set_session({k: v for k, v in session.items() if k != "_flash"})
-    return flashes
+    The plugin appends to the session dict in place; after ``sign_out`` the session is ``Empty``, not
+    a dict, so a message flashed then (e.g. "log in with your new password") starts a fresh one.
+    """
+    if not isinstance(request.scope.get("session"), dict):
+        request.set_session({})
+    plugin_flash(request, message, kind)
 
 
 def after_post(request: PortalRequest, url: str) -> Response[Any]:
@@ -82,9 +76,18 @@ def after_post(request: PortalRequest, url: str) -> Response[Any]:
         target = urlsplit(url)
         current = urlsplit(request.headers.get("hx-current-url", ""))
         if (target.path, target.query) == (current.path, current.query):
-            return Response(content=b"", status_code=200, headers={"HX-Refresh": "true", **VARY})
-        return Response(content=b"", status_code=200, headers={"HX-Redirect": url, **VARY})
+            return htmx_answer(ClientRefresh())
+        return htmx_answer(ClientRedirect(url))
     return Redirect(path=url, status_code=303, headers=VARY)
+
+
+def htmx_answer(response: Response[Any], status_code: int = 200) -> Response[Any]:
+    """Pin what litestar-htmx's ``ClientRedirect``/``ClientRefresh`` leave open: the status (else the
+    handler's default, 201 after a POST), an empty body (else JSON ``null``), and ``Vary: HX-Request``."""
+    response.status_code = status_code
+    response.content = b""
+    response.headers.update(VARY)
+    return response
 
 
 def safe_next(url: str | None, default: str = "/") -> str:

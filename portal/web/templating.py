@@ -84,7 +84,4 @@ def environment() -> Environment:
     from portal.backoffice.charts import duration
 
     env.globals["duration"] = duration
-    from portal.web.responses import pop_flashes  # late: responses imports nothing from here
-
-    env.globals["pop_flashes"] = pop_flashes
     return env
