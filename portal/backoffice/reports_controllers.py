@@ -44,6 +44,7 @@ class ReportsController(Controller):
             "sample_every": rollup.SAMPLE_EVERY,
             "sample_above": kpis.SAMPLE_ABOVE,
             "typed": {key: request.query_params.get(key, "") for key in ("from", "to")},
+            "duration": charts.duration,  # business minutes as "3 h 05 min" in the tables
         }
         return page_or_fragment(
             request,

@@ -81,7 +81,4 @@ def environment() -> Environment:
     env.filters["localtime"] = local_time
     env.filters["linkify"] = linkify
     env.filters["attachment_urls"] = resolve_attachment_urls  # stored message HTML, for this viewer
-    from portal.backoffice.charts import duration
-
-    env.globals["duration"] = duration
     return env

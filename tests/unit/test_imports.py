@@ -196,6 +196,15 @@ def test_the_job_layer_and_the_web_layer_import_no_domain(module):
     domains = ("portal.accounts", "portal.booking", "portal.tickets", "portal.mail", "portal.backoffice")
     graph = import_graph(sources())
     assert not [target for target in graph[module] if target.startswith(domains)]
+
+
+def test_no_web_module_imports_a_domain():
+    """The web layer (templating, sessions, errors, access policy…) knows accounts (who is signed in)
+    and nothing above: domains hand their template values in through their own controllers."""
+    above = ("portal.booking", "portal.tickets", "portal.mail", "portal.backoffice")
+    graph = import_graph(sources())
+    found = {m: sorted(t for t in ts if t.startswith(above)) for m, ts in graph.items() if m.startswith("portal.web")}
+    assert {m: t for m, t in found.items() if t} == {}
     assert "portal.jobs.worker" not in graph["portal.web.stores"]
 
 
