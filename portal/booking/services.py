@@ -582,20 +582,20 @@ async def appointment_for_actor(actor: Actor, appointment_id: int) -> dict:
     return appointment
 
 
-def _cutoff_passed(appointment: dict, minutes: int, now: datetime) -> bool:
-    return appointment["start_at"] - timedelta(minutes=minutes) <= now
+def _check_changeable(appointment: dict, cutoff: str, verb: str, by_staff: bool, now: datetime) -> None:
+    """Only a booked appointment changes, and the customer only before the service's ``cutoff``
+    (``cancel_cutoff`` or ``reschedule_cutoff``, minutes before the start); staff are not bound by it."""
+    if appointment["status"] != "booked":
+        raise Invalid("This appointment is not booked any more.")
+    minutes = appointment[cutoff]
+    if not by_staff and appointment["start_at"] - timedelta(minutes=minutes) <= now:
+        raise Invalid(f"Appointments can be {verb} up to {_hours(minutes)} before they start. Please contact us.")
 
 
 async def cancel(appointment: dict, reason: str, raw_token: str | None, *, by_staff: bool = False) -> None:
     """Cancel and mail the customer a CANCEL .ics. Staff (``by_staff``) are not bound by the cutoff."""
     now = utcnow()
-    if appointment["status"] != "booked":
-        raise Invalid("This appointment is not booked any more.")
-    if not by_staff and _cutoff_passed(appointment, appointment["cancel_cutoff"], now):
-        raise Invalid(
-            f"Appointments can be cancelled up to {_hours(appointment['cancel_cutoff'])} before they "
-            "start. Please contact us."
-        )
+    _check_changeable(appointment, "cancel_cutoff", "cancelled", by_staff, now)
     if len(reason) > 1000:
         raise Invalid(errors={"reason": "A reason can have at most 1,000 characters."})
     async with write_transaction():
@@ -620,13 +620,7 @@ async def reschedule(appointment: dict, start_raw: str, raw_token: str | None, *
     is mailed. Staff (``by_staff``) are not bound by the cutoff; every other rule of the engine holds.
     A staff move gives the customer a fresh manage link (only its hash is stored, so the old one ends)."""
     now = utcnow()
-    if appointment["status"] != "booked":
-        raise Invalid("This appointment is not booked any more.")
-    if not by_staff and _cutoff_passed(appointment, appointment["reschedule_cutoff"], now):
-        raise Invalid(
-            f"Appointments can be moved up to {_hours(appointment['reschedule_cutoff'])} before they "
-            "start. Please contact us."
-        )
+    _check_changeable(appointment, "reschedule_cutoff", "moved", by_staff, now)
     start = parse_start(start_raw)
     service = required_row(await Service.select().where(Service.id == appointment["service"]).first())
     service["questions"] = json_field(service["intake_questions"], [])
