@@ -16,7 +16,8 @@ from typing import Any, NoReturn
 
 from piccolo.columns import Column
 
-from portal.accounts.rules import Actor, email_problem, name_problem, normalize_email
+from portal.accounts.contact import GuestContact
+from portal.accounts.rules import Actor
 from portal.accounts.services import verified_account_with
 from portal.accounts.tables import User
 from portal.booking import availability as engine
@@ -244,9 +245,9 @@ async def day_times(service: dict, staff_choice: str, day: date, zone: str) -> l
 
 
 @dataclass
-class Details:
-    name: str = ""
-    email: str = ""
+class Details(GuestContact):
+    """What the booking form asks besides the time; ``name`` and ``email`` of guests only."""
+
     phone: str = ""
     note: str = ""
     timezone: str = "UTC"
@@ -254,12 +255,7 @@ class Details:
 
 
 def check_details(service: dict, details: Details, actor: Actor | None) -> dict[str, str]:
-    errors = {}
-    if actor is None:
-        if problem := name_problem(details.name):
-            errors["name"] = problem
-        if problem := email_problem(normalize_email(details.email)):
-            errors["email"] = problem
+    errors = details.problems(actor)
     if len(details.phone) > 40 or any(c not in "+0123456789 ()-./" for c in details.phone):
         errors["phone"] = "Enter a phone number with digits, spaces and + ( ) - only."
     if len(details.note) > 2000:
@@ -349,8 +345,7 @@ async def book(
     staff = _choose(await service_staff(service["id"]), staff_choice)
     rules = rules_for(service)
     now = utcnow()
-    email = actor.email if actor else normalize_email(details.email)
-    name = actor.name if actor else details.name.strip()
+    email, name = details.email_and_name(actor)
     raw_token = new_token()
     async with write_transaction():
         await _lock_staff([s["id"] for s in staff])

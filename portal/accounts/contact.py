@@ -1,0 +1,30 @@
+"""A guest's name and address, as the ticket form and the booking form both ask them of visitors
+who are not signed in (a signed-in actor is their own contact)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from portal.accounts.rules import Actor, email_problem, name_problem, normalize_email
+
+
+@dataclass
+class GuestContact:
+    name: str = ""
+    email: str = ""
+
+    def problems(self, actor: Actor | None) -> dict[str, str]:
+        """Messages by field name; none for a signed-in actor, whose own name and address count."""
+        errors: dict[str, str] = {}
+        if actor is None:
+            if problem := name_problem(self.name):
+                errors["name"] = problem
+            if problem := email_problem(normalize_email(self.email)):
+                errors["email"] = problem
+        return errors
+
+    def email_and_name(self, actor: Actor | None) -> tuple[str, str]:
+        """Who writes or books: the actor, else the guest as typed (the address normalized)."""
+        if actor is not None:
+            return actor.email, actor.name
+        return normalize_email(self.email), self.name.strip()
