@@ -23,11 +23,15 @@ from urllib.parse import urlsplit
 import aiosqlite
 from piccolo.columns import Column
 from piccolo.columns.combination import Where
+from piccolo.custom_types import Combinable
 from piccolo.engine.base import Engine
 from piccolo.engine.postgres import PostgresEngine, PostgresTransaction
 from piccolo.engine.sqlite import SQLiteEngine, SQLiteTransaction, TransactionType, dict_factory
+from piccolo.query import Delete, Update
 from piccolo.querystring import QueryString
 from piccolo.table import Table
+
+from portal.errors import NotFound
 
 if TYPE_CHECKING:
     from piccolo.apps.migrations.auto.migration_manager import MigrationManager
@@ -309,6 +313,23 @@ def required_row(row: dict[str, Any] | None) -> dict[str, Any]:
     if row is None:
         raise LookupError("a row that must exist is missing")
     return row
+
+
+async def change_one(query: Update[Any] | Delete, missing: str) -> None:
+    """Run an update or delete that is meant to touch a row; ``NotFound(missing)`` when its
+    condition matched none (the row is gone, or it is not the actor's to change)."""
+    if not await query.returning(query.table._meta.primary_key).run():
+        raise NotFound(missing)
+
+
+async def taken(column: Column, value: Any, *, other_than: int | None = None) -> bool:
+    """Whether a row, other than the one with id ``other_than`` (the one being edited), already
+    holds ``value`` in ``column``: a name that must stay unique, checked to answer with a message."""
+    clash: Combinable = column == value
+    if other_than is not None:
+        clash &= column._meta.table._meta.primary_key != other_than
+    exists: bool = await column._meta.table.exists().where(clash)
+    return exists
 
 
 async def fetch(sql: str, *args: Any) -> list[dict[str, Any]]:

@@ -5,7 +5,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from piccolo.columns import ForeignKey, Timestamptz, Varchar
+
 from portal.accounts.rules import Actor, email_problem, name_problem, normalize_email
+from portal.db import write_transaction
 
 
 @dataclass
@@ -28,3 +31,18 @@ class GuestContact:
         if actor is not None:
             return actor.email, actor.name
         return normalize_email(self.email), self.name.strip()
+
+
+async def claim_proven(owner: ForeignKey, address: Varchar, proven_at: Timestamptz, user_id: int, email: str) -> int:
+    """Give ``user_id`` the guest rows (no ``owner`` yet) filed with ``email`` whose own address was
+    proven too (``proven_at``: their mailed link was used), once the account proved the address:
+    anyone can type an address into a guest form. Returns how many rows joined the account."""
+    table = owner._meta.table
+    async with write_transaction():
+        rows = (
+            await table.update({owner: user_id})
+            .where((address == email) & owner.is_null() & proven_at.is_not_null())
+            .returning(table._meta.primary_key)
+            .run()
+        )
+    return len(rows)

@@ -16,7 +16,7 @@ from typing import Any, NoReturn
 
 from piccolo.columns import Column
 
-from portal.accounts.contact import GuestContact
+from portal.accounts.contact import GuestContact, claim_proven
 from portal.accounts.rules import Actor
 from portal.accounts.services import verified_account_with
 from portal.accounts.tables import User
@@ -533,21 +533,10 @@ async def _prove_address(appointment_id: int) -> None:
 
 
 async def claim_guest_appointments(user_id: int, email: str) -> int:
-    """After an account's address is proven, guest bookings made with that address join it, but only
-    those whose own address was proven too (their mailed manage link was used): anyone can type an
-    address into the booking form."""
-    async with write_transaction():
-        rows = (
-            await Appointment.update({Appointment.customer: user_id})
-            .where(
-                (Appointment.customer_email == email)
-                & Appointment.customer.is_null()
-                & Appointment.customer_email_proven_at.is_not_null()
-            )
-            .returning(Appointment.id)
-            .run()
-        )
-    return len(rows)
+    """Guest bookings made with a newly proven address join the account (``claim_proven``'s rule)."""
+    return await claim_proven(
+        Appointment.customer, Appointment.customer_email, Appointment.customer_email_proven_at, user_id, email
+    )
 
 
 async def my_appointments(actor: Actor) -> tuple[list[dict], list[dict]]:

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from portal.accounts.contact import GuestContact
+from portal.accounts.contact import GuestContact, claim_proven
 from portal.accounts.rules import Actor, email_problem, normalize_email
 from portal.accounts.services import verified_account_with
 from portal.clock import utcnow
@@ -209,21 +209,10 @@ async def _prove_address(ticket_id: int, now: datetime) -> None:
 
 
 async def claim_guest_tickets(user_id: int, email: str) -> int:
-    """After an account's address is proven, the guest tickets filed with that address join it, but
-    only those whose own address was proven too (their mailed link was used): anyone can type an
-    address into the guest form."""
-    async with write_transaction():
-        rows = (
-            await Ticket.update({Ticket.requester: user_id})
-            .where(
-                (Ticket.requester_email == email)
-                & Ticket.requester.is_null()
-                & Ticket.requester_email_proven_at.is_not_null()
-            )
-            .returning(Ticket.id)
-            .run()
-        )
-    return len(rows)
+    """Guest tickets filed with a newly proven address join the account (``claim_proven``'s rule)."""
+    return await claim_proven(
+        Ticket.requester, Ticket.requester_email, Ticket.requester_email_proven_at, user_id, email
+    )
 
 
 # --- replies and notes -------------------------------------------------------------------------------------
