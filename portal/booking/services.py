@@ -16,9 +16,8 @@ from typing import Any, NoReturn
 
 from piccolo.columns import Column
 
-from portal.accounts.contact import GuestContact, claim_proven
+from portal.accounts.contact import GuestContact, GuestOwnership
 from portal.accounts.rules import Actor
-from portal.accounts.services import verified_account_with
 from portal.accounts.tables import User
 from portal.booking import availability as engine
 from portal.booking.access import sees_calendar_of
@@ -505,38 +504,17 @@ async def appointment_for_token(raw: str) -> dict:
     if appointment["end_at"] < utcnow() - timedelta(days=30):
         raise NotFound("This link has expired.")
     if row["customer_email_proven_at"] is None:
-        await _prove_address(row["id"])
+        await GUEST.prove(row["id"], utcnow())
         appointment = await full_appointment(row["id"])
     return appointment
 
 
-async def _prove_address(appointment_id: int) -> None:
-    """Record that the appointment's address is proven; a guest booking then joins the verified
-    account with that address, if there is one (an unverified one claims it when verified)."""
-    async with write_transaction():
-        await (
-            Appointment.update({Appointment.customer_email_proven_at: utcnow()})
-            .where((Appointment.id == appointment_id) & Appointment.customer_email_proven_at.is_null())
-            .run()
-        )
-        row = required_row(
-            await Appointment.select(Appointment.customer, Appointment.customer_email)
-            .where(Appointment.id == appointment_id)
-            .first()
-        )
-        if row["customer"] is None and (owner := await verified_account_with(row["customer_email"])):
-            await (
-                Appointment.update({Appointment.customer: owner})
-                .where((Appointment.id == appointment_id) & Appointment.customer.is_null())
-                .run()
-            )
+GUEST = GuestOwnership(Appointment.customer, Appointment.customer_email, Appointment.customer_email_proven_at)
 
 
 async def claim_guest_appointments(user_id: int, email: str) -> int:
-    """Guest bookings made with a newly proven address join the account (``claim_proven``'s rule)."""
-    return await claim_proven(
-        Appointment.customer, Appointment.customer_email, Appointment.customer_email_proven_at, user_id, email
-    )
+    """Guest bookings made with a newly proven address join the account."""
+    return await GUEST.claim(user_id, email)
 
 
 async def my_appointments(actor: Actor) -> tuple[list[dict], list[dict]]:

@@ -16,9 +16,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from portal.accounts.contact import GuestContact, claim_proven
+from portal.accounts.contact import GuestContact, GuestOwnership
 from portal.accounts.rules import Actor, email_problem, normalize_email
-from portal.accounts.services import verified_account_with
 from portal.clock import utcnow
 from portal.db import fetch, is_sqlite, required_row, write_transaction
 from portal.errors import Invalid, NotFound, Throttled
@@ -186,33 +185,16 @@ async def use_guest_link(raw: str) -> TicketAccess:
     if not rows:
         raise NotFound(NOT_FOUND)
     if rows[0]["requester_email_proven_at"] is None:
-        await _prove_address(ticket_id, utcnow())
+        await GUEST.prove(ticket_id, utcnow())
     return for_guest(ticket_id, raw)
 
 
-async def _prove_address(ticket_id: int, now: datetime) -> None:
-    async with write_transaction():
-        await (
-            Ticket.update({Ticket.requester_email_proven_at: now})
-            .where((Ticket.id == ticket_id) & Ticket.requester_email_proven_at.is_null())
-            .run()
-        )
-        row = required_row(
-            await Ticket.select(Ticket.requester, Ticket.requester_email).where(Ticket.id == ticket_id).first()
-        )
-        if row["requester"] is None and (owner := await verified_account_with(row["requester_email"])):
-            await (
-                Ticket.update({Ticket.requester: owner})
-                .where((Ticket.id == ticket_id) & Ticket.requester.is_null())
-                .run()
-            )
+GUEST = GuestOwnership(Ticket.requester, Ticket.requester_email, Ticket.requester_email_proven_at)
 
 
 async def claim_guest_tickets(user_id: int, email: str) -> int:
-    """Guest tickets filed with a newly proven address join the account (``claim_proven``'s rule)."""
-    return await claim_proven(
-        Ticket.requester, Ticket.requester_email, Ticket.requester_email_proven_at, user_id, email
-    )
+    """Guest tickets filed with a newly proven address join the account."""
+    return await GUEST.claim(user_id, email)
 
 
 # --- replies and notes -------------------------------------------------------------------------------------
