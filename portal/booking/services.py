@@ -15,6 +15,7 @@ from operator import attrgetter
 from typing import Any, NoReturn
 
 from piccolo.columns import Column
+from piccolo.querystring import Selectable
 
 from portal.accounts.contact import GuestContact, GuestOwnership
 from portal.accounts.rules import Actor
@@ -517,17 +518,22 @@ async def claim_guest_appointments(user_id: int, email: str) -> int:
     return await GUEST.claim(user_id, email)
 
 
+def listed(*more: Selectable) -> list[Selectable]:
+    """The columns every list of appointments reads (id, times, status, the service's name), then ``more``."""
+    return [
+        Appointment.id,
+        Appointment.start_at,
+        Appointment.end_at,
+        Appointment.status,
+        Appointment.service.name.as_alias("service_name"),
+        *more,
+    ]
+
+
 async def my_appointments(actor: Actor) -> tuple[list[dict], list[dict]]:
     """The customer's own appointments: never a guest booking merely made with their address."""
     rows = (
-        await Appointment.select(
-            Appointment.id,
-            Appointment.start_at,
-            Appointment.end_at,
-            Appointment.status,
-            Appointment.service.name.as_alias("service_name"),
-            Appointment.staff.name.as_alias("staff_name"),
-        )
+        await Appointment.select(*listed(Appointment.staff.name.as_alias("staff_name")))
         .where(Appointment.customer == actor.id)
         .order_by(Appointment.start_at)
     )
