@@ -23,11 +23,15 @@ from urllib.parse import urlsplit
 import aiosqlite
 from piccolo.columns import Column
 from piccolo.columns.combination import Where
+from piccolo.custom_types import Combinable
 from piccolo.engine.base import Engine
 from piccolo.engine.postgres import PostgresEngine, PostgresTransaction
 from piccolo.engine.sqlite import SQLiteEngine, SQLiteTransaction, TransactionType, dict_factory
+from piccolo.query import Delete, Update
 from piccolo.querystring import QueryString
 from piccolo.table import Table
+
+from portal.errors import NotFound
 
 if TYPE_CHECKING:
     from piccolo.apps.migrations.auto.migration_manager import MigrationManager
@@ -56,17 +60,40 @@ def _counted() -> None:
         counter[0] += 1
 
 
-class SafeSQLiteTransaction(SQLiteTransaction):
-    engine: PortalSQLiteEngine  # only PortalSQLiteEngine.transaction() makes these
+class _GivesBackConnection:
+    """What both engines' transactions share: open, and on leaving commit or roll back, but hand
+    the connection back (``_give_back``) whatever ``BEGIN``, ``COMMIT`` or ``ROLLBACK`` raised."""
 
-    async def __aenter__(self) -> SQLiteTransaction:
+    __slots__ = ()
+
+    if TYPE_CHECKING:  # attributes and methods of the Piccolo transaction this is mixed into
+        _parent: Any
+        _committed: bool
+        _rolled_back: bool
+        connection: Any
+        context: Any
+        engine: Any
+
+        async def get_connection(self) -> Any: ...
+        async def begin(self) -> None: ...
+        async def commit(self) -> None: ...
+        async def rollback(self) -> None: ...
+
+    def _prepare(self) -> None:
+        """Anything the engine needs between taking the connection and ``BEGIN``."""
+
+    async def _give_back(self, clean: bool) -> None:
+        raise NotImplementedError
+
+    async def __aenter__(self) -> Any:
         if self._parent is not None:
             return self._parent
-        self.connection = await self.get_connection()  # type: ignore[no-untyped-call]  # unannotated in Piccolo
+        self.connection = await self.get_connection()
+        self._prepare()
         try:
-            await self.begin()  # type: ignore[no-untyped-call]  # unannotated in Piccolo
+            await self.begin()
         except BaseException:
-            await self.connection.close()
+            await self._give_back(clean=False)
             raise
         self.context = self.engine.current_transaction.set(self)
         return self
@@ -83,54 +110,34 @@ class SafeSQLiteTransaction(SQLiteTransaction):
         try:
             if exception:
                 if not self._rolled_back:
-                    await self.rollback()  # type: ignore[no-untyped-call]  # unannotated in Piccolo
+                    await self.rollback()
             elif not self._committed and not self._rolled_back:
-                await self.commit()  # type: ignore[no-untyped-call]  # unannotated in Piccolo
+                await self.commit()
             clean = True
         finally:
-            await self.engine.release(self.connection, reusable=clean)
+            await self._give_back(clean)
             self.engine.current_transaction.reset(self.context)
         return exception is None
 
 
-class SafePostgresTransaction(PostgresTransaction):
-    async def __aenter__(self) -> PostgresTransaction:
-        if self._parent is not None:
-            return self._parent
-        self.connection = await self.get_connection()  # type: ignore[no-untyped-call]  # unannotated in Piccolo
-        self.transaction = self.connection.transaction()
-        try:
-            await self.begin()  # type: ignore[no-untyped-call]  # unannotated in Piccolo
-        except BaseException:
-            await self._give_back()
-            raise
-        self.context = self.engine.current_transaction.set(self)
-        return self
+class SafeSQLiteTransaction(_GivesBackConnection, SQLiteTransaction):
+    engine: PortalSQLiteEngine  # only PortalSQLiteEngine.transaction() makes these
 
-    async def _give_back(self) -> None:
+    async def _give_back(self, clean: bool) -> None:
+        """Back to the engine's idle connections when clean, else closed."""
+        await self.engine.release(self.connection, reusable=clean)
+
+
+class SafePostgresTransaction(_GivesBackConnection, PostgresTransaction):
+    def _prepare(self) -> None:
+        self.transaction = self.connection.transaction()
+
+    async def _give_back(self, clean: bool) -> None:
+        """Back to the pool (which resets it) whatever happened, or closed without one."""
         if self.engine.pool:
             await self.engine.pool.release(self.connection)
         else:
             await self.connection.close()
-
-    async def __aexit__(
-        self,
-        exception_type: type[BaseException] | None,
-        exception: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> bool:
-        if self._parent:
-            return exception is None
-        try:
-            if exception:
-                if not self._rolled_back:
-                    await self.rollback()  # type: ignore[no-untyped-call]  # unannotated in Piccolo
-            elif not self._committed and not self._rolled_back:
-                await self.commit()  # type: ignore[no-untyped-call]  # unannotated in Piccolo
-        finally:
-            await self._give_back()
-            self.engine.current_transaction.reset(self.context)
-        return exception is None
 
 
 class PortalSQLiteEngine(SQLiteEngine):
@@ -306,6 +313,23 @@ def required_row(row: dict[str, Any] | None) -> dict[str, Any]:
     if row is None:
         raise LookupError("a row that must exist is missing")
     return row
+
+
+async def change_one(query: Update[Any] | Delete, missing: str) -> None:
+    """Run an update or delete that is meant to touch a row; ``NotFound(missing)`` when its
+    condition matched none (the row is gone, or it is not the actor's to change)."""
+    if not await query.returning(query.table._meta.primary_key).run():
+        raise NotFound(missing)
+
+
+async def taken(column: Column, value: Any, *, other_than: int | None = None) -> bool:
+    """Whether a row, other than the one with id ``other_than`` (the one being edited), already
+    holds ``value`` in ``column``: a name that must stay unique, checked to answer with a message."""
+    clash: Combinable = column == value
+    if other_than is not None:
+        clash &= column._meta.table._meta.primary_key != other_than
+    exists: bool = await column._meta.table.exists().where(clash)
+    return exists
 
 
 async def fetch(sql: str, *args: Any) -> list[dict[str, Any]]:

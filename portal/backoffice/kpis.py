@@ -247,51 +247,13 @@ async def ticket_report(scope: ReportScope, q: ReportQuery, now: datetime) -> di
         _metric("Created", created_now, created_prev, str(created_now)),
         _metric("Solved", solved_now, solved_prev, str(solved_now), better="higher"),
         _metric("Backlog at end", backlog_end, backlog_before, str(backlog_end), better="lower"),
-        _metric(
-            "First response, median",
-            current.first_p(0.5),
-            previous.first_p(0.5),
-            _estimate(sampled["first"], current.first_p(0.5)),
-            better="lower",
-        ),
-        _metric(
-            "First response, p90",
-            current.first_p(0.9),
-            previous.first_p(0.9),
-            _estimate(sampled["first"], current.first_p(0.9)),
-            better="lower",
-        ),
-        _metric(
-            "Resolution, median",
-            current.res_p(0.5),
-            previous.res_p(0.5),
-            _estimate(sampled["resolution"], current.res_p(0.5)),
-            better="lower",
-        ),
-        _metric(
-            "Resolution, p90",
-            current.res_p(0.9),
-            previous.res_p(0.9),
-            _estimate(sampled["resolution"], current.res_p(0.9)),
-            better="lower",
-        ),
-        _metric(
-            "First response SLA",
-            current.first_sla,
-            previous.first_sla,
-            charts.percent(current.first_sla),
-            points=True,
-            better="higher",
-        ),
-        _metric(
-            "Resolution SLA",
-            current.res_sla,
-            previous.res_sla,
-            charts.percent(current.res_sla),
-            points=True,
-            better="higher",
-        ),
-        _metric("CSAT", current.csat, previous.csat, charts.percent(current.csat), points=True, better="higher"),
+        _duration("First response, median", current.first_p(0.5), previous.first_p(0.5), sampled["first"]),
+        _duration("First response, p90", current.first_p(0.9), previous.first_p(0.9), sampled["first"]),
+        _duration("Resolution, median", current.res_p(0.5), previous.res_p(0.5), sampled["resolution"]),
+        _duration("Resolution, p90", current.res_p(0.9), previous.res_p(0.9), sampled["resolution"]),
+        _rate("First response SLA", current.first_sla, previous.first_sla, better="higher"),
+        _rate("Resolution SLA", current.res_sla, previous.res_sla, better="higher"),
+        _rate("CSAT", current.csat, previous.csat, better="higher"),
     ]
     breakdown = sorted(
         ((names.get(key, _unknown(q.by, key)), totals) for key, totals in groups.items()),
@@ -303,13 +265,7 @@ async def ticket_report(scope: ReportScope, q: ReportQuery, now: datetime) -> di
             "header": ["Date", "Created", "Solved", "Backlog at end of day"],
             "rows": [[d.isoformat(), c, s, b] for d, c, s, b in daily],
         },
-        "tickets-summary": {
-            "title": "Summary against the previous period",
-            "header": ["Measure", f"{q.first} – {q.last}", f"{p_first} – {p_last}", "Change"],
-            "rows": [
-                [m["label"], m["raw"], m["previous"], m["change"]["text"] if m["change"] else ""] for m in headline
-            ],
-        },
+        "tickets-summary": _summary(q, headline),
         f"tickets-by-{q.by}": {
             "title": f"By {DIMENSIONS[q.by].lower()}",
             "header": [
@@ -461,6 +417,26 @@ def _metric(label: str, current, previous, text: str, *, points: bool = False, b
     }
 
 
+def _duration(label: str, current: int | None, previous: int | None, sampled: bool) -> dict:
+    """A duration in minutes (shorter is better), marked ≈ when read from the sample."""
+    return _metric(label, current, previous, _estimate(sampled, current), better="lower")
+
+
+def _rate(label: str, current: float | None, previous: float | None, *, better: str) -> dict:
+    """A percentage, whose change is told in points."""
+    return _metric(label, current, previous, charts.percent(current), points=True, better=better)
+
+
+def _summary(q: ReportQuery, headline: list[dict]) -> dict:
+    """The headline as a table: this period against the previous one."""
+    p_first, p_last = q.previous
+    return {
+        "title": "Summary against the previous period",
+        "header": ["Measure", f"{q.first} – {q.last}", f"{p_first} – {p_last}", "Change"],
+        "rows": [[m["label"], m["raw"], m["previous"], m["change"]["text"] if m["change"] else ""] for m in headline],
+    }
+
+
 def _group_key(by: str, key, scope: ReportScope):
     """For agents, other agents' rows are summed as "others" (their individual numbers stay private)."""
     if by == "agent" and not scope.admin and key is not None and key != scope.actor.id:
@@ -543,22 +519,8 @@ async def booking_report(scope: ReportScope, q: ReportQuery, now: datetime) -> d
         _metric("Bookings made", sum(d[1] for d in daily), counts[-1][0], str(sum(d[1] for d in daily))),
         _metric("Appointments held or due", current.held, previous.held, str(current.held)),
         _metric("Cancellations", current.cancelled, previous.cancelled, str(current.cancelled), better="lower"),
-        _metric(
-            "Cancellation rate",
-            current.cancel_rate,
-            previous.cancel_rate,
-            charts.percent(current.cancel_rate),
-            points=True,
-            better="lower",
-        ),
-        _metric(
-            "No-show rate",
-            current.no_show_rate,
-            previous.no_show_rate,
-            charts.percent(current.no_show_rate),
-            points=True,
-            better="lower",
-        ),
+        _rate("Cancellation rate", current.cancel_rate, previous.cancel_rate, better="lower"),
+        _rate("No-show rate", current.no_show_rate, previous.no_show_rate, better="lower"),
         _metric("Lead time, median", current.lead(0.5), previous.lead(0.5), _hours(current.lead(0.5))),
         _metric("Utilization", utilization, None, charts.percent(utilization), better="higher"),
     ]
@@ -577,13 +539,7 @@ async def booking_report(scope: ReportScope, q: ReportQuery, now: datetime) -> d
             "header": ["Date", "Bookings made", "Appointments held or due", "Cancelled"],
             "rows": [[d.isoformat(), made, held, cancelled] for d, made, held, cancelled in daily],
         },
-        "booking-summary": {
-            "title": "Summary against the previous period",
-            "header": ["Measure", f"{q.first} – {q.last}", f"{p_first} – {p_last}", "Change"],
-            "rows": [
-                [m["label"], m["raw"], m["previous"], m["change"]["text"] if m["change"] else ""] for m in headline
-            ],
-        },
+        "booking-summary": _summary(q, headline),
         "booking-by-service": {
             "title": "By service",
             "header": ["Service", "Held or due", "Cancelled", "No-shows", "No-show rate %", "Lead time median (h)"],

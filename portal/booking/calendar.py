@@ -76,16 +76,7 @@ async def calendar_view(actor: Actor, view: str, anchor_raw: str, staff_choice: 
     cells: dict[tuple[int, date], Cell] = {(s["id"], d): Cell() for s in staff for d in days}
     async with read_together():
         rows = (
-            await Appointment.select(
-                Appointment.id,
-                Appointment.staff,
-                Appointment.start_at,
-                Appointment.end_at,
-                Appointment.status,
-                Appointment.customer_name,
-                Appointment.seats,
-                Appointment.service.name.as_alias("service_name"),
-            )
+            await Appointment.select(*services.listed(Appointment.staff, Appointment.customer_name, Appointment.seats))
             .where(
                 Appointment.staff.is_in(ids or [0])
                 & (Appointment.start_at < hi)
@@ -368,17 +359,14 @@ async def feed_calendar(filename: str) -> bytes:
         raise NotFound("No such feed.")
     rows = (
         await Appointment.select(
-            Appointment.id,
-            Appointment.uid,
-            Appointment.sequence,
-            Appointment.start_at,
-            Appointment.end_at,
-            Appointment.status,
-            Appointment.customer_name,
-            Appointment.customer_email,
-            Appointment.customer_phone,
-            Appointment.updated_at,
-            Appointment.service.name.as_alias("service_name"),
+            *services.listed(
+                Appointment.uid,
+                Appointment.sequence,
+                Appointment.customer_name,
+                Appointment.customer_email,
+                Appointment.customer_phone,
+                Appointment.updated_at,
+            )
         )
         .where(
             (Appointment.staff == feed["staff"])

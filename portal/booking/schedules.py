@@ -29,7 +29,7 @@ from portal.clock import (
     utcnow,
     zone_info,
 )
-from portal.db import write_transaction
+from portal.db import change_one, write_transaction
 from portal.errors import Invalid, NotFound
 
 ICS_MAX_BYTES = 512 * 1024
@@ -163,19 +163,19 @@ async def save_override(actor: Actor, staff_id: int, data: OverrideInput, errors
             ).run()
 
 
+NO_OVERRIDE = "There is no override on that date."
+
+
 async def delete_override(actor: Actor, staff_id: int, day_raw: str) -> None:
     require_admin(actor)
     day = parse_day(day_raw)
     async with write_transaction():
         await staff_row(staff_id)
-        if (
-            day is None
-            or not await DateOverride.delete()
-            .where((DateOverride.staff == staff_id) & (DateOverride.day == day))
-            .returning(DateOverride.id)
-            .run()
-        ):
-            raise NotFound("There is no override on that date.")
+        if day is None:
+            raise NotFound(NO_OVERRIDE)
+        await change_one(
+            DateOverride.delete().where((DateOverride.staff == staff_id) & (DateOverride.day == day)), NO_OVERRIDE
+        )
 
 
 async def add_time_off(
@@ -212,13 +212,10 @@ async def add_time_off(
 async def delete_time_off(actor: Actor, staff_id: int, time_off_id: int) -> None:
     require_admin(actor)
     async with write_transaction():
-        if (
-            not await TimeOff.delete()
-            .where((TimeOff.id == time_off_id) & (TimeOff.staff == staff_id))
-            .returning(TimeOff.id)
-            .run()
-        ):
-            raise NotFound("We could not find that time off.")
+        await change_one(
+            TimeOff.delete().where((TimeOff.id == time_off_id) & (TimeOff.staff == staff_id)),
+            "We could not find that time off.",
+        )
 
 
 # --- holidays ------------------------------------------------------------------------------------
@@ -253,8 +250,7 @@ async def add_holiday(actor: Actor, day_raw: str, name: str) -> None:
 async def delete_holiday(actor: Actor, holiday_id: int) -> None:
     require_admin(actor)
     async with write_transaction():
-        if not await Holiday.delete().where(Holiday.id == holiday_id).returning(Holiday.id).run():
-            raise NotFound("We could not find that holiday.")
+        await change_one(Holiday.delete().where(Holiday.id == holiday_id), "We could not find that holiday.")
 
 
 def holidays_in_ics(data: bytes) -> list[tuple[date, str]]:

@@ -15,9 +15,10 @@ from operator import attrgetter
 from typing import Any, NoReturn
 
 from piccolo.columns import Column
+from piccolo.querystring import Selectable
 
-from portal.accounts.rules import Actor, email_problem, name_problem, normalize_email
-from portal.accounts.services import verified_account_with
+from portal.accounts.contact import GuestContact, GuestOwnership
+from portal.accounts.rules import Actor
 from portal.accounts.tables import User
 from portal.booking import availability as engine
 from portal.booking.access import sees_calendar_of
@@ -244,9 +245,9 @@ async def day_times(service: dict, staff_choice: str, day: date, zone: str) -> l
 
 
 @dataclass
-class Details:
-    name: str = ""
-    email: str = ""
+class Details(GuestContact):
+    """What the booking form asks besides the time; ``name`` and ``email`` of guests only."""
+
     phone: str = ""
     note: str = ""
     timezone: str = "UTC"
@@ -254,12 +255,7 @@ class Details:
 
 
 def check_details(service: dict, details: Details, actor: Actor | None) -> dict[str, str]:
-    errors = {}
-    if actor is None:
-        if problem := name_problem(details.name):
-            errors["name"] = problem
-        if problem := email_problem(normalize_email(details.email)):
-            errors["email"] = problem
+    errors = details.problems(actor)
     if len(details.phone) > 40 or any(c not in "+0123456789 ()-./" for c in details.phone):
         errors["phone"] = "Enter a phone number with digits, spaces and + ( ) - only."
     if len(details.note) > 2000:
@@ -349,8 +345,7 @@ async def book(
     staff = _choose(await service_staff(service["id"]), staff_choice)
     rules = rules_for(service)
     now = utcnow()
-    email = actor.email if actor else normalize_email(details.email)
-    name = actor.name if actor else details.name.strip()
+    email, name = details.email_and_name(actor)
     raw_token = new_token()
     async with write_transaction():
         await _lock_staff([s["id"] for s in staff])
@@ -510,62 +505,35 @@ async def appointment_for_token(raw: str) -> dict:
     if appointment["end_at"] < utcnow() - timedelta(days=30):
         raise NotFound("This link has expired.")
     if row["customer_email_proven_at"] is None:
-        await _prove_address(row["id"])
+        await GUEST.prove(row["id"], utcnow())
         appointment = await full_appointment(row["id"])
     return appointment
 
 
-async def _prove_address(appointment_id: int) -> None:
-    """Record that the appointment's address is proven; a guest booking then joins the verified
-    account with that address, if there is one (an unverified one claims it when verified)."""
-    async with write_transaction():
-        await (
-            Appointment.update({Appointment.customer_email_proven_at: utcnow()})
-            .where((Appointment.id == appointment_id) & Appointment.customer_email_proven_at.is_null())
-            .run()
-        )
-        row = required_row(
-            await Appointment.select(Appointment.customer, Appointment.customer_email)
-            .where(Appointment.id == appointment_id)
-            .first()
-        )
-        if row["customer"] is None and (owner := await verified_account_with(row["customer_email"])):
-            await (
-                Appointment.update({Appointment.customer: owner})
-                .where((Appointment.id == appointment_id) & Appointment.customer.is_null())
-                .run()
-            )
+GUEST = GuestOwnership(Appointment.customer, Appointment.customer_email, Appointment.customer_email_proven_at)
 
 
 async def claim_guest_appointments(user_id: int, email: str) -> int:
-    """After an account's address is proven, guest bookings made with that address join it, but only
-    those whose own address was proven too (their mailed manage link was used): anyone can type an
-    address into the booking form."""
-    async with write_transaction():
-        rows = (
-            await Appointment.update({Appointment.customer: user_id})
-            .where(
-                (Appointment.customer_email == email)
-                & Appointment.customer.is_null()
-                & Appointment.customer_email_proven_at.is_not_null()
-            )
-            .returning(Appointment.id)
-            .run()
-        )
-    return len(rows)
+    """Guest bookings made with a newly proven address join the account."""
+    return await GUEST.claim(user_id, email)
+
+
+def listed(*more: Selectable) -> list[Selectable]:
+    """The columns every list of appointments reads (id, times, status, the service's name), then ``more``."""
+    return [
+        Appointment.id,
+        Appointment.start_at,
+        Appointment.end_at,
+        Appointment.status,
+        Appointment.service.name.as_alias("service_name"),
+        *more,
+    ]
 
 
 async def my_appointments(actor: Actor) -> tuple[list[dict], list[dict]]:
     """The customer's own appointments: never a guest booking merely made with their address."""
     rows = (
-        await Appointment.select(
-            Appointment.id,
-            Appointment.start_at,
-            Appointment.end_at,
-            Appointment.status,
-            Appointment.service.name.as_alias("service_name"),
-            Appointment.staff.name.as_alias("staff_name"),
-        )
+        await Appointment.select(*listed(Appointment.staff.name.as_alias("staff_name")))
         .where(Appointment.customer == actor.id)
         .order_by(Appointment.start_at)
     )
@@ -582,20 +550,20 @@ async def appointment_for_actor(actor: Actor, appointment_id: int) -> dict:
     return appointment
 
 
-def _cutoff_passed(appointment: dict, minutes: int, now: datetime) -> bool:
-    return appointment["start_at"] - timedelta(minutes=minutes) <= now
+def _check_changeable(appointment: dict, cutoff: str, verb: str, by_staff: bool, now: datetime) -> None:
+    """Only a booked appointment changes, and the customer only before the service's ``cutoff``
+    (``cancel_cutoff`` or ``reschedule_cutoff``, minutes before the start); staff are not bound by it."""
+    if appointment["status"] != "booked":
+        raise Invalid("This appointment is not booked any more.")
+    minutes = appointment[cutoff]
+    if not by_staff and appointment["start_at"] - timedelta(minutes=minutes) <= now:
+        raise Invalid(f"Appointments can be {verb} up to {_hours(minutes)} before they start. Please contact us.")
 
 
 async def cancel(appointment: dict, reason: str, raw_token: str | None, *, by_staff: bool = False) -> None:
     """Cancel and mail the customer a CANCEL .ics. Staff (``by_staff``) are not bound by the cutoff."""
     now = utcnow()
-    if appointment["status"] != "booked":
-        raise Invalid("This appointment is not booked any more.")
-    if not by_staff and _cutoff_passed(appointment, appointment["cancel_cutoff"], now):
-        raise Invalid(
-            f"Appointments can be cancelled up to {_hours(appointment['cancel_cutoff'])} before they "
-            "start. Please contact us."
-        )
+    _check_changeable(appointment, "cancel_cutoff", "cancelled", by_staff, now)
     if len(reason) > 1000:
         raise Invalid(errors={"reason": "A reason can have at most 1,000 characters."})
     async with write_transaction():
@@ -620,13 +588,7 @@ async def reschedule(appointment: dict, start_raw: str, raw_token: str | None, *
     is mailed. Staff (``by_staff``) are not bound by the cutoff; every other rule of the engine holds.
     A staff move gives the customer a fresh manage link (only its hash is stored, so the old one ends)."""
     now = utcnow()
-    if appointment["status"] != "booked":
-        raise Invalid("This appointment is not booked any more.")
-    if not by_staff and _cutoff_passed(appointment, appointment["reschedule_cutoff"], now):
-        raise Invalid(
-            f"Appointments can be moved up to {_hours(appointment['reschedule_cutoff'])} before they "
-            "start. Please contact us."
-        )
+    _check_changeable(appointment, "reschedule_cutoff", "moved", by_staff, now)
     start = parse_start(start_raw)
     service = required_row(await Service.select().where(Service.id == appointment["service"]).first())
     service["questions"] = json_field(service["intake_questions"], [])

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from portal.accounts.rules import Actor
 from portal.clock import utcnow
-from portal.db import fetch, write_transaction
+from portal.db import change_one, fetch, write_transaction
 from portal.errors import Invalid, NotFound
 from portal.tickets import rules
 from portal.tickets.access import TicketAccess
@@ -54,20 +54,10 @@ async def save_view(access: TicketAccess, name: str, query: str, team: int | Non
 
 async def delete_view(access: TicketAccess, view_id: int) -> None:
     async with write_transaction():
-        rows = (
-            await SavedView.delete()
-            .where(
-                (SavedView.id == view_id)
-                & (
-                    (SavedView.owner == agent(access).id)
-                    | (SavedView.team.is_not_null() if agent(access).is_admin else SavedView.id < 0)
-                )
-            )
-            .returning(SavedView.id)
-            .run()
+        mine = (SavedView.owner == agent(access).id) | (
+            SavedView.team.is_not_null() if agent(access).is_admin else SavedView.id < 0
         )
-    if not rows:
-        raise NotFound("That view does not exist.")
+        await change_one(SavedView.delete().where((SavedView.id == view_id) & mine), "That view does not exist.")
 
 
 async def canned_list(actor: Actor) -> list[Row]:
@@ -102,27 +92,23 @@ async def save_canned(actor: Actor, reply_id: int | None, title: str, body: str,
             ).run()
             return first_id(rows)
         mine = (CannedReply.owner == actor.id) | (CannedReply.owner.is_null() if actor.is_admin else CannedReply.id < 0)
-        rows = (
-            await CannedReply.update(
+        await change_one(
+            CannedReply.update(
                 {
                     CannedReply.title: " ".join(title.split()),
                     CannedReply.body: body,
                     CannedReply.owner: owner,
                     CannedReply.updated_at: now,
                 }
-            )
-            .where((CannedReply.id == reply_id) & mine)
-            .returning(CannedReply.id)
-            .run()
+            ).where((CannedReply.id == reply_id) & mine),
+            "That canned reply does not exist.",
         )
-        if not rows:
-            raise NotFound("That canned reply does not exist.")
         return reply_id
 
 
 async def delete_canned(actor: Actor, reply_id: int) -> None:
     mine = (CannedReply.owner == actor.id) | (CannedReply.owner.is_null() if actor.is_admin else CannedReply.id < 0)
     async with write_transaction():
-        rows = await CannedReply.delete().where((CannedReply.id == reply_id) & mine).returning(CannedReply.id).run()
-    if not rows:
-        raise NotFound("That canned reply does not exist.")
+        await change_one(
+            CannedReply.delete().where((CannedReply.id == reply_id) & mine), "That canned reply does not exist."
+        )

@@ -6,6 +6,7 @@ Only the write path (``write.py``) calls these, inside its transaction.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -82,16 +83,31 @@ def attachment_url_prefixes(number: int) -> tuple[str, ...]:
     return (f"/tickets/{number}/attachments/", f"/back/tickets/{number}/attachments/")
 
 
+@dataclass(frozen=True)
+class Author:
+    """Who a message is from, as stored on it: the account (None for a guest or the system), the
+    name shown, and whether the desk wrote it."""
+
+    id: int | None
+    name: str
+    staff: bool
+
+    @classmethod
+    def of(cls, actor: Actor | None, name: str, *, staff: bool) -> Author:
+        return cls(actor.id if actor else None, name, staff)
+
+
+SYSTEM = Author(None, "System", staff=True)
+
+
 async def add_message(
     ticket: dict[str, Any],
-    *,
-    author_id: int | None,
-    author_name: str,
-    staff: bool,
-    kind: str,
+    author: Author,
     body: str,
-    stored: list[files.StoredFile],
+    *,
+    kind: str,
     via: rules.Channel,
+    stored: Sequence[files.StoredFile] = (),
 ) -> int:
     """Write one message; ``via`` records the channel it came through (web, email, api, phone, system)."""
     now = utcnow()
@@ -99,9 +115,9 @@ async def add_message(
     rows = await Message.insert(
         Message(
             ticket=ticket["id"],
-            author=author_id,
-            author_name=author_name,
-            author_is_staff=staff,
+            author=author.id,
+            author_name=author.name,
+            author_is_staff=author.staff,
             kind=kind,
             via=via,
             body_source=body,
@@ -128,13 +144,4 @@ async def add_message(
 
 async def system_note(ticket: dict[str, Any], text: str) -> int:
     """A line in the thread that no person wrote ("Merged into #12", "The customer reopened it")."""
-    return await add_message(
-        ticket,
-        author_id=None,
-        author_name="System",
-        staff=True,
-        kind="system",
-        body=text,
-        stored=[],
-        via=rules.Channel.system,
-    )
+    return await add_message(ticket, SYSTEM, text, kind="system", via=rules.Channel.system)

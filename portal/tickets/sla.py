@@ -266,17 +266,7 @@ async def warn(payload: dict[str, Any]) -> None:
         ticket = await _still_due(payload)
         if ticket is None:
             return
-        for address in await _team_addresses(ticket):
-            await queue_mail(
-                address,
-                "sla_warning",
-                {
-                    "ticket": ticket,
-                    "target": LABELS[payload["target"]],
-                    "due": ticket["due"],
-                    "link": f"{get_settings().base_url}/back/tickets/{ticket['number']}",
-                },
-            )
+        await _mail_clock(ticket, payload["target"], "sla_warning", await _team_addresses(ticket))
 
 
 async def breach(payload: dict[str, Any]) -> None:
@@ -285,14 +275,16 @@ async def breach(payload: dict[str, Any]) -> None:
         if ticket is None:
             return
         await fetch(f"UPDATE ticket SET {payload['target']}_breached = {{}} WHERE id = {{}}", True, ticket["id"])
-        for address in await _admin_addresses():
-            await queue_mail(
-                address,
-                "sla_breach",
-                {
-                    "ticket": ticket,
-                    "target": LABELS[payload["target"]],
-                    "due": ticket["due"],
-                    "link": f"{get_settings().base_url}/back/tickets/{ticket['number']}",
-                },
-            )
+        await _mail_clock(ticket, payload["target"], "sla_breach", await _admin_addresses())
+
+
+async def _mail_clock(ticket: Row, target: str, template: str, addresses: list[str]) -> None:
+    """One SLA mail (warning or breach) about a ticket's clock to each address."""
+    context = {
+        "ticket": ticket,
+        "target": LABELS[target],
+        "due": ticket["due"],
+        "link": f"{get_settings().base_url}/back/tickets/{ticket['number']}",
+    }
+    for address in addresses:
+        await queue_mail(address, template, context)

@@ -7,12 +7,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from piccolo.columns import Column
-from piccolo.custom_types import Combinable
 
 from portal.accounts.rules import Actor
 from portal.clock import timezone_problem
-from portal.db import fetch, write_transaction
-from portal.errors import Forbidden, Invalid, NotFound
+from portal.db import change_one, fetch, taken, write_transaction
+from portal.errors import Forbidden, Invalid
 from portal.ids import parse_id
 from portal.tickets import business, rules
 from portal.tickets.rows import first_id
@@ -105,25 +104,18 @@ async def save_calendar(actor: Actor, calendar_id: int | None, form: CalendarFor
         raise Invalid(errors=errors)
     name = " ".join(form.name.split())
     async with write_transaction():
-        clash: Combinable = BusinessCalendar.name == name
-        if calendar_id is not None:
-            clash &= BusinessCalendar.id != calendar_id
-        if await BusinessCalendar.exists().where(clash):
+        if await taken(BusinessCalendar.name, name, other_than=calendar_id):
             raise Invalid(errors={"name": "A calendar with this name exists already."})
         if calendar_id is None:
             rows = await BusinessCalendar.insert(BusinessCalendar(name=name, timezone=form.timezone.strip())).run()
             calendar_id = first_id(rows)
         else:
-            rows = (
-                await BusinessCalendar.update(
+            await change_one(
+                BusinessCalendar.update(
                     {BusinessCalendar.name: name, BusinessCalendar.timezone: form.timezone.strip()}
-                )
-                .where(BusinessCalendar.id == calendar_id)
-                .returning(BusinessCalendar.id)
-                .run()
+                ).where(BusinessCalendar.id == calendar_id),
+                "That calendar does not exist.",
             )
-            if not rows:
-                raise NotFound("That calendar does not exist.")
             await BusinessHours.delete().where(BusinessHours.calendar == calendar_id).run()
         for day, day_ranges in ranges.items():
             for lo, hi in day_ranges:
@@ -223,20 +215,14 @@ async def save_policy(actor: Actor, policy_id: int | None, form: PolicyForm) -> 
             rows = await SlaPolicy.insert(SlaPolicy(**{c._meta.name: v for c, v in values.items()})).run()
             return first_id(rows)
         # A copy typed as ``update`` takes it (columns or names as keys; a dict's key type is invariant).
-        rows = (
-            await SlaPolicy.update({c: v for c, v in values.items()})
-            .where(SlaPolicy.id == policy_id)
-            .returning(SlaPolicy.id)
-            .run()
+        await change_one(
+            SlaPolicy.update({c: v for c, v in values.items()}).where(SlaPolicy.id == policy_id),
+            "That policy does not exist.",
         )
-        if not rows:
-            raise NotFound("That policy does not exist.")
         return policy_id
 
 
 async def delete_policy(actor: Actor, policy_id: int) -> None:
     _admin(actor)
     async with write_transaction():
-        rows = await SlaPolicy.delete().where(SlaPolicy.id == policy_id).returning(SlaPolicy.id).run()
-    if not rows:
-        raise NotFound("That policy does not exist.")
+        await change_one(SlaPolicy.delete().where(SlaPolicy.id == policy_id), "That policy does not exist.")

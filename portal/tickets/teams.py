@@ -5,12 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from piccolo.custom_types import Combinable
-
 from portal.accounts.rules import Actor
 from portal.accounts.tables import Team, TeamMember, User
 from portal.clock import utcnow
-from portal.db import fetch, write_transaction
+from portal.db import change_one, fetch, taken, write_transaction
 from portal.errors import Forbidden, Invalid, NotFound
 from portal.ids import parse_id, parse_int
 from portal.tickets import rules
@@ -71,16 +69,12 @@ async def update_team(actor: Actor, team_id: int, name: str, round_robin: bool) 
     if problem := _name_problem(name, "team"):
         raise Invalid(errors={"name": problem})
     async with write_transaction():
-        if await Team.exists().where((Team.name == name) & (Team.id != team_id)):
+        if await taken(Team.name, name, other_than=team_id):
             raise Invalid(errors={"name": "A team with this name exists already."})
-        rows = (
-            await Team.update({Team.name: name, Team.round_robin: round_robin})
-            .where(Team.id == team_id)
-            .returning(Team.id)
-            .run()
+        await change_one(
+            Team.update({Team.name: name, Team.round_robin: round_robin}).where(Team.id == team_id),
+            "That team does not exist.",
         )
-    if not rows:
-        raise NotFound("That team does not exist.")
 
 
 async def add_member(actor: Actor, team_id: int, user_id: int) -> None:
@@ -100,14 +94,10 @@ async def add_member(actor: Actor, team_id: int, user_id: int) -> None:
 async def remove_member(actor: Actor, team_id: int, user_id: int) -> None:
     _admin(actor)
     async with write_transaction():
-        rows = (
-            await TeamMember.delete()
-            .where((TeamMember.team == team_id) & (TeamMember.user == user_id))
-            .returning(TeamMember.id)
-            .run()
+        await change_one(
+            TeamMember.delete().where((TeamMember.team == team_id) & (TeamMember.user == user_id)),
+            "That person is not in this team.",
         )
-    if not rows:
-        raise NotFound("That person is not in this team.")
 
 
 async def save_category(actor: Actor, category_id: int | None, name: str, team: str, active: bool) -> int:
@@ -124,22 +114,17 @@ async def save_category(actor: Actor, category_id: int | None, name: str, team: 
     if errors:
         raise Invalid(errors=errors)
     async with write_transaction():
-        clash: Combinable = Category.name == name
-        if category_id is not None:
-            clash &= Category.id != category_id
-        if await Category.exists().where(clash):
+        if await taken(Category.name, name, other_than=category_id):
             raise Invalid(errors={"name": "A category with this name exists already."})
         if category_id is None:
             rows = await Category.insert(Category(name=name, team=team_id, is_active=active)).run()
             return first_id(rows)
-        rows = (
-            await Category.update({Category.name: name, Category.team: team_id, Category.is_active: active})
-            .where(Category.id == category_id)
-            .returning(Category.id)
-            .run()
+        await change_one(
+            Category.update({Category.name: name, Category.team: team_id, Category.is_active: active}).where(
+                Category.id == category_id
+            ),
+            "That category does not exist.",
         )
-        if not rows:
-            raise NotFound("That category does not exist.")
         return category_id
 
 
@@ -149,16 +134,12 @@ async def save_agent_settings(actor: Actor, user_id: int, available: bool, cap: 
     if cap.strip() and cap_value is None:
         raise Invalid(errors={"cap": f"Enter a number of tickets from 1 to {CAP_MAX:,}, or leave it empty."})
     async with write_transaction():
-        rows = (
-            await User.update(
+        await change_one(
+            User.update(
                 {User.is_available: available, User.open_ticket_cap: cap_value, User.limited_to_teams: limited}
-            )
-            .where((User.id == user_id) & User.role.is_in(["agent", "admin"]))
-            .returning(User.id)
-            .run()
+            ).where((User.id == user_id) & User.role.is_in(["agent", "admin"])),
+            "That agent does not exist.",
         )
-    if not rows:
-        raise NotFound("That agent does not exist.")
 
 
 async def set_own_availability(actor: Actor, available: bool) -> None:

@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from portal.accounts.rules import Actor, email_problem, name_problem, normalize_email
-from portal.accounts.services import verified_account_with
+from portal.accounts.contact import GuestContact, GuestOwnership
+from portal.accounts.rules import Actor, email_problem, normalize_email
 from portal.clock import utcnow
 from portal.db import fetch, is_sqlite, required_row, write_transaction
 from portal.errors import Invalid, NotFound, Throttled
@@ -28,7 +28,7 @@ from portal.throttle import Throttle, minutes_text
 from portal.tickets import guest_links, live, rules, search, sla, teams
 from portal.tickets.access import NOT_FOUND, SYSTEM, TicketAccess, for_guest
 from portal.tickets.history import record_event
-from portal.tickets.messages import Upload, add_message, store_uploads, system_note
+from portal.tickets.messages import Author, Upload, add_message, store_uploads, system_note
 from portal.tickets.reads import tags
 from portal.tickets.rows import Row, aware_row, first_id
 from portal.tickets.tables import Category, Tag, Ticket, TicketTag
@@ -90,12 +90,12 @@ async def _locked(access: TicketAccess, number: int | None) -> Row:
 
 
 @dataclass
-class NewTicket:
+class NewTicket(GuestContact):
+    """A ticket as filed; ``name`` and ``email`` are asked of guests only."""
+
     subject: str = ""
     category: str = ""
     body: str = ""
-    name: str = ""
-    email: str = ""
     website: str = ""  # honeypot: people never see it, bots fill it
     uploads: list[Upload] = field(default_factory=list)
 
@@ -108,11 +108,7 @@ def _check_new(form: NewTicket, actor: Actor | None, category_ids: set[int]) -> 
         errors["body"] = problem
     if category_ids and (not form.category.isdecimal() or int(form.category) not in category_ids):
         errors["category"] = "Choose what your request is about."
-    if actor is None:
-        if problem := name_problem(form.name):
-            errors["name"] = problem
-        if problem := email_problem(normalize_email(form.email)):
-            errors["email"] = problem
+    errors.update(form.problems(actor))
     return errors
 
 
@@ -139,8 +135,7 @@ async def open_ticket(
     errors = _check_new(form, actor, set(cats))
     if errors:
         raise Invalid(errors=errors)
-    email = actor.email if actor else normalize_email(form.email)
-    name = actor.name if actor else form.name.strip()
+    email, name = form.email_and_name(actor)
     if actor is None:
         await _throttle_guest(throttle, ip, email)
     stored = await store_uploads(form.uploads)
@@ -167,16 +162,7 @@ async def open_ticket(
         ticket_id = first_id(rows)
         await Ticket.update({Ticket.number: ticket_id}).where(Ticket.id == ticket_id).run()
         ticket = required_row(await Ticket.select().where(Ticket.id == ticket_id).first())
-        await add_message(
-            ticket,
-            author_id=actor.id if actor else None,
-            author_name=name,
-            staff=False,
-            kind="public",
-            body=form.body,
-            stored=stored,
-            via=via,
-        )
+        await add_message(ticket, Author.of(actor, name, staff=False), form.body, kind="public", via=via, stored=stored)
         await search.index_ticket(ticket_id)
         await teams.assign_by_rotation(ticket)
         await sla.refresh(ticket_id)
@@ -199,44 +185,16 @@ async def use_guest_link(raw: str) -> TicketAccess:
     if not rows:
         raise NotFound(NOT_FOUND)
     if rows[0]["requester_email_proven_at"] is None:
-        await _prove_address(ticket_id, utcnow())
+        await GUEST.prove(ticket_id, utcnow())
     return for_guest(ticket_id, raw)
 
 
-async def _prove_address(ticket_id: int, now: datetime) -> None:
-    async with write_transaction():
-        await (
-            Ticket.update({Ticket.requester_email_proven_at: now})
-            .where((Ticket.id == ticket_id) & Ticket.requester_email_proven_at.is_null())
-            .run()
-        )
-        row = required_row(
-            await Ticket.select(Ticket.requester, Ticket.requester_email).where(Ticket.id == ticket_id).first()
-        )
-        if row["requester"] is None and (owner := await verified_account_with(row["requester_email"])):
-            await (
-                Ticket.update({Ticket.requester: owner})
-                .where((Ticket.id == ticket_id) & Ticket.requester.is_null())
-                .run()
-            )
+GUEST = GuestOwnership(Ticket.requester, Ticket.requester_email, Ticket.requester_email_proven_at)
 
 
 async def claim_guest_tickets(user_id: int, email: str) -> int:
-    """After an account's address is proven, the guest tickets filed with that address join it, but
-    only those whose own address was proven too (their mailed link was used): anyone can type an
-    address into the guest form."""
-    async with write_transaction():
-        rows = (
-            await Ticket.update({Ticket.requester: user_id})
-            .where(
-                (Ticket.requester_email == email)
-                & Ticket.requester.is_null()
-                & Ticket.requester_email_proven_at.is_not_null()
-            )
-            .returning(Ticket.id)
-            .run()
-        )
-    return len(rows)
+    """Guest tickets filed with a newly proven address join the account."""
+    return await GUEST.claim(user_id, email)
 
 
 # --- replies and notes -------------------------------------------------------------------------------------
@@ -274,16 +232,9 @@ async def _customer_reply(
         status = rules.status_after_customer_reply(ticket["status"], ticket["solved_at"], now)
         if status is None:
             raise Invalid(CLOSED_FOR_REPLIES.format(number=ticket["number"]))
-        author = access.actor
+        name = access.actor.name if access.actor else ticket["requester_name"]
         await add_message(
-            ticket,
-            author_id=author.id if author else None,
-            author_name=author.name if author else ticket["requester_name"],
-            staff=False,
-            kind="public",
-            body=body,
-            stored=stored,
-            via=via,
+            ticket, Author.of(access.actor, name, staff=False), body, kind="public", via=via, stored=stored
         )
         updates: dict[str, Any] = {"updated_at": now, "customer_seen_at": now}
         if status != ticket["status"]:
@@ -315,16 +266,8 @@ async def _staff_reply(
     now = utcnow()
     async with _changing(access, via) as changes:
         ticket = await _locked(access, number)
-        await add_message(
-            ticket,
-            author_id=access.actor.id if access.actor else None,
-            author_name=_actor_name(access),
-            staff=True,
-            kind="internal" if internal else "public",
-            body=body,
-            stored=stored,
-            via=via,
-        )
+        author = Author.of(access.actor, _actor_name(access), staff=True)
+        await add_message(ticket, author, body, kind="internal" if internal else "public", via=via, stored=stored)
         updates: dict[str, Any] = {"updated_at": now}
         if not internal:
             updates["staff_replied_at"] = now
