@@ -371,6 +371,15 @@ class _Totals:
     """One period's or one group's numbers: the rollup's counts plus the duration histograms."""
 
     __slots__ = ("first_hist", "res_hist", *rollup.COUNTS)
+    # The counts are set from ``rollup.COUNTS`` by name; declared here for the type checker.
+    created: int
+    first_met: int
+    first_breached: int
+    solved: int
+    resolution_met: int
+    resolution_breached: int
+    csat_good: int
+    csat_bad: int
 
     def __init__(self) -> None:
         self.first_hist: dict[int, int] = {}
@@ -752,5 +761,9 @@ async def _available_minutes(staff_rows: list[dict], first: date, last: date, lo
     return out
 
 
-def _as_date(value) -> date:
-    return sql_day(value)
+def _as_date(value: object) -> date:
+    """A date column that is never null (an override's or a holiday's day)."""
+    day = sql_day(value)
+    if day is None:
+        raise ValueError("a date column read as null")
+    return day

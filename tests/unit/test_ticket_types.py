@@ -48,3 +48,10 @@ def test_no_module_spells_a_status_set_out_again():
         if path.name != "rules.py" and spelled.search(path.read_text())
     ]
     assert offenders == []
+
+
+def test_the_report_totals_declare_every_rollup_count():
+    from portal.backoffice import rollup
+    from portal.backoffice.kpis import _Totals
+
+    assert [k for k in _Totals.__annotations__ if k in rollup.COUNTS] == list(rollup.COUNTS)
