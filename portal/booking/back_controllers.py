@@ -14,7 +14,6 @@ from portal.booking.back_forms import (
     WEEKDAYS,
     Form,
     ServiceInput,
-    hhmm,
     many,
     one,
     parse_override,
@@ -25,6 +24,7 @@ from portal.booking.calendar import viewer_zone
 from portal.errors import DomainError, Invalid
 from portal.ids import QueryId, parse_int
 from portal.web.access import signed_in_actor
+from portal.web.hours import Rows, posted_rows, saved_rows
 from portal.web.responses import after_post, flash, form_error, page_or_fragment, wants_fragment
 from portal.web.uploads import chosen_files
 
@@ -129,22 +129,8 @@ class ServicesController(Controller):
 # --- schedules -----------------------------------------------------------------------------------
 
 
-def _saved_rows(weekly: dict[int, list[tuple[int, int]]]) -> dict[int, list[tuple[str, str]]]:
-    """Ranges as the time inputs show them (24:00 is written 00:00), plus a blank row to add one."""
-    rows = {}
-    for weekday in range(7):
-        ranges = [(hhmm(a), "00:00" if b >= 1440 else hhmm(b)) for a, b in weekly.get(weekday, [])]
-        rows[weekday] = ranges + [("", "")] * max(1, 2 - len(ranges))
-    return rows
-
-
-def _posted_rows(form: Form) -> dict[int, list[tuple[str, str]]]:
-    rows = {}
-    for weekday in range(7):
-        ranges = [(one(form, f"w{weekday}_{r}_start"), one(form, f"w{weekday}_{r}_end")) for r in range(8)]
-        kept = [r for r in ranges if r != ("", "")]
-        rows[weekday] = kept + [("", "")] * max(1, 2 - len(kept))
-    return rows
+def _posted_rows(form: Form) -> Rows:
+    return posted_rows(lambda key: one(form, key))
 
 
 @dataclass
@@ -171,9 +157,8 @@ async def _schedule_context(request: Request, user_id: int, **extra) -> dict:
     context = {
         **data,
         "weekdays": WEEKDAYS,
-        "zones": schedules.zones(),
         "zone_value": data["staff"]["timezone"],
-        "rows": _saved_rows(data["weekly"]),
+        "rows": saved_rows(data["weekly"]),
         "override": OverrideValues(),
         "time_off_form": TimeOffValues(),
         "errors": {},

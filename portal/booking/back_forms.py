@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import date, time
 
-from portal.clock import CHOOSE_DAY, read_day
+from portal.clock import CHOOSE_DAY, DURATION_HINT, format_duration, parse_duration, read_day
 from portal.ids import parse_id, parse_int
 
 Form = dict[str, list[str]]
@@ -211,8 +211,14 @@ class ServiceInput:
         return ", ".join(str(m) for m in self.reminder_offsets)
 
 
+# Fields typed as durations ("1 h 30 min", "90", "1:30"), shown as hours and minutes.
+DURATION_FIELDS = frozenset(name for name in NUMBER_FIELDS if name.endswith("_minutes"))
+
+
 def _number(form: Form, name: str, errors: dict[str, str]) -> int:
     label, low, high = NUMBER_FIELDS[name]
+    if name in DURATION_FIELDS:
+        return _duration(form, name, errors)
     raw = one(form, name)
     try:
         value = int(raw)
@@ -221,6 +227,21 @@ def _number(form: Form, name: str, errors: dict[str, str]) -> int:
         return low
     if not low <= value <= high:
         errors[name] = f"{label}: enter a number from {low} to {high:,}."
+    return value
+
+
+def _duration(form: Form, name: str, errors: dict[str, str]) -> int:
+    label, low, high = NUMBER_FIELDS[name]
+    try:
+        value = parse_duration(one(form, name))
+    except ValueError as error:
+        errors[name] = f"{label}: enter a whole number of minutes or a duration. {error}"
+        return low
+    if value is None:
+        errors[name] = f"{label}: enter a whole number of minutes or a duration ({DURATION_HINT.lower()[:-1]})."
+        return low
+    if not low <= value <= high:
+        errors[name] = f"{label}: enter a number from {format_duration(low)} to {format_duration(high)}."
     return value
 
 
