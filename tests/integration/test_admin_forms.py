@@ -77,3 +77,21 @@ async def test_profile_zone_picker_lists_canonical_zones_with_offsets(office, ma
     page = await office["admin"].get("/account")
     assert 'list="zone-list"' in page.text and 'label="America/New_York (UTC-0' in page.text
     assert ">US/Eastern<" not in page.text
+
+
+async def test_a_service_nobody_gives_is_not_offered_to_customers(office, make_browser):
+    admin = office["admin"]
+    created = await admin.post("/back/services", service_form(name="Nobody's service"))
+    assert created.status_code == 303, created.text[:2000]
+    customer = await make_browser()
+    listing = await customer.get("/book")
+    assert (
+        listing.status_code == 200
+        and "Nobody&#39;s service" not in listing.text
+        and "Nobody's service" not in listing.text
+    )
+    assert "/book/consultation" in listing.text  # the staffed service still is
+    assert (await customer.get("/book/nobody-s-service")).status_code == 404
+    service = await Service.select().where(Service.slug == "nobody-s-service").first()
+    edit = await admin.get(f"/back/services/{service['id']}")
+    assert edit.status_code == 200  # the admin still sees it, to assign staff
