@@ -13,7 +13,9 @@ from portal.booking.back_forms import (
     KINDS,
     WEEKDAYS,
     Form,
+    QuestionRows,
     ServiceInput,
+    edit_questions,
     many,
     one,
     parse_override,
@@ -28,8 +30,6 @@ from portal.web.hours import Rows, posted_rows, saved_rows
 from portal.web.responses import after_post, flash, form_error, page_or_fragment, wants_fragment
 from portal.web.uploads import chosen_files
 
-BLANK_QUESTIONS = 2
-
 
 async def form_of(request: Request) -> Form:
     raw = await request.form()
@@ -39,11 +39,9 @@ async def form_of(request: Request) -> Form:
 # --- services ------------------------------------------------------------------------------------
 
 
-def _question_rows(data: ServiceInput) -> list:
-    return [*data.questions, *([None] * BLANK_QUESTIONS)]
-
-
-async def _service_context(request: Request, data: ServiceInput, service: dict | None) -> dict:
+async def _service_context(
+    request: Request, data: ServiceInput, service: dict | None, rows: QuestionRows | None = None
+) -> dict:
     actor = signed_in_actor(request)
     slots = (
         await admin.preview(actor, service["id"], viewer_zone(actor)) if service and not wants_fragment(request) else []
@@ -53,11 +51,18 @@ async def _service_context(request: Request, data: ServiceInput, service: dict |
         "service": service,
         "staff_options": await admin.staff_members(),
         "kinds": KINDS,
-        "question_rows": _question_rows(data),
+        "question_rows": (rows or QuestionRows(data.questions)).rows,
+        "blank_questions": (rows or QuestionRows(data.questions)).blank,
         "errors": {},
         "zone": viewer_zone(actor),
         "slots": slots,
     }
+
+
+async def _reshow(request: Request, data: ServiceInput, service: dict | None, rows: QuestionRows) -> Response:
+    """The form again after "Add question", "Up" or "Down": nothing saved, nothing refused yet."""
+    context = await _service_context(request, data, service, rows)
+    return page_or_fragment(request, "booking/back/service.html", "booking/back/_service_form.html", context)
 
 
 class ServicesController(Controller):
@@ -75,7 +80,10 @@ class ServicesController(Controller):
 
     @post("/", name="back:services_create")
     async def create(self, request: Request) -> Response:
-        data, errors = parse_service(await form_of(request))
+        form = await form_of(request)
+        data, errors = parse_service(form)
+        if rows := edit_questions(form, data.questions):
+            return await _reshow(request, data, None, rows)
         try:
             service_id = await admin.create_service(signed_in_actor(request), data, errors)
         except DomainError as error:
@@ -92,7 +100,10 @@ class ServicesController(Controller):
     @post("/{service_id:int}", name="back:service_update")
     async def update(self, request: Request, service_id: FromPath[int]) -> Response:
         actor = signed_in_actor(request)
-        data, errors = parse_service(await form_of(request))
+        form = await form_of(request)
+        data, errors = parse_service(form)
+        if rows := edit_questions(form, data.questions):
+            return await _reshow(request, data, (await admin.service_form(actor, service_id))[0], rows)
         try:
             cancelled = await admin.update_service(actor, service_id, data, errors)
         except DomainError as error:

@@ -95,3 +95,17 @@ async def test_a_service_nobody_gives_is_not_offered_to_customers(office, make_b
     service = await Service.select().where(Service.slug == "nobody-s-service").first()
     edit = await admin.get(f"/back/services/{service['id']}")
     assert edit.status_code == 200  # the admin still sees it, to assign staff
+
+
+async def test_intake_questions_added_and_reordered_with_buttons_without_saving(office, make_browser, make_user):
+    admin = office["admin"]
+    ann_id = await make_user("ann@example.org", "agent", name="Ann New")
+    form = {**service_form(), "staff": str(ann_id)}  # "Which fund?" (order 1) then "Policy number"
+    more = await admin.post("/back/services", {**form, "question_action": "add", "blank_questions": "2"})
+    assert more.status_code == 200 and 'name="q4_label"' in more.text and 'name="q5_label"' not in more.text
+    assert not await Service.exists().where(Service.slug == "pension-check")  # nothing saved yet
+    moved = await admin.post("/back/services", {**form, "question_action": "down:0"})
+    assert moved.status_code == 200
+    assert moved.text.index('value="Policy number"') < moved.text.index('value="Which fund?"')
+    fragment = await admin.post("/back/services", {**form, "question_action": "up:1"}, headers={"HX-Request": "true"})
+    assert fragment.status_code == 200 and fragment.text.lstrip().startswith("<form")
