@@ -11,6 +11,7 @@ offset to it can never leave Python's calendar (years 1..9999). Outside it the r
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from functools import lru_cache
 from typing import Any, overload
@@ -132,6 +133,155 @@ def zone_info(zone: str | tzinfo | None) -> tzinfo:
     if isinstance(zone, tzinfo):
         return zone
     return ZoneInfo(zone_or_utc(zone))
+
+
+REGIONS = ("Africa", "America", "Antarctica", "Arctic", "Asia", "Atlantic", "Australia", "Europe", "Indian", "Pacific")
+# Old spellings the tz database keeps as links inside the regions ("backward" file): valid, not offered.
+RENAMED = frozenset(
+    {
+        "America/Buenos_Aires",
+        "America/Catamarca",
+        "America/Cordoba",
+        "America/Fort_Wayne",
+        "America/Indianapolis",
+        "America/Jujuy",
+        "America/Knox_IN",
+        "America/Louisville",
+        "America/Mendoza",
+        "America/Porto_Acre",
+        "America/Rosario",
+        "America/Shiprock",
+        "America/Virgin",
+        "America/Godthab",
+        "America/Ensenada",
+        "America/Atka",
+        "America/Santa_Isabel",
+        "America/Argentina/ComodRivadavia",
+        "America/Coral_Harbour",
+        "Antarctica/South_Pole",
+        "Asia/Ashkhabad",
+        "Asia/Calcutta",
+        "Asia/Chongqing",
+        "Asia/Chungking",
+        "Asia/Dacca",
+        "Asia/Harbin",
+        "Asia/Istanbul",
+        "Asia/Kashgar",
+        "Asia/Katmandu",
+        "Asia/Macao",
+        "Asia/Rangoon",
+        "Asia/Saigon",
+        "Asia/Tel_Aviv",
+        "Asia/Thimbu",
+        "Asia/Ujung_Pandang",
+        "Asia/Ulan_Bator",
+        "Atlantic/Faeroe",
+        "Atlantic/Jan_Mayen",
+        "Australia/ACT",
+        "Australia/Canberra",
+        "Australia/LHI",
+        "Australia/NSW",
+        "Australia/North",
+        "Australia/Queensland",
+        "Australia/South",
+        "Australia/Tasmania",
+        "Australia/Victoria",
+        "Australia/West",
+        "Australia/Yancowinna",
+        "Europe/Belfast",
+        "Europe/Kiev",
+        "Europe/Nicosia",
+        "Europe/Tiraspol",
+        "Europe/Uzhgorod",
+        "Europe/Zaporozhye",
+        "Pacific/Enderbury",
+        "Pacific/Johnston",
+        "Pacific/Ponape",
+        "Pacific/Samoa",
+        "Pacific/Truk",
+        "Pacific/Yap",
+    }
+)
+
+
+@lru_cache(maxsize=1)
+def canonical_zones() -> tuple[str, ...]:
+    """The zones a picker offers: ``Region/City`` names of the tz database's regions, plus ``UTC``.
+    Legacy aliases (``US/Eastern``, ``Etc/GMT+5``, ``EST5EDT``, ``Asia/Calcutta``) stay valid for rows
+    that hold them, but are not offered: one name per place, the one the database calls canonical."""
+    return tuple(
+        ["UTC"]
+        + sorted(z for z in available_timezones() if z.split("/", 1)[0] in REGIONS and "/" in z and z not in RENAMED)
+    )
+
+
+def utc_offset_label(zone: str, at: datetime) -> str:
+    """``UTC+01:00`` for ``zone`` at the instant ``at`` (offsets change with DST: say when)."""
+    offset = at.astimezone(zone_info(zone)).utcoffset() or timedelta(0)
+    minutes = int(offset.total_seconds() // 60)
+    sign = "-" if minutes < 0 else "+"
+    hours, rest = divmod(abs(minutes), 60)
+    return f"UTC{sign}{hours:02d}:{rest:02d}"
+
+
+def zone_choices(at: datetime) -> list[tuple[str, str]]:
+    """``(name, label)`` for every canonical zone, labelled with its offset at ``at``:
+    ``("Europe/Paris", "Europe/Paris (UTC+01:00)")``. Pure (the caller gives the instant)."""
+    return [(zone, f"{zone} ({utc_offset_label(zone, at)})") for zone in canonical_zones()]
+
+
+@lru_cache(maxsize=2)
+def _choices_for_hour(hour: datetime) -> tuple[tuple[str, str], ...]:
+    return tuple(zone_choices(hour))
+
+
+def zone_choices_now() -> tuple[tuple[str, str], ...]:
+    """``zone_choices`` at the current hour (cached for the hour: offsets change on the hour at most)."""
+    return _choices_for_hour(utcnow().replace(minute=0, second=0, microsecond=0))
+
+
+# --- durations ------------------------------------------------------------------------------------
+
+DURATION_HINT = "Like 90 min, 1 h 30 min, 1h30, 1:30 or 2 h."
+_DURATION = re.compile(
+    r"(?:(?P<days>\d{1,4}(?:\.\d{1,3})?)d"
+    r"|(?P<clock_h>\d{1,6}):(?P<clock_m>[0-5]\d)"
+    r"|(?P<hours>\d{1,6}(?:\.\d{1,3})?)h(?:(?P<minutes>\d{1,4})(?:min|m)?)?"
+    r"|(?P<plain>\d{1,7})(?:min|m)?)"
+)
+
+
+def parse_duration(text: str, *, day_minutes: int = 1440) -> int | None:
+    """Minutes of a duration as people type it: "90", "90 min", "1 h 30 min", "1h30", "1:30", "2 h",
+    "1.5h", "3d" (a day is ``day_minutes``: 1440, or 480 for business days). None when blank.
+    A grammar, not ``float()``: "inf", "nan", "1e400h" or a minus sign are not durations, and the digit
+    counts keep every value finite (the caller checks the range). ``ValueError`` with a message."""
+    raw = (text or "").strip().lower().replace(" ", "")
+    if not raw:
+        return None
+    match = _DURATION.fullmatch(raw)
+    if match is None:
+        raise ValueError(f"“{text.strip()[:40]}” is not a duration like 90 min, 1 h 30 min, 1:30 or 2 h.")
+    parts = match.groupdict()
+    if parts["days"]:
+        return int(float(parts["days"]) * day_minutes)
+    if parts["clock_h"]:
+        return int(parts["clock_h"]) * 60 + int(parts["clock_m"])
+    if parts["hours"]:
+        return int(float(parts["hours"]) * 60) + int(parts["minutes"] or 0)
+    return int(parts["plain"])
+
+
+def format_duration(minutes: int | None) -> str:
+    """Minutes as hours and minutes, the way ``parse_duration`` reads them back: 90 -> "1 h 30 min",
+    120 -> "2 h", 45 -> "45 min", 2880 -> "48 h"; None -> ""."""
+    if minutes is None:
+        return ""
+    hours, rest = divmod(abs(int(minutes)), 60)
+    sign = "-" if minutes < 0 else ""
+    if not hours:
+        return f"{sign}{rest} min"
+    return f"{sign}{hours} h" + (f" {rest} min" if rest else "")
 
 
 # --- local days -----------------------------------------------------------------------------------

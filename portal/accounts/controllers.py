@@ -11,7 +11,6 @@ from litestar.params import Body, FromPath, FromQuery
 from litestar.response import Response, Template
 
 from portal.accounts import forms, services
-from portal.clock import time_zones
 from portal.errors import DomainError, Invalid
 from portal.throttle import Throttle
 from portal.web.access import signed_in_actor
@@ -189,7 +188,7 @@ class ProfileController(Controller):
 
     async def _context(self, request: Request, **extra) -> dict:
         user = await services.profile(signed_in_actor(request))
-        return {"profile": user, "zones": time_zones(), "errors": {}, **extra}
+        return {"profile": user, "errors": {}, **extra}
 
     @get("/", name="accounts:profile")
     async def show(self, request: Request) -> Template:

@@ -13,8 +13,9 @@ from portal.booking.back_forms import (
     KINDS,
     WEEKDAYS,
     Form,
+    QuestionRows,
     ServiceInput,
-    hhmm,
+    edit_questions,
     many,
     one,
     parse_override,
@@ -25,10 +26,9 @@ from portal.booking.calendar import viewer_zone
 from portal.errors import DomainError, Invalid
 from portal.ids import QueryId, parse_int
 from portal.web.access import signed_in_actor
+from portal.web.hours import Rows, posted_rows, saved_rows
 from portal.web.responses import after_post, flash, form_error, page_or_fragment, wants_fragment
 from portal.web.uploads import chosen_files
-
-BLANK_QUESTIONS = 2
 
 
 async def form_of(request: Request) -> Form:
@@ -39,11 +39,9 @@ async def form_of(request: Request) -> Form:
 # --- services ------------------------------------------------------------------------------------
 
 
-def _question_rows(data: ServiceInput) -> list:
-    return [*data.questions, *([None] * BLANK_QUESTIONS)]
-
-
-async def _service_context(request: Request, data: ServiceInput, service: dict | None) -> dict:
+async def _service_context(
+    request: Request, data: ServiceInput, service: dict | None, rows: QuestionRows | None = None
+) -> dict:
     actor = signed_in_actor(request)
     slots = (
         await admin.preview(actor, service["id"], viewer_zone(actor)) if service and not wants_fragment(request) else []
@@ -53,11 +51,18 @@ async def _service_context(request: Request, data: ServiceInput, service: dict |
         "service": service,
         "staff_options": await admin.staff_members(),
         "kinds": KINDS,
-        "question_rows": _question_rows(data),
+        "question_rows": (rows or QuestionRows(data.questions)).rows,
+        "blank_questions": (rows or QuestionRows(data.questions)).blank,
         "errors": {},
         "zone": viewer_zone(actor),
         "slots": slots,
     }
+
+
+async def _reshow(request: Request, data: ServiceInput, service: dict | None, rows: QuestionRows) -> Response:
+    """The form again after "Add question", "Up" or "Down": nothing saved, nothing refused yet."""
+    context = await _service_context(request, data, service, rows)
+    return page_or_fragment(request, "booking/back/service.html", "booking/back/_service_form.html", context)
 
 
 class ServicesController(Controller):
@@ -75,7 +80,10 @@ class ServicesController(Controller):
 
     @post("/", name="back:services_create")
     async def create(self, request: Request) -> Response:
-        data, errors = parse_service(await form_of(request))
+        form = await form_of(request)
+        data, errors = parse_service(form)
+        if rows := edit_questions(form, data.questions):
+            return await _reshow(request, data, None, rows)
         try:
             service_id = await admin.create_service(signed_in_actor(request), data, errors)
         except DomainError as error:
@@ -92,7 +100,10 @@ class ServicesController(Controller):
     @post("/{service_id:int}", name="back:service_update")
     async def update(self, request: Request, service_id: FromPath[int]) -> Response:
         actor = signed_in_actor(request)
-        data, errors = parse_service(await form_of(request))
+        form = await form_of(request)
+        data, errors = parse_service(form)
+        if rows := edit_questions(form, data.questions):
+            return await _reshow(request, data, (await admin.service_form(actor, service_id))[0], rows)
         try:
             cancelled = await admin.update_service(actor, service_id, data, errors)
         except DomainError as error:
@@ -129,22 +140,8 @@ class ServicesController(Controller):
 # --- schedules -----------------------------------------------------------------------------------
 
 
-def _saved_rows(weekly: dict[int, list[tuple[int, int]]]) -> dict[int, list[tuple[str, str]]]:
-    """Ranges as the time inputs show them (24:00 is written 00:00), plus a blank row to add one."""
-    rows = {}
-    for weekday in range(7):
-        ranges = [(hhmm(a), "00:00" if b >= 1440 else hhmm(b)) for a, b in weekly.get(weekday, [])]
-        rows[weekday] = ranges + [("", "")] * max(1, 2 - len(ranges))
-    return rows
-
-
-def _posted_rows(form: Form) -> dict[int, list[tuple[str, str]]]:
-    rows = {}
-    for weekday in range(7):
-        ranges = [(one(form, f"w{weekday}_{r}_start"), one(form, f"w{weekday}_{r}_end")) for r in range(8)]
-        kept = [r for r in ranges if r != ("", "")]
-        rows[weekday] = kept + [("", "")] * max(1, 2 - len(kept))
-    return rows
+def _posted_rows(form: Form) -> Rows:
+    return posted_rows(lambda key: one(form, key))
 
 
 @dataclass
@@ -171,9 +168,8 @@ async def _schedule_context(request: Request, user_id: int, **extra) -> dict:
     context = {
         **data,
         "weekdays": WEEKDAYS,
-        "zones": schedules.zones(),
         "zone_value": data["staff"]["timezone"],
-        "rows": _saved_rows(data["weekly"]),
+        "rows": saved_rows(data["weekly"]),
         "override": OverrideValues(),
         "time_off_form": TimeOffValues(),
         "errors": {},

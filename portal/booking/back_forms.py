@@ -11,13 +11,15 @@ import re
 from dataclasses import dataclass, field
 from datetime import date, time
 
-from portal.clock import CHOOSE_DAY, read_day
+from portal.clock import CHOOSE_DAY, DURATION_HINT, format_duration, parse_duration, read_day
 from portal.ids import parse_id, parse_int
 
 Form = dict[str, list[str]]
 
 KINDS = {"text": "Short text", "choice": "Choice from a list", "yesno": "Yes or no"}
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+BLANK_QUESTIONS = 2  # blank rows under the questions, to add one without JavaScript
+MAX_QUESTIONS = 30
 MAX_SPAN_MINUTES = 24 * 60 - 1  # duration + buffers stay under a day (the engine's margin)
 _SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 
@@ -211,8 +213,14 @@ class ServiceInput:
         return ", ".join(str(m) for m in self.reminder_offsets)
 
 
+# Fields typed as durations ("1 h 30 min", "90", "1:30"), shown as hours and minutes.
+DURATION_FIELDS = frozenset(name for name in NUMBER_FIELDS if name.endswith("_minutes"))
+
+
 def _number(form: Form, name: str, errors: dict[str, str]) -> int:
     label, low, high = NUMBER_FIELDS[name]
+    if name in DURATION_FIELDS:
+        return _duration(form, name, errors)
     raw = one(form, name)
     try:
         value = int(raw)
@@ -224,7 +232,22 @@ def _number(form: Form, name: str, errors: dict[str, str]) -> int:
     return value
 
 
-def parse_questions(form: Form, errors: dict[str, str], max_rows: int = 30) -> list[Question]:
+def _duration(form: Form, name: str, errors: dict[str, str]) -> int:
+    label, low, high = NUMBER_FIELDS[name]
+    try:
+        value = parse_duration(one(form, name))
+    except ValueError as error:
+        errors[name] = f"{label}: enter a whole number of minutes or a duration. {error}"
+        return low
+    if value is None:
+        errors[name] = f"{label}: enter a whole number of minutes or a duration ({DURATION_HINT.lower()[:-1]})."
+        return low
+    if not low <= value <= high:
+        errors[name] = f"{label}: enter a number from {format_duration(low)} to {format_duration(high)}."
+    return value
+
+
+def parse_questions(form: Form, errors: dict[str, str], max_rows: int = MAX_QUESTIONS) -> list[Question]:
     """Rows ``q<i>_label/_kind/_required/_options/_order/_id/_remove``; blank rows are skipped.
     New questions get an id from their label; existing ones keep theirs (answers are keyed by it)."""
     questions: list[Question] = []
@@ -268,6 +291,40 @@ def parse_questions(form: Form, errors: dict[str, str], max_rows: int = 30) -> l
     for position, question in enumerate(questions, start=1):
         question.order = position
     return questions
+
+
+@dataclass
+class QuestionRows:
+    """The intake-question rows the form shows: the questions, then ``blank`` empty rows."""
+
+    questions: list[Question]
+    blank: int = BLANK_QUESTIONS
+
+    @property
+    def rows(self) -> list[Question | None]:
+        return [*self.questions, *([None] * self.blank)]
+
+
+def edit_questions(form: Form, questions: list[Question]) -> QuestionRows | None:
+    """The rows after an "Add question", "Up" or "Down" button (``question_action`` = ``add``,
+    ``up:<i>``, ``down:<i>``), which re-shows the form instead of saving it; None for a plain save.
+    Drag-free reordering: a button moves one question one place."""
+    action = one(form, "question_action")
+    if not action:
+        return None
+    blank = parse_int(one(form, "blank_questions"), 0, MAX_QUESTIONS) or BLANK_QUESTIONS
+    moved = list(questions)
+    verb, _, raw_index = action.partition(":")
+    index = parse_int(raw_index, 0, len(moved) - 1) if moved else None
+    if verb == "add":
+        blank = min(blank + 1, MAX_QUESTIONS - len(moved))
+    elif verb in ("up", "down") and index is not None:
+        other = index - 1 if verb == "up" else index + 1
+        if 0 <= other < len(moved):
+            moved[index], moved[other] = moved[other], moved[index]
+    for position, question in enumerate(moved, start=1):
+        question.order = position
+    return QuestionRows(moved, blank)
 
 
 def parse_service(form: Form) -> tuple[ServiceInput, dict[str, str]]:

@@ -276,7 +276,7 @@ async def _cancel(request: Request, appointment: dict, base: str, token: str | N
 
 
 async def _move_page(request: Request, appointment: dict, base: str, month: str, day: str, tz: str) -> Response:
-    service = await services.service_by_slug(appointment["service_slug"])
+    service = await services.service_by_slug(appointment["service_slug"], offered_only=False)
     if _wants_times_only(request):
         context = await _times_context(
             request,

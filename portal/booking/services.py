@@ -15,6 +15,7 @@ from operator import attrgetter
 from typing import Any, NoReturn
 
 from piccolo.columns import Column
+from piccolo.custom_types import Combinable
 from piccolo.querystring import Selectable
 
 from portal.accounts.contact import GuestContact, GuestOwnership
@@ -67,12 +68,25 @@ def rules_for(service: dict) -> engine.ServiceRules:
     )
 
 
+def _offered() -> Combinable:
+    """A service is offered when it is active and at least one active staff member gives it: a new
+    service nobody has been assigned to yet would only show customers an empty calendar."""
+    staffed = ServiceStaff.select(ServiceStaff.service).where(
+        ServiceStaff.staff.is_in(User.select(User.id).where(User.is_active == True))
+    )
+    return (Service.is_active == True) & Service.id.is_in(staffed)
+
+
 async def active_services() -> list[dict]:
-    return await Service.select().where(Service.is_active == True).order_by(Service.position).order_by(Service.name)
+    """The services customers (and staff booking for them) can choose: active and staffed."""
+    return await Service.select().where(_offered()).order_by(Service.position).order_by(Service.name)
 
 
-async def service_by_slug(slug: str) -> dict:
-    row = await Service.select().where((Service.slug == slug[:80]) & (Service.is_active == True)).first()
+async def service_by_slug(slug: str, *, offered_only: bool = True) -> dict:
+    """An active service by its address; ``offered_only`` also hides one nobody gives (a booking of
+    it that exists already is still shown and managed with ``offered_only=False``)."""
+    condition = _offered() if offered_only else Service.is_active == True
+    row = await Service.select().where((Service.slug == slug[:80]) & condition).first()
     if row is None:
         raise NotFound("We could not find that service.")
     row["questions"] = json_field(row["intake_questions"], [])

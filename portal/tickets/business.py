@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from portal.clock import local_instant
+from portal.clock import format_duration, local_instant
 
 UTC = UTC
 DAY = timedelta(days=1)
@@ -132,8 +132,5 @@ def format_range(value: tuple[int, int]) -> str:
 
 
 def human_minutes(minutes: int) -> str:
-    """90 -> "1 h 30 min", 2880 -> "48 h" (business time reads best in hours)."""
-    hours, rest = divmod(abs(int(minutes)), 60)
-    if not hours:
-        return f"{rest} min"
-    return f"{hours} h" + (f" {rest} min" if rest else "")
+    """90 -> "1 h 30 min", 2880 -> "48 h" (business time reads best in hours); always positive."""
+    return format_duration(abs(int(minutes)))

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from typing import Any
 
 from piccolo.columns import Column
 
+from portal import clock
 from portal.accounts.rules import Actor
 from portal.clock import timezone_problem
 from portal.db import change_one, fetch, taken, write_transaction
@@ -56,11 +56,12 @@ async def overview() -> dict[str, Any]:
         "ORDER BY calendar, weekday, start_minute"
     )
     for cal in calendars:
-        ranges: dict[int, list[str]] = {d: [] for d in range(7)}
+        weekly: dict[int, list[tuple[int, int]]] = {d: [] for d in range(7)}
         for row in hours:
             if row["calendar"] == cal["id"]:
-                ranges[row["weekday"]].append(business.format_range((row["start_minute"], row["end_minute"])))
-        cal["days"] = {d: ", ".join(r) for d, r in ranges.items()}
+                weekly[row["weekday"]].append((row["start_minute"], row["end_minute"]))
+        cal["weekly"] = weekly
+        cal["days"] = {d: ", ".join(business.format_range(r) for r in ranges) for d, ranges in weekly.items()}
     policies = await fetch(
         "SELECT p.*, c.name AS category_name, b.name AS calendar_name FROM sla_policy p "
         "LEFT JOIN category c ON c.id = p.category LEFT JOIN business_calendar b ON b.id = p.calendar "
@@ -137,32 +138,13 @@ class PolicyForm:
     active: str = "1"
 
 
-_DURATION = re.compile(
-    r"(?:(?P<days>\d{1,4}(?:\.\d{1,3})?)d"
-    r"|(?P<clock_h>\d{1,6}):(?P<clock_m>\d{2})"
-    r"|(?P<hours>\d{1,6}(?:\.\d{1,3})?)h(?:(?P<minutes>\d{1,4})m?)?"
-    r"|(?P<plain>\d{1,7})m?)"
-)
+BUSINESS_DAY = 8 * 60  # "2d" of business time: two 8-hour days
 
 
 def parse_duration(text: str) -> int | None:
-    """Business time as typed: "90" (minutes), "4h", "1h30", "2:15", "3d" (3 × 8 h business days).
-    A grammar, not ``float()``: "inf", "nan", "1e400h" or a minus sign are not durations, and the
-    digit counts keep every value finite (the caller checks the range)."""
-    raw = text.strip().lower().replace(" ", "")
-    if not raw:
-        return None
-    match = _DURATION.fullmatch(raw)
-    if match is None:
-        raise ValueError(f"“{text[:40]}” is not a duration like 90, 4h, 1h30 or 2d.")
-    parts = match.groupdict()
-    if parts["days"]:
-        return int(float(parts["days"]) * 8 * 60)
-    if parts["clock_h"]:
-        return int(parts["clock_h"]) * 60 + int(parts["clock_m"])
-    if parts["hours"]:
-        return int(float(parts["hours"]) * 60) + int(parts["minutes"] or 0)
-    return int(parts["plain"])
+    """A target as typed ("90", "4h", "1 h 30 min", "1:30", "2d" = two 8-hour business days): the
+    portal's one duration reader (``portal.clock``), with business days."""
+    return clock.parse_duration(text, day_minutes=BUSINESS_DAY)
 
 
 async def save_policy(actor: Actor, policy_id: int | None, form: PolicyForm) -> int:

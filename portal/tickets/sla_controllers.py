@@ -9,21 +9,34 @@ from litestar.response import Response, Template
 from portal.errors import Invalid
 from portal.tickets import sla_admin
 from portal.web.auth import current_actor
+from portal.web.hours import Rows, posted_rows, rows_text, saved_rows
 from portal.web.responses import after_post, flash, form_error
 
 
 async def _page(request: Request, error: Invalid | None = None, **extra) -> Response:
-    context = {**await sla_admin.overview(), "section": "sla", "errors": {}, **extra}
+    overview = await sla_admin.overview()
+    for calendar in overview["calendars"]:
+        calendar["rows"] = saved_rows(calendar["weekly"])
+    office_hours = {day: [(9 * 60, 17 * 60)] for day in range(5)}  # what a new calendar starts with
+    context = {**overview, "section": "sla", "errors": {}, "new_calendar_rows": saved_rows(office_hours), **extra}
     if error is not None:
         return form_error(request, "tickets/back/sla.html", "tickets/back/sla.html", context, error)
     return Template("tickets/back/sla.html", context=context)
 
 
+def _calendar_rows(form) -> Rows | None:
+    """The time pickers' rows, when the form has them (a client may still post ``day<n>`` text)."""
+    if not any(key.startswith("w") and key.endswith(("_start", "_end")) for key in form):
+        return None
+    return posted_rows(lambda key: str(form.get(key) or ""))
+
+
 def _calendar_form(form) -> sla_admin.CalendarForm:
+    rows = _calendar_rows(form)
     return sla_admin.CalendarForm(
         name=str(form.get("name") or ""),
         timezone=str(form.get("timezone") or ""),
-        days={d: str(form.get(f"day{d}") or "") for d in range(7)},
+        days=rows_text(rows) if rows is not None else {d: str(form.get(f"day{d}") or "") for d in range(7)},
     )
 
 
@@ -76,11 +89,13 @@ class SlaController(Controller):
 
 
 async def _save_calendar(request: Request, calendar_id: int | None) -> Response:
-    form = _calendar_form(await request.form())
+    raw = await request.form()
+    form = _calendar_form(raw)
     try:
         await sla_admin.save_calendar(current_actor(request), calendar_id, form)
     except Invalid as error:
-        return await _page(request, error, calendar_form=form, form_calendar_id=calendar_id)
+        rows = _calendar_rows(raw) or saved_rows({})
+        return await _page(request, error, calendar_form=form, calendar_rows=rows, form_calendar_id=calendar_id)
     flash(request, "Business hours saved.")
     return after_post(request, request.app.route_reverse("sla:index"))
 

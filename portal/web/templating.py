@@ -12,7 +12,7 @@ from jinja2.runtime import Context
 from markupsafe import Markup, escape
 
 from portal.accounts.rules import Actor
-from portal.clock import zone_info
+from portal.clock import format_duration, zone_choices_now, zone_info
 from portal.content import resolve_attachment_urls
 from portal.settings import REPO_ROOT, get_settings
 from portal.web.connection import PortalRequest
@@ -80,5 +80,7 @@ def environment() -> Environment:
     env.globals.update(static_url=static_url, site_name=get_settings().site_name, current_user=current_user)
     env.filters["localtime"] = local_time
     env.filters["linkify"] = linkify
+    env.filters["hm"] = format_duration  # minutes -> "1 h 30 min", as duration fields read them back
+    env.globals["zone_choices"] = zone_choices_now  # the zone picker's list (canonical zones, offsets)
     env.filters["attachment_urls"] = resolve_attachment_urls  # stored message HTML, for this viewer
     return env

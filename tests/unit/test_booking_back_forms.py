@@ -8,6 +8,7 @@ import pytest
 
 from portal.booking.back_forms import (
     check_ranges,
+    edit_questions,
     parse_clock,
     parse_override,
     parse_questions,
@@ -189,3 +190,19 @@ def test_holidays_in_ics():
     for bad in (b"", b"hello", b"BEGIN:VCALENDAR\r\nEND:VCALENDAR\r\n", b"x" * (600 * 1024)):
         with pytest.raises(Invalid):
             holidays_in_ics(bad)
+
+
+def test_question_buttons_add_a_blank_row_and_move_one_question_without_saving():
+    posted = form(q0_label="First", q1_label="Second", q2_label="Third")
+    questions = parse_questions(posted, {})
+    assert edit_questions(posted, questions) is None  # a plain save
+    added = edit_questions({**posted, "question_action": ["add"], "blank_questions": ["2"]}, questions)
+    assert added is not None and added.blank == 3 and added.rows[3:] == [None, None, None]
+    up = edit_questions({**posted, "question_action": ["up:2"]}, parse_questions(posted, {}))
+    assert up is not None and [q.label for q in up.questions] == ["First", "Third", "Second"]
+    assert [q.order for q in up.questions] == [1, 2, 3]
+    down = edit_questions({**posted, "question_action": ["down:0"]}, parse_questions(posted, {}))
+    assert down is not None and [q.label for q in down.questions] == ["Second", "First", "Third"]
+    for edge in ("up:0", "down:2", "down:99", "up:x"):
+        same = edit_questions({**posted, "question_action": [edge]}, parse_questions(posted, {}))
+        assert same is not None and [q.label for q in same.questions] == ["First", "Second", "Third"]
