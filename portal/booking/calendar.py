@@ -172,6 +172,30 @@ async def appointment_for_staff(actor: Actor, appointment_id: int) -> dict:
     return appointment
 
 
+async def appointments_of_user(actor: Actor, user_id: int, limit: int = 20) -> dict[str, list[dict]]:
+    """A person's appointments as customer and as staff (latest first; ``upcoming`` and
+    ``openable`` marked), for the admin's page about a user."""
+    now = utcnow()
+    found: dict[str, list[dict]] = {}
+    for key, column in (("as_customer", Appointment.customer), ("as_staff", Appointment.staff)):
+        rows = (
+            await Appointment.select(
+                *services.listed(
+                    Appointment.staff, Appointment.staff.name.as_alias("staff_name"), Appointment.customer_name
+                )
+            )
+            .where(column == user_id)
+            .order_by(Appointment.start_at, ascending=False)
+            .limit(limit)
+        )
+        for row in rows:
+            row["upcoming"] = row["end_at"] >= now and row["status"] == "booked"
+            row["openable"] = sees_calendar_of(actor, row["staff"])
+            row["status_label"] = STATUSES.get(row["status"], row["status"])
+        found[key] = rows
+    return found
+
+
 async def save_note(actor: Actor, appointment_id: int, note: str) -> None:
     if len(note) > 5000:
         raise Invalid(errors={"staff_note": "A note has at most 5,000 characters."})

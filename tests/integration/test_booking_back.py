@@ -837,3 +837,20 @@ async def test_navigation_by_role(office):
     admin_nav = (await office["admin"].get("/back")).text
     for link in ("/back/calendar", "/back/services", "/back/schedules", "/back/holidays", "/back/availability/why"):
         assert f'href="{link}"' in admin_nav, link
+
+async def test_admin_user_page_shows_appointments_as_customer_and_as_staff(office, make_browser, make_user):
+    carla_id = await make_user("carla@example.org", name="Carla Client")
+    carla = await make_browser()
+    await carla.login("carla@example.org")
+    response = await carla.post("/book/consultation", customer_form(at(10, days=2)))
+    assert response.status_code in (201, 303), response.text[:2000]
+    appointment_id = (await Appointment.select(Appointment.id).where(Appointment.customer == carla_id).first())["id"]
+    link = f'href="/back/calendar/appointments/{appointment_id}"'
+    customer_page = await office["admin"].get(f"/back/users/{carla_id}")
+    assert "Appointments they booked" in customer_page.text and link in customer_page.text
+    assert "Consultation · Sam Staff" in customer_page.text and "Upcoming" in customer_page.text
+    staff_page = await office["admin"].get(f"/back/users/{office['sam_id']}")
+    assert "Appointments with them as staff" in staff_page.text and "Consultation · Carla Client" in staff_page.text
+    assert (await office["admin"].get(f"/back/users/{office['tom_id']}")).text.count(link) == 0
+    assert (await office["sam"].get(f"/back/users/{carla_id}")).status_code == 403
+
