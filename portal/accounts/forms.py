@@ -47,3 +47,8 @@ class RoleForm(msgspec.Struct):
 
 class ActiveForm(msgspec.Struct):
     active: str = ""
+
+
+class UserForm(msgspec.Struct):
+    name: str = ""
+    email: str = ""

@@ -386,10 +386,9 @@ def _require_admin(actor: Actor) -> None:
         raise Forbidden("Only administrators manage users.")
 
 
-async def list_users(actor: Actor, *, q: str = "", role: str = "", after: str = "") -> tuple[list[dict], str | None]:
-    """Users ordered by email, keyset-paginated (``after`` = last email of the previous page)."""
-    _require_admin(actor)
-    query = User.select(
+def _user_columns(*more: Column) -> list[Column]:
+    """What the admin sees of an account (``pw`` only says whether a password was ever set)."""
+    return [
         User.id,
         User.email,
         User.name,
@@ -398,7 +397,14 @@ async def list_users(actor: Actor, *, q: str = "", role: str = "", after: str = 
         User.email_verified_at,
         User.last_login_at,
         User.password_hash.as_alias("pw"),
-    )
+        *more,
+    ]
+
+
+async def list_users(actor: Actor, *, q: str = "", role: str = "", after: str = "") -> tuple[list[dict], str | None]:
+    """Users ordered by email, keyset-paginated (``after`` = last email of the previous page)."""
+    _require_admin(actor)
+    query = User.select(*_user_columns())
     query = query.order_by(User.email).limit(USERS_PAGE + 1)
     if q:
         needle = f"%{q.strip().lower()[:100]}%"
@@ -525,6 +531,54 @@ async def set_active(actor: Actor, user_id: int, active: bool, ip: str = "") -> 
         if not active:
             await _run_hooks(_STAFF_ACCESS_ENDED, user_id, row["email"])
         await audit(actor.id, "user.activated" if active else "user.deactivated", row["email"], ip=ip)
+
+
+async def user_detail(actor: Actor, user_id: int) -> dict:
+    """One account for the admin's user page (admins only; an unknown id is NotFound)."""
+    _require_admin(actor)
+    row = await User.select(*_user_columns(User.timezone, User.created_at)).where(User.id == user_id).first()
+    if row is None:
+        raise NotFound("No such user.")
+    row["invited"] = not row.pop("pw")
+    return row
+
+
+async def update_user(actor: Actor, user_id: int, name: str, email: str, ip: str = "") -> bool:
+    """An admin corrects someone's name or address; returns whether the address changed.
+
+    A new address must be free and is not proven: the account's sessions end, it must confirm the
+    new address at its next login, and the old address is told, so a change is never silent."""
+    row = await user_detail(actor, user_id)
+    if user_id == actor.id:
+        raise Forbidden("Change your own name and address on your account page.")
+    email = rules.normalize_email(email)
+    errors = {k: v for k, v in (("email", rules.email_problem(email)), ("name", rules.name_problem(name))) if v}
+    if errors:
+        raise Invalid(errors=errors)
+    moved = email != row["email"]
+    changes: dict[Column | str, Any] = {User.name: name.strip()}
+    async with write_transaction():
+        if moved:
+            if await User.exists().where(User.email == email):
+                raise Invalid(errors={"email": "Another account already uses this address."})
+            changes.update({User.email: email, User.email_verified_at: None})
+            changes[User.session_version] = User.session_version + 1
+            await queue_mail(row["email"], "email_changed", {"name": row["name"], "email": email})
+        await User.update(changes).where(User.id == user_id).run()
+        data = {"from": row["email"], "to": email} if moved else {}
+        await audit(actor.id, "user.updated", email, {**data, "name": name.strip()}, ip=ip)
+    return moved
+
+
+async def send_reset(actor: Actor, user_id: int, ip: str = "") -> str:
+    """Mail the account a reset link through the same job a reset request queues; returns the address."""
+    row = await user_detail(actor, user_id)
+    if not row["is_active"]:
+        raise Invalid("This account is deactivated: reactivate it before sending a reset link.")
+    async with write_transaction():
+        await enqueue("accounts.password_reset_request", {"email": row["email"], "ip": ip[:64]})
+        await audit(actor.id, "user.reset_sent", row["email"], ip=ip)
+    return row["email"]
 
 
 # --- used by the CLI and the demo ---------------------------------------------------------------

@@ -12,6 +12,7 @@ from litestar.response import Response, Template
 from portal.accounts import forms, services
 from portal.accounts.rules import ROLES
 from portal.backoffice import home
+from portal.backoffice.user_page import user_page
 from portal.errors import DomainError
 from portal.ids import QueryId
 from portal.mail import services as mail
@@ -62,6 +63,28 @@ class UsersController(Controller):
             return form_error(request, "backoffice/users.html", "backoffice/_invite_form.html", context, error)
         flash(request, f"Invitation sent to {data.email.strip().lower()}.")
         return after_post(request, request.app.route_reverse("back:users"))
+
+    @get("/{user_id:int}", name="back:user")
+    async def show(self, request: Request, user_id: FromPath[int]) -> Template:
+        context = await user_page(signed_in_actor(request), user_id)
+        return Template("backoffice/user.html", context={**context, "form": None, "errors": {}})
+
+    @post("/{user_id:int}", name="back:user_update")
+    async def update(self, request: Request, user_id: FromPath[int], data: Annotated[forms.UserForm, FORM]) -> Response:
+        actor = signed_in_actor(request)
+        try:
+            moved = await services.update_user(actor, user_id, data.name, data.email, ip=client_ip(request))
+        except DomainError as error:
+            context = {**await user_page(actor, user_id), "form": data}
+            return form_error(request, "backoffice/user.html", "backoffice/_user_form.html", context, error)
+        flash(request, "Saved; their sessions have ended and the old address was told." if moved else "Saved.")
+        return after_post(request, request.app.route_reverse("back:user", user_id=user_id))
+
+    @post("/{user_id:int}/reset", name="back:user_reset")
+    async def reset(self, request: Request, user_id: FromPath[int]) -> Response:
+        email = await services.send_reset(signed_in_actor(request), user_id, ip=client_ip(request))
+        flash(request, f"A password reset link is on its way to {email}.")
+        return after_post(request, request.app.route_reverse("back:user", user_id=user_id))
 
     @post("/{user_id:int}/role", name="back:users_role")
     async def role(self, request: Request, user_id: FromPath[int], data: Annotated[forms.RoleForm, FORM]) -> Response:

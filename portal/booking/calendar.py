@@ -17,7 +17,7 @@ from icalendar import Calendar, Event, vText
 from portal.accounts.rules import Actor, normalize_email
 from portal.accounts.tables import User
 from portal.booking import availability as engine
-from portal.booking import services
+from portal.booking import services, week_grid
 from portal.booking.access import sees_calendar_of
 from portal.booking.admin import service_row, staff_members
 from portal.booking.tables import Appointment, Holiday, StaffFeed, TimeOff
@@ -46,6 +46,8 @@ class Cell:
     hours: list[str] = field(default_factory=list)
     appointments: list[dict] = field(default_factory=list)
     time_off: list[str] = field(default_factory=list)
+    blocks: list[dict] = field(default_factory=list)  # working hours and time off, placed in the week grid
+    lanes: int = 1
 
 
 async def _visible_staff(actor: Actor, choice: str) -> tuple[str, list[dict]]:
@@ -98,6 +100,8 @@ async def calendar_view(actor: Actor, view: str, anchor_raw: str, staff_choice: 
         if cell is not None:
             row["time_label"] = f"{local:%H:%M}–{row['end_at'].astimezone(zone):%H:%M}"
             row["status_label"] = STATUSES.get(row["status"], row["status"])
+            row["minutes"] = _minutes(local.date(), row["start_at"], row["end_at"], zone)
+            row["place"] = week_grid.place(*row["minutes"])
             cell.appointments.append(row)
     for calendar in loaded:
         staff_zone = zone_info(calendar.zone)
@@ -117,6 +121,8 @@ async def calendar_view(actor: Actor, view: str, anchor_raw: str, staff_choice: 
             lambda label: f"Time off {label}{reason}",  # noqa: B023 - called at once
             target="time_off",
         )
+    for cell in cells.values():
+        cell.lanes = week_grid.assign_lanes(cell.appointments)
     holidays = {r["day"]: r["name"] for r in holiday_rows if days[0] <= r["day"] <= days[-1]}
     step = timedelta(days=7 if view == "week" else 1)
     return {
@@ -132,7 +138,16 @@ async def calendar_view(actor: Actor, view: str, anchor_raw: str, staff_choice: 
         "next": anchor + step,
         "today": local_today(zone),
         "staff_options": await staff_members() if actor.is_admin else [],
+        "hour_labels": week_grid.hour_labels(),
     }
+
+
+def _minutes(day: date, start: datetime, end: datetime, zone: tzinfo) -> tuple[int, int]:
+    """An interval as minutes after ``day``'s local midnight, cut to that day (0–1440)."""
+    day_lo, day_hi = local_day_bounds(day, zone)
+    lo, hi = max(start, day_lo).astimezone(zone), min(end, day_hi)
+    last = 1440 if hi == day_hi else hi.astimezone(zone).hour * 60 + hi.astimezone(zone).minute
+    return lo.hour * 60 + lo.minute, last  # wall-clock minutes, as the rows are labelled
 
 
 def _spread(
@@ -151,7 +166,10 @@ def _spread(
         lo, hi = max(start, day_lo), min(end, day_hi)
         if lo < hi:
             text = f"{lo.astimezone(zone):%H:%M}–{'24:00' if hi == day_hi else format(hi.astimezone(zone), '%H:%M')}"
-            getattr(cells[(staff_id, day)], target).append(label_of(text))
+            cell = cells[(staff_id, day)]
+            getattr(cell, target).append(label_of(text))
+            place = week_grid.place(*_minutes(day, lo, hi, zone))
+            cell.blocks.append({"kind": target, "place": place, "label": label_of(text)})
 
 
 async def upcoming_for(actor: Actor, limit: int = 5) -> list[dict]:
@@ -192,6 +210,30 @@ async def appointment_for_staff(actor: Actor, appointment_id: int) -> dict:
     appointment["has_account"] = appointment["customer"] is not None
     appointment["started"] = appointment["start_at"] <= utcnow()
     return appointment
+
+
+async def appointments_of_user(actor: Actor, user_id: int, limit: int = 20) -> dict[str, list[dict]]:
+    """A person's appointments as customer and as staff (latest first; ``upcoming`` and
+    ``openable`` marked), for the admin's page about a user."""
+    now = utcnow()
+    found: dict[str, list[dict]] = {}
+    for key, column in (("as_customer", Appointment.customer), ("as_staff", Appointment.staff)):
+        rows = (
+            await Appointment.select(
+                *services.listed(
+                    Appointment.staff, Appointment.staff.name.as_alias("staff_name"), Appointment.customer_name
+                )
+            )
+            .where(column == user_id)
+            .order_by(Appointment.start_at, ascending=False)
+            .limit(limit)
+        )
+        for row in rows:
+            row["upcoming"] = row["end_at"] >= now and row["status"] == "booked"
+            row["openable"] = sees_calendar_of(actor, row["staff"])
+            row["status_label"] = STATUSES.get(row["status"], row["status"])
+        found[key] = rows
+    return found
 
 
 async def save_note(actor: Actor, appointment_id: int, note: str) -> None:

@@ -151,12 +151,21 @@ async def requester_tickets(access: TicketAccess, ticket: Row, limit: int = 10) 
         if ticket["requester"]
         else ("t.requester_email", ticket["requester_email"])
     )
-    clause, values = where(access, f"{key} = {{}}", "t.id <> {}")
+    return await _latest(access, (f"{key} = {{}}", "t.id <> {}"), (value, ticket["id"]), limit)
+
+
+async def tickets_requested_by(access: TicketAccess, user_id: int, limit: int = 20) -> list[Row]:
+    """The tickets an account filed (most recent first), as far as ``access`` sees them: the
+    admin's page about a user."""
+    return await _latest(access, ("t.requester = {}",), (user_id,), limit)
+
+
+async def _latest(access: TicketAccess, conditions: tuple[str, ...], args: tuple[Any, ...], limit: int) -> list[Row]:
+    clause, values = where(access, *conditions)
     rows = await fetch(
         f"SELECT t.number, t.subject, t.status, t.updated_at FROM ticket t{clause} "
         f"ORDER BY t.updated_at DESC LIMIT {int(limit)}",
-        value,
-        ticket["id"],
+        *args,
         *values,
     )
     return [aware_row(r) for r in rows]

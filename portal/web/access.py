@@ -72,6 +72,8 @@ POLICY: dict[str, str] = {
     "/back": AGENT,
     "/back/users": ADMIN,
     "/back/users/invite": ADMIN,
+    "/back/users/{user_id}": ADMIN,
+    "/back/users/{user_id}/reset": ADMIN,
     "/back/users/{user_id}/role": ADMIN,
     "/back/users/{user_id}/active": ADMIN,
     "/back/outbox": ADMIN,

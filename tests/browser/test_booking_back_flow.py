@@ -172,3 +172,19 @@ def test_admin_sets_up_a_bookable_service_and_an_agent_marks_a_no_show(new_page,
     # Agents do not configure booking.
     assert agent.request.get(f"{base_url}/back/services").status == 403
     expect(agent.get_by_role("navigation", name="Sections").get_by_role("link", name="Services")).to_have_count(0)
+
+
+def test_week_calendar_is_a_time_grid_that_fits_1280_px(new_page, portal_server: Portal, base_url):
+    """An admin's week of everyone: hours down, days across, no sideways scrolling on a laptop."""
+    page = new_page(viewport={"width": 1280, "height": 800})
+    log_in(page, ADMIN_EMAIL)
+    page.wait_for_url(f"{base_url}/back")
+    page.goto("/back/calendar?view=week")
+    grid = page.locator(".week-grid").first
+    expect(grid).to_be_visible()
+    assert page.locator(".week-col").count() % 7 == 0 and page.locator(".week-col").count() >= 7
+    assert page.locator(".week-times span").first.inner_text() == "Before 06:00"
+    overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
+    assert overflow <= 0, f"the week view scrolls sideways by {overflow} px"
+    box = grid.bounding_box()
+    assert box is not None and box["x"] + box["width"] <= 1280

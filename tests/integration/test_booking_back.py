@@ -837,3 +837,51 @@ async def test_navigation_by_role(office):
     admin_nav = (await office["admin"].get("/back")).text
     for link in ("/back/calendar", "/back/services", "/back/schedules", "/back/holidays", "/back/availability/why"):
         assert f'href="{link}"' in admin_nav, link
+
+
+async def test_admin_user_page_shows_appointments_as_customer_and_as_staff(office, make_browser, make_user):
+    carla_id = await make_user("carla@example.org", name="Carla Client")
+    carla = await make_browser()
+    await carla.login("carla@example.org")
+    response = await carla.post("/book/consultation", customer_form(at(10, days=2)))
+    assert response.status_code in (201, 303), response.text[:2000]
+    appointment_id = (await Appointment.select(Appointment.id).where(Appointment.customer == carla_id).first())["id"]
+    link = f'href="/back/calendar/appointments/{appointment_id}"'
+    customer_page = await office["admin"].get(f"/back/users/{carla_id}")
+    assert "Appointments they booked" in customer_page.text and link in customer_page.text
+    assert "Consultation · Sam Staff" in customer_page.text and "Upcoming" in customer_page.text
+    staff_page = await office["admin"].get(f"/back/users/{office['sam_id']}")
+    assert "Appointments with them as staff" in staff_page.text and "Consultation · Carla Client" in staff_page.text
+    assert (await office["admin"].get(f"/back/users/{office['tom_id']}")).text.count(link) == 0
+    assert (await office["sam"].get(f"/back/users/{carla_id}")).status_code == 403
+
+
+async def test_week_view_is_a_time_grid_placing_appointments_by_class(office, make_browser):
+    early = await book_as_customer(make_browser, at(10, days=2))
+    day = paris_day(2)
+    async with write_transaction():  # a late booking the schedule would refuse: it is clipped into the last row
+        await (
+            Appointment.update({Appointment.start_at: at(22, 30, days=2), Appointment.end_at: at(23, days=2)})
+            .where(Appointment.id == early)
+            .run()
+        )
+    booked = await book_as_customer(make_browser, at(10, days=2), email="dora@example.org", name="Dora")
+    week = (await office["sam"].get(f"/back/calendar?view=week&date={day.isoformat()}")).text
+    assert " style=" not in week
+    columns = re.findall(r'<div class="calendar-cell week-col[^"]*" data-day="([\d-]+)"[^>]*>(.*?)</div>', week, re.S)
+    assert [c[0] for c in columns] == [(day - timedelta(days=day.weekday() - i)).isoformat() for i in range(7)]
+    inside = dict(columns)[day.isoformat()]
+    link = re.search(
+        rf'<a class="appt status-booked (r-\d+ s-\d+) l-1" href="/back/calendar/appointments/{booked}"', inside
+    )
+    assert link and link.group(1) == "r-10 s-1"  # 10:00 is the 9th half hour after 06:00, below the early row
+    late = re.search(
+        rf'<a class="appt status-booked (r-\d+ s-\d+) l-1" href="/back/calendar/appointments/{early}"', inside
+    )
+    assert late and late.group(1) == "r-34 s-1" and "22:30–23:00" in inside
+    assert '<p class="work r-8 s-6">' in inside and '<p class="work r-16 s-8">' in inside  # 09–12, 13–17
+    assert sum(booked_id_in(c[1], booked) for c in columns) == 1
+
+
+def booked_id_in(html: str, appointment_id: int) -> bool:
+    return f"/back/calendar/appointments/{appointment_id}" in html
