@@ -29,6 +29,7 @@ from portal.tickets.tables import (
     Tag,
     Ticket,
     TicketEvent,
+    TicketSeen,
     TicketTag,
     TicketToken,
 )
@@ -54,6 +55,7 @@ APP_CONFIG = AppConfig(
         TicketTag,
         CannedReply,
         SavedView,
+        TicketSeen,
         QueueTally,
         BusinessCalendar,
         BusinessHours,

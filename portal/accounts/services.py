@@ -151,12 +151,18 @@ async def _mail_existing_owner(owner: dict, email: str, ip: str) -> None:
 
 async def verified_account_with(email: str) -> int | None:
     """The id of the active account whose owner proved ``email``, if any."""
-    row = (
-        await User.select(User.id)
+    row = await verified_account(email)
+    return row["id"] if row else None
+
+
+async def verified_account(email: str) -> dict[str, Any] | None:
+    """The id and name of the active account whose owner proved ``email``, if any."""
+    row: dict[str, Any] | None = (
+        await User.select(User.id, User.name)
         .where((User.email == email) & User.email_verified_at.is_not_null() & (User.is_active == True))
         .first()
     )
-    return row["id"] if row else None
+    return row
 
 
 async def verification_user(raw: str) -> int:

@@ -11,6 +11,7 @@ from litestar.response import Response, Template
 
 from portal.accounts import forms, services
 from portal.accounts.rules import ROLES
+from portal.backoffice import home
 from portal.errors import DomainError
 from portal.ids import QueryId
 from portal.mail import services as mail
@@ -25,7 +26,7 @@ class BackOfficeController(Controller):
 
     @get("/", name="back:dashboard")
     async def dashboard(self, request: Request) -> Template:
-        return Template("back/dashboard.html", context={})
+        return Template("back/dashboard.html", context=await home.home(signed_in_actor(request)))
 
 
 class UsersController(Controller):

@@ -154,6 +154,28 @@ def _spread(
             getattr(cells[(staff_id, day)], target).append(label_of(text))
 
 
+async def upcoming_for(actor: Actor, limit: int = 5) -> list[dict]:
+    """The staff member's own next booked appointments (the back-office home), labelled in their zone."""
+    zone = zone_info(viewer_zone(actor))
+    rows = (
+        await Appointment.select(
+            Appointment.id,
+            Appointment.start_at,
+            Appointment.end_at,
+            Appointment.customer_name,
+            Appointment.service.name.as_alias("service_name"),
+        )
+        .where((Appointment.staff == actor.id) & (Appointment.status == "booked") & (Appointment.end_at > utcnow()))
+        .order_by(Appointment.start_at)
+        .limit(limit)
+    )
+    for row in rows:
+        local = row["start_at"].astimezone(zone)
+        row["day"] = local.date()
+        row["time_label"] = f"{local:%a %d %b, %H:%M}–{row['end_at'].astimezone(zone):%H:%M}"
+    return rows
+
+
 # --- one appointment -----------------------------------------------------------------------------
 
 

@@ -17,31 +17,17 @@ from litestar.response import Response, Template
 from portal.booking import services
 from portal.booking.ics import calendar_file
 from portal.booking.services import ANYONE
-from portal.clock import local_today, parse_day, parse_month, time_zones, timezone_problem, utcnow, zone_or_utc
+from portal.clock import local_today, parse_day, parse_month, time_zones, utcnow, zone_or_utc
 from portal.errors import DomainError
 from portal.settings import get_settings
 from portal.web.access import signed_in_actor
 from portal.web.auth import current_actor
 from portal.web.responses import VARY_TARGET, after_post, flash, form_error, page_or_fragment
+from portal.web.zones import remember_zone, visitor_zone
 
 FORM = Body(media_type=RequestEncodingType.URL_ENCODED)
-TZ_COOKIE = "portal_tz"
-
-
-def _zone(request: Request, tz: str) -> str:
-    """The customer's zone: chosen now, else remembered, else their profile's, else UTC."""
-    actor = current_actor(request)
-    for candidate in (tz, request.cookies.get(TZ_COOKIE, ""), actor.timezone if actor else ""):
-        if not timezone_problem(candidate):
-            return candidate
-    return "UTC"
-
-
-def _remember_zone(response: Response, zone: str) -> Response:
-    response.set_cookie(
-        TZ_COOKIE, zone, max_age=365 * 24 * 3600, samesite="lax", httponly=True, secure=get_settings().secure_cookies
-    )
-    return response
+_zone = visitor_zone
+_remember_zone = remember_zone
 
 
 def _month(value: str, zone: str) -> date:

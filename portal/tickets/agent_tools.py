@@ -5,11 +5,15 @@ Neither changes a ticket; canned replies are filled in for one ticket the agent 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Any
+
 from portal.accounts.rules import Actor
 from portal.clock import utcnow
 from portal.db import change_one, fetch, write_transaction
 from portal.errors import Invalid, NotFound
-from portal.tickets import rules
+from portal.ids import parse_id
+from portal.tickets import rules, write
 from portal.tickets.access import TicketAccess
 from portal.tickets.queue import agent, parse_query_string
 from portal.tickets.rows import Row, first_id
@@ -17,22 +21,71 @@ from portal.tickets.tables import CannedReply, SavedView
 
 
 async def canned_replies(actor: Actor) -> list[Row]:
-    return (
-        await CannedReply.select(CannedReply.id, CannedReply.title, CannedReply.owner)
+    """The replies an agent may insert; those that set fields too (macros) say so in ``is_macro``."""
+    rows = (
+        await CannedReply.select(CannedReply.id, CannedReply.title, CannedReply.owner, *MACRO_COLUMNS)
         .where(CannedReply.owner.is_null() | (CannedReply.owner == actor.id))
         .order_by(CannedReply.title)
     )
+    for row in rows:
+        row["is_macro"] = any(row[c._meta.name] for c in MACRO_COLUMNS)
+    return rows
 
 
 async def canned_text(actor: Actor, reply_id: int, ticket: Row) -> str:
-    row = (
+    row = await _usable(actor, reply_id)
+    return rules.fill_placeholders(row["body"], rules.placeholder_values(ticket, actor.name))
+
+
+async def _usable(actor: Actor, reply_id: int) -> Row:
+    row: Row | None = (
         await CannedReply.select()
         .where((CannedReply.id == reply_id) & (CannedReply.owner.is_null() | (CannedReply.owner == actor.id)))
         .first()
     )
     if row is None:
         raise NotFound("That canned reply does not exist.")
-    return rules.fill_placeholders(row["body"], rules.placeholder_values(ticket, actor.name))
+    return row
+
+
+async def macro(actor: Actor, reply_id: int) -> tuple[write.Change, list[str]]:
+    """What a canned reply sets when applied: the field change and the tags to add."""
+    row = await _usable(actor, reply_id)
+    change = write.Change(status=row["set_status"], priority=row["set_priority"], team=row["set_team"])
+    return change, rules.parse_tags(row["set_tags"] or "")
+
+
+@dataclass
+class MacroFields:
+    """The fields a canned reply sets besides its text ("" = leave as is)."""
+
+    status: str = ""
+    priority: str = ""
+    team: str = ""
+    tags: str = ""
+
+    def problems(self) -> dict[str, str]:
+        errors = {}
+        if self.status and self.status not in rules.STATUSES:
+            errors["status"] = "Choose a status from the list."
+        if self.priority and self.priority not in rules.PRIORITIES:
+            errors["priority"] = "Choose a priority from the list."
+        if self.team and parse_id(self.team) is None:
+            errors["team"] = "Choose a team from the list."
+        if len(rules.parse_tags(self.tags)) > rules.TAGS_PER_TICKET:
+            errors["tags"] = f"At most {rules.TAGS_PER_TICKET} tags."
+        return errors
+
+    def columns(self) -> dict[Any, Any]:
+        return {
+            CannedReply.set_status: self.status or None,
+            CannedReply.set_priority: self.priority or None,
+            CannedReply.set_team: parse_id(self.team) if self.team else None,
+            CannedReply.set_tags: ", ".join(rules.parse_tags(self.tags)) or None,
+        }
+
+
+MACRO_COLUMNS = (CannedReply.set_status, CannedReply.set_priority, CannedReply.set_team, CannedReply.set_tags)
 
 
 async def save_view(access: TicketAccess, name: str, query: str, team: int | None) -> int:
@@ -77,30 +130,38 @@ def _check_canned(title: str, body: str) -> dict[str, str]:
     return errors
 
 
-async def save_canned(actor: Actor, reply_id: int | None, title: str, body: str, shared: bool) -> int:
-    """Agents keep personal replies; admins also write shared ones (owner null)."""
-    if errors := _check_canned(title, body):
+async def save_canned(
+    actor: Actor, reply_id: int | None, title: str, body: str, shared: bool, fields: MacroFields | None = None
+) -> int:
+    """Agents keep personal replies; admins also write shared ones (owner null). ``fields``: what
+    the reply also sets when applied (a macro)."""
+    fields = fields or MacroFields()
+    errors = {**_check_canned(title, body), **fields.problems()}
+    team = parse_id(fields.team) if fields.team else None
+    if team is not None and not await fetch("SELECT id FROM team WHERE id = {}", team):
+        errors["team"] = "That team does not exist."
+    if errors:
         raise Invalid(errors=errors)
     if shared and not actor.is_admin:
         raise Invalid(errors={"shared": "Only admins write shared replies."})
     owner = None if shared else actor.id
     now = utcnow()
+    values = {
+        CannedReply.title: " ".join(title.split()),
+        CannedReply.body: body,
+        CannedReply.owner: owner,
+        CannedReply.updated_at: now,
+        **fields.columns(),
+    }
     async with write_transaction():
         if reply_id is None:
             rows = await CannedReply.insert(
-                CannedReply(title=" ".join(title.split()), body=body, owner=owner, created_at=now, updated_at=now)
+                CannedReply(**{column._meta.name: value for column, value in values.items()}, created_at=now)
             ).run()
             return first_id(rows)
         mine = (CannedReply.owner == actor.id) | (CannedReply.owner.is_null() if actor.is_admin else CannedReply.id < 0)
         await change_one(
-            CannedReply.update(
-                {
-                    CannedReply.title: " ".join(title.split()),
-                    CannedReply.body: body,
-                    CannedReply.owner: owner,
-                    CannedReply.updated_at: now,
-                }
-            ).where((CannedReply.id == reply_id) & mine),
+            CannedReply.update(values).where((CannedReply.id == reply_id) & mine),
             "That canned reply does not exist.",
         )
         return reply_id

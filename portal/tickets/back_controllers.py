@@ -18,6 +18,7 @@ from litestar.response import Redirect, Response, ServerSentEvent, Template
 from litestar.response.sse import ServerSentEventMessage
 
 from portal import files
+from portal.accounts.rules import Actor
 from portal.booking import services as booking_services
 from portal.clock import utcnow
 from portal.errors import Invalid, NotFound
@@ -50,6 +51,7 @@ async def _queue_context(request: Request, viewer: TicketAccess, after: str = ""
     return {
         "filters": filters,
         "page": page,
+        "page_title": queue.view_title(filters, views),
         "views": views,
         "labels": rules.VIEWS,
         "sorts": rules.SORTS,
@@ -97,6 +99,26 @@ class QueueController(Controller):
             headers=VARY,
         )
 
+    @get("/new", name="console:new_ticket")
+    async def new_ticket(self, request: Request) -> Template:
+        await access.for_staff(current_actor(request))
+        return Template("tickets/back/new.html", context=await _new_context(NewForForm()), headers=VARY)
+
+    @post("/new", name="console:create_ticket")
+    async def create_ticket(self, request: Request, data: Annotated[NewForForm, FORM]) -> Response:
+        """File a ticket for someone who phoned or wrote (see ``write.open_ticket_for``)."""
+        viewer = await access.for_staff(current_actor(request))
+        try:
+            ticket = await write.open_ticket_for(viewer, data, via=data.channel())
+        except Invalid as error:
+            context = await _new_context(data)
+            return form_error(request, "tickets/back/new.html", "tickets/back/_new_form.html", context, error)
+        told = " and mailed them the link" if data.send_link else ""
+        flash(request, f"Ticket #{ticket['number']} created for {ticket['requester_name']}{told}.")
+        if not viewer.sees(ticket):  # routed to a team this agent does not see
+            return after_post(request, request.app.route_reverse("console:queue"))
+        return after_post(request, request.app.route_reverse("console:ticket", number=ticket["number"]))
+
     @post("/bulk", name="console:bulk")
     async def bulk(self, request: Request) -> Response:
         viewer = await access.for_staff(current_actor(request))
@@ -140,6 +162,7 @@ class QueueController(Controller):
     async def ticket(self, request: Request, number: FromPath[int], canned: QueryId = 0) -> Template:
         viewer = await access.for_staff(current_actor(request))
         context = await _ticket_context(viewer, number)
+        await write.mark_seen(viewer, context["ticket"])
         if canned:
             context["reply_body"] = await agent_tools.canned_text(queue.agent(viewer), canned, context["ticket"])
         if _target(request) == "ticket-main" and wants_fragment(request):
@@ -191,12 +214,22 @@ class QueueController(Controller):
     async def merge(self, request: Request, number: FromPath[int], data: Annotated[MergeForm, FORM]) -> Response:
         viewer = await access.for_staff(current_actor(request))
         try:
-            target = await write.merge(viewer, number, data.into)
+            target = await write.merge(viewer, number, data.target())
         except Invalid as error:
             context = await _ticket_context(viewer, number, merge_into=data.into)
             return form_error(request, "tickets/back/ticket.html", "tickets/back/_merge_form.html", context, error)
         flash(request, f"#{number} was merged into this ticket; the customer was told.")
         return after_post(request, request.app.route_reverse("console:ticket", number=target["number"]))
+
+    @get("/{number:int}/merge/search", name="console:merge_search")
+    async def merge_search(self, request: Request, number: FromPath[int], q: FromQuery[str] = "") -> Template:
+        """Merge candidates found by the queue's search (the tickets this agent sees)."""
+        viewer = await access.for_staff(current_actor(request))
+        context = await _ticket_context(viewer, number, merge_q=q[:200])
+        if q.strip():
+            found = await queue.queue_page(viewer, queue.Filters(view="all", q=q[:200].strip().lstrip("#")))
+            context["merge_found"] = [r for r in found.rows if r["number"] != number]
+        return page_or_fragment(request, "tickets/back/ticket.html", "tickets/back/_merge_form.html", context)
 
     @get("/{number:int}/canned/{reply_id:int}", name="console:canned")
     async def canned(self, request: Request, number: FromPath[int], reply_id: FromPath[int]) -> Response:
@@ -210,6 +243,23 @@ class QueueController(Controller):
         context = await _ticket_context(viewer, number)
         context["reply_body"] = await agent_tools.canned_text(queue.agent(viewer), reply_id, context["ticket"])
         return page_or_fragment(request, "tickets/back/ticket.html", "tickets/back/_reply_form.html", context)
+
+    @post("/{number:int}/macro", name="console:macro")
+    async def apply_macro(self, request: Request, number: FromPath[int], data: Annotated[MacroForm, FORM]) -> Response:
+        """A canned reply that sets fields: set them now (one change, with history), then open the
+        editor with its text (sent only when the agent sends it)."""
+        viewer = await access.for_staff(current_actor(request))
+        await reads.ticket(viewer, number)  # a ticket this agent does not see: 404, whatever the reply
+        reply_id = parse_id(data.reply) or 0
+        change, tags = await agent_tools.macro(queue.agent(viewer), reply_id)
+        try:
+            changed = await write.apply_macro(viewer, number, change, tags)
+        except Invalid as error:
+            flash(request, _error_text(error), "error")
+            return after_post(request, request.app.route_reverse("console:ticket", number=number))
+        flash(request, "Macro applied. " + _saved_message(changed))
+        url = request.app.route_reverse("console:ticket", number=number)
+        return after_post(request, f"{url}?canned={reply_id}#reply")
 
     @post("/{number:int}/typing", name="console:typing")
     async def typing(self, request: Request, number: FromPath[int]) -> Response:
@@ -238,13 +288,41 @@ class ReplyForm:
 
 
 @dataclass
+class NewForForm(write.OnBehalf):
+    via: str = "phone"
+
+    def channel(self) -> rules.Channel:
+        """The channel picked (an unknown word falls to ``system``, which ``open_ticket_for`` refuses)."""
+        return rules.Channel(self.via) if self.via in rules.CHANNELS else rules.Channel.system
+
+
+async def _new_context(form: NewForForm) -> dict:
+    return {
+        "form": form,
+        "channels": rules.AGENT_CHANNELS,
+        "categories": await reads.categories(),
+        "section": "tickets",
+        "errors": {},
+    }
+
+
+@dataclass
 class TagsForm:
     tags: str = ""
 
 
 @dataclass
 class MergeForm:
-    into: str = ""
+    into: str = ""  # a typed number
+    pick: str = ""  # one of the offered tickets
+
+    def target(self) -> str:
+        return self.into.strip() or self.pick
+
+
+@dataclass
+class MacroForm:
+    reply: str = ""
 
 
 def _change_from(form) -> write.Change:
@@ -323,7 +401,7 @@ async def _ticket_context(viewer: TicketAccess, number: int, **extra) -> dict:
         "next_due": sla.time_left(ticket["next_due_at"], now),
         "ticket": ticket,
         "timeline": reads.timeline(messages, events),
-        "tags": await reads.tags(ticket),
+        "tags": ticket["tags"],
         "others": await reads.requester_tickets(viewer, ticket),
         "directory": await reads.directory(),
         "appointments": await booking_services.appointments_of_contact(queue.agent(viewer), ticket["requester_email"]),
@@ -335,6 +413,8 @@ async def _ticket_context(viewer: TicketAccess, number: int, **extra) -> dict:
         "reply_body": "",
         "reply_kind": "public",
         "merge_into": "",
+        "merge_q": "",
+        "merge_found": None,
         "announce": "",
         "max_files": settings.upload_max_files,
         "max_mb": settings.upload_max_bytes // (1024 * 1024),
@@ -350,6 +430,39 @@ class CannedForm:
     title: str = ""
     body: str = ""
     shared: str = ""
+    set_status: str = ""
+    set_priority: str = ""
+    set_team: str = ""
+    set_tags: str = ""
+
+    @classmethod
+    def of(cls, row: dict) -> CannedForm:
+        return cls(
+            title=row["title"],
+            body=row["body"],
+            shared="1" if row["owner"] is None else "",
+            set_status=row["set_status"] or "",
+            set_priority=row["set_priority"] or "",
+            set_team=str(row["set_team"] or ""),
+            set_tags=row["set_tags"] or "",
+        )
+
+    def fields(self) -> agent_tools.MacroFields:
+        return agent_tools.MacroFields(self.set_status, self.set_priority, self.set_team, self.set_tags)
+
+
+async def _canned_context(actor: Actor, editing: dict | None, form: CannedForm) -> dict:
+    return {
+        "replies": await agent_tools.canned_list(actor),
+        "editing": editing,
+        "form": form,
+        "errors": {},
+        "section": "canned",
+        "placeholders": rules.PLACEHOLDERS,
+        "statuses": rules.STATUS_LABELS,
+        "priorities": rules.PRIORITIES,
+        "directory": await reads.directory(),
+    }
 
 
 class CannedController(Controller):
@@ -360,21 +473,8 @@ class CannedController(Controller):
         actor = current_actor(request)
         replies = await agent_tools.canned_list(actor)
         editing = next((r for r in replies if r["id"] == edit and (r["owner"] == actor.id or actor.is_admin)), None)
-        return Template(
-            "tickets/back/canned.html",
-            context={
-                "replies": replies,
-                "editing": editing,
-                "form": CannedForm(
-                    title=editing["title"], body=editing["body"], shared="1" if editing["owner"] is None else ""
-                )
-                if editing
-                else CannedForm(),
-                "errors": {},
-                "section": "canned",
-                "placeholders": rules.PLACEHOLDERS,
-            },
-        )
+        form = CannedForm.of(editing) if editing else CannedForm()
+        return Template("tickets/back/canned.html", context=await _canned_context(actor, editing, form))
 
     @post("/", name="console:canned_create")
     async def create(self, request: Request, data: Annotated[CannedForm, FORM]) -> Response:
@@ -394,17 +494,11 @@ class CannedController(Controller):
 async def _save_canned(request: Request, reply_id: int | None, data: CannedForm) -> Response:
     actor = current_actor(request)
     try:
-        await agent_tools.save_canned(actor, reply_id, data.title, data.body, data.shared == "1")
+        await agent_tools.save_canned(actor, reply_id, data.title, data.body, data.shared == "1", data.fields())
     except Invalid as error:
         replies = await agent_tools.canned_list(actor)
         editing = next((r for r in replies if r["id"] == reply_id), None)
-        context = {
-            "replies": replies,
-            "editing": editing,
-            "form": data,
-            "section": "canned",
-            "placeholders": rules.PLACEHOLDERS,
-        }
+        context = await _canned_context(actor, editing, data)
         return form_error(request, "tickets/back/canned.html", "tickets/back/_canned_form.html", context, error)
     flash(request, "The canned reply is saved.")
     return after_post(request, request.app.route_reverse("console:canned_list"))

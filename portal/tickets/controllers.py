@@ -27,6 +27,7 @@ from portal.tickets.messages import Upload
 from portal.web.auth import current_actor
 from portal.web.responses import VARY, after_post, client_ip, flash, form_error, htmx_answer, page_or_fragment
 from portal.web.uploads import chosen_files
+from portal.web.zones import remember_zone, visitor_zone
 
 MULTIPART = Body(media_type=RequestEncodingType.MULTI_PART)
 FORM = Body(media_type=RequestEncodingType.URL_ENCODED)
@@ -330,8 +331,11 @@ class GuestTicketController(Controller):
     path = "/t/{token:str}"
 
     @get("/", name="guest:show")
-    async def show(self, request: Request, token: FromPath[str]) -> Template:
-        return await show_ticket(request, await write.use_guest_link(token), None)
+    async def show(self, request: Request, token: FromPath[str], tz: FromQuery[str] = "") -> Template:
+        page = await show_ticket(request, await write.use_guest_link(token), None)
+        if tz and visitor_zone(request) == tz:  # a valid zone, detected or chosen: keep it
+            remember_zone(page, tz)
+        return page
 
     @get("/thread", name="guest:thread")
     async def thread(self, request: Request, token: FromPath[str], v: FromQuery[str] = "") -> Response:

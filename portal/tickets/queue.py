@@ -300,9 +300,14 @@ def _allowed_teams(filters: Filters, access: TicketAccess, view: str) -> tuple[i
 LIST_COLUMNS = (
     "t.id, t.number, t.subject, t.status, t.priority, t.priority_rank, t.requester_name, t.requester_email, "
     "t.created_at, t.updated_at, t.team AS team_id, t.assignee AS assignee_id, t.category AS category_id, "
-    "a.name AS assignee_name, g.name AS team_name, t.staff_replied_at, t.first_response_at, t.next_due_at"
+    "a.name AS assignee_name, g.name AS team_name, t.staff_replied_at, t.first_response_at, t.next_due_at, "
+    "t.customer_replied_at, s.seen_at"
 )
-LIST_JOINS = "LEFT JOIN portal_user a ON a.id = t.assignee LEFT JOIN team g ON g.id = t.team"
+# The one bound value of the joins (before the WHERE's): the agent whose "last seen" marks unread rows.
+LIST_JOINS = (
+    "LEFT JOIN portal_user a ON a.id = t.assignee LEFT JOIN team g ON g.id = t.team "
+    'LEFT JOIN ticket_seen s ON s.ticket = t.id AND s."user" = {}'
+)
 
 
 async def queue_page(access: TicketAccess, filters: Filters, cursor: str = "") -> Page:
@@ -314,7 +319,7 @@ async def queue_page(access: TicketAccess, filters: Filters, cursor: str = "") -
         # Search looks at every ticket the agent may see; explicit filters still narrow it.
         where, args, _ = view_conditions(replace(filters, view="all", base=""), access, now)
         ids = await search.matching_ids(q, *_and(where, args))
-        return Page(rows=await _with_tags(await _rows_by_ids(ids)), next_cursor=None)
+        return Page(rows=await _with_tags(await _rows_by_ids(agent(access).id, ids)), next_cursor=None)
     where, args, split = view_conditions(filters, access, now, split_teams=True)
     sort = filters.sort
     after = "<"
@@ -341,7 +346,7 @@ async def queue_page(access: TicketAccess, filters: Filters, cursor: str = "") -
                 f"SELECT * FROM (SELECT {LIST_COLUMNS} FROM ticket t {LIST_JOINS} WHERE {conditions} "
                 f"ORDER BY {_qualified(order)} LIMIT {limit}) arm{i}"
             )
-            arm_args.extend([*args, team])
+            arm_args.extend([agent(access).id, *args, team])
         sql = " UNION ALL ".join(arms) + f" ORDER BY {order} LIMIT {limit}"
         args = arm_args
     else:
@@ -349,6 +354,7 @@ async def queue_page(access: TicketAccess, filters: Filters, cursor: str = "") -
             f"SELECT {LIST_COLUMNS} FROM ticket t {LIST_JOINS}"
             f"{' WHERE ' + ' AND '.join(where) if where else ''} ORDER BY {_qualified(order)} LIMIT {limit}"
         )
+        args = [agent(access).id, *args]
     rows = [aware_row(r) for r in await fetch(sql, *args)]
     more = len(rows) > PAGE_SIZE
     rows = rows[:PAGE_SIZE]
@@ -363,20 +369,22 @@ def _and(where: list[str], args: list[Any]) -> tuple[str, tuple[Any, ...]]:
     return " AND ".join(where), tuple(args)
 
 
-async def _rows_by_ids(ids: list[int]) -> list[Row]:
+async def _rows_by_ids(me: int, ids: list[int]) -> list[Row]:
     if not ids:
         return []
     rows = await fetch(
-        f"SELECT {LIST_COLUMNS} FROM ticket t {LIST_JOINS} WHERE t.id IN ({', '.join('{}' for _ in ids)})", *ids
+        f"SELECT {LIST_COLUMNS} FROM ticket t {LIST_JOINS} WHERE t.id IN ({', '.join('{}' for _ in ids)})", me, *ids
     )
     order = {ticket_id: i for i, ticket_id in enumerate(ids)}
     return sorted((aware_row(r) for r in rows), key=lambda r: order[r["id"]])
 
 
 async def _with_tags(rows: list[Row]) -> list[Row]:
+    """The rows' tags (one statement), and whether the customer wrote since the agent last looked."""
     by_id = {r["id"]: r for r in rows}
     for row in rows:
         row["tags"] = []
+        row["unread"] = rules.is_unread(row["customer_replied_at"], row["seen_at"])
     if by_id:
         for tag in await fetch(
             "SELECT tt.ticket AS ticket, g.name AS name FROM ticket_tag tt JOIN tag g "
@@ -436,6 +444,23 @@ async def view_counts(access: TicketAccess) -> dict[str, int]:
     return {key: counts[key] for key in rules.VIEWS}
 
 
+async def filter_counts(access: TicketAccess, named: dict[str, Filters]) -> dict[str, int]:
+    """How many tickets each of ``named`` queue filters lists, in one statement (one indexed count
+    per filter): the home page's "mine", "waiting on the customer", "due soon"… link to the same
+    filters, so a number and the list behind it always agree."""
+    if not named:
+        return {}
+    now = utcnow()
+    arms, args = [], []
+    for i, filters in enumerate(named.values()):
+        where, values, _ = view_conditions(filters, access, now)
+        arms.append(f"SELECT {i} AS k, COUNT(*) AS n FROM ticket t{' WHERE ' + ' AND '.join(where) if where else ''}")
+        args.extend(values)
+    rows = await fetch(" UNION ALL ".join(arms), *args)
+    keys = list(named)
+    return {keys[int(row["k"])]: int(row["n"]) for row in rows}
+
+
 async def rebuild_tallies() -> None:
     """Recount ``queue_tally`` from the tickets (after a bulk import, or to repair drift)."""
     async with write_transaction():
@@ -460,6 +485,15 @@ async def saved_views(access: TicketAccess) -> list[Row]:
         agent(access).id,
         *teams,
     )
+
+
+def view_title(filters: Filters, views: list[Row]) -> str:
+    """The queue page's heading: the view's name (a saved view's own name), and the search."""
+    name = rules.VIEWS.get(filters.view, "Tickets")
+    if filters.view.startswith("saved-"):
+        name = next((v["name"] for v in views if f"saved-{v['id']}" == filters.view), "Tickets")
+    title = f"Tickets: {name}"
+    return f"{title} · search “{filters.q}”" if filters.q else title
 
 
 def apply_saved(filters: Filters, views: list[Row]) -> Filters:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from portal.clock import read_instant
-from portal.db import fetch, ilike
+from portal.db import fetch, ilike, is_sqlite
 from portal.errors import Invalid, NotFound
 from portal.ids import MAX_ID, MAX_NUMBER, parse_int
 from portal.tickets import rules
@@ -59,7 +59,8 @@ async def ticket(access: TicketAccess, number: int | None = None) -> Row:
     args = (number, *values) if number is not None else values
     rows = await fetch(
         "SELECT t.*, a.name AS assignee_name, g.name AS team_name, c.name AS category_name, "
-        "r.name AS requester_account_name, r.timezone AS requester_timezone, p.name AS sla_policy_name "
+        "r.name AS requester_account_name, r.timezone AS requester_timezone, p.name AS sla_policy_name, "
+        f"(SELECT {_joined_names()} FROM ticket_tag tt JOIN tag n ON n.id = tt.tag WHERE tt.ticket = t.id) AS tag_names "
         "FROM ticket t LEFT JOIN sla_policy p ON p.id = t.sla_policy "
         "LEFT JOIN portal_user a ON a.id = t.assignee LEFT JOIN team g ON g.id = t.team "
         "LEFT JOIN category c ON c.id = t.category LEFT JOIN portal_user r ON r.id = t.requester" + clause,
@@ -67,7 +68,15 @@ async def ticket(access: TicketAccess, number: int | None = None) -> Row:
     )
     if not rows:
         raise NotFound(NOT_FOUND)
-    return aware_row(rows[0])
+    row = aware_row(rows[0])
+    row["tags"] = sorted((row.pop("tag_names") or "").split())  # tag names have no spaces
+    return row
+
+
+def _joined_names() -> str:
+    """The tag names of one ticket as one space-separated string (pages read a ticket and its tags
+    in one statement)."""
+    return "group_concat(n.name, ' ')" if is_sqlite() else "string_agg(n.name, ' ')"
 
 
 async def thread(access: TicketAccess, ticket: Row) -> list[Row]:

@@ -23,6 +23,8 @@ def aware_row(row: Row) -> Row:
         "resolution_due_at",
         "sla_paused_at",
         "closed_at",
+        "customer_replied_at",
+        "seen_at",
     ):
         if key in row:
             row[key] = instant(row[key])

@@ -37,6 +37,9 @@ class Channel(StrEnum):
     api = "api"
     phone = "phone"
     system = "system"
+    # Anything else an agent logs by hand (a chat, a walk-in, a letter): a ticket created from the
+    # console for someone who got in touch outside the portal's own channels.
+    other = "other"
 
 
 STATUSES = tuple(Status)
@@ -46,6 +49,8 @@ UNSOLVED = (Status.new, Status.open, Status.pending, Status.on_hold)
 DONE = (Status.solved, Status.closed)
 PRIORITIES = tuple(Priority)
 CHANNELS = tuple(Channel)
+# What an agent picks when creating a ticket for someone who phoned or wrote.
+AGENT_CHANNELS = {Channel.phone: "Phone", Channel.email: "Email", Channel.other: "Other (chat, visit, letter…)"}
 RATINGS = ("good", "bad")
 
 
@@ -114,8 +119,10 @@ def status_after_customer_reply(status: str, solved_at: datetime | None, now: da
     return status
 
 
-def is_unread(staff_replied_at: datetime | None, customer_seen_at: datetime | None) -> bool:
-    return staff_replied_at is not None and (customer_seen_at is None or staff_replied_at > customer_seen_at)
+def is_unread(written_at: datetime | None, seen_at: datetime | None) -> bool:
+    """Whether the other side's last message (staff's reply for the customer, the customer's for an
+    agent) came after the reader last opened the ticket; never opened counts as unread."""
+    return written_at is not None and (seen_at is None or written_at > seen_at)
 
 
 def text_problem(value: str, label: str, maximum: int) -> str | None:

@@ -45,6 +45,9 @@ class Ticket(Table, tablename="ticket"):
     updated_at = Timestamptz(index=True)
     staff_replied_at = Timestamptz(null=True, default=None)  # last public staff message
     customer_seen_at = Timestamptz(null=True, default=None)  # requester last opened the thread
+    # The customer's last public message (filing or reply): agents' queues mark it unread for
+    # whoever has not opened the ticket since (``TicketSeen``).
+    customer_replied_at = Timestamptz(null=True, default=None)
     first_response_at = Timestamptz(null=True, default=None)
     solved_at = Timestamptz(null=True, default=None)
     closed_at = Timestamptz(null=True, default=None)
@@ -138,6 +141,21 @@ class CannedReply(Table, tablename="canned_reply"):
     owner = ForeignKey(references=User, null=True, on_delete=OnDelete.cascade, index=True)
     created_at = Timestamptz()
     updated_at = Timestamptz()
+    # A macro: fields set in the same go when the reply is applied (null / "" = leave as is).
+    set_status = Varchar(length=16, null=True, default=None)
+    set_priority = Varchar(length=16, null=True, default=None)
+    set_team = ForeignKey(references=Team, null=True, on_delete=OnDelete.set_null)
+    set_tags = Varchar(length=400, null=True, default=None)  # tags to add, comma-separated
+
+
+class TicketSeen(Table, tablename="ticket_seen"):
+    """When an agent last opened a ticket's page: a customer message after that is "unread" for
+    them in the queues. One row per (ticket, user) (unique index in the migration)."""
+
+    id: Serial
+    ticket = ForeignKey(references=Ticket, on_delete=OnDelete.cascade)
+    user = ForeignKey(references=User, on_delete=OnDelete.cascade, index=True)
+    seen_at = Timestamptz()
 
 
 class SavedView(Table, tablename="saved_view"):

@@ -12,12 +12,13 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
 from portal.accounts.contact import GuestContact, GuestOwnership
 from portal.accounts.rules import Actor, email_problem, normalize_email
+from portal.accounts.services import verified_account
 from portal.clock import utcnow
 from portal.db import fetch, is_sqlite, required_row, write_transaction
 from portal.errors import Invalid, NotFound, Throttled
@@ -140,37 +141,124 @@ async def open_ticket(
         await _throttle_guest(throttle, ip, email)
     stored = await store_uploads(form.uploads)
     category = cats.get(int(form.category)) if form.category.isdecimal() else None
-    now = utcnow()
     async with _changing(SYSTEM, via) as changes:
-        rows = await Ticket.insert(
-            Ticket(
-                number=0,
-                subject=rules.one_line(form.subject),
-                status=rules.Status.new,
-                priority=rules.Priority.normal,
-                category=category["id"] if category else None,
-                team=category["team"] if category else None,
-                requester=actor.id if actor else None,
-                requester_email=email,
-                requester_name=name,
-                via=via,
-                created_at=now,
-                updated_at=now,
-                customer_seen_at=now,
-            )
-        ).run()
-        ticket_id = first_id(rows)
-        await Ticket.update({Ticket.number: ticket_id}).where(Ticket.id == ticket_id).run()
-        ticket = required_row(await Ticket.select().where(Ticket.id == ticket_id).first())
-        await add_message(ticket, Author.of(actor, name, staff=False), form.body, kind="public", via=via, stored=stored)
-        await search.index_ticket(ticket_id)
-        await teams.assign_by_rotation(ticket)
-        await sla.refresh(ticket_id)
-        ticket = required_row(await Ticket.select().where(Ticket.id == ticket_id).first())
-        link = await guest_links.link_for_mail(ticket)
-        await queue_mail(email, "ticket_received", {"name": name, "ticket": ticket, "link": link, "body": form.body})
+        ticket = await _file(
+            _Filing(form.subject, form.body, category, actor.id if actor else None, email, name, via),
+            author_id=actor.id if actor else None,
+            stored=stored,
+        )
+        await _mail_received(ticket, form.body)
         changes.announce(ticket, "new")
     return dict(ticket)
+
+
+@dataclass
+class _Filing:
+    """What a new ticket starts from, whoever files it."""
+
+    subject: str
+    body: str
+    category: Row | None
+    requester: int | None
+    email: str
+    name: str
+    via: Channel
+
+
+async def _file(filing: _Filing, *, author_id: int | None, stored: list[Any]) -> Row:
+    """Insert a ticket and its first message (the customer's words), index it, route it and start
+    its SLA clock, inside the caller's transaction."""
+    now = utcnow()
+    category = filing.category
+    rows = await Ticket.insert(
+        Ticket(
+            number=0,
+            subject=rules.one_line(filing.subject),
+            status=rules.Status.new,
+            priority=rules.Priority.normal,
+            category=category["id"] if category else None,
+            team=category["team"] if category else None,
+            requester=filing.requester,
+            requester_email=filing.email,
+            requester_name=filing.name,
+            via=filing.via,
+            created_at=now,
+            updated_at=now,
+            customer_seen_at=now,
+            customer_replied_at=now,
+        )
+    ).run()
+    ticket_id = first_id(rows)
+    await Ticket.update({Ticket.number: ticket_id}).where(Ticket.id == ticket_id).run()
+    ticket = required_row(await Ticket.select().where(Ticket.id == ticket_id).first())
+    await add_message(
+        ticket, Author(author_id, filing.name, staff=False), filing.body, kind="public", via=filing.via, stored=stored
+    )
+    await search.index_ticket(ticket_id)
+    await teams.assign_by_rotation(ticket)
+    await sla.refresh(ticket_id)
+    return aware_row(required_row(await Ticket.select().where(Ticket.id == ticket_id).first()))
+
+
+async def _mail_received(ticket: Row, body: str) -> None:
+    """The "we received your request" mail, with the link to the ticket."""
+    link = await guest_links.link_for_mail(ticket)
+    await queue_mail(
+        ticket["requester_email"],
+        "ticket_received",
+        {"name": ticket["requester_name"], "ticket": ticket, "link": link, "body": body},
+    )
+
+
+# --- filing for someone (the console) -----------------------------------------------------------------
+
+
+@dataclass
+class OnBehalf:
+    """A ticket an agent files for someone who phoned or wrote: an existing customer (found by
+    their address) or a new contact (name and address)."""
+
+    email: str = ""
+    name: str = ""
+    subject: str = ""
+    body: str = ""
+    category: str = ""
+    send_link: bool = False
+
+
+async def open_ticket_for(access: TicketAccess, form: OnBehalf, *, via: Channel) -> Row:
+    """File a ticket on someone's behalf from the console. An existing verified customer with that
+    address becomes the requester (their name is theirs, not what was typed); anyone else is a
+    contact by address, like a guest. The customer hears of it only when the agent chooses
+    ``send_link`` (the usual "received" mail with the link): a phone call may be settled already."""
+    me = access.actor
+    if not access.staff or me is None:
+        raise NotFound(NOT_FOUND)
+    if via not in rules.AGENT_CHANNELS:
+        raise Invalid(errors={"via": "Choose how they got in touch."})
+    email = normalize_email(form.email)
+    account = await verified_account(email) if not email_problem(email) else None
+    cats = {c["id"]: c for c in await Category.select(Category.id, Category.team).where(Category.is_active == True)}
+    errors = _check_new(replace(_as_new(form), category=form.category or "0"), None, set(cats) | {0})
+    if account:
+        errors.pop("name", None)
+    if errors:
+        raise Invalid(errors=errors)
+    name = account["name"] if account else form.name.strip()
+    category = cats.get(int(form.category)) if form.category.isdecimal() else None
+    async with _changing(access, via) as changes:
+        filing = _Filing(form.subject, form.body, category, account["id"] if account else None, email, name, via)
+        ticket = await _file(filing, author_id=account["id"] if account else None, stored=[])
+        await changes.record(ticket, "created", "", f"for {name} via {via.value}")
+        await _agent_saw(me.id, ticket["id"], utcnow())
+        if form.send_link:
+            await _mail_received(ticket, form.body)
+        changes.announce(ticket, "new")
+    return ticket
+
+
+def _as_new(form: OnBehalf) -> NewTicket:
+    return NewTicket(subject=form.subject, category=form.category, body=form.body, name=form.name, email=form.email)
 
 
 # --- guest links -------------------------------------------------------------------------------------------
@@ -236,7 +324,7 @@ async def _customer_reply(
         await add_message(
             ticket, Author.of(access.actor, name, staff=False), body, kind="public", via=via, stored=stored
         )
-        updates: dict[str, Any] = {"updated_at": now, "customer_seen_at": now}
+        updates: dict[str, Any] = {"updated_at": now, "customer_seen_at": now, "customer_replied_at": now}
         if status != ticket["status"]:
             updates.update(_status_updates(ticket, status, now))
         await _update(ticket, updates)
@@ -346,12 +434,30 @@ async def rate(
 
 
 async def mark_seen(access: TicketAccess, ticket: Row) -> None:
-    """The requester read the staff's latest reply (their list shows it unread until then)."""
-    if access.staff or not access.sees(ticket):
+    """Whoever opened the ticket's page has read it: the requester, the staff's latest reply (their
+    list shows it unread until then); an agent, the customer's latest message (the queues mark
+    tickets unread for them until then)."""
+    if not access.sees(ticket):
+        return
+    if access.staff:
+        if access.actor is not None:
+            await _agent_saw(access.actor.id, ticket["id"], utcnow())
         return
     if rules.is_unread(ticket["staff_replied_at"], ticket["customer_seen_at"]):
         async with write_transaction():
             await Ticket.update({Ticket.customer_seen_at: utcnow()}).where(Ticket.id == ticket["id"]).run()
+
+
+async def _agent_saw(user_id: int, ticket_id: int, now: datetime) -> None:
+    """One statement (an upsert on the unique (ticket, user) index), in its own short transaction."""
+    async with write_transaction():
+        await fetch(
+            'INSERT INTO ticket_seen (ticket, "user", seen_at) VALUES ({}, {}, {}) '
+            'ON CONFLICT (ticket, "user") DO UPDATE SET seen_at = excluded.seen_at',
+            ticket_id,
+            user_id,
+            now,
+        )
 
 
 # --- field changes ------------------------------------------------------------------------------------------
@@ -639,7 +745,7 @@ async def bulk(
                 result.refused.append(number)
                 continue
             changed = await _apply(changes, ticket, change_)
-            if tag and await _add_tag(changes, ticket, tag):
+            if tag and await _add_tags(changes, ticket, [tag]):
                 changed.append("tags")
             if changed:
                 result.changed += 1
@@ -649,13 +755,36 @@ async def bulk(
     return result
 
 
-async def _add_tag(changes: _Changes, ticket: Row, tag: str) -> bool:
+async def _add_tags(changes: _Changes, ticket: Row, wanted: list[str]) -> bool:
     current = await tags(ticket)
-    if tag in current:
+    new = [tag for tag in wanted if tag not in current]
+    if not new:
         return False
-    await _replace_tags(ticket, current + [tag])
-    await changes.record(ticket, "tags", "", "+" + tag)
+    await _replace_tags(ticket, current + new)
+    await changes.record(ticket, "tags", "", "+" + ", +".join(new))
     return True
+
+
+# --- macros -----------------------------------------------------------------------------------------------------------
+
+
+async def apply_macro(
+    access: TicketAccess, number: int, change_: Change, add_tags: list[str], *, via: Channel = Channel.web
+) -> list[str]:
+    """A canned reply's fields (status, priority, team, tags to add), set in one transaction with
+    their history; returns the changed field names. The reply's text goes into the editor: it is
+    sent only when the agent sends it."""
+    if errors := await _validate(change_):
+        raise Invalid(errors=errors)
+    async with _changing(access, via) as changes:
+        ticket = await _locked(access, number)
+        changed = await _apply(changes, ticket, change_)
+        if add_tags and await _add_tags(changes, ticket, add_tags):
+            await _update(ticket, {"updated_at": utcnow()})
+            changed.append("tags")
+        if changed:
+            changes.announce(ticket, "changed")
+    return changed
 
 
 # --- what jobs change -----------------------------------------------------------------------------------------------

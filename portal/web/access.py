@@ -79,6 +79,7 @@ POLICY: dict[str, str] = {
     # The agent console; what each agent may see inside is scoped by the tickets services.
     "/back/tickets": AGENT,
     "/back/tickets/counts": AGENT,
+    "/back/tickets/new": AGENT,
     "/back/tickets/bulk": AGENT,
     "/back/tickets/views": AGENT,
     "/back/tickets/views/{view_id}/delete": AGENT,
@@ -88,6 +89,8 @@ POLICY: dict[str, str] = {
     "/back/tickets/{number}/take": AGENT,
     "/back/tickets/{number}/tags": AGENT,
     "/back/tickets/{number}/merge": AGENT,
+    "/back/tickets/{number}/merge/search": AGENT,
+    "/back/tickets/{number}/macro": AGENT,
     "/back/tickets/{number}/canned/{reply_id}": AGENT,
     "/back/tickets/{number}/typing": AGENT,
     "/back/tickets/{number}/attachments/{attachment_id}": AGENT,

@@ -16,6 +16,7 @@ from portal.clock import format_duration, zone_choices_now, zone_info
 from portal.content import resolve_attachment_urls
 from portal.settings import REPO_ROOT, get_settings
 from portal.web.connection import PortalRequest
+from portal.web.zones import template_zone, template_zone_known
 
 TEMPLATES = REPO_ROOT / "templates"
 STATIC = REPO_ROOT / "static"
@@ -78,6 +79,7 @@ def environment() -> Environment:
         auto_reload=get_settings().debug,
     )
     env.globals.update(static_url=static_url, site_name=get_settings().site_name, current_user=current_user)
+    env.globals.update(visitor_zone=template_zone, visitor_zone_known=template_zone_known)
     env.filters["localtime"] = local_time
     env.filters["linkify"] = linkify
     env.filters["hm"] = format_duration  # minutes -> "1 h 30 min", as duration fields read them back

@@ -20,7 +20,17 @@
       }
     });
   }
-  document.addEventListener("DOMContentLoaded", function () { detectTimezone(document); detectTimezoneSelect(document); });
+  // A guest's ticket page shows times in UTC until it knows the browser's zone: ask once with ?tz=.
+  function detectTimezonePage() {
+    var note = document.querySelector("[data-detect-zone]"), zone;
+    try { zone = Intl.DateTimeFormat().resolvedOptions().timeZone; } catch (e) { return; }
+    if (!note || !zone || zone === note.getAttribute("data-detect-zone")) return;
+    var url = new URL(window.location.href);
+    if (url.searchParams.has("tz")) return;  // asked already: the server did not know that zone
+    url.searchParams.set("tz", zone);
+    window.location.replace(url.toString());
+  }
+  document.addEventListener("DOMContentLoaded", function () { detectTimezone(document); detectTimezoneSelect(document); detectTimezonePage(); });
   // The booking grid: when only the times were swapped in, mark the day that was clicked.
   document.addEventListener("htmx:afterSwap", function (event) {
     if (!event.target || event.target.id !== "times-slot") return;
@@ -33,6 +43,48 @@
     link.setAttribute("aria-current", "date");
   });
   document.addEventListener("htmx:afterSwap", function (event) { detectTimezone(event.target); });
+  // Results of actions (WCAG 4.1.3): focus moves to what the action produced, and the polite
+  // #announcer says it once. htmx swaps mark their result with data-result (its text is what is said);
+  // an action answered with a reload or redirect arrives with a flash in #messages, which gets focus.
+  function focusOn(el) {
+    if (!el.hasAttribute("tabindex")) el.setAttribute("tabindex", "-1");
+    el.focus();
+  }
+  function announce(text) {
+    var region = document.getElementById("announcer");
+    if (!region || !text) return;
+    region.textContent = "";
+    setTimeout(function () { region.textContent = text; }, 100);  // a change, so it is spoken
+  }
+  document.addEventListener("htmx:afterSettle", function (event) {
+    var target = event.detail && event.detail.target;
+    if (!target || !target.querySelector) return;
+    var result = target.matches("[data-result]") ? target : target.querySelector("[data-result]");
+    if (result && !target.querySelector("[aria-invalid=true]")) {
+      focusOn(result);
+      announce(result.getAttribute("data-result"));
+    }
+    var times = target.id === "times-slot" && target.querySelector("[data-times-result]");
+    if (times) announce(times.getAttribute("data-times-result"));
+  });
+  document.addEventListener("DOMContentLoaded", function () {
+    var flash = document.querySelector("#messages .flash");
+    var active = document.activeElement;
+    if (flash && (!active || active === document.body) && !document.querySelector("[autofocus]")) focusOn(flash);
+  });
+  // The booking grid: one Tab from the chosen day reaches its times (they follow the whole grid in
+  // the page), and Shift+Tab from the first time goes back to the day.
+  document.addEventListener("keydown", function (event) {
+    if (event.key !== "Tab" || event.altKey || event.ctrlKey || event.metaKey) return;
+    var el = event.target;
+    if (!el.closest) return;
+    var picker = el.closest(".picker");
+    if (!picker) return;
+    var first = picker.querySelector("#times a") || picker.querySelector("#times h3");
+    var day = picker.querySelector("td.chosen a.day");
+    if (!event.shiftKey && first && el === day) { event.preventDefault(); focusOn(first); }
+    else if (event.shiftKey && day && el === picker.querySelector("#times a")) { event.preventDefault(); day.focus(); }
+  });
   // Move focus to the first invalid field after a form comes back with errors.
   document.addEventListener("htmx:afterSwap", function (event) {
     var invalid = event.target.querySelector && event.target.querySelector("[aria-invalid=true]");

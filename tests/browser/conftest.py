@@ -25,6 +25,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.browser import axe
+
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -223,6 +225,7 @@ def new_page(browser, base_url, request):
 
     def make(**context_options):
         context = browser.new_context(base_url=base_url, **context_options)
+        axe.prepare(context, java_script_enabled=context_options.get("java_script_enabled", True))
         context.set_default_timeout(DEFAULT_TIMEOUT_MS)
         contexts.append(context)
         page = context.new_page()

@@ -10,6 +10,7 @@ from urllib.parse import quote
 import pytest
 from playwright.sync_api import Page, expect
 
+from tests.browser.axe import assert_accessible
 from tests.browser.conftest import ADMIN_EMAIL, ADMIN_NAME, PASSWORD
 
 pytestmark = pytest.mark.browser
@@ -62,6 +63,7 @@ def read_mail_link(admin: Page, to: str, subject: str, path_prefix: str, timeout
         time.sleep(0.25)  # the row is written with the sign-up; poll only in case of a slow commit
     link.first.click()
     expect(admin.get_by_role("heading", level=1)).to_have_text(subject)
+    assert_accessible(admin)
     text = admin.locator("#mail-text").inner_text()
     origin = re.escape(admin.url.split("/back/")[0])
     match = re.search(origin + re.escape(path_prefix) + r"[^\s\"<>]+", text)
@@ -75,12 +77,14 @@ def test_sign_up_confirm_log_in_and_out(new_page, base_url):
 
     customer.goto("/signup")
     expect(customer.get_by_role("heading", name="Create an account")).to_be_visible()
+    assert_accessible(customer)
     customer.get_by_label("Your name").fill(name)
     customer.get_by_label("Email").fill(email)
     customer.get_by_label("Password").fill(PASSWORD)
     customer.get_by_role("button", name="Create account").click()
     expect(customer.get_by_role("heading", name="Check your email")).to_be_visible()
     expect(customer.locator("main")).to_contain_text(email)
+    assert_accessible(customer)
 
     admin = new_page()
     log_in(admin, ADMIN_EMAIL)
@@ -101,6 +105,7 @@ def test_sign_up_confirm_log_in_and_out(new_page, base_url):
     expect_signed_in_as(customer, name)
     expect(customer.locator("main").get_by_role("link", name="My tickets")).to_be_visible()
     expect(customer.locator("main").get_by_role("link", name="My appointments")).to_be_visible()
+    assert_accessible(customer)
 
     # The session survives a fresh page load (it is a cookie, not page state).
     customer.reload()
@@ -123,6 +128,7 @@ def test_sign_up_confirm_log_in_and_out(new_page, base_url):
     response = customer.goto(link)
     assert response is not None and response.status == 400
     expect(customer.get_by_role("link", name="Log in").first).to_be_visible()
+    assert_accessible(customer)
 
 
 def test_wrong_password_shows_one_message_and_keeps_the_visitor_out(page, portal_server, base_url):
@@ -140,6 +146,7 @@ def test_wrong_password_shows_one_message_and_keeps_the_visitor_out(page, portal
 
     alert = page.locator("#login-form").get_by_role("alert")
     expect(alert).to_have_text(LOGIN_FAILED)
+    assert_accessible(page)
     expect(page).to_have_url(f"{base_url}/login")
     # The email stays filled in, the password does not; the form can be sent again.
     expect(page.locator("#login-form").get_by_label("Email")).to_have_value(email)
@@ -157,12 +164,14 @@ def test_admin_lands_in_back_office_and_customer_is_refused(new_page, portal_ser
     log_in(admin, ADMIN_EMAIL)
     admin.wait_for_url(f"{base_url}/back")
     expect(admin.get_by_role("heading", level=1)).to_have_text(f"Good to see you, {ADMIN_NAME}")
+    assert_accessible(admin)
     sections = admin.get_by_role("navigation", name="Sections")
     expect(sections.get_by_role("link", name="Users")).to_be_visible()
     expect(sections.get_by_role("link", name="Outbox")).to_be_visible()
     sections.get_by_role("link", name="Users").click()
     admin.wait_for_url(f"{base_url}/back/users")
     expect(admin.get_by_role("heading", level=1)).to_have_text("Users")
+    assert_accessible(admin)
 
     email, name = unique_email("cora"), "Cora Customer"
     portal_server.create_user(email, name)
@@ -176,6 +185,7 @@ def test_admin_lands_in_back_office_and_customer_is_refused(new_page, portal_ser
     assert response is not None and response.status == 403
     expect(customer.get_by_role("heading", level=1)).to_have_text("Not allowed")
     expect(customer.get_by_role("navigation", name="Sections")).to_have_count(0)
+    assert_accessible(customer)
     response = customer.goto("/back/outbox")
     assert response is not None and response.status == 403
     expect(customer.get_by_role("heading", level=1)).to_have_text("Not allowed")
@@ -197,6 +207,7 @@ def test_log_in_and_out_without_javascript(new_page, portal_server, base_url):
     expect(page).to_have_url(f"{base_url}/login")
     expect(page.locator("#login-form").get_by_role("alert")).to_have_text(LOGIN_FAILED)
     expect_signed_out(page)
+    assert_accessible(page)
 
     form = page.locator("#login-form")
     form.get_by_label("Email").fill(email)
@@ -220,6 +231,7 @@ def test_back_button_after_logout_does_not_show_the_account(new_page, portal_ser
     page.goto("/account")
     expect(page.get_by_role("heading", name="Your account")).to_be_visible()
     expect(page.locator("main")).to_contain_text(email)
+    assert_accessible(page)
 
     header(page).get_by_role("button", name="Log out").click()
     page.wait_for_url(f"{base_url}/")

@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from playwright.sync_api import expect
 
+from tests.browser.axe import assert_accessible
 from tests.browser.conftest import ADMIN_EMAIL, PASSWORD, Portal
 from tests.browser.test_accounts_flow import log_in
 from tests.browser.test_booking_flow import DAYS_AHEAD, choose_day, picker, time_choices
@@ -88,6 +89,7 @@ def test_admin_sets_up_a_bookable_service_and_an_agent_marks_a_no_show(new_page,
     copy.get_by_role("button", name="Copy").click()
     expect(admin.locator("#messages")).to_contain_text("Monday's hours copied to 6 days.")
     expect(admin.locator("#weekly-form").get_by_label("Sunday range 1 from")).to_have_value("09:00")
+    assert_accessible(admin, "a staff member's schedule")
 
     # A refused form says why and keeps what was typed (htmx swaps the form with a 422).
     weekly = admin.locator("#weekly-form")
@@ -95,6 +97,7 @@ def test_admin_sets_up_a_bookable_service_and_an_agent_marks_a_no_show(new_page,
     weekly.get_by_label("Tuesday range 2 to").fill("13:00")
     weekly.get_by_role("button", name="Save weekly hours").click()
     expect(admin.locator("#weekly-form .field-error")).to_have_text("09:00–12:00 and 11:00–13:00 overlap.")
+    assert_accessible(admin, "the weekly hours with an error")
     admin.reload()
     expect(admin.locator("#weekly-form").get_by_label("Tuesday range 2 from")).to_have_value("")
 
@@ -102,6 +105,7 @@ def test_admin_sets_up_a_bookable_service_and_an_agent_marks_a_no_show(new_page,
     admin.get_by_role("navigation", name="Sections").get_by_role("link", name="Services").click()
     admin.get_by_role("link", name="New service").click()
     form = admin.locator("#service-form")
+    assert_accessible(admin, "the new-service form")
     form.get_by_label("Name", exact=True).fill(service_name)
     form.get_by_label("Duration", exact=True).fill("30 min")
     form.get_by_label("Start every", exact=True).fill("30")
@@ -115,6 +119,7 @@ def test_admin_sets_up_a_bookable_service_and_an_agent_marks_a_no_show(new_page,
     # The preview is in the admin's own zone (UTC here): Nora's 09:00 in Paris is 07:00 or 08:00 UTC.
     expect(admin.locator("#preview-slots li").first).to_contain_text(re.compile(r", 0[78]:00 \(UTC\)"))
     slug = admin.locator('main a[href^="/book/"]').first.get_attribute("href").removeprefix("/book/")
+    assert_accessible(admin, "the service page")
 
     # --- a customer in Paris sees Nora's 09:00 -----------------------------------------------------------
     customer = new_page(timezone_id=PARIS, locale="en-GB")
@@ -150,6 +155,7 @@ def test_admin_sets_up_a_bookable_service_and_an_agent_marks_a_no_show(new_page,
     entry = agent.locator("#calendar li.appointment").filter(has_text="Walter Walk-in")
     expect(entry).to_contain_text(service_name)
     expect(entry).to_contain_text("Booked")
+    assert_accessible(agent, "the calendar")
     # htmx navigation: next day, then back with "Today".
     agent.get_by_role("link", name="Next day ›").click()
     expect(agent.locator("#calendar li.appointment").filter(has_text="Walter Walk-in")).to_have_count(0)
@@ -162,6 +168,7 @@ def test_admin_sets_up_a_bookable_service_and_an_agent_marks_a_no_show(new_page,
     agent.get_by_role("button", name="Mark no-show").click()
     expect(agent.locator("#appointment-status")).to_have_text("No-show")
     expect(agent.locator("#messages")).to_contain_text("Marked as no-show.")
+    assert_accessible(agent, "an appointment marked no-show")
     # Agents do not configure booking.
     assert agent.request.get(f"{base_url}/back/services").status == 403
     expect(agent.get_by_role("navigation", name="Sections").get_by_role("link", name="Services")).to_have_count(0)

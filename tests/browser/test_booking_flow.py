@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from playwright.sync_api import Page, expect
 
+from tests.browser.axe import assert_accessible
 from tests.browser.conftest import ADMIN_EMAIL, PASSWORD, Portal
 from tests.browser.test_accounts_flow import log_in, read_mail_link
 
@@ -206,6 +207,7 @@ def test_newcomer_books_moves_and_cancels_in_their_own_time_zone(new_page, servi
     customer.goto("/book")
     card = customer.locator("article.card").filter(has=customer.get_by_role("heading", name=service["name"]))
     expect(card).to_have_count(1)
+    assert_accessible(customer, "the services")
     card.get_by_role("link", name="Choose a time").click()
     expect(customer).to_have_url(re.compile(rf"/book/{re.escape(service['slug'])}(\?.*)?$"))
     expect(customer.get_by_role("heading", level=1)).to_have_text(service["name"])
@@ -218,12 +220,16 @@ def test_newcomer_books_moves_and_cancels_in_their_own_time_zone(new_page, servi
     cookies = {c["name"]: c["value"] for c in customer.context.cookies()}
     assert cookies.get("portal_tz", "").strip('"') == NEW_YORK, cookies
     expect(picker(customer).get_by_label("With")).to_have_value("any")
+    assert_accessible(customer, "the month grid")
 
     # --- a day and a time, shown in New York wall time --------------------------------------------
     earliest = datetime.now(zone).date() + timedelta(days=DAYS_AHEAD)
     day = choose_day(customer, earliest)
     choices = time_choices(customer)
     assert choices, "no times listed for a free day"
+    customer.locator("#times .time-list a").first.hover()  # the hovered chosen day, too
+    picker(customer).locator("td.chosen a.day").hover()
+    assert_accessible(customer, "the month grid with the times of a day")
     for label, start in choices:
         local = start.astimezone(zone)
         assert local.date() == day, (label, start)
@@ -235,6 +241,7 @@ def test_newcomer_books_moves_and_cancels_in_their_own_time_zone(new_page, servi
     when = local_label(start, NEW_YORK)
     expect(customer).to_have_url(re.compile(rf"/book/{re.escape(service['slug'])}/details\?start="))
     expect(customer.locator("p.lead")).to_have_text(when)
+    assert_accessible(customer, "the details form")
     fill_details(customer, name=name, email=email, topic="Tax")
     customer.get_by_role("button", name=f"Book {when}").click()
 
@@ -246,6 +253,7 @@ def test_newcomer_books_moves_and_cancels_in_their_own_time_zone(new_page, servi
     expect(customer.locator("dl.meta")).to_contain_text(service["staff_name"])
     expect(customer.locator("dl.meta")).to_contain_text(email)
     expect(customer.locator("dl.meta")).to_contain_text("Tax")
+    assert_accessible(customer, "the manage page")
 
     ics_link = customer.get_by_role("link", name="Add to my calendar (.ics)")
     ics = customer.request.get(ics_link.get_attribute("href"))
@@ -270,6 +278,7 @@ def test_newcomer_books_moves_and_cancels_in_their_own_time_zone(new_page, servi
     new_when = local_label(new_start, NEW_YORK)
     expect(customer).to_have_url(re.compile(rf"^{re.escape(manage_url)}/reschedule/confirm\?start="))
     expect(customer.get_by_role("heading", level=1)).to_have_text(f"Move to {new_when}?")
+    assert_accessible(customer, "the move confirmation")
     customer.get_by_role("button", name="Move my appointment").click()
     customer.wait_for_url(manage_url)
     expect(customer.locator("#messages")).to_contain_text("Your appointment has moved")
@@ -291,6 +300,7 @@ def test_newcomer_books_moves_and_cancels_in_their_own_time_zone(new_page, servi
     expect_manage_page(customer, service, new_when, "Cancelled")
     expect(customer.get_by_role("link", name="Choose another time")).to_have_count(0)
     expect(customer.get_by_role("button", name="Cancel appointment")).to_have_count(0)
+    assert_accessible(customer, "the cancelled appointment")
     # The same link now gives the calendar a cancellation of the same event.
     cancelled_ics = customer.request.get(ics_link.get_attribute("href")).text()
     assert "METHOD:CANCEL" in cancelled_ics and "STATUS:CANCELLED" in cancelled_ics, cancelled_ics
@@ -312,6 +322,7 @@ def test_newcomer_books_moves_and_cancels_in_their_own_time_zone(new_page, servi
     expect(admin.get_by_role("heading", name="Attachments")).to_be_visible()
     expect(admin.locator("main")).to_contain_text("invite.ics")
     expect(admin.locator("#mail-text")).to_contain_text(manage_url)
+    assert_accessible(admin, "a mail with an attachment in the outbox")
 
 
 def test_booking_works_without_javascript(new_page, service, base_url):
@@ -324,6 +335,7 @@ def test_booking_works_without_javascript(new_page, service, base_url):
     # Nothing detected the zone: the times start in UTC; the zone is chosen with the form's own button.
     tz_select = picker(customer).get_by_label("Times shown in")
     expect(tz_select).to_have_value("UTC")
+    assert_accessible(customer, "the picker without JavaScript")
     tz_select.select_option(NEW_YORK)
     with customer.expect_navigation():
         picker(customer).get_by_role("button", name="Show").click()
@@ -346,6 +358,7 @@ def test_booking_works_without_javascript(new_page, service, base_url):
     customer.goto(mailed_manage_link(new_page, base_url, email, f"Booked: {service['name']} on {when}"))
     expect_manage_page(customer, service, when, "Booked")
     expect(customer.locator("dl.meta")).to_contain_text("Pension")
+    assert_accessible(customer, "the manage page without JavaScript")
 
 
 def test_a_missing_answer_is_asked_for_and_the_details_are_kept(new_page, service, base_url):
@@ -375,11 +388,13 @@ def test_a_missing_answer_is_asked_for_and_the_details_are_kept(new_page, servic
     expect(form.get_by_label("Your name")).to_have_value(name)
     expect(form.get_by_label("Email")).to_have_value(email)
     expect(customer).to_have_url(details_url)
+    assert_accessible(customer, "the details form with an error")
 
     # Answering it is all that is missing.
     topic.select_option("Tax")
     form.get_by_role("button", name=f"Book {when}").click()
     expect_booked_notice(customer, email)
+    assert_accessible(customer, "the booked notice")
 
 
 def test_the_chosen_day_is_marked_in_the_grid(new_page, service):

@@ -10,6 +10,7 @@ import uuid
 import pytest
 from playwright.sync_api import expect
 
+from tests.browser.axe import assert_accessible
 from tests.browser.conftest import ADMIN_EMAIL, Portal
 from tests.browser.test_accounts_flow import log_in
 from tests.browser.test_tickets_flow import fill_new_ticket
@@ -38,13 +39,14 @@ def test_agent_takes_a_ticket_and_replies_with_a_canned_reply_while_a_colleague_
     form.get_by_label("Shared with every agent").check()
     form.get_by_role("button", name="Save").click()
     expect(admin.locator("#messages")).to_contain_text("The canned reply is saved.")
+    assert_accessible(admin, "the canned replies")
 
     # --- Chloe watches the Unassigned queue ---------------------------------------------------------
     chloe = new_page()
     log_in(chloe, chloe_email)
     chloe.wait_for_url(f"{base_url}/back")
     chloe.goto("/back/tickets?view=unassigned")
-    expect(chloe.get_by_role("heading", level=1)).to_have_count(0)
+    expect(chloe.get_by_role("heading", level=1)).to_have_text("Tickets: Unassigned")
     chloe.wait_for_timeout(500)  # the SSE stream connects
 
     # --- a guest files a ticket: it appears in Chloe's queue without a reload -------------------------
@@ -63,6 +65,7 @@ def test_agent_takes_a_ticket_and_replies_with_a_canned_reply_while_a_colleague_
     row = chloe.locator("table.queue-table tbody tr", has_text=subject)
     expect(row).to_be_visible()
     number = re.search(r"#(\d+)", row.locator("td").nth(1).inner_text()).group(1)
+    assert_accessible(chloe, "the Unassigned queue")
     count = chloe.locator("#count-unassigned")
     unassigned_before = int(count.inner_text().replace(",", ""))
 
@@ -76,6 +79,7 @@ def test_agent_takes_a_ticket_and_replies_with_a_canned_reply_while_a_colleague_
     ben.get_by_role("button", name="Take it").click()
     expect(ben.locator("#t-assignee")).to_have_value(re.compile(r"\d+"))
     expect(ben.locator(".timeline")).to_contain_text("changed assignee")
+    assert_accessible(ben, "the console ticket page after Take it")
 
     # Chloe's queue drops the ticket and her count goes down, live.
     expect(chloe.locator("table.queue-table tbody tr", has_text=subject)).to_have_count(0)
@@ -90,6 +94,7 @@ def test_agent_takes_a_ticket_and_replies_with_a_canned_reply_while_a_colleague_
     expect(ben.locator("#messages")).to_contain_text("Reply sent to the customer.")
     expect(ben.locator(".timeline")).to_contain_text("please switch the printer off and on")
     expect(ben.locator("#t-status")).to_have_value("pending")
+    assert_accessible(ben, "the console ticket page after a reply")
 
     # Arrow keys move through the priorities without saving any of them; the button saves the last
     # one, once, and the live region says so (WCAG 3.2.2).
@@ -120,3 +125,4 @@ def test_agent_takes_a_ticket_and_replies_with_a_canned_reply_while_a_colleague_
     chloe.locator(".console-reply").get_by_role("button", name="Send").click()
     expect(chloe.locator("#messages")).to_contain_text("Internal note added.")
     expect(ben.locator(".timeline")).to_contain_text("Checking the driver")  # live, no reload
+    assert_accessible(ben, "the console ticket page with a colleague present")

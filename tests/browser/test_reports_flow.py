@@ -10,6 +10,7 @@ import uuid
 import pytest
 from playwright.sync_api import expect
 
+from tests.browser.axe import assert_accessible
 from tests.browser.conftest import ADMIN_EMAIL
 from tests.browser.test_accounts_flow import log_in
 from tests.browser.test_tickets_flow import fill_new_ticket
@@ -41,6 +42,7 @@ def test_admin_reads_breaks_down_and_exports_the_dashboard(new_page, base_url):
     created = admin.locator(".kpi", has_text="Created").locator(".kpi-value")
     expect(created).not_to_have_text("0")
     expect(admin.locator("svg[role='img']").first).to_be_visible()
+    assert_accessible(admin, "the reports")
 
     admin.get_by_label("Break down by").select_option(label="Channel")
     admin.locator("form.filters").get_by_role("button", name="Show").click()
@@ -48,6 +50,7 @@ def test_admin_reads_breaks_down_and_exports_the_dashboard(new_page, base_url):
     expect(admin).to_have_url(re.compile(r"by=channel"))
     breakdown = admin.locator("#report table", has=admin.locator("caption", has_text="By channel"))
     expect(breakdown.locator("tbody tr", has_text="web")).to_have_count(1)
+    assert_accessible(admin, "the reports by channel")
 
     with admin.expect_download() as download_info:
         breakdown.locator("caption").get_by_role("link", name="CSV").click()
@@ -58,4 +61,5 @@ def test_admin_reads_breaks_down_and_exports_the_dashboard(new_page, base_url):
 
     admin.get_by_role("navigation", name="Report").get_by_role("link", name="Booking").click()
     expect(admin.get_by_role("heading", name="Utilization of staff hours")).to_be_visible()
+    assert_accessible(admin, "the booking report")
     assert errors == []

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect
 
+from tests.browser.axe import assert_accessible
 from tests.browser.conftest import ADMIN_EMAIL, PASSWORD, Portal
 from tests.browser.test_accounts_flow import log_in, read_mail_link
 
@@ -125,6 +126,7 @@ def test_guest_files_follows_link_replies_and_sees_the_answer_arrive(new_page, p
     preview = form.locator("#preview-body")
     expect(preview.locator("strong")).to_have_text("blank on paper")
     expect(preview.locator("li")).to_have_text("tried a reboot")
+    assert_accessible(guest, "the new-ticket form with a preview")
     form.get_by_label("Attachments").set_input_files(str(attachment))
     form.get_by_role("button", name="Send request").click()
 
@@ -137,6 +139,7 @@ def test_guest_files_follows_link_replies_and_sees_the_answer_arrive(new_page, p
     expect(notice).to_contain_text(email)
     expect(notice).to_contain_text("We sent you a link to follow your ticket")
     expect(guest.locator('a[href^="/t/"]')).to_have_count(0)  # the private link is in the mail only
+    assert_accessible(guest, "the confirmation")
 
     # --- the admin reads the confirmation mail and its private link ------------------------------
     admin = new_page()
@@ -163,6 +166,7 @@ def test_guest_files_follows_link_replies_and_sees_the_answer_arrive(new_page, p
     assert download.body() == png
     assert download.headers["content-type"].startswith("image/png"), download.headers
     expect(follower.get_by_role("button", name="My problem is solved")).to_be_visible()
+    assert_accessible(follower, "the guest's ticket page")
 
     # --- the guest replies -------------------------------------------------------------------------
     reply_text = f"It also happens with the other tray ({uuid.uuid4().hex[:6]})."
@@ -176,6 +180,7 @@ def test_guest_files_follows_link_replies_and_sees_the_answer_arrive(new_page, p
     expect(messages).to_have_count(2)
     expect(messages.last).to_contain_text(reply_text)
     expect(reply_form.get_by_label("Your message")).to_have_value("")
+    assert_accessible(follower, "the ticket page after a reply")
 
     # --- an agent answers; the open page shows it by itself ----------------------------------------
     polls = []
@@ -196,6 +201,7 @@ def test_guest_files_follows_link_replies_and_sees_the_answer_arrive(new_page, p
     assert polls, "the thread never polled"
     assert any(r.headers.get("hx-refresh") == "true" for r in polls), [(r.status, r.headers) for r in polls]
     assert loads, "the page was not reloaded after the status changed"
+    assert_accessible(follower, "the ticket page with the support team's answer")
 
 
 def test_empty_subject_is_refused_and_the_description_is_kept(page, base_url):
@@ -223,6 +229,7 @@ def test_empty_subject_is_refused_and_the_description_is_kept(page, base_url):
     expect(form.get_by_label("Your name")).to_have_value("Erin Empty")
     expect(page.get_by_role("heading", name="We received your request")).to_have_count(0)
     expect(page).to_have_url(f"{base_url}/tickets/new")
+    assert_accessible(page, "the new-ticket form with an error")
 
 
 def test_the_confirmation_replaces_the_form_page(page, base_url):

@@ -118,6 +118,8 @@ ROUTES = {
     "/back/tickets/{number:int}/tags": ("post", "/back/tickets/{n}/tags", {"tags": "forged"}),
     "/back/tickets/{number:int}/merge": ("post", "/back/tickets/{n}/merge", {"into": "{other}"}),
     "/back/tickets/{number:int}/typing": ("post", "/back/tickets/{n}/typing", {}),
+    "/back/tickets/{number:int}/macro": ("post", "/back/tickets/{n}/macro", {"reply": "1"}),
+    "/back/tickets/{number:int}/merge/search": ("get", "/back/tickets/{n}/merge/search?q=zanzibar", None),
 }
 
 

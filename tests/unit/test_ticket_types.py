@@ -16,7 +16,7 @@ PORTAL = pathlib.Path(__file__).resolve().parents[2] / "portal"
 def test_enum_values_are_the_stored_words():
     assert [s.value for s in Status] == ["new", "open", "pending", "on_hold", "solved", "closed"]
     assert [p.value for p in Priority] == ["low", "normal", "high", "urgent"]
-    assert [c.value for c in Channel] == ["web", "email", "api", "phone", "system"]
+    assert [c.value for c in Channel] == ["web", "email", "api", "phone", "system", "other"]
     assert Status.on_hold == "on_hold" and f"{Status.on_hold}" == "on_hold"
     assert {"pending": 1}[Status.pending] == 1 and rules.STATUS_LABELS["on_hold"] == "On hold"
 
