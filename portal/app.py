@@ -26,6 +26,7 @@ from portal.booking.calendar import drop_feed
 from portal.booking.calendar_controllers import CalendarController, StaffFeedAdminController, staff_feed
 from portal.booking.controllers import BookingController, ManageByLinkController, MyAppointmentsController
 from portal.booking.services import claim_guest_appointments, objection_to_deactivating
+from portal.frontoffice.home import home
 from portal.job_handlers import register_jobs
 from portal.jobs.worker import Worker
 from portal.settings import Settings, get_settings, use_settings
@@ -43,7 +44,7 @@ from portal.tickets.write import claim_guest_tickets
 from portal.web.access import enforce_access_policy
 from portal.web.auth import ActorMiddleware
 from portal.web.errors import EXCEPTION_HANDLERS
-from portal.web.pages import health, home
+from portal.web.pages import health
 from portal.web.security import (
     answer_head_as_get,
     reject_nul_middleware,

@@ -1,13 +1,6 @@
 from litestar import get
-from litestar.response import Template
 
 from portal.db import fetch
-from portal.web.connection import PortalRequest
-
-
-@get("/", name="home", sync_to_thread=False)
-def home(request: PortalRequest) -> Template:
-    return Template("front/home.html")
 
 
 @get("/healthz", name="healthz", media_type="application/json")
