@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from portal.clock import read_instant
+from portal.clock import instant, read_instant
 from portal.db import fetch, ilike, is_sqlite
 from portal.errors import Invalid, NotFound
 from portal.ids import MAX_ID, MAX_NUMBER, parse_int
@@ -57,19 +57,23 @@ async def ticket(access: TicketAccess, number: int | None = None) -> Row:
         raise NotFound(NOT_FOUND)
     clause, values = where(access, "t.number = {}" if number is not None else "")
     args = (number, *values) if number is not None else values
+    viewer = access.actor.id if access.staff and access.actor else 0  # for "seen by this agent"
     rows = await fetch(
         "SELECT t.*, a.name AS assignee_name, g.name AS team_name, c.name AS category_name, "
         "r.name AS requester_account_name, r.timezone AS requester_timezone, p.name AS sla_policy_name, "
-        f"(SELECT {_joined_names()} FROM ticket_tag tt JOIN tag n ON n.id = tt.tag WHERE tt.ticket = t.id) AS tag_names "
+        f"(SELECT {_joined_names()} FROM ticket_tag tt JOIN tag n ON n.id = tt.tag WHERE tt.ticket = t.id) AS tag_names, "
+        '(SELECT s.seen_at FROM ticket_seen s WHERE s.ticket = t.id AND s."user" = {}) AS agent_seen_at '
         "FROM ticket t LEFT JOIN sla_policy p ON p.id = t.sla_policy "
         "LEFT JOIN portal_user a ON a.id = t.assignee LEFT JOIN team g ON g.id = t.team "
         "LEFT JOIN category c ON c.id = t.category LEFT JOIN portal_user r ON r.id = t.requester" + clause,
+        viewer,
         *args,
     )
     if not rows:
         raise NotFound(NOT_FOUND)
     row = aware_row(rows[0])
     row["tags"] = sorted((row.pop("tag_names") or "").split())  # tag names have no spaces
+    row["agent_seen_at"] = instant(row["agent_seen_at"])
     return row
 
 

@@ -440,7 +440,9 @@ async def mark_seen(access: TicketAccess, ticket: Row) -> None:
     if not access.sees(ticket):
         return
     if access.staff:
-        if access.actor is not None:
+        # Written only when the page shows something new to this agent: no write per page view.
+        seen = ticket.get("agent_seen_at")
+        if access.actor is not None and (seen is None or rules.is_unread(ticket["customer_replied_at"], seen)):
             await _agent_saw(access.actor.id, ticket["id"], utcnow())
         return
     if rules.is_unread(ticket["staff_replied_at"], ticket["customer_seen_at"]):
