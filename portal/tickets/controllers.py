@@ -7,7 +7,7 @@ both call the same page functions with the viewer's ``TicketAccess`` (and ``numb
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Annotated, Any
 
 from litestar import Controller, get, post
@@ -35,16 +35,6 @@ FORM = Body(media_type=RequestEncodingType.URL_ENCODED)
 _settings = get_settings()
 UPLOAD_BODY_LIMIT = _settings.upload_max_files * _settings.upload_max_bytes + 1024 * 1024
 PREVIEW_BODY_LIMIT = 12 * rules.BODY_MAX + 16 * 1024  # BODY_MAX characters, percent-encoded UTF-8
-
-
-@dataclass
-class NewTicketForm:
-    subject: str = ""
-    category: str = ""
-    body: str = ""
-    name: str = ""
-    email: str = ""
-    website: str = ""
 
 
 @dataclass
@@ -198,6 +188,16 @@ async def download(viewer: TicketAccess, number: int | None, attachment_id: int)
     )
 
 
+async def _new_context(form: write.NewTicket) -> dict[str, Any]:
+    return {
+        "form": form,
+        "errors": {},
+        "categories": await reads.categories(),
+        "max_files": _settings.upload_max_files,
+        "max_mb": _settings.upload_max_bytes // (1024 * 1024),
+    }
+
+
 # --- controllers --------------------------------------------------------------------------------
 
 
@@ -206,38 +206,17 @@ class TicketController(Controller):
 
     @get("/new", name="tickets:new")
     async def new_page(self, request: PortalRequest) -> Template:
-        return Template(
-            "tickets/new.html",
-            context={
-                "form": NewTicketForm(),
-                "errors": {},
-                "categories": await reads.categories(),
-                "max_files": _settings.upload_max_files,
-                "max_mb": _settings.upload_max_bytes // (1024 * 1024),
-            },
-        )
+        return Template("tickets/new.html", context=await _new_context(write.NewTicket()))
 
     @post("/new", name="tickets:create", request_max_body_size=UPLOAD_BODY_LIMIT)
-    async def create(self, request: PortalRequest, data: Annotated[NewTicketForm, MULTIPART]) -> Response[Any]:
+    async def create(self, request: PortalRequest, data: Annotated[write.NewTicket, MULTIPART]) -> Response[Any]:
+        """The form's fields parse straight into ``write.NewTicket``; the chosen files become its uploads."""
         actor = current_actor(request)
-        form = write.NewTicket(
-            subject=data.subject,
-            category=data.category,
-            body=data.body,
-            name=data.name,
-            email=data.email,
-            website=data.website,
-            uploads=await read_uploads(request),
-        )
+        form = replace(data, uploads=await read_uploads(request))
         try:
             ticket = await write.open_ticket(actor, form, ip=client_ip(request), throttle=_throttle(request))
         except DomainError as error:
-            context = {
-                "form": data,
-                "categories": await reads.categories(),
-                "max_files": _settings.upload_max_files,
-                "max_mb": _settings.upload_max_bytes // (1024 * 1024),
-            }
+            context = await _new_context(data)
             return form_error(request, "tickets/new.html", "tickets/_new_form.html", context, error)
         # A guest's private link is in the mail only: the page must not hand it to whoever typed the address.
         context = {

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from typing import Any
 
 from litestar import Controller, get, post
@@ -14,18 +15,26 @@ from portal.tickets import sla_admin
 from portal.web.access import signed_in_actor
 from portal.web.connection import PortalRequest
 from portal.web.hours import Rows, posted_rows, rows_text, saved_rows
-from portal.web.responses import after_post, flash, form_error
+from portal.web.responses import flash_and_go, whole_page
 
 
-async def _page(request: PortalRequest, error: Invalid | None = None, **extra: Any) -> Response[Any]:
+async def _page(request: PortalRequest, error: Invalid | None = None, **extra: Any) -> Template:
     overview = await sla_admin.overview()
     for calendar in overview["calendars"]:
         calendar["rows"] = saved_rows(calendar["weekly"])
     office_hours = {day: [(9 * 60, 17 * 60)] for day in range(5)}  # what a new calendar starts with
-    context = {**overview, "section": "sla", "errors": {}, "new_calendar_rows": saved_rows(office_hours), **extra}
-    if error is not None:
-        return form_error(request, "tickets/back/sla.html", "tickets/back/sla.html", context, error)
-    return Template("tickets/back/sla.html", context=context)
+    context = {**overview, "section": "sla", "new_calendar_rows": saved_rows(office_hours), **extra}
+    return whole_page(request, "tickets/back/sla.html", context, error)
+
+
+async def _saving(request: PortalRequest, saving: Awaitable[object], message: str, **on_error: Any) -> Response[Any]:
+    """Every form on the SLA page: make the change, then back to the page with ``message``; refused,
+    the page again with the messages and ``on_error`` (the form as posted)."""
+    try:
+        await saving
+    except Invalid as error:
+        return await _page(request, error, **on_error)
+    return flash_and_go(request, message, request.app.route_reverse("sla:index"))
 
 
 def _calendar_rows(form: FormMultiDict) -> Rows | None:
@@ -66,7 +75,7 @@ class SlaController(Controller):
     path = "/back/sla"
 
     @get("/", name="sla:index")
-    async def index(self, request: PortalRequest) -> Response[Any]:
+    async def index(self, request: PortalRequest) -> Template:
         return await _page(request)
 
     @post("/calendars", name="sla:calendar_create")
@@ -88,27 +97,21 @@ class SlaController(Controller):
     @post("/policies/{policy_id:int}/delete", name="sla:policy_delete")
     async def delete_policy(self, request: PortalRequest, policy_id: FromPath[int]) -> Response[Any]:
         await sla_admin.delete_policy(signed_in_actor(request), policy_id)
-        flash(request, "Policy deleted. Tickets keep their due times until their priority changes.")
-        return after_post(request, request.app.route_reverse("sla:index"))
+        message = "Policy deleted. Tickets keep their due times until their priority changes."
+        return flash_and_go(request, message, request.app.route_reverse("sla:index"))
 
 
 async def _save_calendar(request: PortalRequest, calendar_id: int | None) -> Response[Any]:
     raw = await request.form()
     form = _calendar_form(raw)
-    try:
-        await sla_admin.save_calendar(signed_in_actor(request), calendar_id, form)
-    except Invalid as error:
-        rows = _calendar_rows(raw) or saved_rows({})
-        return await _page(request, error, calendar_form=form, calendar_rows=rows, form_calendar_id=calendar_id)
-    flash(request, "Business hours saved.")
-    return after_post(request, request.app.route_reverse("sla:index"))
+    saving = sla_admin.save_calendar(signed_in_actor(request), calendar_id, form)
+    rows = _calendar_rows(raw) or saved_rows({})
+    shown = {"calendar_form": form, "calendar_rows": rows, "form_calendar_id": calendar_id}
+    return await _saving(request, saving, "Business hours saved.", **shown)
 
 
 async def _save_policy(request: PortalRequest, policy_id: int | None) -> Response[Any]:
     form = _policy_form(await request.form())
-    try:
-        await sla_admin.save_policy(signed_in_actor(request), policy_id, form)
-    except Invalid as error:
-        return await _page(request, error, policy_form=form, form_policy_id=policy_id)
-    flash(request, "Policy saved. New tickets, and tickets whose priority changes, follow it.")
-    return after_post(request, request.app.route_reverse("sla:index"))
+    saving = sla_admin.save_policy(signed_in_actor(request), policy_id, form)
+    message = "Policy saved. New tickets, and tickets whose priority changes, follow it."
+    return await _saving(request, saving, message, policy_form=form, form_policy_id=policy_id)
