@@ -196,8 +196,7 @@ class QueueController(Controller):
         try:
             changed = await write.change(viewer, number, _change_from(form))
         except Invalid as error:
-            context = await _ticket_context(viewer, number)
-            return form_error(request, "tickets/back/ticket.html", "tickets/back/_ticket_main.html", context, error)
+            return await _main_refused(request, viewer, number, error)
         return await _after_change(request, viewer, number, changed)
 
     @post("/{number:int}/take", name="console:take")
@@ -214,8 +213,7 @@ class QueueController(Controller):
         try:
             await write.set_tags(viewer, number, data.tags)
         except Invalid as error:
-            context = await _ticket_context(viewer, number)
-            return form_error(request, "tickets/back/ticket.html", "tickets/back/_ticket_main.html", context, error)
+            return await _main_refused(request, viewer, number, error)
         return await _after_change(request, viewer, number, ["tags"])
 
     @post("/{number:int}/merge", name="console:merge")
@@ -402,6 +400,12 @@ async def _after_change(request: PortalRequest, viewer: TicketAccess, number: in
         return Template("tickets/back/_ticket_main.html", context=context, headers=VARY)
     flash(request, message)
     return after_post(request, request.app.route_reverse("console:ticket", number=number))
+
+
+async def _main_refused(request: PortalRequest, viewer: TicketAccess, number: int, error: Invalid) -> Template:
+    """A refused edit of the ticket's main column (fields, tags): that column again with the messages."""
+    context = await _ticket_context(viewer, number)
+    return form_error(request, "tickets/back/ticket.html", "tickets/back/_ticket_main.html", context, error)
 
 
 async def _ticket_context(viewer: TicketAccess, number: int, **extra: Any) -> dict[str, Any]:
