@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Any
 
-from litestar import Controller, Request, get, post
+from litestar import Controller, get, post
+from litestar.datastructures import FormMultiDict
 from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Response, ServerSentEvent, Template
@@ -27,12 +29,14 @@ from portal.settings import get_settings
 from portal.tickets import access, agent_tools, live, queue, reads, rules, sla, write
 from portal.tickets.access import TicketAccess
 from portal.tickets.controllers import FORM, MULTIPART, UPLOAD_BODY_LIMIT, read_uploads
+from portal.web.access import signed_in_actor
 from portal.web.auth import current_actor
+from portal.web.connection import PortalRequest
 from portal.web.responses import VARY, after_post, flash, form_error, page_or_fragment, safe_next, wants_fragment
 from portal.web.templating import environment
 
 
-def _target(request: Request) -> str:
+def _target(request: PortalRequest) -> str:
     htmx = getattr(request, "htmx", None)
     return (htmx.target or "") if htmx else ""
 
@@ -40,7 +44,7 @@ def _target(request: Request) -> str:
 # --- the queue -----------------------------------------------------------------------------------------
 
 
-async def _queue_context(request: Request, viewer: TicketAccess, after: str = "") -> dict:
+async def _queue_context(request: PortalRequest, viewer: TicketAccess, after: str = "") -> dict[str, Any]:
     filters = queue.parse_filters(list(request.query_params.multi_items()))
     views = await queue.saved_views(viewer)
     filters = queue.apply_saved(filters, views)
@@ -69,7 +73,7 @@ class QueueController(Controller):
     path = "/back/tickets"
 
     @get("/", name="console:queue")
-    async def queue(self, request: Request, after: FromQuery[str] = "") -> Response:
+    async def queue(self, request: PortalRequest, after: FromQuery[str] = "") -> Response[Any]:
         viewer = await access.for_staff(current_actor(request))
         context = await _queue_context(request, viewer, after)
         if context["page"].jump_to is not None:
@@ -85,7 +89,7 @@ class QueueController(Controller):
         return Template("tickets/back/queue.html", context=context, headers=VARY)
 
     @get("/counts", name="console:counts")
-    async def counts(self, request: Request) -> Template:
+    async def counts(self, request: PortalRequest) -> Template:
         viewer = await access.for_staff(current_actor(request))
         current = request.query_params.get("view", "open")
         return Template(
@@ -100,12 +104,12 @@ class QueueController(Controller):
         )
 
     @get("/new", name="console:new_ticket")
-    async def new_ticket(self, request: Request) -> Template:
+    async def new_ticket(self, request: PortalRequest) -> Template:
         await access.for_staff(current_actor(request))
         return Template("tickets/back/new.html", context=await _new_context(NewForForm()), headers=VARY)
 
     @post("/new", name="console:create_ticket")
-    async def create_ticket(self, request: Request, data: Annotated[NewForForm, FORM]) -> Response:
+    async def create_ticket(self, request: PortalRequest, data: Annotated[NewForForm, FORM]) -> Response[Any]:
         """File a ticket for someone who phoned or wrote (see ``write.open_ticket_for``)."""
         viewer = await access.for_staff(current_actor(request))
         try:
@@ -120,7 +124,7 @@ class QueueController(Controller):
         return after_post(request, request.app.route_reverse("console:ticket", number=ticket["number"]))
 
     @post("/bulk", name="console:bulk")
-    async def bulk(self, request: Request) -> Response:
+    async def bulk(self, request: PortalRequest) -> Response[Any]:
         viewer = await access.for_staff(current_actor(request))
         form = await request.form()
         back = safe_next(str(form.get("next") or ""), request.app.route_reverse("console:queue"))
@@ -135,7 +139,7 @@ class QueueController(Controller):
         return after_post(request, back)
 
     @post("/views", name="console:save_view")
-    async def save_view(self, request: Request) -> Response:
+    async def save_view(self, request: PortalRequest) -> Response[Any]:
         viewer = await access.for_staff(current_actor(request))
         form = await request.form()
         team = str(form.get("team") or "")
@@ -150,7 +154,7 @@ class QueueController(Controller):
         return after_post(request, request.app.route_reverse("console:queue") + f"?view=saved-{view_id}")
 
     @post("/views/{view_id:int}/delete", name="console:delete_view")
-    async def delete_view(self, request: Request, view_id: FromPath[int]) -> Response:
+    async def delete_view(self, request: PortalRequest, view_id: FromPath[int]) -> Response[Any]:
         viewer = await access.for_staff(current_actor(request))
         await agent_tools.delete_view(viewer, view_id)
         flash(request, "The view is deleted.")
@@ -159,7 +163,7 @@ class QueueController(Controller):
     # --- one ticket ---
 
     @get("/{number:int}", name="console:ticket")
-    async def ticket(self, request: Request, number: FromPath[int], canned: QueryId = 0) -> Template:
+    async def ticket(self, request: PortalRequest, number: FromPath[int], canned: QueryId = 0) -> Template:
         viewer = await access.for_staff(current_actor(request))
         context = await _ticket_context(viewer, number)
         await write.mark_seen(viewer, context["ticket"])
@@ -170,7 +174,9 @@ class QueueController(Controller):
         return Template("tickets/back/ticket.html", context=context, headers=VARY)
 
     @post("/{number:int}/reply", name="console:reply", request_max_body_size=UPLOAD_BODY_LIMIT)
-    async def reply(self, request: Request, number: FromPath[int], data: Annotated[ReplyForm, MULTIPART]) -> Response:
+    async def reply(
+        self, request: PortalRequest, number: FromPath[int], data: Annotated[ReplyForm, MULTIPART]
+    ) -> Response[Any]:
         viewer = await access.for_staff(current_actor(request))
         internal = data.kind == "internal"
         try:
@@ -184,34 +190,36 @@ class QueueController(Controller):
         return after_post(request, request.app.route_reverse("console:ticket", number=number) + "#end")
 
     @post("/{number:int}/fields", name="console:fields")
-    async def fields(self, request: Request, number: FromPath[int]) -> Response:
+    async def fields(self, request: PortalRequest, number: FromPath[int]) -> Response[Any]:
         viewer = await access.for_staff(current_actor(request))
         form = await request.form()
         try:
             changed = await write.change(viewer, number, _change_from(form))
         except Invalid as error:
-            context = await _ticket_context(viewer, number)
-            return form_error(request, "tickets/back/ticket.html", "tickets/back/_ticket_main.html", context, error)
+            return await _main_refused(request, viewer, number, error)
         return await _after_change(request, viewer, number, changed)
 
     @post("/{number:int}/take", name="console:take")
-    async def take(self, request: Request, number: FromPath[int]) -> Response:
+    async def take(self, request: PortalRequest, number: FromPath[int]) -> Response[Any]:
         viewer = await access.for_staff(current_actor(request))
         await write.take(viewer, number)
         return await _after_change(request, viewer, number, ["assignee"])
 
     @post("/{number:int}/tags", name="console:tags")
-    async def set_tags(self, request: Request, number: FromPath[int], data: Annotated[TagsForm, FORM]) -> Response:
+    async def set_tags(
+        self, request: PortalRequest, number: FromPath[int], data: Annotated[TagsForm, FORM]
+    ) -> Response[Any]:
         viewer = await access.for_staff(current_actor(request))
         try:
             await write.set_tags(viewer, number, data.tags)
         except Invalid as error:
-            context = await _ticket_context(viewer, number)
-            return form_error(request, "tickets/back/ticket.html", "tickets/back/_ticket_main.html", context, error)
+            return await _main_refused(request, viewer, number, error)
         return await _after_change(request, viewer, number, ["tags"])
 
     @post("/{number:int}/merge", name="console:merge")
-    async def merge(self, request: Request, number: FromPath[int], data: Annotated[MergeForm, FORM]) -> Response:
+    async def merge(
+        self, request: PortalRequest, number: FromPath[int], data: Annotated[MergeForm, FORM]
+    ) -> Response[Any]:
         viewer = await access.for_staff(current_actor(request))
         try:
             target = await write.merge(viewer, number, data.target())
@@ -222,7 +230,7 @@ class QueueController(Controller):
         return after_post(request, request.app.route_reverse("console:ticket", number=target["number"]))
 
     @get("/{number:int}/merge/search", name="console:merge_search")
-    async def merge_search(self, request: Request, number: FromPath[int], q: FromQuery[str] = "") -> Template:
+    async def merge_search(self, request: PortalRequest, number: FromPath[int], q: FromQuery[str] = "") -> Template:
         """Merge candidates found by the queue's search (the tickets this agent sees)."""
         viewer = await access.for_staff(current_actor(request))
         context = await _ticket_context(viewer, number, merge_q=q[:200])
@@ -232,7 +240,7 @@ class QueueController(Controller):
         return page_or_fragment(request, "tickets/back/ticket.html", "tickets/back/_merge_form.html", context)
 
     @get("/{number:int}/canned/{reply_id:int}", name="console:canned")
-    async def canned(self, request: Request, number: FromPath[int], reply_id: FromPath[int]) -> Response:
+    async def canned(self, request: PortalRequest, number: FromPath[int], reply_id: FromPath[int]) -> Response[Any]:
         """The reply editor with a canned reply filled in (htmx swaps the editor; without JS the
         ticket page's ?canned= does the same)."""
         viewer = await access.for_staff(current_actor(request))
@@ -245,7 +253,9 @@ class QueueController(Controller):
         return page_or_fragment(request, "tickets/back/ticket.html", "tickets/back/_reply_form.html", context)
 
     @post("/{number:int}/macro", name="console:macro")
-    async def apply_macro(self, request: Request, number: FromPath[int], data: Annotated[MacroForm, FORM]) -> Response:
+    async def apply_macro(
+        self, request: PortalRequest, number: FromPath[int], data: Annotated[MacroForm, FORM]
+    ) -> Response[Any]:
         """A canned reply that sets fields: set them now (one change, with history), then open the
         editor with its text (sent only when the agent sends it)."""
         viewer = await access.for_staff(current_actor(request))
@@ -262,7 +272,7 @@ class QueueController(Controller):
         return after_post(request, f"{url}?canned={reply_id}#reply")
 
     @post("/{number:int}/typing", name="console:typing")
-    async def typing(self, request: Request, number: FromPath[int]) -> Response:
+    async def typing(self, request: PortalRequest, number: FromPath[int]) -> Response[Any]:
         viewer = await access.for_staff(current_actor(request))
         await reads.ticket(viewer, number)
         me = queue.agent(viewer)
@@ -270,7 +280,9 @@ class QueueController(Controller):
         return Response(content=b"", status_code=204)
 
     @get("/{number:int}/attachments/{attachment_id:int}", name="console:attachment")
-    async def attachment(self, request: Request, number: FromPath[int], attachment_id: FromPath[int]) -> Response:
+    async def attachment(
+        self, request: PortalRequest, number: FromPath[int], attachment_id: FromPath[int]
+    ) -> Response[Any]:
         viewer = await access.for_staff(current_actor(request))
         row = await reads.attachment(viewer, number, attachment_id)
         path = files.path_for(get_settings().var_dir / "uploads", row["storage_key"])
@@ -296,7 +308,7 @@ class NewForForm(write.OnBehalf):
         return rules.Channel(self.via) if self.via in rules.CHANNELS else rules.Channel.system
 
 
-async def _new_context(form: NewForForm) -> dict:
+async def _new_context(form: NewForForm) -> dict[str, Any]:
     return {
         "form": form,
         "channels": rules.AGENT_CHANNELS,
@@ -325,7 +337,7 @@ class MacroForm:
     reply: str = ""
 
 
-def _change_from(form) -> write.Change:
+def _change_from(form: FormMultiDict) -> write.Change:
     """Fields present in the form become the change ("" means "none" for category/team/assignee)."""
 
     def ref(name: str) -> int | None:
@@ -349,7 +361,7 @@ def _error_text(error: Invalid) -> str:
     return " ".join(error.errors.values()) if error.errors else error.message
 
 
-def _bulk_change(form) -> write.Change:
+def _bulk_change(form: FormMultiDict) -> write.Change:
     """The bulk bar: an empty menu means "leave as is", "none" clears, a number picks."""
 
     def last(name: str) -> str:
@@ -375,7 +387,7 @@ def _saved_message(changed: list[str]) -> str:
     return "Saved: " + ", ".join(reads.FIELD_LABELS.get(c, c).lower() for c in changed) + "."
 
 
-async def _after_change(request: Request, viewer: TicketAccess, number: int, changed: list[str]) -> Response:
+async def _after_change(request: PortalRequest, viewer: TicketAccess, number: int, changed: list[str]) -> Response[Any]:
     """htmx: re-render the ticket's main column in place and announce the outcome with it (a flash
     would only show on the next page load); plain form: a flash, back to the page."""
     message = _saved_message(changed)
@@ -390,7 +402,13 @@ async def _after_change(request: Request, viewer: TicketAccess, number: int, cha
     return after_post(request, request.app.route_reverse("console:ticket", number=number))
 
 
-async def _ticket_context(viewer: TicketAccess, number: int, **extra) -> dict:
+async def _main_refused(request: PortalRequest, viewer: TicketAccess, number: int, error: Invalid) -> Template:
+    """A refused edit of the ticket's main column (fields, tags): that column again with the messages."""
+    context = await _ticket_context(viewer, number)
+    return form_error(request, "tickets/back/ticket.html", "tickets/back/_ticket_main.html", context, error)
+
+
+async def _ticket_context(viewer: TicketAccess, number: int, **extra: Any) -> dict[str, Any]:
     ticket = await reads.ticket(viewer, number)
     messages = await reads.thread(viewer, ticket)
     events = await reads.history(viewer, ticket)
@@ -436,7 +454,7 @@ class CannedForm:
     set_tags: str = ""
 
     @classmethod
-    def of(cls, row: dict) -> CannedForm:
+    def of(cls, row: dict[str, Any]) -> CannedForm:
         return cls(
             title=row["title"],
             body=row["body"],
@@ -451,7 +469,7 @@ class CannedForm:
         return agent_tools.MacroFields(self.set_status, self.set_priority, self.set_team, self.set_tags)
 
 
-async def _canned_context(actor: Actor, editing: dict | None, form: CannedForm) -> dict:
+async def _canned_context(actor: Actor, editing: dict[str, Any] | None, form: CannedForm) -> dict[str, Any]:
     return {
         "replies": await agent_tools.canned_list(actor),
         "editing": editing,
@@ -469,30 +487,32 @@ class CannedController(Controller):
     path = "/back/canned"
 
     @get("/", name="console:canned_list")
-    async def index(self, request: Request, edit: QueryId = 0) -> Template:
-        actor = current_actor(request)
+    async def index(self, request: PortalRequest, edit: QueryId = 0) -> Template:
+        actor = signed_in_actor(request)
         replies = await agent_tools.canned_list(actor)
         editing = next((r for r in replies if r["id"] == edit and (r["owner"] == actor.id or actor.is_admin)), None)
         form = CannedForm.of(editing) if editing else CannedForm()
         return Template("tickets/back/canned.html", context=await _canned_context(actor, editing, form))
 
     @post("/", name="console:canned_create")
-    async def create(self, request: Request, data: Annotated[CannedForm, FORM]) -> Response:
+    async def create(self, request: PortalRequest, data: Annotated[CannedForm, FORM]) -> Response[Any]:
         return await _save_canned(request, None, data)
 
     @post("/{reply_id:int}", name="console:canned_update")
-    async def update(self, request: Request, reply_id: FromPath[int], data: Annotated[CannedForm, FORM]) -> Response:
+    async def update(
+        self, request: PortalRequest, reply_id: FromPath[int], data: Annotated[CannedForm, FORM]
+    ) -> Response[Any]:
         return await _save_canned(request, reply_id, data)
 
     @post("/{reply_id:int}/delete", name="console:canned_delete")
-    async def delete(self, request: Request, reply_id: FromPath[int]) -> Response:
-        await agent_tools.delete_canned(current_actor(request), reply_id)
+    async def delete(self, request: PortalRequest, reply_id: FromPath[int]) -> Response[Any]:
+        await agent_tools.delete_canned(signed_in_actor(request), reply_id)
         flash(request, "The canned reply is deleted.")
         return after_post(request, request.app.route_reverse("console:canned_list"))
 
 
-async def _save_canned(request: Request, reply_id: int | None, data: CannedForm) -> Response:
-    actor = current_actor(request)
+async def _save_canned(request: PortalRequest, reply_id: int | None, data: CannedForm) -> Response[Any]:
+    actor = signed_in_actor(request)
     try:
         await agent_tools.save_canned(actor, reply_id, data.title, data.body, data.shared == "1", data.fields())
     except Invalid as error:
@@ -513,17 +533,19 @@ def _sse(event: str, data: str = "") -> ServerSentEventMessage:
 
 @get("/events", name="live:events")
 async def events(
-    request: Request, channels: NamedDependency[live.LiveChannels], ticket: QueryId = 0
+    request: PortalRequest, channels: NamedDependency[live.LiveChannels], ticket: QueryId = 0
 ) -> ServerSentEvent:
     """One stream per open console page: ``queue-changed`` for queues (only tickets this agent may
     see), and on a ticket page ``ticket-changed`` plus the ``presence`` of other agents."""
-    viewer = await access.for_staff(current_actor(request))
+    viewer = await access.for_staff(signed_in_actor(request))
     if ticket:
         await reads.ticket(viewer, ticket)
     return ServerSentEvent(_stream(viewer, channels, ticket))
 
 
-async def _stream(viewer: TicketAccess, channels: live.LiveChannels, number: int):
+async def _stream(
+    viewer: TicketAccess, channels: live.LiveChannels, number: int
+) -> AsyncIterator[ServerSentEventMessage]:
     me = queue.agent(viewer)
     presence = live.Presence(me=me.id)
     template = environment().get_template("tickets/back/_presence.html")

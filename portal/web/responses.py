@@ -54,6 +54,15 @@ def form_error(
     return page_or_fragment(request, page, fragment, context, status_code=error.status_code, headers=headers)
 
 
+def whole_page(
+    request: PortalRequest, template: str, context: dict[str, Any], error: DomainError | None = None
+) -> Template:
+    """A settings page whose forms re-render the whole page: plain, or with ``error``'s messages (422)."""
+    if error is not None:
+        return form_error(request, template, template, context, error)
+    return Template(template, context={"errors": {}, **context})
+
+
 def flash(request: PortalRequest, message: str, kind: str = "success") -> None:
     """Litestar's flash plugin (``base.html`` shows the messages with ``get_flashes()``), with the
     category most messages use as the default.
@@ -79,6 +88,12 @@ def after_post(request: PortalRequest, url: str) -> Response[Any]:
             return htmx_answer(ClientRefresh())
         return htmx_answer(ClientRedirect(url))
     return Redirect(path=url, status_code=303, headers=VARY)
+
+
+def flash_and_go(request: PortalRequest, message: str, url: str) -> Response[Any]:
+    """The usual end of a successful post: say what happened, then ``after_post`` to ``url``."""
+    flash(request, message)
+    return after_post(request, url)
 
 
 def htmx_answer(response: Response[Any], status_code: int = 200) -> Response[Any]:
