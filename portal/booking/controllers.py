@@ -9,6 +9,7 @@ from datetime import date, timedelta
 from typing import Annotated, Any
 
 from litestar import Controller, Request, get, post
+from litestar.di import NamedDependency, Provide
 from litestar.enums import RequestEncodingType
 from litestar.params import Body, FromPath, FromQuery
 from litestar.plugins.htmx import HTMXDetails
@@ -125,6 +126,22 @@ class CancelForm:
 @dataclass
 class MoveForm:
     start: str = ""
+
+
+@dataclass(frozen=True)
+class Picker:
+    """Where the reschedule picker stands: the ``?month=``, ``?day=`` and ``?tz=`` of its links."""
+
+    month: str = ""
+    day: str = ""
+    tz: str = ""
+
+
+def _picker(month: FromQuery[str] = "", day: FromQuery[str] = "", tz: FromQuery[str] = "") -> Picker:
+    return Picker(month, day, tz)
+
+
+PICKER = {"picker": Provide(_picker, sync_to_thread=False)}
 
 
 def _answers(form: Mapping[str, Any], service: dict[str, Any]) -> dict[str, str]:
@@ -275,27 +292,17 @@ async def _cancel(request: Request, appointment: dict, base: str, token: str | N
     return after_post(request, base)
 
 
-async def _move_page(request: Request, appointment: dict, base: str, month: str, day: str, tz: str) -> Response:
+async def _move_page(request: Request, appointment: dict, base: str, picker: NamedDependency[Picker]) -> Response:
     service = await services.service_by_slug(appointment["service_slug"], offered_only=False)
-    if _wants_times_only(request):
-        context = await _times_context(
-            request,
-            service,
-            str(appointment["staff"]),
-            day,
-            tz or appointment["customer_timezone"],
-            f"{base}/reschedule/confirm",
-        )
-        return Template("booking/_times.html", context=context, headers=VARY_TARGET)
-    context = await _calendar_context(
-        request,
-        service,
+    staff, zone, action = (
         str(appointment["staff"]),
-        month,
-        day,
-        tz or appointment["customer_timezone"],
+        picker.tz or appointment["customer_timezone"],
         f"{base}/reschedule/confirm",
     )
+    if _wants_times_only(request):
+        context = await _times_context(request, service, staff, picker.day, zone, action)
+        return Template("booking/_times.html", context=context, headers=VARY_TARGET)
+    context = await _calendar_context(request, service, staff, picker.month, picker.day, zone, action)
     context.update({"appointment": appointment, "base": base, "moving": True})
     return page_or_fragment(request, "booking/reschedule.html", "booking/_picker.html", context)
 
@@ -351,17 +358,10 @@ class ManageByLinkController(Controller):
             request, await services.appointment_for_token(token), f"/appointments/manage/{token}", token, data.reason
         )
 
-    @get("/reschedule", name="booking:manage_move")
-    async def move(
-        self,
-        request: Request,
-        token: FromPath[str],
-        month: FromQuery[str] = "",
-        day: FromQuery[str] = "",
-        tz: FromQuery[str] = "",
-    ) -> Response:
+    @get("/reschedule", name="booking:manage_move", dependencies=PICKER)
+    async def move(self, request: Request, token: FromPath[str], picker: NamedDependency[Picker]) -> Response:
         return await _move_page(
-            request, await services.appointment_for_token(token), f"/appointments/manage/{token}", month, day, tz
+            request, await services.appointment_for_token(token), f"/appointments/manage/{token}", picker
         )
 
     @get("/reschedule/confirm", name="booking:manage_move_confirm")
@@ -401,17 +401,10 @@ class MyAppointmentsController(Controller):
         appointment = await services.appointment_for_actor(signed_in_actor(request), appointment_id)
         return await _cancel(request, appointment, f"/appointments/{appointment_id}", None, data.reason)
 
-    @get("/{appointment_id:int}/reschedule", name="booking:mine_move")
-    async def move(
-        self,
-        request: Request,
-        appointment_id: FromPath[int],
-        month: FromQuery[str] = "",
-        day: FromQuery[str] = "",
-        tz: FromQuery[str] = "",
-    ) -> Response:
+    @get("/{appointment_id:int}/reschedule", name="booking:mine_move", dependencies=PICKER)
+    async def move(self, request: Request, appointment_id: FromPath[int], picker: NamedDependency[Picker]) -> Response:
         appointment = await services.appointment_for_actor(signed_in_actor(request), appointment_id)
-        return await _move_page(request, appointment, f"/appointments/{appointment_id}", month, day, tz)
+        return await _move_page(request, appointment, f"/appointments/{appointment_id}", picker)
 
     @get("/{appointment_id:int}/reschedule/confirm", name="booking:mine_move_confirm")
     async def move_confirm(
