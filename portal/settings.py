@@ -8,64 +8,161 @@ from __future__ import annotations
 
 import os
 import secrets
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
-VARIABLES: list[tuple[str, str, str]] = [
-    (
+
+def _flag(text: str) -> bool:
+    return text in {"1", "true", "yes"}
+
+
+def _retention_days(text: str) -> int:
+    return min(3650, max(0, int(text)))
+
+
+def _absolute_dir(text: str) -> Path:
+    path = Path(text)
+    return path if path.is_absolute() else Path.cwd() / path
+
+
+@dataclass(frozen=True)
+class Variable:
+    """One PORTAL_* variable: where it lands in ``Settings``, its default and how its text is read.
+
+    ``field`` is empty for the variables whose default depends on another (database, secret key):
+    ``from_env`` works those out itself. ``shown`` replaces the default in the docs where the
+    default is not a fixed text. ``keeps_empty``: an empty value means "none" rather than "default".
+    """
+
+    name: str
+    field: str
+    default: str
+    meaning: str
+    parse: Callable[[str], Any] = str
+    shown: str = ""
+    keeps_empty: bool = False
+
+    def read(self, env: Mapping[str, str]) -> Any:
+        text = env.get(self.name)
+        if text is None or (not text and not self.keeps_empty):
+            text = self.default
+        return self.parse(text)
+
+
+ENV: list[Variable] = [
+    Variable(
         "PORTAL_DATABASE_URL",
+        "",
         "sqlite:///var/portal.sqlite3",
         "`sqlite:///relative/path`, `sqlite:////absolute/path` or `postgresql://user:pass@host:5432/db`",
     ),
-    ("PORTAL_DB_POOL_SIZE", "10", "PostgreSQL connections per app process"),
-    ("PORTAL_REDIS_URL", "", "Redis for sessions and rate limits shared by several hosts (else files under var/)"),
-    ("PORTAL_SECRET_KEY", "generated into var/secret_key", "signs CSRF tokens; set the same value on every host"),
-    (
-        "PORTAL_BASE_URL",
-        "the address `portal serve` listens on (http://127.0.0.1:8000)",
-        "public address used in mailed links; https turns on Secure cookies",
+    Variable("PORTAL_DB_POOL_SIZE", "db_pool_size", "10", "PostgreSQL connections per app process", int),
+    Variable(
+        "PORTAL_REDIS_URL",
+        "redis_url",
+        "",
+        "Redis for sessions and rate limits shared by several hosts (else files under var/)",
     ),
-    ("PORTAL_SITE_NAME", "Front Desk", "name shown in pages and mails"),
-    ("PORTAL_VAR_DIR", "var", "runtime files: SQLite database, sessions, uploads (var/uploads), secret key"),
-    (
+    Variable(
+        "PORTAL_SECRET_KEY", "", "generated into var/secret_key", "signs CSRF tokens; set the same value on every host"
+    ),
+    Variable(
+        "PORTAL_BASE_URL",
+        "base_url",
+        "http://127.0.0.1:8000",
+        "public address used in mailed links; https turns on Secure cookies",
+        lambda text: text.rstrip("/"),
+        shown="the address `portal serve` listens on (http://127.0.0.1:8000)",
+    ),
+    Variable("PORTAL_SITE_NAME", "site_name", "Front Desk", "name shown in pages and mails"),
+    Variable(
+        "PORTAL_VAR_DIR",
+        "var_dir",
+        "var",
+        "runtime files: SQLite database, sessions, uploads (var/uploads), secret key",
+        _absolute_dir,
+    ),
+    Variable(
         "PORTAL_SMTP_URL",
+        "smtp_url",
         "",
         "`smtp://user:pass@host:25`, `smtp+starttls://…:587` or `smtps://…:465`; empty keeps mail in the outbox",
     ),
-    ("PORTAL_MAIL_FROM", "Front Desk <desk@localhost>", "sender of outgoing mail"),
-    (
+    Variable("PORTAL_MAIL_FROM", "mail_from", "Front Desk <desk@localhost>", "sender of outgoing mail"),
+    Variable(
         "PORTAL_OUTBOX_RETENTION_DAYS",
+        "outbox_retention_days",
         "7",
         "days a delivered mail keeps its links readable in the outbox; then they are masked (0: at delivery)",
+        _retention_days,
     ),
-    (
+    Variable(
         "PORTAL_WORKER",
+        "worker",
         "inprocess",
         "`inprocess` runs jobs inside each app process; `off` leaves them to `portal worker`",
+        str.lower,
     ),
-    ("PORTAL_LOGIN_MAX_FAILURES", "5", "failed logins per account before it is throttled for the window"),
-    ("PORTAL_LOGIN_MAX_PER_IP", "20", "failed logins per IP address per window (successful ones do not count)"),
-    ("PORTAL_LOGIN_WINDOW_SECONDS", "900", "throttle window for logins and password-reset requests"),
-    ("PORTAL_SESSION_MAX_AGE", "1209600", "seconds a session lives without activity (default 14 days)"),
-    ("PORTAL_UPLOAD_MAX_BYTES", "10485760", "largest attachment accepted, in bytes (10 MB)"),
-    ("PORTAL_UPLOAD_MAX_FILES", "5", "attachments per message"),
-    ("PORTAL_DEBUG", "0", "1 reloads templates when they change (development)"),
-    (
+    Variable(
+        "PORTAL_LOGIN_MAX_FAILURES",
+        "login_max_failures",
+        "5",
+        "failed logins per account before it is throttled for the window",
+        int,
+    ),
+    Variable(
+        "PORTAL_LOGIN_MAX_PER_IP",
+        "login_max_per_ip",
+        "20",
+        "failed logins per IP address per window (successful ones do not count)",
+        int,
+    ),
+    Variable(
+        "PORTAL_LOGIN_WINDOW_SECONDS",
+        "login_window_seconds",
+        "900",
+        "throttle window for logins and password-reset requests",
+        int,
+    ),
+    Variable(
+        "PORTAL_SESSION_MAX_AGE",
+        "session_max_age",
+        "1209600",
+        "seconds a session lives without activity (default 14 days)",
+        int,
+    ),
+    Variable(
+        "PORTAL_UPLOAD_MAX_BYTES", "upload_max_bytes", "10485760", "largest attachment accepted, in bytes (10 MB)", int
+    ),
+    Variable("PORTAL_UPLOAD_MAX_FILES", "upload_max_files", "5", "attachments per message", int),
+    Variable("PORTAL_DEBUG", "debug", "0", "1 reloads templates when they change (development)", _flag),
+    Variable(
         "PORTAL_SERVER_TIMING",
+        "server_timing",
         "0",
         "1 sends the `Server-Timing` header (time, SQL statements) to everyone, for benchmarks; else only to signed-in staff",
+        _flag,
     ),
-    (
+    Variable(
         "PORTAL_FORWARDED_ALLOW_IPS",
+        "forwarded_allow_ips",
         "127.0.0.1",
         "comma-separated proxy addresses (or `*`) whose `X-Forwarded-For`/`X-Forwarded-Proto` `portal serve` trusts; "
         "empty trusts none",
+        str.strip,
+        keeps_empty=True,
     ),
 ]
+
+# (name, default as documented, meaning): the rows of the README table and of ``portal config``.
+VARIABLES: list[tuple[str, str, str]] = [(v.name, v.shown or v.default, v.meaning) for v in ENV]
+
+# The parsed default of every variable that has a fixed one, by Settings field.
+_DEFAULTS: dict[str, Any] = {v.field: v.parse(v.default) for v in ENV if v.field and v.field != "var_dir"}
 
 
 def serve_base_url(host: str, port: int) -> str:
@@ -88,23 +185,23 @@ class Settings:
     database_url: str
     var_dir: Path
     secret_key: str
-    base_url: str = "http://127.0.0.1:8000"
-    site_name: str = "Front Desk"
-    db_pool_size: int = 10
-    redis_url: str = ""
-    smtp_url: str = ""
-    mail_from: str = "Front Desk <desk@localhost>"
-    outbox_retention_days: int = 7
-    worker: str = "inprocess"
-    login_max_failures: int = 5
-    login_max_per_ip: int = 20
-    login_window_seconds: int = 900
-    session_max_age: int = 14 * 24 * 3600
-    upload_max_bytes: int = 10 * 1024 * 1024
-    upload_max_files: int = 5
-    debug: bool = False
-    server_timing: bool = False
-    forwarded_allow_ips: str = "127.0.0.1"
+    base_url: str = _DEFAULTS["base_url"]
+    site_name: str = _DEFAULTS["site_name"]
+    db_pool_size: int = _DEFAULTS["db_pool_size"]
+    redis_url: str = _DEFAULTS["redis_url"]
+    smtp_url: str = _DEFAULTS["smtp_url"]
+    mail_from: str = _DEFAULTS["mail_from"]
+    outbox_retention_days: int = _DEFAULTS["outbox_retention_days"]
+    worker: str = _DEFAULTS["worker"]
+    login_max_failures: int = _DEFAULTS["login_max_failures"]
+    login_max_per_ip: int = _DEFAULTS["login_max_per_ip"]
+    login_window_seconds: int = _DEFAULTS["login_window_seconds"]
+    session_max_age: int = _DEFAULTS["session_max_age"]
+    upload_max_bytes: int = _DEFAULTS["upload_max_bytes"]
+    upload_max_files: int = _DEFAULTS["upload_max_files"]
+    debug: bool = _DEFAULTS["debug"]
+    server_timing: bool = _DEFAULTS["server_timing"]
+    forwarded_allow_ips: str = _DEFAULTS["forwarded_allow_ips"]
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -125,30 +222,12 @@ class Settings:
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
         env = os.environ if env is None else env
-        var_dir = Path(env.get("PORTAL_VAR_DIR") or "var")
-        if not var_dir.is_absolute():
-            var_dir = Path.cwd() / var_dir
+        values = {v.field: v.read(env) for v in ENV if v.field}
+        var_dir = values["var_dir"]
         return cls(
             database_url=env.get("PORTAL_DATABASE_URL") or _default_database_url(var_dir),
-            var_dir=var_dir,
             secret_key=env.get("PORTAL_SECRET_KEY") or _stored_secret(var_dir),
-            base_url=(env.get("PORTAL_BASE_URL") or "http://127.0.0.1:8000").rstrip("/"),
-            site_name=env.get("PORTAL_SITE_NAME") or "Front Desk",
-            db_pool_size=int(env.get("PORTAL_DB_POOL_SIZE") or 10),
-            redis_url=env.get("PORTAL_REDIS_URL", ""),
-            smtp_url=env.get("PORTAL_SMTP_URL", ""),
-            mail_from=env.get("PORTAL_MAIL_FROM") or "Front Desk <desk@localhost>",
-            outbox_retention_days=min(3650, max(0, int(env.get("PORTAL_OUTBOX_RETENTION_DAYS") or 7))),
-            worker=(env.get("PORTAL_WORKER") or "inprocess").lower(),
-            login_max_failures=int(env.get("PORTAL_LOGIN_MAX_FAILURES") or 5),
-            login_max_per_ip=int(env.get("PORTAL_LOGIN_MAX_PER_IP") or 20),
-            login_window_seconds=int(env.get("PORTAL_LOGIN_WINDOW_SECONDS") or 900),
-            session_max_age=int(env.get("PORTAL_SESSION_MAX_AGE") or 14 * 24 * 3600),
-            upload_max_bytes=int(env.get("PORTAL_UPLOAD_MAX_BYTES") or 10 * 1024 * 1024),
-            upload_max_files=int(env.get("PORTAL_UPLOAD_MAX_FILES") or 5),
-            debug=(env.get("PORTAL_DEBUG") or "0") in {"1", "true", "yes"},
-            server_timing=(env.get("PORTAL_SERVER_TIMING") or "0") in {"1", "true", "yes"},
-            forwarded_allow_ips=env.get("PORTAL_FORWARDED_ALLOW_IPS", "127.0.0.1").strip(),
+            **values,
         )
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Annotated
+from typing import Annotated, Any
 
 from litestar import Controller, Request, get, post
 from litestar.enums import RequestEncodingType
@@ -43,12 +43,25 @@ def _remember_sign_up(request: Request, user_id: int | None) -> None:
     request.set_session({**request.session, SIGNED_UP: ids})
 
 
+def _form_page(request: Request, page: str, **context: Any) -> Template:
+    """An accounts page with its form: the whole page, or for htmx its ``_<page>_form.html`` part."""
+    return page_or_fragment(request, f"accounts/{page}.html", f"accounts/_{page}_form.html", {"errors": {}, **context})
+
+
+def _refused(request: Request, page: str, error: DomainError, **context: Any) -> Template:
+    """The same page and form part again, with the error's messages."""
+    return form_error(request, f"accounts/{page}.html", f"accounts/_{page}_form.html", context, error)
+
+
+def _link_problem(error: Invalid) -> Template:
+    """A mailed link that no longer works: a page that says why, not a form."""
+    return Template("accounts/link_problem.html", context={"message": error.message}, status_code=400)
+
+
 class AccountController(Controller):
     @get("/signup", name="accounts:signup")
     async def signup_page(self, request: Request) -> Template:
-        return page_or_fragment(
-            request, "accounts/signup.html", "accounts/_signup_form.html", {"form": forms.SignUpForm(), "errors": {}}
-        )
+        return _form_page(request, "signup", form=forms.SignUpForm())
 
     @post("/signup", name="accounts:signup_submit")
     async def signup(self, request: Request, data: Annotated[forms.SignUpForm, FORM]) -> Response:
@@ -59,7 +72,7 @@ class AccountController(Controller):
                 throttle=_throttle(request),
             )
         except DomainError as error:
-            return form_error(request, "accounts/signup.html", "accounts/_signup_form.html", {"form": data}, error)
+            return _refused(request, "signup", error, form=data)
         _remember_sign_up(request, user_id)
         return page_or_fragment(
             request,
@@ -76,7 +89,7 @@ class AccountController(Controller):
                 return Template("accounts/verify_password.html", context={"token": token, "errors": {}})
             actor = await services.verify_email(token)
         except Invalid as error:
-            return Template("accounts/link_problem.html", context={"message": error.message}, status_code=400)
+            return _link_problem(error)
         # This session chose the password moments ago: signing it in proves no more than logging in
         # would, and sign_in gives it a fresh session id as login does.
         sign_in(request, actor)
@@ -91,10 +104,8 @@ class AccountController(Controller):
             actor = await services.verify_with_password(token, data.password, ip=client_ip(request))
         except Invalid as error:
             if not error.errors:
-                return Template("accounts/link_problem.html", context={"message": error.message}, status_code=400)
-            return form_error(
-                request, "accounts/verify_password.html", "accounts/_verify_password_form.html", {"token": token}, error
-            )
+                return _link_problem(error)
+            return _refused(request, "verify_password", error, token=token)
         sign_in(request, actor)
         flash(request, "Your email address is confirmed and your password is set.")
         return after_post(request, _home_for(actor))
@@ -104,12 +115,7 @@ class AccountController(Controller):
         actor = current_actor(request)
         if actor:
             return after_post(request, safe_next(next, _home_for(actor)))
-        return page_or_fragment(
-            request,
-            "accounts/login.html",
-            "accounts/_login_form.html",
-            {"form": forms.LoginForm(next=safe_next(next, "")), "errors": {}},
-        )
+        return _form_page(request, "login", form=forms.LoginForm(next=safe_next(next, "")))
 
     @post("/login", name="accounts:login_submit")
     async def login(self, request: Request, data: Annotated[forms.LoginForm, FORM]) -> Response:
@@ -117,12 +123,8 @@ class AccountController(Controller):
             actor = await services.authenticate(data.email, data.password, client_ip(request), _throttle(request))
         except DomainError as error:
             error.errors = {}  # one message above the form; never say which field was wrong
-            return form_error(
-                request,
-                "accounts/login.html",
-                "accounts/_login_form.html",
-                {"form": forms.LoginForm(email=data.email, next=safe_next(data.next, ""))},
-                error,
+            return _refused(
+                request, "login", error, form=forms.LoginForm(email=data.email, next=safe_next(data.next, ""))
             )
         sign_in(request, actor)
         flash(request, f"Welcome back, {actor.name}.")
@@ -135,35 +137,23 @@ class AccountController(Controller):
 
     @get("/password/forgot", name="accounts:forgot")
     async def forgot_page(self, request: Request) -> Template:
-        return page_or_fragment(
-            request, "accounts/forgot.html", "accounts/_forgot_form.html", {"form": forms.EmailForm(), "errors": {}}
-        )
+        return _form_page(request, "forgot", form=forms.EmailForm())
 
     @post("/password/forgot", name="accounts:forgot_submit")
     async def forgot(self, request: Request, data: Annotated[forms.EmailForm, FORM]) -> Response:
         try:
             await services.request_password_reset(data.email, client_ip(request), _throttle(request))
         except DomainError as error:
-            return form_error(request, "accounts/forgot.html", "accounts/_forgot_form.html", {"form": data}, error)
-        return page_or_fragment(
-            request,
-            "accounts/forgot.html",
-            "accounts/_forgot_form.html",
-            {"form": forms.EmailForm(), "errors": {}, "sent": True},
-        )
+            return _refused(request, "forgot", error, form=data)
+        return _form_page(request, "forgot", form=forms.EmailForm(), sent=True)
 
     @get("/password/reset/{token:str}", name="accounts:reset")
     async def reset_page(self, request: Request, token: FromPath[str]) -> Template:
         try:
             purpose = await services.reset_link_purpose(token)
         except Invalid as error:
-            return Template("accounts/link_problem.html", context={"message": error.message}, status_code=400)
-        return page_or_fragment(
-            request,
-            "accounts/reset.html",
-            "accounts/_reset_form.html",
-            {"token": token, "purpose": purpose, "errors": {}},
-        )
+            return _link_problem(error)
+        return _form_page(request, "reset", token=token, purpose=purpose)
 
     @post("/password/reset/{token:str}", name="accounts:reset_submit")
     async def reset(
@@ -174,10 +164,8 @@ class AccountController(Controller):
             await services.reset_password(token, data.password, ip=client_ip(request))
         except Invalid as error:
             if not error.errors:
-                return Template("accounts/link_problem.html", context={"message": error.message}, status_code=400)
-            return form_error(
-                request, "accounts/reset.html", "accounts/_reset_form.html", {"token": token, "purpose": purpose}, error
-            )
+                return _link_problem(error)
+            return _refused(request, "reset", error, token=token, purpose=purpose)
         sign_out(request)
         flash(request, "Your password is set. Log in with it now.")
         return after_post(request, "/login")

@@ -12,6 +12,7 @@ from portal.booking import admin, schedules
 from portal.booking.back_forms import (
     KINDS,
     WEEKDAYS,
+    EchoedForm,
     Form,
     QuestionRows,
     ServiceInput,
@@ -145,7 +146,7 @@ def _posted_rows(form: Form) -> Rows:
 
 
 @dataclass
-class OverrideValues:
+class OverrideValues(EchoedForm):
     day: str = ""
     kind: str = "closed"
     r0_start: str = ""
@@ -155,12 +156,18 @@ class OverrideValues:
 
 
 @dataclass
-class TimeOffValues:
+class TimeOffValues(EchoedForm):
     start_day: str = ""
     start_time: str = ""
     end_day: str = ""
     end_time: str = ""
     reason: str = ""
+
+
+def _back_to_schedule(request: Request, user_id: int, message: str) -> Response:
+    """After a schedule change: say what happened and show the staff member's schedule again."""
+    flash(request, message)
+    return after_post(request, request.app.route_reverse("back:schedule", user_id=user_id))
 
 
 async def _schedule_context(request: Request, user_id: int, **extra) -> dict:
@@ -207,8 +214,7 @@ class SchedulesController(Controller):
             return await self._refused(
                 request, user_id, "_weekly_form.html", error, rows=_posted_rows(form), zone_value=zone
             )
-        flash(request, "Working hours saved.")
-        return after_post(request, request.app.route_reverse("back:schedule", user_id=user_id))
+        return _back_to_schedule(request, user_id, "Working hours saved.")
 
     @post("/{user_id:int}/copy", name="back:schedule_copy")
     async def copy(self, request: Request, user_id: FromPath[int]) -> Response:
@@ -223,33 +229,32 @@ class SchedulesController(Controller):
             )
         except DomainError as error:
             return await self._refused(request, user_id, "_copy_form.html", error)
-        flash(request, f"{WEEKDAYS[source]}'s hours copied to {copied} day{'s' if copied != 1 else ''}.")
-        return after_post(request, request.app.route_reverse("back:schedule", user_id=user_id))
+        return _back_to_schedule(
+            request, user_id, f"{WEEKDAYS[source]}'s hours copied to {copied} day{'s' if copied != 1 else ''}."
+        )
 
     @post("/{user_id:int}/overrides", name="back:schedule_override")
     async def override(self, request: Request, user_id: FromPath[int]) -> Response:
         form = await form_of(request)
-        values = OverrideValues(**{k: one(form, k, v) for k, v in OverrideValues().__dict__.items()})
+        values = OverrideValues.from_form(form)
         try:
             staff = await schedules.staff_row(user_id)
             data, errors = parse_override(form, schedules.staff_today(staff["timezone"]))
             await schedules.save_override(signed_in_actor(request), user_id, data, errors)
         except DomainError as error:
             return await self._refused(request, user_id, "_override_form.html", error, override=values)
-        flash(request, f"Override for {values.day} saved.")
-        return after_post(request, request.app.route_reverse("back:schedule", user_id=user_id))
+        return _back_to_schedule(request, user_id, f"Override for {values.day} saved.")
 
     @post("/{user_id:int}/overrides/delete", name="back:schedule_override_delete")
     async def override_delete(self, request: Request, user_id: FromPath[int]) -> Response:
         day = one(await form_of(request), "day")
         await schedules.delete_override(signed_in_actor(request), user_id, day)
-        flash(request, f"Override for {day} removed: the weekly hours apply again.")
-        return after_post(request, request.app.route_reverse("back:schedule", user_id=user_id))
+        return _back_to_schedule(request, user_id, f"Override for {day} removed: the weekly hours apply again.")
 
     @post("/{user_id:int}/time-off", name="back:schedule_time_off")
     async def time_off(self, request: Request, user_id: FromPath[int]) -> Response:
         form = await form_of(request)
-        values = TimeOffValues(**{k: one(form, k) for k in TimeOffValues().__dict__})
+        values = TimeOffValues.from_form(form)
         try:
             await schedules.add_time_off(
                 signed_in_actor(request),
@@ -262,14 +267,12 @@ class SchedulesController(Controller):
             )
         except DomainError as error:
             return await self._refused(request, user_id, "_time_off_form.html", error, time_off_form=values)
-        flash(request, "Time off added.")
-        return after_post(request, request.app.route_reverse("back:schedule", user_id=user_id))
+        return _back_to_schedule(request, user_id, "Time off added.")
 
     @post("/{user_id:int}/time-off/{time_off_id:int}/delete", name="back:schedule_time_off_delete")
     async def time_off_delete(self, request: Request, user_id: FromPath[int], time_off_id: FromPath[int]) -> Response:
         await schedules.delete_time_off(signed_in_actor(request), user_id, time_off_id)
-        flash(request, "Time off removed.")
-        return after_post(request, request.app.route_reverse("back:schedule", user_id=user_id))
+        return _back_to_schedule(request, user_id, "Time off removed.")
 
 
 # --- holidays ------------------------------------------------------------------------------------

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import date, time
+from typing import Self
 
 from portal.clock import CHOOSE_DAY, DURATION_HINT, format_duration, parse_duration, read_day
 from portal.ids import parse_id, parse_int
@@ -27,6 +28,16 @@ _SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 def one(form: Form, key: str, default: str = "") -> str:
     values = form.get(key) or [default]
     return str(values[0]).strip()
+
+
+@dataclass
+class EchoedForm:
+    """The text a form was posted with, kept to fill the form in again when it is refused.
+    Subclasses list their fields, each a ``str`` whose default also stands in for a missing field."""
+
+    @classmethod
+    def from_form(cls, form: Form) -> Self:
+        return cls(**{key: one(form, key, blank) for key, blank in vars(cls()).items()})
 
 
 def many(form: Form, key: str) -> list[str]:

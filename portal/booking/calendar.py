@@ -176,13 +176,7 @@ async def upcoming_for(actor: Actor, limit: int = 5) -> list[dict]:
     """The staff member's own next booked appointments (the back-office home), labelled in their zone."""
     zone = zone_info(viewer_zone(actor))
     rows = (
-        await Appointment.select(
-            Appointment.id,
-            Appointment.start_at,
-            Appointment.end_at,
-            Appointment.customer_name,
-            Appointment.service.name.as_alias("service_name"),
-        )
+        await Appointment.select(*services.listed(Appointment.customer_name))
         .where((Appointment.staff == actor.id) & (Appointment.status == "booked") & (Appointment.end_at > utcnow()))
         .order_by(Appointment.start_at)
         .limit(limit)

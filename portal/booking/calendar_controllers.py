@@ -45,6 +45,17 @@ async def _appointment_context(request: Request, appointment_id: int, **extra) -
     }
 
 
+def _start_day(appointment: dict, zone: str) -> date_type:
+    """The day the appointment starts on in ``zone``: where the reschedule picker opens."""
+    return appointment["start_at"].astimezone(zone_info(zone)).date()
+
+
+def _back_to_appointment(request: Request, appointment_id: int, message: str) -> Response:
+    """After a staff action: say what happened and show the appointment page again."""
+    flash(request, message)
+    return after_post(request, request.app.route_reverse("back:appointment", appointment_id=appointment_id))
+
+
 class CalendarController(Controller):
     path = BASE
 
@@ -70,14 +81,12 @@ class CalendarController(Controller):
             context = await _appointment_context(request, appointment_id)
             context["appointment"]["staff_note"] = note
             return form_error(request, "booking/back/appointment.html", "booking/back/_note_form.html", context, error)
-        flash(request, "Note saved.")
-        return after_post(request, request.app.route_reverse("back:appointment", appointment_id=appointment_id))
+        return _back_to_appointment(request, appointment_id, "Note saved.")
 
     @post("/appointments/{appointment_id:int}/status", name="back:appointment_status")
     async def status(self, request: Request, appointment_id: FromPath[int]) -> Response:
         label = await calendar.mark(signed_in_actor(request), appointment_id, one(await form_of(request), "status"))
-        flash(request, f"Marked as {label.lower()}.")
-        return after_post(request, request.app.route_reverse("back:appointment", appointment_id=appointment_id))
+        return _back_to_appointment(request, appointment_id, f"Marked as {label.lower()}.")
 
     @post("/appointments/{appointment_id:int}/cancel", name="back:appointment_cancel")
     async def cancel(self, request: Request, appointment_id: FromPath[int]) -> Response:
@@ -89,14 +98,15 @@ class CalendarController(Controller):
             return form_error(
                 request, "booking/back/appointment.html", "booking/back/_staff_cancel_form.html", context, error
             )
-        flash(request, "Appointment cancelled; the customer was sent the cancellation.")
-        return after_post(request, request.app.route_reverse("back:appointment", appointment_id=appointment_id))
+        return _back_to_appointment(
+            request, appointment_id, "Appointment cancelled; the customer was sent the cancellation."
+        )
 
     @get("/appointments/{appointment_id:int}/reschedule", name="back:appointment_move")
     async def move(self, request: Request, appointment_id: FromPath[int], date: FromQuery[str] = "") -> Template:
         context = await _appointment_context(request, appointment_id)
         appointment = context["appointment"]
-        day = _day(date[:10]) or appointment["start_at"].astimezone(zone_info(context["zone"])).date()
+        day = _day(date[:10]) or _start_day(appointment, context["zone"])
         context.update(day=day, times=await calendar.move_times(appointment, day, context["zone"]))
         return page_or_fragment(request, "booking/back/reschedule.html", "booking/back/_move_times.html", context)
 
@@ -111,15 +121,14 @@ class CalendarController(Controller):
             try:
                 day = services.parse_start(start).astimezone(zone_info(context["zone"])).date()
             except Invalid:
-                day = appointment["start_at"].astimezone(zone_info(context["zone"])).date()
+                day = _start_day(appointment, context["zone"])
             context.update(
                 day=day,
                 times=await calendar.move_times(appointment, day, context["zone"]),
                 alternatives=getattr(error, "alternatives", []),
             )
             return form_error(request, "booking/back/reschedule.html", "booking/back/_move_times.html", context, error)
-        flash(request, "Appointment moved; the customer was sent the new time.")
-        return after_post(request, request.app.route_reverse("back:appointment", appointment_id=appointment_id))
+        return _back_to_appointment(request, appointment_id, "Appointment moved; the customer was sent the new time.")
 
     # --- phone bookings ----------------------------------------------------------------------------
 

@@ -9,6 +9,7 @@ from datetime import date, timedelta
 from typing import Annotated, Any
 
 from litestar import Controller, Request, get, post
+from litestar.di import NamedDependency, Provide
 from litestar.enums import RequestEncodingType
 from litestar.params import Body, FromPath, FromQuery
 from litestar.plugins.htmx import HTMXDetails
@@ -111,6 +112,22 @@ class CancelForm:
 @dataclass
 class MoveForm:
     start: str = ""
+
+
+@dataclass(frozen=True)
+class Picker:
+    """Where the reschedule picker stands: the ``?month=``, ``?day=`` and ``?tz=`` of its links."""
+
+    month: str = ""
+    day: str = ""
+    tz: str = ""
+
+
+def _picker(month: FromQuery[str] = "", day: FromQuery[str] = "", tz: FromQuery[str] = "") -> Picker:
+    return Picker(month, day, tz)
+
+
+PICKER = {"picker": Provide(_picker, sync_to_thread=False)}
 
 
 def _answers(form: Mapping[str, Any], service: dict[str, Any]) -> dict[str, str]:
@@ -223,6 +240,28 @@ class BookingController(Controller):
 # --- managing: by link (token) or by the signed-in customer (id) --------------------------------
 
 
+@dataclass(frozen=True)
+class Managed:
+    """An appointment its customer manages, the address its pages hang under, and the mailed token
+    when it was opened by link (None for the signed-in customer: their session is the proof)."""
+
+    appointment: dict
+    base: str
+    token: str | None
+
+
+async def _by_link(token: FromPath[str]) -> Managed:
+    return Managed(await services.appointment_for_token(token), f"/appointments/manage/{token}", token)
+
+
+async def _signed_in(request: Request, appointment_id: FromPath[int]) -> Managed:
+    appointment = await services.appointment_for_actor(signed_in_actor(request), appointment_id)
+    return Managed(appointment, f"/appointments/{appointment_id}", None)
+
+
+MINE = {"managed": Provide(_signed_in)}
+
+
 async def _manage_context(appointment: dict, base: str) -> dict:
     now = utcnow()
     booked = appointment["status"] == "booked"
@@ -237,8 +276,8 @@ async def _manage_context(appointment: dict, base: str) -> dict:
     }
 
 
-async def _manage_page(appointment: dict, base: str) -> Template:
-    return Template("booking/manage.html", context=await _manage_context(appointment, base))
+async def _manage_page(managed: Managed) -> Template:
+    return Template("booking/manage.html", context=await _manage_context(managed.appointment, managed.base))
 
 
 async def _ics(appointment: dict) -> Response:
@@ -251,7 +290,8 @@ async def _ics(appointment: dict) -> Response:
     )
 
 
-async def _cancel(request: Request, appointment: dict, base: str, token: str | None, reason: str) -> Response:
+async def _cancel(request: Request, managed: Managed, reason: str) -> Response:
+    appointment, base, token = managed.appointment, managed.base, managed.token
     try:
         await services.cancel(appointment, reason, token)
     except DomainError as error:
@@ -261,32 +301,24 @@ async def _cancel(request: Request, appointment: dict, base: str, token: str | N
     return after_post(request, base)
 
 
-async def _move_page(request: Request, appointment: dict, base: str, month: str, day: str, tz: str) -> Response:
+async def _move_page(request: Request, managed: Managed, picker: Picker) -> Response:
+    appointment, base = managed.appointment, managed.base
     service = await services.service_by_slug(appointment["service_slug"], offered_only=False)
-    if _wants_times_only(request):
-        context = await _times_context(
-            request,
-            service,
-            str(appointment["staff"]),
-            day,
-            tz or appointment["customer_timezone"],
-            f"{base}/reschedule/confirm",
-        )
-        return Template("booking/_times.html", context=context, headers=VARY_TARGET)
-    context = await _calendar_context(
-        request,
-        service,
+    staff, zone, action = (
         str(appointment["staff"]),
-        month,
-        day,
-        tz or appointment["customer_timezone"],
+        picker.tz or appointment["customer_timezone"],
         f"{base}/reschedule/confirm",
     )
+    if _wants_times_only(request):
+        context = await _times_context(request, service, staff, picker.day, zone, action)
+        return Template("booking/_times.html", context=context, headers=VARY_TARGET)
+    context = await _calendar_context(request, service, staff, picker.month, picker.day, zone, action)
     context.update({"appointment": appointment, "base": base, "moving": True})
     return page_or_fragment(request, "booking/reschedule.html", "booking/_picker.html", context)
 
 
-async def _move_confirm(request: Request, appointment: dict, base: str, start: str) -> Template:
+async def _move_confirm(managed: Managed, start: str) -> Template:
+    appointment, base = managed.appointment, managed.base
     when = services.parse_start(start)
     return Template(
         "booking/reschedule_confirm.html",
@@ -300,7 +332,8 @@ async def _move_confirm(request: Request, appointment: dict, base: str, start: s
     )
 
 
-async def _move(request: Request, appointment: dict, base: str, token: str | None, start: str) -> Response:
+async def _move(request: Request, managed: Managed, start: str) -> Response:
+    appointment, base, token = managed.appointment, managed.base, managed.token
     try:
         await services.reschedule(appointment, start, token)
     except DomainError as error:
@@ -322,45 +355,37 @@ async def _move(request: Request, appointment: dict, base: str, token: str | Non
 
 class ManageByLinkController(Controller):
     path = "/appointments/manage/{token:str}"
+    dependencies = {"managed": Provide(_by_link)}
 
     @get("/", name="booking:manage")
-    async def show(self, token: FromPath[str]) -> Template:
-        return await _manage_page(await services.appointment_for_token(token), f"/appointments/manage/{token}")
+    async def show(self, managed: NamedDependency[Managed]) -> Template:
+        return await _manage_page(managed)
 
     @get("/ics", name="booking:manage_ics")
-    async def ics(self, token: FromPath[str]) -> Response:
-        return await _ics(await services.appointment_for_token(token))
+    async def ics(self, managed: NamedDependency[Managed]) -> Response:
+        return await _ics(managed.appointment)
 
     @post("/cancel", name="booking:manage_cancel")
-    async def cancel(self, request: Request, token: FromPath[str], data: Annotated[CancelForm, FORM]) -> Response:
-        return await _cancel(
-            request, await services.appointment_for_token(token), f"/appointments/manage/{token}", token, data.reason
-        )
-
-    @get("/reschedule", name="booking:manage_move")
-    async def move(
-        self,
-        request: Request,
-        token: FromPath[str],
-        month: FromQuery[str] = "",
-        day: FromQuery[str] = "",
-        tz: FromQuery[str] = "",
+    async def cancel(
+        self, request: Request, managed: NamedDependency[Managed], data: Annotated[CancelForm, FORM]
     ) -> Response:
-        return await _move_page(
-            request, await services.appointment_for_token(token), f"/appointments/manage/{token}", month, day, tz
-        )
+        return await _cancel(request, managed, data.reason)
+
+    @get("/reschedule", name="booking:manage_move", dependencies=PICKER)
+    async def move(
+        self, request: Request, managed: NamedDependency[Managed], picker: NamedDependency[Picker]
+    ) -> Response:
+        return await _move_page(request, managed, picker)
 
     @get("/reschedule/confirm", name="booking:manage_move_confirm")
-    async def move_confirm(self, request: Request, token: FromPath[str], start: FromQuery[str] = "") -> Template:
-        return await _move_confirm(
-            request, await services.appointment_for_token(token), f"/appointments/manage/{token}", start
-        )
+    async def move_confirm(self, managed: NamedDependency[Managed], start: FromQuery[str] = "") -> Template:
+        return await _move_confirm(managed, start)
 
     @post("/reschedule", name="booking:manage_move_submit")
-    async def move_submit(self, request: Request, token: FromPath[str], data: Annotated[MoveForm, FORM]) -> Response:
-        return await _move(
-            request, await services.appointment_for_token(token), f"/appointments/manage/{token}", token, data.start
-        )
+    async def move_submit(
+        self, request: Request, managed: NamedDependency[Managed], data: Annotated[MoveForm, FORM]
+    ) -> Response:
+        return await _move(request, managed, data.start)
 
 
 class MyAppointmentsController(Controller):
@@ -371,44 +396,32 @@ class MyAppointmentsController(Controller):
         upcoming, past = await services.my_appointments(signed_in_actor(request))
         return Template("booking/mine.html", context={"upcoming": upcoming, "past": past})
 
-    @get("/{appointment_id:int}", name="booking:mine_show")
-    async def show(self, request: Request, appointment_id: FromPath[int]) -> Template:
-        appointment = await services.appointment_for_actor(signed_in_actor(request), appointment_id)
-        return await _manage_page(appointment, f"/appointments/{appointment_id}")
+    @get("/{appointment_id:int}", name="booking:mine_show", dependencies=MINE)
+    async def show(self, managed: NamedDependency[Managed]) -> Template:
+        return await _manage_page(managed)
 
-    @get("/{appointment_id:int}/ics", name="booking:mine_ics")
-    async def ics(self, request: Request, appointment_id: FromPath[int]) -> Response:
-        return await _ics(await services.appointment_for_actor(signed_in_actor(request), appointment_id))
+    @get("/{appointment_id:int}/ics", name="booking:mine_ics", dependencies=MINE)
+    async def ics(self, managed: NamedDependency[Managed]) -> Response:
+        return await _ics(managed.appointment)
 
-    @post("/{appointment_id:int}/cancel", name="booking:mine_cancel")
+    @post("/{appointment_id:int}/cancel", name="booking:mine_cancel", dependencies=MINE)
     async def cancel(
-        self, request: Request, appointment_id: FromPath[int], data: Annotated[CancelForm, FORM]
+        self, request: Request, managed: NamedDependency[Managed], data: Annotated[CancelForm, FORM]
     ) -> Response:
-        appointment = await services.appointment_for_actor(signed_in_actor(request), appointment_id)
-        return await _cancel(request, appointment, f"/appointments/{appointment_id}", None, data.reason)
+        return await _cancel(request, managed, data.reason)
 
-    @get("/{appointment_id:int}/reschedule", name="booking:mine_move")
+    @get("/{appointment_id:int}/reschedule", name="booking:mine_move", dependencies={**MINE, **PICKER})
     async def move(
-        self,
-        request: Request,
-        appointment_id: FromPath[int],
-        month: FromQuery[str] = "",
-        day: FromQuery[str] = "",
-        tz: FromQuery[str] = "",
+        self, request: Request, managed: NamedDependency[Managed], picker: NamedDependency[Picker]
     ) -> Response:
-        appointment = await services.appointment_for_actor(signed_in_actor(request), appointment_id)
-        return await _move_page(request, appointment, f"/appointments/{appointment_id}", month, day, tz)
+        return await _move_page(request, managed, picker)
 
-    @get("/{appointment_id:int}/reschedule/confirm", name="booking:mine_move_confirm")
-    async def move_confirm(
-        self, request: Request, appointment_id: FromPath[int], start: FromQuery[str] = ""
-    ) -> Template:
-        appointment = await services.appointment_for_actor(signed_in_actor(request), appointment_id)
-        return await _move_confirm(request, appointment, f"/appointments/{appointment_id}", start)
+    @get("/{appointment_id:int}/reschedule/confirm", name="booking:mine_move_confirm", dependencies=MINE)
+    async def move_confirm(self, managed: NamedDependency[Managed], start: FromQuery[str] = "") -> Template:
+        return await _move_confirm(managed, start)
 
-    @post("/{appointment_id:int}/reschedule", name="booking:mine_move_submit")
+    @post("/{appointment_id:int}/reschedule", name="booking:mine_move_submit", dependencies=MINE)
     async def move_submit(
-        self, request: Request, appointment_id: FromPath[int], data: Annotated[MoveForm, FORM]
+        self, request: Request, managed: NamedDependency[Managed], data: Annotated[MoveForm, FORM]
     ) -> Response:
-        appointment = await services.appointment_for_actor(signed_in_actor(request), appointment_id)
-        return await _move(request, appointment, f"/appointments/{appointment_id}", None, data.start)
+        return await _move(request, managed, data.start)

@@ -136,6 +136,10 @@ async def test_guest_books_gets_ics_and_manages_by_link(browser, make_browser, d
 
     # Reschedule to another free time: same UID, SEQUENCE 1, new reminders, mail sent.
     new_start = tomorrow_at(14)
+    day = new_start.astimezone(PARIS).date().isoformat()
+    for zone, local_time in (("Europe/Paris", "14:00"), ("America/New_York", "08:00")):
+        picker = await other.get(f"{manage}/reschedule?month={day[:7]}&day={day}&tz={zone}")
+        assert picker.status_code == 200 and local_time in picker.text  # the asked day, in the asked zone
     confirm = await other.get(f"{manage}/reschedule/confirm?start={new_start.isoformat().replace('+', '%2B')}")
     assert confirm.status_code == 200
     moved = await other.post(f"{manage}/reschedule", {"start": new_start.isoformat()})
