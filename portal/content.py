@@ -283,3 +283,71 @@ def resolve_attachment_urls(fragment: str, base: str) -> str:
         return f"{base}/attachments/{int(found.group(1))}" if found else url
 
     return _rewrite_url_attrs(fragment, to_viewer)
+
+
+# --- mail ------------------------------------------------------------------------------------------
+
+CID_REF = "cid:"
+_REMOTE = re.compile(r"^https?://", re.IGNORECASE)
+
+
+@functools.lru_cache(maxsize=2)
+def _mail_cleaner(remote_images: bool) -> Callable[[str], str]:
+    """The same allowlist as messages, for a mail's HTML: images from ``cid:`` parts of the mail
+    (stored as its attachments), and remote images only when an agent asked to load them."""
+
+    def attribute_filter(element: str, attribute: str, value: str) -> str | None:
+        if attribute == "href":
+            return value if _href_allowed(value, ()) else None
+        if attribute == "src":
+            if element != "img" or _URL_BAD_CHARS.search(value):
+                return None
+            if value.lower().startswith(CID_REF) or (remote_images and _REMOTE.match(value)):
+                return value
+            return None
+        if attribute == "align":
+            return value if value in ("left", "right", "center") else None
+        if attribute == "start":
+            return value if value.isascii() and value.isdecimal() and len(value) <= 9 else None
+        return value
+
+    return nh3.Cleaner(
+        tags=set(ALLOWED_TAGS) | {"div", "span", "u", "b", "i", "small", "sup", "sub", "caption", "tfoot"},
+        clean_content_tags={"script", "style", "title", "head"},
+        attributes={tag: set(attrs) for tag, attrs in ALLOWED_ATTRIBUTES.items()},
+        attribute_filter=attribute_filter,
+        strip_comments=True,
+        link_rel=LINK_REL,
+        url_schemes=set(URL_SCHEMES) | {"cid"},
+    ).clean
+
+
+def has_remote_images(fragment: str) -> bool:
+    """Whether a mail's HTML shows images from elsewhere (blocked until an agent loads them)."""
+    return bool(re.search(r"<img\b[^>]*\ssrc\s*=\s*[\"']?\s*https?://", fragment, re.IGNORECASE))
+
+
+def sanitize_mail_html(fragment: str, *, remote_images: bool = False) -> str:
+    """A received mail's HTML, safe to show: our allowlist; remote images become their alt text
+    unless ``remote_images`` (tracking pixels load only when someone chooses to)."""
+    cleaned = _mail_cleaner(remote_images)(fragment)
+    return (_drop_srcless_images(cleaned) if "<img" in cleaned else cleaned).strip()
+
+
+def link_inline_images(fragment: str, attachment_ids: dict[str, int]) -> str:
+    """``cid:<content-id>`` images of a stored mail → ``attachment:<id>`` references (the part was
+    stored as that attachment); an unknown content id drops the image (its alt text stays)."""
+
+    def rewrite(url: str) -> str | None:
+        if not url.lower().startswith(CID_REF):
+            return url
+        found = attachment_ids.get(unquote(url[len(CID_REF) :]).strip("<>"))
+        return f"{ATTACHMENT_REF}{found}" if found else None
+
+    return _rewrite_url_attrs(fragment, rewrite)
+
+
+def render_plain_text(text: str) -> str:
+    """A plain-text mail as HTML: paragraphs and line breaks kept, everything escaped."""
+    paragraphs = [p.strip("\n") for p in re.split(r"\n\s*\n", text.replace("\r\n", "\n")) if p.strip()]
+    return "".join(f"<p>{html.escape(p).replace(chr(10), '<br>')}</p>" for p in paragraphs)

@@ -14,7 +14,8 @@ from portal.booking.tables import (
     WeeklyHours,
 )
 from portal.jobs.tables import Job
-from portal.mail.tables import OutboundMail
+from portal.mail.tables import BouncedAddress, Mailbox, OutboundMail
+from portal.mailin.tables import InboundMail
 from portal.settings import REPO_ROOT
 from portal.tickets.tables import (
     Attachment,
@@ -29,6 +30,7 @@ from portal.tickets.tables import (
     Tag,
     Ticket,
     TicketEvent,
+    TicketParticipant,
     TicketSeen,
     TicketTag,
     TicketToken,
@@ -45,6 +47,10 @@ APP_CONFIG = AppConfig(
         AuthToken,
         Job,
         OutboundMail,
+        Mailbox,
+        BouncedAddress,
+        InboundMail,
+        TicketParticipant,
         Category,
         Ticket,
         Message,

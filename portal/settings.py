@@ -94,6 +94,33 @@ ENV: list[Variable] = [
     ),
     Variable("PORTAL_MAIL_FROM", "mail_from", "Front Desk <desk@localhost>", "sender of outgoing mail"),
     Variable(
+        "PORTAL_MAIL_IN_LISTEN",
+        "mail_in_listen",
+        "",
+        "where the mail intake listens: `127.0.0.1:8025` (SMTP) or `unix:/path` (LMTP); empty: no listener",
+    ),
+    Variable(
+        "PORTAL_MAIL_KEYS",
+        "mail_keys",
+        "",
+        "comma-separated keys that sign reply addresses; the first signs, all verify (rotation). Empty: derived from the secret key",
+        shown="derived from PORTAL_SECRET_KEY",
+    ),
+    Variable(
+        "PORTAL_MAIL_SENDER_HOURLY_LIMIT",
+        "mail_sender_hourly_limit",
+        "30",
+        "mails per hour from one sender (or into one ticket) before the loop breaker holds the rest",
+        int,
+    ),
+    Variable(
+        "PORTAL_MAIL_MAX_BYTES",
+        "mail_max_bytes",
+        "26214400",
+        "largest mail the intake accepts (bytes)",
+        int,
+    ),
+    Variable(
         "PORTAL_OUTBOX_RETENTION_DAYS",
         "outbox_retention_days",
         "7",
@@ -191,6 +218,10 @@ class Settings:
     redis_url: str = _DEFAULTS["redis_url"]
     smtp_url: str = _DEFAULTS["smtp_url"]
     mail_from: str = _DEFAULTS["mail_from"]
+    mail_in_listen: str = _DEFAULTS["mail_in_listen"]
+    mail_keys: str = _DEFAULTS["mail_keys"]
+    mail_sender_hourly_limit: int = _DEFAULTS["mail_sender_hourly_limit"]
+    mail_max_bytes: int = _DEFAULTS["mail_max_bytes"]
     outbox_retention_days: int = _DEFAULTS["outbox_retention_days"]
     worker: str = _DEFAULTS["worker"]
     login_max_failures: int = _DEFAULTS["login_max_failures"]

@@ -165,6 +165,16 @@ async def verified_account(email: str) -> dict[str, Any] | None:
     return row
 
 
+async def staff_by_email(email: str) -> Actor | None:
+    """The active agent or admin with this address (a mailed reply from them is staff's)."""
+    row = (
+        await User.select(User.id, User.email, User.name, User.role, User.timezone, User.session_version)
+        .where((User.email == email) & (User.is_active == True) & User.role.is_in(["agent", "admin"]))
+        .first()
+    )
+    return _actor(row) if row else None
+
+
 async def verification_user(raw: str) -> int:
     """The account a live verification link belongs to (Invalid otherwise); does not use it up."""
     return (await tokens.peek(raw, ("verify",)))["user"]

@@ -101,6 +101,15 @@ async def drain(worker_id: str | None = None, limit: int = 1000) -> int:
     return count
 
 
+_running: set[Worker] = set()
+
+
+def wake_workers() -> None:
+    """Wake this process's workers now (a job was just committed that should not wait for the poll)."""
+    for worker in _running:
+        worker.notify()
+
+
 class Worker:
     def __init__(self, poll_seconds: float = 1.0, worker_id: str | None = None) -> None:
         self.poll_seconds = poll_seconds
@@ -117,6 +126,13 @@ class Worker:
         self.wakeup.set()
 
     async def run(self) -> None:
+        _running.add(self)
+        try:
+            await self._loop()
+        finally:
+            _running.discard(self)
+
+    async def _loop(self) -> None:
         last_schedule = None
         while not self.stopping.is_set():
             try:

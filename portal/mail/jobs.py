@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from email.message import EmailMessage
-from email.utils import formatdate, make_msgid
+from email.utils import formatdate, make_msgid, parseaddr
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
@@ -18,12 +19,18 @@ from portal.settings import get_settings
 
 
 def build_message(row: dict, sender: str) -> EmailMessage:
+    """The mail as sent: From is the row's (a mailbox) or ``sender``; every mail carries X-Loop
+    with that address, so a copy that comes back to us is known for ours and never answered."""
     message = EmailMessage()
-    message["From"] = sender
+    message["From"] = row.get("from_address") or sender
     message["To"] = row["to_address"]
     message["Subject"] = row["subject"]
     message["Date"] = formatdate(localtime=False)
-    message["Message-ID"] = make_msgid(domain="front-desk")
+    message["Message-ID"] = f"<{row['message_id']}>" if row.get("message_id") else make_msgid(domain="front-desk")
+    message["X-Loop"] = parseaddr(message["From"])[1].lower()
+    raw_headers = row.get("headers") or "{}"
+    for name, value in (json.loads(raw_headers) if isinstance(raw_headers, str) else raw_headers).items():
+        message[name] = value
     message.set_content(row["body_text"])
     message.add_alternative(row["body_html"], subtype="html")
     for item in mail_attachments(row):

@@ -10,7 +10,7 @@ import base64
 import functools
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -43,6 +43,27 @@ def render(template: str, context: dict[str, Any]) -> RenderedMail:
 
 
 @dataclass(frozen=True)
+class Envelope:
+    """Who a mail is from and how it threads: the From header ("Name <address>"; empty: the site's
+    PORTAL_MAIL_FROM), our Message-ID (without <>), the ticket it belongs to, and headers
+    (Reply-To, In-Reply-To, References). ``automatic`` is the Auto-Submitted value (RFC 3834):
+    "auto-generated" for notifications, "auto-replied" for acknowledgements, "" for a person's words."""
+
+    sender: str = ""
+    message_id: str = ""
+    ticket: int | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+    automatic: str = "auto-generated"
+
+    def all_headers(self) -> dict[str, str]:
+        extra = {"Auto-Submitted": self.automatic} if self.automatic else {}
+        return {**self.headers, **extra}
+
+
+PLAIN = Envelope()
+
+
+@dataclass(frozen=True)
 class MailAttachment:
     filename: str
     content_type: str
@@ -57,7 +78,11 @@ class MailAttachment:
 
 
 async def queue_mail(
-    to: str, template: str, context: dict[str, Any], attachments: list[MailAttachment] | None = None
+    to: str,
+    template: str,
+    context: dict[str, Any],
+    attachments: list[MailAttachment] | None = None,
+    envelope: Envelope = PLAIN,
 ) -> int:
     mail = render(template, context)
     rows = await OutboundMail.insert(
@@ -70,6 +95,10 @@ async def queue_mail(
             status="queued",
             created_at=utcnow(),
             attachments=json.dumps([a.as_json() for a in attachments or []]),
+            from_address=envelope.sender,
+            headers=json.dumps(envelope.all_headers()),
+            ticket=envelope.ticket,
+            message_id=envelope.message_id,
         )
     ).run()
     mail_id = rows[0]["id"]

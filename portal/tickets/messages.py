@@ -14,7 +14,7 @@ from typing import Any
 from portal import files
 from portal.accounts.rules import Actor
 from portal.clock import utcnow
-from portal.content import render_stored
+from portal.content import link_inline_images, render_plain_text, render_stored
 from portal.errors import Invalid, Throttled, TooLarge
 from portal.settings import get_settings
 from portal.throttle import Throttle, minutes_text
@@ -26,6 +26,18 @@ from portal.tickets.tables import Attachment, Message
 class Upload:
     filename: str
     data: bytes
+    content_id: str = ""  # a mail's inline part (``cid:``): its HTML shows it as an image
+
+
+@dataclass(frozen=True)
+class MailOrigin:
+    """Where a message that came by mail came from: its sanitized HTML ("" for a text-only mail,
+    which is shown as text), its Message-ID (the thread of our answers) and the stored raw mail
+    (the full original, one click away)."""
+
+    html: str
+    message_id: str
+    inbound_id: int
 
 
 async def render_off_loop(body: str, prefixes: tuple[str, ...] = ()) -> str:
@@ -108,10 +120,17 @@ async def add_message(
     kind: str,
     via: rules.Channel,
     stored: Sequence[files.StoredFile] = (),
+    origin: MailOrigin | None = None,
+    content_ids: Sequence[str] = (),
 ) -> int:
-    """Write one message; ``via`` records the channel it came through (web, email, api, phone, system)."""
+    """Write one message; ``via`` records the channel it came through (web, email, api, phone, system).
+    A mail (``origin``) keeps its own sanitized HTML, or its text as text, not Markdown; its inline
+    images (``content_ids``, one per stored file) become references to their attachments."""
     now = utcnow()
-    html = await render_off_loop(body, attachment_url_prefixes(ticket["number"]))
+    if origin is None:
+        html = await render_off_loop(body, attachment_url_prefixes(ticket["number"]))
+    else:
+        html = origin.html or render_plain_text(body)
     rows = await Message.insert(
         Message(
             ticket=ticket["id"],
@@ -123,11 +142,14 @@ async def add_message(
             body_source=body,
             body_html=html,
             created_at=now,
+            source_mail=origin.inbound_id if origin else None,
+            mail_message_id=origin.message_id if origin else "",
         )
     ).run()
     message_id = int(rows[0]["id"])
-    for item in stored:
-        await Attachment.insert(
+    inline: dict[str, int] = {}
+    for index, item in enumerate(stored):
+        attachment = await Attachment.insert(
             Attachment(
                 ticket=ticket["id"],
                 message=message_id,
@@ -139,6 +161,11 @@ async def add_message(
                 created_at=now,
             )
         ).run()
+        if index < len(content_ids) and content_ids[index]:
+            inline[content_ids[index]] = int(attachment[0]["id"])
+    if origin and "cid:" in html:
+        linked = link_inline_images(html, inline)
+        await Message.update({Message.body_html: linked}).where(Message.id == message_id).run()
     return message_id
 
 

@@ -14,6 +14,7 @@ from piccolo.columns import (
 from piccolo.table import Table
 
 from portal.accounts.tables import Team, User
+from portal.mail.tables import Mailbox
 
 
 class Category(Table, tablename="category"):
@@ -67,6 +68,7 @@ class Ticket(Table, tablename="ticket"):
     resolution_minutes = Integer(null=True, default=None)  # business minutes to solved (pauses out)
     first_response_breached = Boolean(null=True, default=None)
     resolution_breached = Boolean(null=True, default=None)
+    mailbox = ForeignKey(references=Mailbox, null=True, on_delete=OnDelete.set_null)  # mail came in here
 
 
 class Message(Table, tablename="message"):
@@ -80,6 +82,8 @@ class Message(Table, tablename="message"):
     body_html = Text()
     via = Varchar(length=16, default="web")
     created_at = Timestamptz()
+    source_mail = Integer(null=True, default=None)  # inbound_mail id: the full original, for mail
+    mail_message_id = Varchar(length=255, default="")  # the mail's Message-ID (threads our answers)
 
 
 class Attachment(Table, tablename="attachment"):
@@ -209,3 +213,13 @@ class SlaPolicy(Table, tablename="sla_policy"):
     resolution_minutes = Integer(null=True, default=None)
     pause_when_pending = Boolean(default=True)
     is_active = Boolean(default=True)
+
+
+class TicketParticipant(Table, tablename="ticket_participant"):
+    """An address copied on a ticket (CC): it gets the public replies and may reply by mail."""
+
+    id: Serial
+    ticket = ForeignKey(references=Ticket, on_delete=OnDelete.cascade, index=True)
+    email = Varchar(length=254)
+    name = Varchar(length=120, default="")
+    created_at = Timestamptz()

@@ -10,12 +10,15 @@ freshly locked row. Live events go out only after the commit (``_Changes``). The
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
+from portal import files
 from portal.accounts.contact import GuestContact, GuestOwnership
 from portal.accounts.rules import Actor, email_problem, normalize_email
 from portal.accounts.services import verified_account
@@ -24,15 +27,17 @@ from portal.db import fetch, is_sqlite, required_row, write_transaction
 from portal.errors import Invalid, NotFound, Throttled
 from portal.ids import MAX_NUMBER, parse_int
 from portal.jobs import queue
-from portal.mail.services import queue_mail
+from portal.mail.mailboxes import is_ours, our_addresses
+from portal.mail.services import MailAttachment
+from portal.settings import get_settings
 from portal.throttle import Throttle, minutes_text
-from portal.tickets import guest_links, live, rules, search, sla, teams
+from portal.tickets import guest_links, live, mailing, rules, search, sla, teams
 from portal.tickets.access import NOT_FOUND, SYSTEM, TicketAccess, for_guest
 from portal.tickets.history import record_event
-from portal.tickets.messages import Author, Upload, add_message, store_uploads, system_note
+from portal.tickets.messages import Author, MailOrigin, Upload, add_message, store_uploads, system_note, upload_root
 from portal.tickets.reads import tags
 from portal.tickets.rows import Row, aware_row, first_id
-from portal.tickets.tables import Category, Tag, Ticket, TicketTag
+from portal.tickets.tables import Category, Tag, Ticket, TicketParticipant, TicketTag
 
 Channel = rules.Channel
 EDITABLE = ("status", "priority", "category", "team", "assignee")
@@ -61,13 +66,37 @@ class _Changes:
         await record_event(ticket["id"], self.access.actor, field, old, new, reason, at=at, via=self.via)
 
 
+# Inside ``one_transaction``: the live events wait here for its commit.
+_held_events: ContextVar[list[tuple[Row, Actor | None, str]] | None] = ContextVar("held_events", default=None)
+
+
 @asynccontextmanager
 async def _changing(access: TicketAccess, via: Channel) -> AsyncIterator[_Changes]:
     changes = _Changes(access, via)
     async with write_transaction():
         yield changes
+    held = _held_events.get()
+    if held is not None:  # an outer transaction has not committed yet
+        held.extend((ticket, access.actor, what) for ticket, what in changes.events)
+        return
     for ticket, what in changes.events:  # committed: now the consoles may re-read
         live.announce(ticket, access.actor, what)
+
+
+@asynccontextmanager
+async def one_transaction() -> AsyncIterator[None]:
+    """Kernel writes and the caller's own bookkeeping committed together (the mail intake marks its
+    received mail done in the commit that adds the message: a crash leaves both or neither). Live
+    events go out once it has committed, and none if it rolled back."""
+    held: list[tuple[Row, Actor | None, str]] = []
+    reset = _held_events.set(held)
+    try:
+        async with write_transaction():
+            yield
+    finally:
+        _held_events.reset(reset)
+    for ticket, actor, what in held:
+        live.announce(ticket, actor, what)
 
 
 async def _locked(access: TicketAccess, number: int | None) -> Row:
@@ -163,6 +192,10 @@ class _Filing:
     email: str
     name: str
     via: Channel
+    mailbox: int | None = None  # the mailbox it came in on (mail): its team and its From
+    team: int | None = None  # when no category routes it (a mailbox's team)
+    origin: MailOrigin | None = None
+    uploads: list[Upload] = field(default_factory=list)
 
 
 async def _file(filing: _Filing, *, author_id: int | None, stored: list[Any]) -> Row:
@@ -177,7 +210,8 @@ async def _file(filing: _Filing, *, author_id: int | None, stored: list[Any]) ->
             status=rules.Status.new,
             priority=rules.Priority.normal,
             category=category["id"] if category else None,
-            team=category["team"] if category else None,
+            team=category["team"] if category else filing.team,
+            mailbox=filing.mailbox,
             requester=filing.requester,
             requester_email=filing.email,
             requester_name=filing.name,
@@ -192,7 +226,14 @@ async def _file(filing: _Filing, *, author_id: int | None, stored: list[Any]) ->
     await Ticket.update({Ticket.number: ticket_id}).where(Ticket.id == ticket_id).run()
     ticket = required_row(await Ticket.select().where(Ticket.id == ticket_id).first())
     await add_message(
-        ticket, Author(author_id, filing.name, staff=False), filing.body, kind="public", via=filing.via, stored=stored
+        ticket,
+        Author(author_id, filing.name, staff=False),
+        filing.body,
+        kind="public",
+        via=filing.via,
+        stored=stored,
+        origin=filing.origin,
+        content_ids=[upload.content_id for upload in filing.uploads],
     )
     await search.index_ticket(ticket_id)
     await teams.assign_by_rotation(ticket)
@@ -203,11 +244,89 @@ async def _file(filing: _Filing, *, author_id: int | None, stored: list[Any]) ->
 async def _mail_received(ticket: Row, body: str) -> None:
     """The "we received your request" mail, with the link to the ticket."""
     link = await guest_links.link_for_mail(ticket)
-    await queue_mail(
-        ticket["requester_email"],
-        "ticket_received",
-        {"name": ticket["requester_name"], "ticket": ticket, "link": link, "body": body},
-    )
+    context = {"name": ticket["requester_name"], "ticket": ticket, "link": link, "body": body}
+    await mailing.mail_about(ticket, ticket["requester_email"], "ticket_received", context)
+
+
+# --- filing by mail ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MailedTicket:
+    """A new ticket from a mail, as the intake hands it over: parsed, checked, and with its
+    decisions made (whether to acknowledge it, and a ticket it named without proving it)."""
+
+    mail: Mailed
+    subject: str
+    body: str
+    uploads: list[Upload]
+    mailbox: int | None
+    team: int | None
+    acknowledge: bool
+    ack_text: str = ""
+    related: int | None = None
+
+
+def fill_placeholders(text: str, values: dict[str, str]) -> str:
+    """``{name}``-style placeholders of an admin's text (never a template language: no code runs)."""
+    for key, value in values.items():
+        text = text.replace("{" + key + "}", value)
+    return text
+
+
+async def file_mailed(new: MailedTicket) -> Row:
+    """File a ticket from a mail. Like a guest's, it joins no account until the address is proven
+    (the link in the acknowledgement): a From header proves nothing."""
+    stored = await store_uploads(new.uploads)
+    mail = new.mail
+    async with _changing(SYSTEM, Channel.email) as changes:
+        filing = _Filing(
+            new.subject,
+            new.body,
+            None,
+            None,
+            mail.sender_email,
+            mail.sender_name or mail.sender_email,
+            Channel.email,
+            mailbox=new.mailbox,
+            team=new.team,
+            origin=mail.origin,
+            uploads=new.uploads,
+        )
+        ticket = await _file(filing, author_id=None, stored=stored)
+        await _copy_in(changes, ticket, mail.cc)
+        if new.related:
+            await _note_related(changes, ticket, new.related)
+        if new.acknowledge:
+            link = await guest_links.link_for_mail(ticket)
+            values = {"name": ticket["requester_name"], "number": str(ticket["number"]), "subject": ticket["subject"]}
+            custom = fill_placeholders(new.ack_text, {**values, "link": link})
+            context = {
+                "name": ticket["requester_name"],
+                "ticket": ticket,
+                "link": link,
+                "body": new.body,
+                "custom": custom,
+            }
+            await mailing.mail_about(
+                ticket, ticket["requester_email"], "ticket_received", context, automatic=mailing.AUTO_REPLIED
+            )
+        changes.announce(ticket, "new")
+    return ticket
+
+
+RELATED_NOTE = (
+    "Possible reply from a new address: this mail names ticket #{number}, but it did not prove that it "
+    "comes from someone on that ticket, so it became a ticket of its own. Compare the two and merge them "
+    "if it belongs there."
+)
+
+
+async def _note_related(changes: _Changes, ticket: Row, number: int) -> None:
+    """An internal note on a ticket that named another one without proof (agents only see it)."""
+    author = Author(None, "Mail intake", staff=True)
+    await add_message(ticket, author, RELATED_NOTE.format(number=number), kind="internal", via=Channel.system)
+    await changes.record(ticket, "related", "", f"#{number}")
 
 
 # --- filing for someone (the console) -----------------------------------------------------------------
@@ -297,19 +416,35 @@ async def reply(
     internal: bool = False,
     status: str | None = None,
     via: Channel = Channel.web,
+    mail: Mailed | None = None,
 ) -> Row:
-    """Add a message to a ticket: a customer's reply (the requester or a guest link), or staff's
-    public reply (mailed to the requester) or internal note, optionally setting the status at once
-    ("Reply and set pending", as agents do all day)."""
+    """Add a message to a ticket: a customer's reply (the requester, a guest link, or a mail the
+    intake proved), or staff's public reply (mailed to the requester and the CCs) or internal note,
+    optionally setting the status at once ("Reply and set pending", as agents do all day)."""
     if access.staff:
-        return await _staff_reply(access, number, body, uploads, internal=internal, status=status, via=via)
+        return await _staff_reply(access, number, body, uploads, internal=internal, status=status, via=via, mail=mail)
     if internal or status:
         raise Invalid("Only staff write internal notes or set a status.")
-    return await _customer_reply(access, number, body, uploads, via=via)
+    return await _customer_reply(access, number, body, uploads, via=via, mail=mail)
+
+
+@dataclass(frozen=True)
+class Mailed:
+    """What the mail intake adds to a message: who sent it (a CC'd address replies under its own
+    name), the mail itself (``MailOrigin``), and the addresses it copied (they become CCs)."""
+
+    sender_email: str
+    sender_name: str
+    origin: MailOrigin
+    cc: tuple[tuple[str, str], ...] = ()
+
+
+def _origin(mail: Mailed | None) -> MailOrigin | None:
+    return mail.origin if mail else None
 
 
 async def _customer_reply(
-    access: TicketAccess, number: int | None, body: str, uploads: list[Upload], *, via: Channel
+    access: TicketAccess, number: int | None, body: str, uploads: list[Upload], *, via: Channel, mail: Mailed | None
 ) -> Row:
     if problem := rules.text_problem(body, "your reply", rules.BODY_MAX):
         raise Invalid(errors={"body": problem})
@@ -320,9 +455,11 @@ async def _customer_reply(
         status = rules.status_after_customer_reply(ticket["status"], ticket["solved_at"], now)
         if status is None:
             raise Invalid(CLOSED_FOR_REPLIES.format(number=ticket["number"]))
-        name = access.actor.name if access.actor else ticket["requester_name"]
+        name = access.actor.name if access.actor else (mail.sender_name if mail else "") or ticket["requester_name"]
+        author = Author.of(access.actor, name, staff=False)
+        content_ids = [u.content_id for u in uploads]
         await add_message(
-            ticket, Author.of(access.actor, name, staff=False), body, kind="public", via=via, stored=stored
+            ticket, author, body, kind="public", via=via, stored=stored, origin=_origin(mail), content_ids=content_ids
         )
         updates: dict[str, Any] = {"updated_at": now, "customer_seen_at": now, "customer_replied_at": now}
         if status != ticket["status"]:
@@ -331,6 +468,9 @@ async def _customer_reply(
         if status != ticket["status"]:
             await _status_event(changes, ticket, status, "the customer replied", now)
             await sla.refresh(ticket["id"], now)
+        if mail:
+            await _copy_in(changes, ticket, mail.cc)
+        await _tell_assignee(ticket, name, body)
         await search.index_ticket(ticket["id"])
         changes.announce(ticket, "reply")
     return ticket
@@ -345,6 +485,7 @@ async def _staff_reply(
     internal: bool,
     status: str | None,
     via: Channel,
+    mail: Mailed | None = None,
 ) -> Row:
     if problem := rules.text_problem(body, "a note" if internal else "a reply", rules.BODY_MAX):
         raise Invalid(errors={"body": problem})
@@ -355,7 +496,11 @@ async def _staff_reply(
     async with _changing(access, via) as changes:
         ticket = await _locked(access, number)
         author = Author.of(access.actor, _actor_name(access), staff=True)
-        await add_message(ticket, author, body, kind="internal" if internal else "public", via=via, stored=stored)
+        kind = "internal" if internal else "public"
+        content_ids = [u.content_id for u in uploads]
+        await add_message(
+            ticket, author, body, kind=kind, via=via, stored=stored, origin=_origin(mail), content_ids=content_ids
+        )
         updates: dict[str, Any] = {"updated_at": now}
         if not internal:
             updates["staff_replied_at"] = now
@@ -368,20 +513,110 @@ async def _staff_reply(
         elif not internal and ticket["first_response_at"] is None:
             await sla.refresh(ticket["id"], now)
         if not internal:
-            await queue_mail(
-                ticket["requester_email"],
-                "ticket_reply",
-                {
-                    "name": ticket["requester_name"],
-                    "ticket": ticket,
-                    "agent": _actor_name(access),
-                    "body": body,
-                    "link": await guest_links.link_for_mail(ticket),
-                },
-            )
+            await _mail_public_reply(ticket, _actor_name(access), body, stored)
         await search.index_ticket(ticket["id"])
         changes.announce(ticket, "note" if internal else "reply")
     return ticket
+
+
+MAIL_ATTACHMENTS_MAX_BYTES = 10 * 1024 * 1024  # what fits a mail; the rest stays on the ticket page
+
+
+async def _mail_attachments(stored: list[Any]) -> list[MailAttachment]:
+    """The files of a staff reply that fit in its mail (the ticket page has them all)."""
+    chosen, total = [], 0
+    for item in stored:
+        if total + item.size > MAIL_ATTACHMENTS_MAX_BYTES:
+            continue
+        total += item.size
+        data = await asyncio.to_thread(files.path_for(upload_root(), item.storage_key).read_bytes)
+        chosen.append(MailAttachment(item.filename, item.content_type, data))
+    return chosen
+
+
+async def _mail_public_reply(ticket: Row, agent: str, body: str, stored: list[Any]) -> None:
+    """The reply itself (not only a link) to the requester and to every CC, each in their thread."""
+    attachments = await _mail_attachments(stored)
+    context = {"ticket": ticket, "agent": agent, "body": body, "files": [item.filename for item in stored]}
+    requester = {**context, "name": ticket["requester_name"], "link": await guest_links.link_for_mail(ticket)}
+    await mailing.mail_about(
+        ticket, ticket["requester_email"], "ticket_reply", requester, automatic=mailing.PERSON, attachments=attachments
+    )
+    for cc in await participants(ticket["id"]):
+        copied = {**context, "name": cc["name"] or cc["email"], "link": ""}
+        await mailing.mail_about(
+            ticket, cc["email"], "ticket_reply", copied, automatic=mailing.PERSON, attachments=attachments
+        )
+
+
+async def _tell_assignee(ticket: Row, customer: str, body: str) -> None:
+    """The assignee hears of a customer's reply by mail, and may answer it by mail (signed for them)."""
+    if ticket["assignee"] is None:
+        return
+    rows = await fetch("SELECT email, name FROM portal_user WHERE id = {} AND is_active = {}", ticket["assignee"], True)
+    if rows:
+        link = f"{get_settings().base_url}/back/tickets/{ticket['number']}"
+        context = {"name": rows[0]["name"], "ticket": ticket, "customer": customer, "body": body, "link": link}
+        await mailing.mail_about(ticket, rows[0]["email"], "ticket_customer_replied", context)
+
+
+# --- CCs ------------------------------------------------------------------------------------------------------
+
+CC_MAX = 20
+
+
+async def participants(ticket_id: int) -> list[Row]:
+    """The addresses copied on a ticket, in the order they joined."""
+    return await fetch("SELECT email, name FROM ticket_participant WHERE ticket = {} ORDER BY id", ticket_id)
+
+
+async def _copy_in(changes: _Changes, ticket: Row, addresses: tuple[tuple[str, str], ...]) -> list[str]:
+    """Add CCs (not the requester, not our own addresses, not twice, at most CC_MAX in all)."""
+    ours = await our_addresses()
+    have = {row["email"] for row in await participants(ticket["id"])} | {ticket["requester_email"]}
+    added = []
+    for email, name in addresses:
+        email = normalize_email(email)
+        if email in have or is_ours(email, ours) or email_problem(email) or len(have) > CC_MAX:
+            continue
+        await TicketParticipant.insert(
+            TicketParticipant(ticket=ticket["id"], email=email, name=name[:120], created_at=utcnow())
+        ).run()
+        have.add(email)
+        added.append(email)
+    if added:
+        await changes.record(ticket, "cc", "", ", ".join(added)[:200])
+    return added
+
+
+async def add_cc(access: TicketAccess, number: int, email: str, *, via: Channel = Channel.web) -> None:
+    """Staff copy an address on the ticket (it gets the public replies from now on)."""
+    if not access.staff:
+        raise NotFound(NOT_FOUND)
+    email = normalize_email(email)
+    if problem := email_problem(email):
+        raise Invalid(errors={"cc": problem})
+    async with _changing(access, via) as changes:
+        ticket = await _locked(access, number)
+        if email == ticket["requester_email"]:
+            raise Invalid(errors={"cc": "That is the requester's address: they get every reply already."})
+        if not await _copy_in(changes, ticket, ((email, ""),)):
+            raise Invalid(errors={"cc": "That address is copied already, is one of ours, or the ticket has 20 CCs."})
+        changes.announce(ticket, "changed")
+
+
+async def remove_cc(access: TicketAccess, number: int, email: str, *, via: Channel = Channel.web) -> None:
+    if not access.staff:
+        raise NotFound(NOT_FOUND)
+    async with _changing(access, via) as changes:
+        ticket = await _locked(access, number)
+        email = normalize_email(email)
+        gone = await fetch(
+            "DELETE FROM ticket_participant WHERE ticket = {} AND email = {} RETURNING id", ticket["id"], email
+        )
+        if gone:
+            await changes.record(ticket, "cc", email, "")
+            changes.announce(ticket, "changed")
 
 
 def _actor_name(access: TicketAccess) -> str:
@@ -557,11 +792,9 @@ async def _apply(changes: _Changes, ticket: Row, change: Change, *, reason: str 
             old, new = _label(key, ticket[key]), _label(key, updates[key])
         await changes.record(ticket, key, old, new, reason, now)
     if updates.get("status") == rules.Status.solved:
-        await queue_mail(
-            ticket["requester_email"],
-            "ticket_solved",
-            {"name": ticket["requester_name"], "ticket": ticket, "link": await guest_links.link_for_mail(ticket)},
-        )
+        link = await guest_links.link_for_mail(ticket)
+        context = {"name": ticket["requester_name"], "ticket": ticket, "link": link}
+        await mailing.mail_about(ticket, ticket["requester_email"], "ticket_solved", context)
     if "team" in updates and updates["team"] and ticket["assignee"] is None and "assignee" not in updates:
         await teams.assign_by_rotation({**ticket, **updates})
     if {"status", "priority", "category"} & set(changed):
@@ -672,16 +905,9 @@ async def merge(access: TicketAccess, number: int, into_text: str, *, via: Chann
         for ticket in (source, target):
             await changes.record(ticket, "merge", f"#{number}", f"#{target_number}")
             await search.index_ticket(ticket["id"])
-        await queue_mail(
-            target["requester_email"],
-            "ticket_merged",
-            {
-                "name": target["requester_name"],
-                "source": source,
-                "ticket": target,
-                "link": await guest_links.link_for_mail(target),
-            },
-        )
+        link = await guest_links.link_for_mail(target)
+        context = {"name": target["requester_name"], "source": source, "ticket": target, "link": link}
+        await mailing.mail_about(target, target["requester_email"], "ticket_merged", context)
         changes.announce(source, "changed")
         changes.announce(target, "reply")
     return target
@@ -846,4 +1072,6 @@ async def mail_ticket_link(number: int, email: str) -> None:
         if ticket is None:
             return
         link = await guest_links.link_for_mail(ticket)
-        await queue_mail(email, "ticket_link", {"name": ticket["requester_name"], "ticket": ticket, "link": link})
+        await mailing.mail_about(
+            ticket, email, "ticket_link", {"name": ticket["requester_name"], "ticket": ticket, "link": link}
+        )
