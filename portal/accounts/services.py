@@ -165,6 +165,12 @@ async def verified_account(email: str) -> dict[str, Any] | None:
     return row
 
 
+async def admin_addresses() -> list[str]:
+    """Where mail for the admins goes (SLA breaches, held mail)."""
+    rows = await User.select(User.email).where((User.role == "admin") & (User.is_active == True))
+    return sorted(row["email"] for row in rows)
+
+
 async def staff_by_email(email: str) -> Actor | None:
     """The active agent or admin with this address (a mailed reply from them is staff's)."""
     row = (

@@ -11,7 +11,8 @@ class InboundMail(Table, tablename="inbound_mail"):
 
     status: received (waiting for the parse job) | done | ignored (automatic, bounce, duplicate:
     nothing to answer) | held (the loop breaker stopped it; an admin releases or drops it) |
-    failed (parsing raised: an admin retries or drops it) | dropped."""
+    failed (parsing raised: an admin retries or drops it) | released (an admin let held mail through:
+    processed past the breaker) | dropped."""
 
     id: Serial
     mailbox = ForeignKey(references=Mailbox, null=True, on_delete=OnDelete.set_null)

@@ -70,12 +70,14 @@ def upload_root() -> Path:
     return get_settings().var_dir / "uploads"
 
 
-async def store_uploads(uploads: list[Upload]) -> list[files.StoredFile]:
+async def store_uploads(uploads: list[Upload], limit: int | None = None) -> list[files.StoredFile]:
     """Store the files of one message (before its transaction: files are not rolled back, and an
-    orphan file is harmless while a lost message is not)."""
+    orphan file is harmless while a lost message is not). ``limit``: files per message, when not
+    PORTAL_UPLOAD_MAX_FILES (a mail's count, inline images included)."""
     settings = get_settings()
-    if len(uploads) > settings.upload_max_files:
-        raise Invalid(errors={"files": f"Attach at most {settings.upload_max_files} files."})
+    limit = limit or settings.upload_max_files
+    if len(uploads) > limit:
+        raise Invalid(errors={"files": f"Attach at most {limit} files."})
     stored = []
     for upload in uploads:
         try:

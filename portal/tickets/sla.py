@@ -16,12 +16,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from portal.accounts.services import admin_addresses
 from portal.clock import sql_day, utcnow
 from portal.db import fetch, write_transaction
 from portal.jobs import queue
-from portal.mail.services import queue_mail
 from portal.settings import get_settings
-from portal.tickets import business
+from portal.tickets import business, mailing
 from portal.tickets.rows import Row, aware_row
 from portal.tickets.rules import DONE, UNSOLVED, Status
 
@@ -250,12 +250,7 @@ async def _team_addresses(ticket: Row) -> list[str]:
         )
         if rows:
             return sorted(r["email"] for r in rows)
-    return await _admin_addresses()
-
-
-async def _admin_addresses() -> list[str]:
-    rows = await fetch("SELECT email FROM portal_user WHERE role = 'admin' AND is_active = {}", True)
-    return sorted(r["email"] for r in rows)
+    return await admin_addresses()
 
 
 LABELS = {"first_response": "first response", "resolution": "resolution"}
@@ -275,7 +270,7 @@ async def breach(payload: dict[str, Any]) -> None:
         if ticket is None:
             return
         await fetch(f"UPDATE ticket SET {payload['target']}_breached = {{}} WHERE id = {{}}", True, ticket["id"])
-        await _mail_clock(ticket, payload["target"], "sla_breach", await _admin_addresses())
+        await _mail_clock(ticket, payload["target"], "sla_breach", await admin_addresses())
 
 
 async def _mail_clock(ticket: Row, target: str, template: str, addresses: list[str]) -> None:
@@ -286,5 +281,5 @@ async def _mail_clock(ticket: Row, target: str, template: str, addresses: list[s
         "due": ticket["due"],
         "link": f"{get_settings().base_url}/back/tickets/{ticket['number']}",
     }
-    for address in addresses:
-        await queue_mail(address, template, context)
+    for address in addresses:  # threaded and signed per address: the agent may answer by mail
+        await mailing.mail_about(ticket, address, template, context)

@@ -264,7 +264,8 @@ class MailedTicket:
     team: int | None
     acknowledge: bool
     ack_text: str = ""
-    related: int | None = None
+    related: int | None = None  # a ticket the mail named: linked, with ``related_note`` for agents
+    related_note: str = ""
 
 
 def fill_placeholders(text: str, values: dict[str, str]) -> str:
@@ -277,7 +278,7 @@ def fill_placeholders(text: str, values: dict[str, str]) -> str:
 async def file_mailed(new: MailedTicket) -> Row:
     """File a ticket from a mail. Like a guest's, it joins no account until the address is proven
     (the link in the acknowledgement): a From header proves nothing."""
-    stored = await store_uploads(new.uploads)
+    stored = await store_uploads(new.uploads, limit=MAIL_FILES_MAX)
     mail = new.mail
     async with _changing(SYSTEM, Channel.email) as changes:
         filing = _Filing(
@@ -296,7 +297,7 @@ async def file_mailed(new: MailedTicket) -> Row:
         ticket = await _file(filing, author_id=None, stored=stored)
         await _copy_in(changes, ticket, mail.cc)
         if new.related:
-            await _note_related(changes, ticket, new.related)
+            await _note_related(changes, ticket, new.related, new.related_note)
         if new.acknowledge:
             link = await guest_links.link_for_mail(ticket)
             values = {"name": ticket["requester_name"], "number": str(ticket["number"]), "subject": ticket["subject"]}
@@ -315,17 +316,10 @@ async def file_mailed(new: MailedTicket) -> Row:
     return ticket
 
 
-RELATED_NOTE = (
-    "Possible reply from a new address: this mail names ticket #{number}, but it did not prove that it "
-    "comes from someone on that ticket, so it became a ticket of its own. Compare the two and merge them "
-    "if it belongs there."
-)
-
-
-async def _note_related(changes: _Changes, ticket: Row, number: int) -> None:
-    """An internal note on a ticket that named another one without proof (agents only see it)."""
+async def _note_related(changes: _Changes, ticket: Row, number: int, note: str) -> None:
+    """An internal note on a new ticket that named another one (agents only see it)."""
     author = Author(None, "Mail intake", staff=True)
-    await add_message(ticket, author, RELATED_NOTE.format(number=number), kind="internal", via=Channel.system)
+    await add_message(ticket, author, note, kind="internal", via=Channel.system)
     await changes.record(ticket, "related", "", f"#{number}")
 
 
@@ -448,7 +442,7 @@ async def _customer_reply(
 ) -> Row:
     if problem := rules.text_problem(body, "your reply", rules.BODY_MAX):
         raise Invalid(errors={"body": problem})
-    stored = await store_uploads(uploads)
+    stored = await store_uploads(uploads, limit=MAIL_FILES_MAX if mail else None)
     now = utcnow()
     async with _changing(access, via) as changes:
         ticket = await _locked(access, number)
@@ -491,7 +485,7 @@ async def _staff_reply(
         raise Invalid(errors={"body": problem})
     if status is not None and status not in rules.STATUSES:
         raise Invalid(errors={"status": "Choose a status from the list."})
-    stored = await store_uploads(uploads)
+    stored = await store_uploads(uploads, limit=MAIL_FILES_MAX if mail else None)
     now = utcnow()
     async with _changing(access, via) as changes:
         ticket = await _locked(access, number)
@@ -519,6 +513,7 @@ async def _staff_reply(
     return ticket
 
 
+MAIL_FILES_MAX = 20  # a mail's attachments and inline images (signatures bring several)
 MAIL_ATTACHMENTS_MAX_BYTES = 10 * 1024 * 1024  # what fits a mail; the rest stays on the ticket page
 
 
@@ -558,6 +553,14 @@ async def _tell_assignee(ticket: Row, customer: str, body: str) -> None:
         link = f"{get_settings().base_url}/back/tickets/{ticket['number']}"
         context = {"name": rows[0]["name"], "ticket": ticket, "customer": customer, "body": body, "link": link}
         await mailing.mail_about(ticket, rows[0]["email"], "ticket_customer_replied", context)
+
+
+async def note_bounce(number: int, address: str, reason: str) -> None:
+    """Our mail to ``address`` about ticket ``number`` bounced: agents see it in the thread."""
+    async with _changing(SYSTEM, Channel.system) as changes:
+        ticket = await _locked(SYSTEM, number)
+        await system_note(ticket, f"Our mail to {address} could not be delivered: {reason}")
+        changes.announce(ticket, "note")
 
 
 # --- CCs ------------------------------------------------------------------------------------------------------

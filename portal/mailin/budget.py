@@ -1,0 +1,81 @@
+"""The loop guard's budgets: one acknowledgement per address a day, and a breaker that holds mail
+from a sender (or into one ticket) beyond PORTAL_MAIL_SENDER_HOURLY_LIMIT an hour.
+
+Two help desks (or a desk and an auto-responder that hides what it is) can answer each other
+forever; these budgets end it within an hour even when every header lies. Held mail waits in
+/back/inbound for an admin, who is told once an hour per sender.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from portal.accounts.services import admin_addresses
+from portal.clock import utcnow
+from portal.db import fetch, write_transaction
+from portal.mail.services import queue_mail
+from portal.settings import get_settings
+
+ACK_WINDOW = timedelta(hours=24)
+BREAKER_WINDOW = timedelta(hours=1)
+ACK_TEMPLATE = "ticket_received"
+
+
+async def may_acknowledge(address: str) -> bool:
+    """No acknowledgement went to ``address`` in the last 24 hours."""
+    rows = await fetch(
+        "SELECT 1 AS found FROM outbound_mail WHERE to_address = {} AND created_at > {} AND template = {} LIMIT 1",
+        address,
+        utcnow() - ACK_WINDOW,
+        ACK_TEMPLATE,
+    )
+    return not rows
+
+
+async def over_budget(inbound_id: int, sender: str, ticket: int | None) -> str:
+    """Why the breaker holds this mail ("" when within budget): the mails received in the last
+    hour from its sender, or naming its ticket, counting this one."""
+    limit = get_settings().mail_sender_hourly_limit
+    since = utcnow() - BREAKER_WINDOW
+    if sender:
+        rows = await fetch(
+            "SELECT COUNT(*) AS n FROM inbound_mail WHERE from_address = {} AND received_at > {} AND id <= {}",
+            sender,
+            since,
+            inbound_id,
+        )
+        if rows[0]["n"] > limit:
+            return f"more than {limit} mails from {sender} within an hour"
+    if ticket is not None:
+        rows = await fetch(
+            "SELECT COUNT(*) AS n FROM inbound_mail WHERE ticket = {} AND received_at > {} AND id <= {}",
+            ticket,
+            since,
+            inbound_id,
+        )
+        if rows[0]["n"] >= limit:  # this mail is not counted on the ticket yet
+            return f"more than {limit} mails into #{ticket} within an hour"
+    return ""
+
+
+async def hold(inbound_id: int, sender: str, reason: str) -> None:
+    """Hold the mail; the first mail held from a sender in an hour tells the admins."""
+    since = utcnow() - BREAKER_WINDOW
+    async with write_transaction():
+        earlier = await fetch(
+            "SELECT 1 AS found FROM inbound_mail WHERE status = 'held' AND from_address = {} AND received_at > {} "
+            "AND id <> {} LIMIT 1",
+            sender,
+            since,
+            inbound_id,
+        )
+        await fetch(
+            "UPDATE inbound_mail SET status = 'held', outcome = {}, processed_at = {} WHERE id = {}",
+            reason[:300],
+            utcnow(),
+            inbound_id,
+        )
+        if not earlier:
+            link = f"{get_settings().base_url}/back/inbound?status=held"
+            for address in await admin_addresses():
+                await queue_mail(address, "mail_held", {"sender": sender, "reason": reason, "link": link})
