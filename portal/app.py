@@ -29,6 +29,8 @@ from portal.booking.services import claim_guest_appointments, objection_to_deact
 from portal.frontoffice.home import home
 from portal.job_handlers import register_jobs
 from portal.jobs.worker import Worker
+from portal.mailin import service as mail_intake
+from portal.mailin.original_controllers import mail_original
 from portal.settings import Settings, get_settings, use_settings
 from portal.tickets import live
 from portal.tickets.back_controllers import CannedController, QueueController, events
@@ -82,6 +84,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         if settings.run_worker_in_process:
             worker = worker_holder["worker"] = Worker()
             task = asyncio.create_task(worker.run(), name="portal-jobs")
+        intake = await mail_intake.start_in_app(settings)
         # Everything loaded so far (modules, templates, routes) lives as long as the process: move it
         # out of the collector's sight, so full collections no longer rescan it (a gen-2 pass over the
         # app was 10+ ms in the middle of a request).
@@ -94,6 +97,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
                 worker_holder["worker"].stop()
                 with contextlib.suppress(asyncio.CancelledError):
                     await asyncio.wait_for(task, timeout=10)
+            await mail_intake.stop(intake)
             await db.close_engine(engine)
 
     session_config = PortalSessionConfig(
@@ -123,6 +127,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             OutboxController,
             QueueController,
             CannedController,
+            mail_original,
             TeamsController,
             CategoriesController,
             AgentSettingsController,

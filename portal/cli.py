@@ -171,6 +171,10 @@ def demo() -> None:
         )
         if booked:
             console.print(f"3 bookable services and {booked} demo appointments.")
+        from portal.mail.demo import DEMO_MAILBOX, seed_demo_mailbox
+
+        if await seed_demo_mailbox():
+            console.print(f"A mailbox: mail to {DEMO_MAILBOX} becomes tickets (set PORTAL_MAIL_IN_LISTEN to receive).")
         return people, created
 
     people, created = _run(go)
@@ -228,6 +232,28 @@ def worker(poll: float) -> None:
         _run(go)
     except KeyboardInterrupt:
         console.print("Worker stopped.")
+
+
+@main.command("mail-in")
+def mail_in() -> None:
+    """Run the mail intake alone: the listener (PORTAL_MAIL_IN_LISTEN) and IMAP IDLE."""
+    from portal.mailin import service
+
+    settings = get_settings()
+
+    async def go() -> None:
+        intake = await service.start(settings)
+        where = settings.mail_in_listen or "no listener (PORTAL_MAIL_IN_LISTEN is empty)"
+        console.print(f"Mail intake: {where}; IMAP mailboxes are fetched with IDLE. Ctrl+C stops it.")
+        try:
+            await asyncio.Event().wait()
+        finally:
+            await service.stop(intake)
+
+    try:
+        _run(go)
+    except KeyboardInterrupt:
+        console.print("Mail intake stopped.")
 
 
 @main.command()

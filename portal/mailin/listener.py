@@ -76,11 +76,22 @@ def _protocol(lmtp: bool) -> Any:
     return lambda: kind(handler, data_size_limit=settings.mail_max_bytes, hostname="front-desk", timeout=120)
 
 
+async def _answers(path: Path) -> bool:
+    try:
+        _, writer = await asyncio.open_unix_connection(str(path))
+    except OSError:
+        return False
+    writer.close()
+    return True
+
+
 async def start(listen: str) -> asyncio.AbstractServer:
     """Start listening on ``listen`` (``host:port`` or ``unix:/path``) in the running loop."""
     loop = asyncio.get_running_loop()
     if listen.startswith("unix:"):
         path = Path(listen.removeprefix("unix:"))
+        if path.exists() and await _answers(path):
+            raise OSError(f"{path} is in use by another listener")
         with contextlib.suppress(FileNotFoundError):
             path.unlink()  # a stale socket of an earlier run
         server = await loop.create_unix_server(_protocol(lmtp=True), str(path))

@@ -229,6 +229,23 @@ class QueueController(Controller):
         flash(request, f"#{number} was merged into this ticket; the customer was told.")
         return after_post(request, request.app.route_reverse("console:ticket", number=target["number"]))
 
+    @post("/{number:int}/cc", name="console:add_cc")
+    async def add_cc(self, request: PortalRequest, number: FromPath[int], data: Annotated[CcForm, FORM]) -> Response[Any]:
+        viewer = await access.for_staff(current_actor(request))
+        try:
+            await write.add_cc(viewer, number, data.cc)
+        except Invalid as error:
+            return await _main_refused(request, viewer, number, error, cc=data.cc)
+        return await _after_change(request, viewer, number, ["cc"])
+
+    @post("/{number:int}/cc/remove", name="console:remove_cc")
+    async def remove_cc(
+        self, request: PortalRequest, number: FromPath[int], data: Annotated[CcForm, FORM]
+    ) -> Response[Any]:
+        viewer = await access.for_staff(current_actor(request))
+        await write.remove_cc(viewer, number, data.cc)
+        return await _after_change(request, viewer, number, ["cc"])
+
     @get("/{number:int}/merge/search", name="console:merge_search")
     async def merge_search(self, request: PortalRequest, number: FromPath[int], q: FromQuery[str] = "") -> Template:
         """Merge candidates found by the queue's search (the tickets this agent sees)."""
@@ -319,6 +336,11 @@ async def _new_context(form: NewForForm) -> dict[str, Any]:
 
 
 @dataclass
+class CcForm:
+    cc: str = ""
+
+
+@dataclass
 class TagsForm:
     tags: str = ""
 
@@ -402,9 +424,11 @@ async def _after_change(request: PortalRequest, viewer: TicketAccess, number: in
     return after_post(request, request.app.route_reverse("console:ticket", number=number))
 
 
-async def _main_refused(request: PortalRequest, viewer: TicketAccess, number: int, error: Invalid) -> Template:
-    """A refused edit of the ticket's main column (fields, tags): that column again with the messages."""
-    context = await _ticket_context(viewer, number)
+async def _main_refused(
+    request: PortalRequest, viewer: TicketAccess, number: int, error: Invalid, **extra: Any
+) -> Template:
+    """A refused edit of the ticket's main column (fields, tags, CCs): that column again with the messages."""
+    context = await _ticket_context(viewer, number, **extra)
     return form_error(request, "tickets/back/ticket.html", "tickets/back/_ticket_main.html", context, error)
 
 
@@ -421,6 +445,7 @@ async def _ticket_context(viewer: TicketAccess, number: int, **extra: Any) -> di
         "timeline": reads.timeline(messages, events),
         "tags": ticket["tags"],
         "others": await reads.requester_tickets(viewer, ticket),
+        "contacts": await reads.mail_contacts(viewer, ticket),
         "directory": await reads.directory(),
         "appointments": await booking_services.appointments_of_contact(queue.agent(viewer), ticket["requester_email"]),
         "canned": await agent_tools.canned_replies(queue.agent(viewer)),
@@ -431,6 +456,7 @@ async def _ticket_context(viewer: TicketAccess, number: int, **extra: Any) -> di
         "reply_body": "",
         "reply_kind": "public",
         "merge_into": "",
+        "cc": "",
         "merge_q": "",
         "merge_found": None,
         "announce": "",

@@ -27,6 +27,8 @@ FIELD_LABELS = {
     "tags": "Tags",
     "merge": "Merged",
     "subject": "Subject",
+    "cc": "CCs",
+    "related": "Related ticket",
 }
 FILE_NOT_FOUND = "We could not find that file."
 
@@ -88,7 +90,7 @@ async def thread(access: TicketAccess, ticket: Row) -> list[Row]:
     attachments: one query whatever the thread length."""
     kinds = "" if access.sees_internal else " AND m.kind = 'public'"
     rows = await fetch(
-        "SELECT m.id, m.author_name, m.author_is_staff, m.kind, m.body_html, m.created_at, "
+        "SELECT m.id, m.author_name, m.author_is_staff, m.kind, m.body_html, m.created_at, m.via, m.source_mail, "
         "f.id AS file_id, f.filename, f.size, f.content_type FROM message m "
         f"LEFT JOIN attachment f ON f.message = m.id WHERE m.ticket = {{}}{kinds} ORDER BY m.id, f.id",
         ticket["id"],
@@ -98,7 +100,8 @@ async def thread(access: TicketAccess, ticket: Row) -> list[Row]:
         message = messages.get(row["id"])
         if message is None:
             message = messages[row["id"]] = {
-                k: row[k] for k in ("id", "author_name", "author_is_staff", "kind", "body_html", "created_at")
+                k: row[k]
+                for k in ("id", "author_name", "author_is_staff", "kind", "body_html", "created_at", "via", "source_mail")
             }
             message["attachments"] = []
             aware_row(message)
@@ -112,6 +115,24 @@ async def thread(access: TicketAccess, ticket: Row) -> list[Row]:
                 }
             )
     return list(messages.values())
+
+
+async def mail_contacts(access: TicketAccess, ticket: Row) -> Row:
+    """For staff: the ticket's CCs, and which of its addresses our mail bounced from (one query)."""
+    if not access.staff:
+        return {"cc": [], "bounced": {}}
+    rows = await fetch(
+        "SELECT p.email AS email, p.name AS name, b.reason AS reason, 1 AS cc FROM ticket_participant p "
+        "LEFT JOIN bounced_address b ON b.email = p.email WHERE p.ticket = {} "
+        "UNION ALL SELECT b.email AS email, '' AS name, b.reason AS reason, 0 AS cc FROM bounced_address b "
+        "WHERE b.email = {} ORDER BY cc, email",
+        ticket["id"],
+        ticket["requester_email"],
+    )
+    return {
+        "cc": [{"email": r["email"], "name": r["name"]} for r in rows if r["cc"]],
+        "bounced": {r["email"]: r["reason"] for r in rows if r["reason"] is not None},
+    }
 
 
 async def history(access: TicketAccess, ticket: Row) -> list[Row]:
