@@ -25,6 +25,7 @@ run: install
 
 test: install
 	bash scripts/ensure-chromium
+	bash scripts/ensure-dovecot
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 unit: install
