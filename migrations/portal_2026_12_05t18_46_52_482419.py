@@ -93,8 +93,8 @@ async def forwards():
     manager.add_column(
         table_class_name="InboundMail",
         tablename="inbound_mail",
-        column_name="raw",
-        db_column_name="raw",
+        column_name="raw_message",
+        db_column_name="raw_message",
         column_class_name="Bytea",
         column_class=Bytea,
         params={

@@ -236,7 +236,7 @@ def worker(poll: float) -> None:
 
 @main.command("mail-in")
 def mail_in() -> None:
-    """Run the mail intake alone: the listener (PORTAL_MAIL_IN_LISTEN) and IMAP IDLE."""
+    """Run the mail intake alone: the listener (PORTAL_MAIL_IN_LISTEN) and, with PORTAL_MAIL_IMAP=idle, IMAP IDLE."""
     from portal.mailin import service
 
     settings = get_settings()
@@ -244,7 +244,7 @@ def mail_in() -> None:
     async def go() -> None:
         intake = await service.start(settings)
         where = settings.mail_in_listen or "no listener (PORTAL_MAIL_IN_LISTEN is empty)"
-        console.print(f"Mail intake: {where}; IMAP mailboxes are fetched with IDLE. Ctrl+C stops it.")
+        console.print(f"Mail intake: {where}; IMAP: {settings.mail_imap}. Ctrl+C stops it.")
         try:
             await asyncio.Event().wait()
         finally:

@@ -11,6 +11,7 @@ from portal.accounts import jobs as accounts_jobs
 from portal.booking.services import send_reminder
 from portal.jobs.worker import GiveUp, Handler, register
 from portal.mail import jobs as mail_jobs
+from portal.mailin import imap as mailin_imap
 from portal.mailin import process as mailin_process
 from portal.tickets import jobs as tickets_jobs
 from portal.tickets import sla
@@ -27,6 +28,7 @@ JOBS: list[tuple[str, Handler, GiveUp | None]] = [
     ("booking.reminder", send_reminder, None),
     ("mail.send", mail_jobs.send_mail, mail_jobs.mark_failed),
     ("mail.redact_delivered", mail_jobs.redact_delivered, None),
+    ("mailin.imap_poll", mailin_imap.poll_job, None),
     ("mailin.process", mailin_process.process, None),
     ("sla.warn", sla.warn, None),
     ("sla.breach", sla.breach, None),

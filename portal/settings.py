@@ -100,6 +100,13 @@ ENV: list[Variable] = [
         "where the mail intake listens: `127.0.0.1:8025` (SMTP) or `unix:/path` (LMTP); empty: no listener",
     ),
     Variable(
+        "PORTAL_MAIL_IMAP",
+        "mail_imap",
+        "poll",
+        "IMAP mailboxes: `poll` (a job fetches each minute), `idle` (the intake holds IDLE connections: `portal mail-in`, or `portal serve` with the listener) or `off`",
+        str.lower,
+    ),
+    Variable(
         "PORTAL_MAIL_KEYS",
         "mail_keys",
         "",
@@ -220,6 +227,7 @@ class Settings:
     mail_from: str = _DEFAULTS["mail_from"]
     mail_in_listen: str = _DEFAULTS["mail_in_listen"]
     mail_keys: str = _DEFAULTS["mail_keys"]
+    mail_imap: str = _DEFAULTS["mail_imap"]
     mail_sender_hourly_limit: int = _DEFAULTS["mail_sender_hourly_limit"]
     mail_max_bytes: int = _DEFAULTS["mail_max_bytes"]
     outbox_retention_days: int = _DEFAULTS["outbox_retention_days"]

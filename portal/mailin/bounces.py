@@ -6,6 +6,7 @@ from portal.clock import utcnow
 from portal.db import fetch
 from portal.mailin.parse import Bounce
 from portal.tickets import write
+from portal.tickets.access import SYSTEM
 
 
 async def record(bounce: Bounce) -> str:
@@ -36,7 +37,7 @@ async def record(bounce: Bounce) -> str:
             )
         for row in sent:
             if row["ticket"]:
-                await write.note_bounce(row["ticket"], row["to_address"], reason)
+                await write.note_bounce(SYSTEM, row["ticket"], row["to_address"], reason)
     if sent:
         return f"bounce of our mail to {', '.join(recipients)[:150]}" + (
             f" (#{sent[0]['ticket']})" if sent[0]["ticket"] else ""

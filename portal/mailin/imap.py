@@ -126,8 +126,10 @@ async def poll_all() -> int:
 
 
 async def poll_job(payload: dict[str, Any]) -> None:
-    """The scheduled job's handler (``poll_all``)."""
-    await poll_all()
+    """The scheduled job's handler: fetch every IMAP mailbox, unless PORTAL_MAIL_IMAP says the
+    intake holds IDLE connections (or that IMAP is off)."""
+    if get_settings().mail_imap == "poll":
+        await poll_all()
 
 
 async def imap_mailboxes() -> list[dict[str, Any]]:

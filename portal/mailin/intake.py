@@ -42,7 +42,7 @@ async def receive(
                 source=source,
                 envelope_from=envelope_from[:320],
                 envelope_to=json.dumps([address[:320] for address in envelope_to][:100]),
-                raw=raw,
+                raw_message=raw,
                 size=len(raw),
                 sha256=hashlib.sha256(raw).hexdigest(),
                 received_at=utcnow(),

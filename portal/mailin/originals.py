@@ -20,15 +20,11 @@ async def original(access: TicketAccess, number: int, message_id: int, *, remote
     if not access.staff:
         raise NotFound(NOT_A_MAIL)
     ticket = await reads.ticket(access, number)
-    rows = await fetch(
-        "SELECT i.raw, i.envelope_from, i.received_at, i.id FROM message m JOIN inbound_mail i ON i.id = m.source_mail "
-        "WHERE m.id = {} AND m.ticket = {}",
-        message_id,
-        ticket["id"],
-    )
+    source = await reads.mail_source(access, ticket, message_id)
+    rows = await fetch("SELECT raw_message, received_at FROM inbound_mail WHERE id = {}", source) if source else []
     if not rows:
         raise NotFound(NOT_A_MAIL)
-    mail = await asyncio.to_thread(parse.parse, bytes(rows[0]["raw"]))
+    mail = await asyncio.to_thread(parse.parse, bytes(rows[0]["raw_message"]))
     html = link_inline_images(sanitize_mail_html(mail.html, remote_images=remote_images), {}) if mail.html else ""
     return {
         "ticket": ticket,

@@ -53,7 +53,7 @@ async def process(payload: dict[str, Any]) -> None:
 
 async def _process(inbound: dict[str, Any]) -> None:
     ours = await mailboxes.our_addresses()
-    raw = bytes(inbound["raw"])
+    raw = bytes(inbound["raw_message"])
     envelope_from = None if inbound["envelope_from"] == "" else inbound["envelope_from"].strip("<>")
     limits = parse.Limits(max_bytes=get_settings().mail_max_bytes)
     try:
@@ -120,8 +120,8 @@ def _json_list(value: Any) -> list[str]:
 async def _facts(inbound: dict[str, Any], mail: ParsedMail, ours: frozenset[str]) -> tuple[Facts, _Mailbox]:
     mailbox = await _mailbox(inbound, mail)
     sender = mail.from_address
-    named, proven = await _named_ticket(mail, sender)
-    ticket = await _ticket(named) if named else None
+    ticket, proven = await _named_ticket(mail, sender)
+    named = ticket["number"] if ticket else None
     staff = await staff_by_email(sender) if sender else None
     facts = Facts(
         automatic=mail.automatic,
@@ -138,18 +138,21 @@ async def _facts(inbound: dict[str, Any], mail: ParsedMail, ours: frozenset[str]
     return facts, mailbox
 
 
-async def _named_ticket(mail: ParsedMail, sender: str) -> tuple[int | None, bool]:
+async def _named_ticket(mail: ParsedMail, sender: str) -> tuple[dict[str, Any] | None, bool]:
     """The ticket the mail names by a key of ours: the first whose key verifies for the sender,
     else the first that exists (unproven)."""
     claims = threads.claims([*mail.to, *mail.cc, *mail.delivered_to], [*mail.in_reply_to, *mail.references])
     keys = mailboxes.mail_keys()
-    for claim in claims:
-        if sender and threads.verifies(claim, sender, keys) and await _ticket(claim.number):
-            return claim.number, True
-    for claim in claims:
-        if await _ticket(claim.number):
-            return claim.number, False
-    return None, False
+    found: list[tuple[threads.Claim, dict[str, Any]]] = []
+    for claim in claims[:10]:
+        ticket = await _ticket(claim.number)
+        if ticket is None:
+            continue
+        if sender and threads.verifies(claim, sender, keys):
+            merged_into = ticket["merged_into"] and await _ticket(ticket["merged_into"])
+            return merged_into or ticket, True  # a reply to a merged ticket goes where it was merged
+        found.append((claim, ticket))
+    return (found[0][1], False) if found else (None, False)
 
 
 async def _ticket(number: int) -> dict[str, Any] | None:

@@ -4,11 +4,10 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from dataclasses import dataclass, field
 
-from portal.mailin import listener
+from portal.mailin import imap, listener
 from portal.settings import Settings
 
 log = logging.getLogger("portal.mailin")
@@ -27,6 +26,8 @@ async def start(settings: Settings) -> Intake:
     if settings.mail_in_listen:
         intake.server = await listener.start(settings.mail_in_listen)
         log.info("mail intake listening on %s", settings.mail_in_listen)
+    if settings.mail_imap == "idle":
+        intake.tasks.append(asyncio.create_task(imap.idle_forever(intake.stop_imap), name="portal-imap-idle"))
     return intake
 
 
@@ -50,7 +51,8 @@ async def stop(intake: Intake | None) -> None:
     if intake.server is not None:
         intake.server.close()
         await intake.server.wait_closed()
-    for task in intake.tasks:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError, Exception):
-            await task
+    for task in intake.tasks:  # IDLE loops log out within about a second of the stop
+        try:
+            await asyncio.wait_for(task, timeout=10)
+        except (TimeoutError, asyncio.CancelledError, Exception):  # noqa: BLE001 - shutting down anyway
+            task.cancel()

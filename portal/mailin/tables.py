@@ -19,7 +19,7 @@ class InboundMail(Table, tablename="inbound_mail"):
     source = Varchar(length=8, default="smtp")  # smtp | lmtp | imap
     envelope_from = Varchar(length=320, default="")
     envelope_to = JSON(default="[]")
-    raw = Bytea()
+    raw_message = Bytea()  # the message exactly as delivered
     size = Integer()
     sha256 = Varchar(length=64)
     received_at = Timestamptz(index=True)

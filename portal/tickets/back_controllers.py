@@ -230,7 +230,9 @@ class QueueController(Controller):
         return after_post(request, request.app.route_reverse("console:ticket", number=target["number"]))
 
     @post("/{number:int}/cc", name="console:add_cc")
-    async def add_cc(self, request: PortalRequest, number: FromPath[int], data: Annotated[CcForm, FORM]) -> Response[Any]:
+    async def add_cc(
+        self, request: PortalRequest, number: FromPath[int], data: Annotated[CcForm, FORM]
+    ) -> Response[Any]:
         viewer = await access.for_staff(current_actor(request))
         try:
             await write.add_cc(viewer, number, data.cc)

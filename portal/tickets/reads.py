@@ -101,7 +101,16 @@ async def thread(access: TicketAccess, ticket: Row) -> list[Row]:
         if message is None:
             message = messages[row["id"]] = {
                 k: row[k]
-                for k in ("id", "author_name", "author_is_staff", "kind", "body_html", "created_at", "via", "source_mail")
+                for k in (
+                    "id",
+                    "author_name",
+                    "author_is_staff",
+                    "kind",
+                    "body_html",
+                    "created_at",
+                    "via",
+                    "source_mail",
+                )
             }
             message["attachments"] = []
             aware_row(message)
@@ -133,6 +142,26 @@ async def mail_contacts(access: TicketAccess, ticket: Row) -> Row:
         "cc": [{"email": r["email"], "name": r["name"]} for r in rows if r["cc"]],
         "bounced": {r["email"]: r["reason"] for r in rows if r["reason"] is not None},
     }
+
+
+async def takes_part(access: TicketAccess, ticket: Row, email: str) -> bool:
+    """Whether ``email`` is the requester's or a CC's address of a ticket ``access`` sees."""
+    if not access.sees(ticket):
+        return False
+    if email == ticket["requester_email"]:
+        return True
+    rows = await fetch(
+        "SELECT 1 AS found FROM ticket_participant WHERE ticket = {} AND email = {}", ticket["id"], email
+    )
+    return bool(rows)
+
+
+async def mail_source(access: TicketAccess, ticket: Row, message_id: int) -> int | None:
+    """For staff: the received mail a message of ``ticket`` came from (None: not by mail)."""
+    if not access.sees_internal or not access.sees(ticket):
+        return None
+    rows = await fetch("SELECT source_mail FROM message WHERE id = {} AND ticket = {}", message_id, ticket["id"])
+    return rows[0]["source_mail"] if rows else None
 
 
 async def history(access: TicketAccess, ticket: Row) -> list[Row]:

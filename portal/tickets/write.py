@@ -537,7 +537,7 @@ async def _mail_public_reply(ticket: Row, agent: str, body: str, stored: list[An
     await mailing.mail_about(
         ticket, ticket["requester_email"], "ticket_reply", requester, automatic=mailing.PERSON, attachments=attachments
     )
-    for cc in await participants(ticket["id"]):
+    for cc in await _participants(ticket["id"]):
         copied = {**context, "name": cc["name"] or cc["email"], "link": ""}
         await mailing.mail_about(
             ticket, cc["email"], "ticket_reply", copied, automatic=mailing.PERSON, attachments=attachments
@@ -555,10 +555,10 @@ async def _tell_assignee(ticket: Row, customer: str, body: str) -> None:
         await mailing.mail_about(ticket, rows[0]["email"], "ticket_customer_replied", context)
 
 
-async def note_bounce(number: int, address: str, reason: str) -> None:
+async def note_bounce(access: TicketAccess, number: int, address: str, reason: str) -> None:
     """Our mail to ``address`` about ticket ``number`` bounced: agents see it in the thread."""
-    async with _changing(SYSTEM, Channel.system) as changes:
-        ticket = await _locked(SYSTEM, number)
+    async with _changing(access, Channel.system) as changes:
+        ticket = await _locked(access, number)
         await system_note(ticket, f"Our mail to {address} could not be delivered: {reason}")
         changes.announce(ticket, "note")
 
@@ -568,7 +568,7 @@ async def note_bounce(number: int, address: str, reason: str) -> None:
 CC_MAX = 20
 
 
-async def participants(ticket_id: int) -> list[Row]:
+async def _participants(ticket_id: int) -> list[Row]:
     """The addresses copied on a ticket, in the order they joined."""
     return await fetch("SELECT email, name FROM ticket_participant WHERE ticket = {} ORDER BY id", ticket_id)
 
@@ -576,7 +576,7 @@ async def participants(ticket_id: int) -> list[Row]:
 async def _copy_in(changes: _Changes, ticket: Row, addresses: tuple[tuple[str, str], ...]) -> list[str]:
     """Add CCs (not the requester, not our own addresses, not twice, at most CC_MAX in all)."""
     ours = await our_addresses()
-    have = {row["email"] for row in await participants(ticket["id"])} | {ticket["requester_email"]}
+    have = {row["email"] for row in await _participants(ticket["id"])} | {ticket["requester_email"]}
     added = []
     for email, name in addresses:
         email = normalize_email(email)

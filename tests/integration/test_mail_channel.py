@@ -33,7 +33,9 @@ ANN = "ann@customer.example"
 
 
 async def tickets() -> list[dict]:
-    return await fetch("SELECT id, number, subject, status, requester_email, team, mailbox, via FROM ticket ORDER BY id")
+    return await fetch(
+        "SELECT id, number, subject, status, requester_email, team, mailbox, via FROM ticket ORDER BY id"
+    )
 
 
 async def messages(number: int) -> list[dict]:

@@ -202,7 +202,7 @@ async def test_each_mail_is_stored_byte_for_byte_then_flagged_seen_once(clean, f
     assert await fetch_mailbox(mailbox) == 3
 
     rows = await inbound()
-    assert [bytes(row["raw"]) for row in rows] == raws
+    assert [bytes(row["raw_message"]) for row in rows] == raws
     assert {row["source"] for row in rows} == {"imap"}
     assert {row["mailbox"] for row in rows} == {mailbox["id"]}
     assert [row["envelope_from"] for row in rows] == ["ann@example.org", "bob@example.org", "ann@example.org"]
@@ -235,7 +235,7 @@ async def test_move_mode_moves_the_mail_to_its_folder_made_on_first_use(clean, f
     assert await fetch_mailbox(mailbox) == 1
     assert folder.flags() == []
     assert len(folder.flags(done)) == 1
-    assert [bytes(row["raw"]) for row in await inbound()] == [raw]
+    assert [bytes(row["raw_message"]) for row in await inbound()] == [raw]
     assert await fetch_mailbox(mailbox) == 0
 
 
@@ -248,7 +248,7 @@ async def test_a_round_takes_at_most_its_cap_and_the_next_round_the_rest(clean, 
 
     assert await fetch_mailbox(mailbox) == 3
     assert await fetch_mailbox(mailbox) == 2
-    assert [bytes(row["raw"]) for row in await inbound()] == raws  # oldest first
+    assert [bytes(row["raw_message"]) for row in await inbound()] == raws  # oldest first
 
 
 async def test_a_mail_over_the_size_limit_stays_unread_and_the_health_says_so(clean, folder, settings):
@@ -262,7 +262,7 @@ async def test_a_mail_over_the_size_limit_stays_unread_and_the_health_says_so(cl
         assert await fetch_mailbox(mailbox) == 1
     finally:
         use_settings(settings)
-    assert [bytes(row["raw"]) for row in await inbound()] == [small]
+    assert [bytes(row["raw_message"]) for row in await inbound()] == [small]
     assert [SEEN in flags for flags in folder.flags()] == [False, True]
     health = await mailbox_row(mailbox["id"])
     assert health["last_success_at"] is not None

@@ -76,6 +76,7 @@ WITHOUT_ACCESS = {
         "close_solved_tickets": "the job, acting as SYSTEM",
         "resend_link": "queues a job; answers alike whether or not the ticket exists",
         "mail_ticket_link": "the job: mails the link only to the ticket's own address",
+        "file_mailed": "filing creates a ticket: there is none to check yet (the mail intake, as SYSTEM)",
     },
 }
 
