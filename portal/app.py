@@ -29,6 +29,7 @@ from portal.booking.services import claim_guest_appointments, objection_to_deact
 from portal.frontoffice.home import home
 from portal.job_handlers import register_jobs
 from portal.jobs.worker import Worker
+from portal.mailin.controllers import InboundController, MailboxesController
 from portal.settings import Settings, get_settings, use_settings
 from portal.tickets import live
 from portal.tickets.back_controllers import CannedController, QueueController, events
@@ -137,6 +138,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
             StaffFeedAdminController,
             staff_feed,
             ReportsController,
+            MailboxesController,
+            InboundController,
             create_static_files_router(
                 path="/static",
                 directories=[STATIC],

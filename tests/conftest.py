@@ -58,6 +58,8 @@ TABLES = [
     "sla_policy",
     "staff_feed",
     "ticket_week_stat",
+    "mailbox",
+    "inbound_mail",
 ]
 
 
