@@ -473,3 +473,15 @@ async def test_the_back_office_nav_links_the_pages_for_admins_only(office):
     assert 'href="/back/mailboxes"' in admin_page.text and 'href="/back/inbound"' in admin_page.text
     agent_page = await office.agent.get("/back")
     assert 'href="/back/mailboxes"' not in agent_page.text and 'href="/back/inbound"' not in agent_page.text
+
+
+async def test_an_htmx_drop_from_the_list_reloads_the_list(office):
+    held = await _inbound("held")
+    here = "http://testserver/back/inbound?status=held"
+    response = await office.admin.post(
+        f"/back/inbound/{held}/drop",
+        {"next": "/back/inbound?status=held"},
+        headers={"HX-Request": "true", "HX-Current-URL": here},
+    )
+    assert response.status_code == 200 and response.headers["hx-refresh"] == "true"
+    assert await _status(held) == "dropped"
