@@ -30,6 +30,7 @@ from portal.frontoffice.home import home
 from portal.job_handlers import register_jobs
 from portal.jobs.worker import Worker
 from portal.mailin import service as mail_intake
+from portal.mailin.controllers import InboundController, MailboxesController
 from portal.mailin.original_controllers import mail_original
 from portal.settings import Settings, get_settings, use_settings
 from portal.tickets import live
@@ -142,6 +143,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
             StaffFeedAdminController,
             staff_feed,
             ReportsController,
+            MailboxesController,
+            InboundController,
             create_static_files_router(
                 path="/static",
                 directories=[STATIC],

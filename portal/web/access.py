@@ -78,6 +78,18 @@ POLICY: dict[str, str] = {
     "/back/users/{user_id}/active": ADMIN,
     "/back/outbox": ADMIN,
     "/back/outbox/{mail_id}": ADMIN,
+    # The mail channel: mailboxes (addresses, IMAP, health) and received mail waiting for a person.
+    "/back/mailboxes": ADMIN,
+    "/back/mailboxes/new": ADMIN,
+    "/back/mailboxes/{mailbox_id}": ADMIN,
+    "/back/mailboxes/{mailbox_id}/active": ADMIN,
+    "/back/mailboxes/{mailbox_id}/delete": ADMIN,
+    "/back/inbound": ADMIN,
+    "/back/inbound/{inbound_id}": ADMIN,
+    "/back/inbound/{inbound_id}/raw": ADMIN,
+    "/back/inbound/{inbound_id}/retry": ADMIN,
+    "/back/inbound/{inbound_id}/release": ADMIN,
+    "/back/inbound/{inbound_id}/drop": ADMIN,
     # The agent console; what each agent may see inside is scoped by the tickets services.
     "/back/tickets": AGENT,
     "/back/tickets/counts": AGENT,

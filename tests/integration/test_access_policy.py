@@ -27,6 +27,8 @@ SAMPLE_PARAMS = {
     "service_id": "1",
     "time_off_id": "1",
     "holiday_id": "1",
+    "mailbox_id": "1",
+    "inbound_id": "1",
 }
 ROLES_BELOW = {
     "customer": [None],

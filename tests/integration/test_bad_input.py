@@ -145,6 +145,8 @@ async def _world(desk, make_browser) -> tuple[dict[str, str], dict[str, object]]
     from portal.booking.tables import Appointment, Service, ServiceStaff, WeeklyHours
     from portal.clock import utcnow
     from portal.db import write_transaction
+    from portal.mail.tables import Mailbox
+    from portal.mailin.tables import InboundMail
     from portal.tickets.tables import Ticket
 
     number = (await file_ticket("Crawl me", desk.tech, email="ann@example.org"))["number"]
@@ -186,8 +188,17 @@ async def _world(desk, make_browser) -> tuple[dict[str, str], dict[str, object]]
                 )
             ).run()
         )[0]["id"]
+        mailbox = (await Mailbox.insert(Mailbox(address="support@example.org", created_at=now)).run())[0]["id"]
+        raw = b"From: Gwen <gwen@example.org>\r\nSubject: Help\r\n\r\nPlease help.\r\n"
+        inbound = (
+            await InboundMail.insert(
+                InboundMail(raw_message=raw, size=len(raw), sha256="0" * 64, received_at=now, status="failed")
+            ).run()
+        )[0]["id"]
     params = {
         "number": str(number),
+        "mailbox_id": str(mailbox),
+        "inbound_id": str(inbound),
         "user_id": str(desk.ben),
         "team_id": str(desk.support),
         "category_id": str(desk.tech),
