@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from portal.accounts import jobs as accounts_jobs
 from portal.booking.services import send_reminder
+from portal.jobs.queue import purge_done
 from portal.jobs.worker import GiveUp, Handler, register
 from portal.mail import jobs as mail_jobs
 from portal.mailin import imap as mailin_imap
@@ -26,6 +27,7 @@ JOBS: list[tuple[str, Handler, GiveUp | None]] = [
     ("accounts.purge_tokens", accounts_jobs.purge_tokens, None),
     ("accounts.password_reset_request", accounts_jobs.password_reset_request, None),
     ("booking.reminder", send_reminder, None),
+    ("jobs.purge_done", purge_done, None),
     ("mail.send", mail_jobs.send_mail, mail_jobs.mark_failed),
     ("mail.redact_delivered", mail_jobs.redact_delivered, None),
     ("mailin.imap_poll", mailin_imap.poll_job, None),

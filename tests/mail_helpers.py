@@ -83,7 +83,7 @@ class Listener:
         await self.server.wait_closed()
 
     async def send(self, message: EmailMessage | bytes, *, sender: str = "", recipients: list[str] | None = None):
-        raw = message if isinstance(message, bytes) else message.as_bytes()
+        raw = message if isinstance(message, bytes) else message.as_bytes(policy=email.policy.SMTP)
         if recipients is None:
             assert isinstance(message, EmailMessage)
             recipients = [email.utils.parseaddr(a)[1] for a in message.get_all("To", []) + message.get_all("Cc", [])]

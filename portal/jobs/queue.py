@@ -139,3 +139,13 @@ async def fail(
 
 async def pending_count() -> int:
     return await Job.count().where(Job.done_at.is_null() & Job.failed_at.is_null())
+
+
+DONE_KEPT = timedelta(days=7)
+
+
+async def purge_done(payload: dict[str, Any] | None = None) -> None:
+    """Forget jobs finished more than a week ago (each received mail and each minute's IMAP poll
+    is a job); failed ones stay for an admin to read."""
+    async with write_transaction():
+        await Job.delete().where(Job.done_at.is_not_null() & (Job.done_at < utcnow() - DONE_KEPT)).run()

@@ -53,6 +53,7 @@ class Schedule:
 
 SCHEDULES: list[Schedule] = [
     Schedule("accounts.purge_tokens", timedelta(hours=1)),
+    Schedule("jobs.purge_done", timedelta(days=1)),
     Schedule("mail.redact_delivered", timedelta(hours=1)),
     Schedule("mailin.imap_poll", timedelta(minutes=1)),
     Schedule("stores.purge_expired", timedelta(hours=1)),

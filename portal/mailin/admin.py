@@ -26,6 +26,8 @@ from portal.mailin import raw_view
 from portal.mailin.admin_forms import MailboxForm, MailboxInput, check_mailbox
 from portal.mailin.intake import PROCESS_JOB
 from portal.mailin.tables import InboundMail
+from portal.tickets import reads
+from portal.tickets.access import SYSTEM
 
 INBOUND_PAGE = 50
 # The inbound list's filters: the statuses each shows ("attention", the default: what waits for a person).
@@ -183,7 +185,7 @@ async def delete_mailbox(actor: Actor, mailbox_id: int, confirmed: bool) -> str:
         row = await _mailbox_row(mailbox_id)
         if not confirmed:
             raise Invalid(errors={"confirm": "Tick “Yes, delete this mailbox” to confirm."})
-        if await fetch("SELECT 1 AS found FROM ticket WHERE mailbox = {} LIMIT 1", mailbox_id):
+        if await reads.came_through(SYSTEM, mailbox_id):
             raise Conflict(
                 f"Tickets came in through {row['address']}, so it cannot be deleted: deactivate it instead "
                 "(it then receives and sends nothing, and the tickets keep their history)."

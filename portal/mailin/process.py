@@ -15,6 +15,7 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
+from portal.accounts.rules import Actor
 from portal.accounts.services import staff_by_email
 from portal.clock import utcnow
 from portal.content import sanitize_mail_html
@@ -24,7 +25,7 @@ from portal.mailin import bounces, budget, parse
 from portal.mailin.parse import MailRejected, ParsedMail
 from portal.mailin.routing import Action, Facts, Route, route
 from portal.settings import get_settings
-from portal.tickets import rules, write
+from portal.tickets import reads, rules, write
 from portal.tickets.access import SYSTEM, TicketAccess, for_actor, for_guest
 from portal.tickets.messages import MailOrigin, Upload
 
@@ -156,21 +157,14 @@ async def _named_ticket(mail: ParsedMail, sender: str) -> tuple[dict[str, Any] |
 
 
 async def _ticket(number: int) -> dict[str, Any] | None:
-    rows = await fetch(
-        "SELECT id, number, team, status, solved_at, requester_email, merged_into FROM ticket WHERE number = {}", number
-    )
-    return rows[0] if rows else None
+    return await reads.brief(SYSTEM, number)
 
 
-async def _participant(ticket: dict[str, Any], sender: str, staff: Any) -> bool:
+async def _participant(ticket: dict[str, Any], sender: str, staff: Actor | None) -> bool:
+    """Staff who may see the ticket, or its requester or a CC."""
     if staff is not None:
         return (await for_actor(staff)).sees(ticket)
-    if sender == ticket["requester_email"]:
-        return True
-    rows = await fetch(
-        "SELECT 1 AS found FROM ticket_participant WHERE ticket = {} AND email = {}", ticket["id"], sender
-    )
-    return bool(rows)
+    return await reads.takes_part(SYSTEM, ticket, sender)
 
 
 def _takes_replies(ticket: dict[str, Any]) -> bool:

@@ -64,7 +64,9 @@ async def ticket(access: TicketAccess, number: int | None = None) -> Row:
         "SELECT t.*, a.name AS assignee_name, g.name AS team_name, c.name AS category_name, "
         "r.name AS requester_account_name, r.timezone AS requester_timezone, p.name AS sla_policy_name, "
         f"(SELECT {_joined_names()} FROM ticket_tag tt JOIN tag n ON n.id = tt.tag WHERE tt.ticket = t.id) AS tag_names, "
-        '(SELECT s.seen_at FROM ticket_seen s WHERE s.ticket = t.id AND s."user" = {}) AS agent_seen_at '
+        '(SELECT s.seen_at FROM ticket_seen s WHERE s.ticket = t.id AND s."user" = {}) AS agent_seen_at, '
+        "(SELECT COUNT(*) FROM ticket_participant x WHERE x.ticket = t.id) AS cc_count, "
+        "(SELECT b.reason FROM bounced_address b WHERE b.email = t.requester_email) AS requester_bounced "
         "FROM ticket t LEFT JOIN sla_policy p ON p.id = t.sla_policy "
         "LEFT JOIN portal_user a ON a.id = t.assignee LEFT JOIN team g ON g.id = t.team "
         "LEFT JOIN category c ON c.id = t.category LEFT JOIN portal_user r ON r.id = t.requester" + clause,
@@ -127,9 +129,13 @@ async def thread(access: TicketAccess, ticket: Row) -> list[Row]:
 
 
 async def mail_contacts(access: TicketAccess, ticket: Row) -> Row:
-    """For staff: the ticket's CCs, and which of its addresses our mail bounced from (one query)."""
+    """For staff: the ticket's CCs, and which of its addresses our mail bounced from (no query
+    when ``ticket`` — read by ``ticket()`` — has no CCs; one otherwise)."""
     if not access.staff:
         return {"cc": [], "bounced": {}}
+    if not ticket.get("cc_count"):
+        bounced = ticket.get("requester_bounced")
+        return {"cc": [], "bounced": {ticket["requester_email"]: bounced} if bounced is not None else {}}
     rows = await fetch(
         "SELECT p.email AS email, p.name AS name, b.reason AS reason, 1 AS cc FROM ticket_participant p "
         "LEFT JOIN bounced_address b ON b.email = p.email WHERE p.ticket = {} "
@@ -142,6 +148,31 @@ async def mail_contacts(access: TicketAccess, ticket: Row) -> Row:
         "cc": [{"email": r["email"], "name": r["name"]} for r in rows if r["cc"]],
         "bounced": {r["email"]: r["reason"] for r in rows if r["reason"] is not None},
     }
+
+
+async def brief(access: TicketAccess, number: int) -> Row | None:
+    """The few fields of ticket ``number`` the mail intake decides on, if ``access`` sees it."""
+    if not 0 < number <= MAX_NUMBER:
+        return None
+    condition, args = access.sql("t")
+    rows = await fetch(
+        "SELECT t.id, t.number, t.team, t.requester, t.status, t.solved_at, t.requester_email, t.merged_into "
+        f"FROM ticket t WHERE t.number = {{}}{' AND ' + condition if condition else ''}",
+        number,
+        *args,
+    )
+    return aware_row(rows[0]) if rows else None
+
+
+async def came_through(access: TicketAccess, mailbox_id: int) -> bool:
+    """Whether any ticket ``access`` sees came in through this mailbox."""
+    condition, args = access.sql("t")
+    rows = await fetch(
+        f"SELECT 1 AS found FROM ticket t WHERE t.mailbox = {{}}{' AND ' + condition if condition else ''} LIMIT 1",
+        mailbox_id,
+        *args,
+    )
+    return bool(rows)
 
 
 async def takes_part(access: TicketAccess, ticket: Row, email: str) -> bool:

@@ -132,6 +132,7 @@ def portal_server():
     """A migrated database with an admin, and `portal serve` on a free port; yields a Portal."""
     directory = Path(tempfile.mkdtemp(prefix="portal-browser-"))
     port = _free_port()
+    smtp_port = _free_port()  # the mail intake's listener (mail flows send to it)
     base_url = f"http://127.0.0.1:{port}"
     env = {
         **os.environ,
@@ -143,6 +144,7 @@ def portal_server():
         "PORTAL_SMTP_URL": "",
         "PORTAL_REDIS_URL": "",
         "PORTAL_DEBUG": "0",
+        "PORTAL_MAIL_IN_LISTEN": f"127.0.0.1:{smtp_port}",
         "NO_COLOR": "1",
         "PYTHONUNBUFFERED": "1",
     }

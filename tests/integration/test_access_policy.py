@@ -29,6 +29,7 @@ SAMPLE_PARAMS = {
     "holiday_id": "1",
     "mailbox_id": "1",
     "inbound_id": "1",
+    "message_id": "1",
 }
 ROLES_BELOW = {
     "customer": [None],

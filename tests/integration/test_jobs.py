@@ -202,26 +202,30 @@ async def test_schedule_due_creates_one_job_per_occurrence(app):
     now = datetime(2026, 11, 23, 22, 31, 5, 123456, tzinfo=UTC)
     kinds = [schedule.kind for schedule in SCHEDULES]
     assert len(set(kinds)) == len(kinds) >= 1
+    periods = {schedule.kind: schedule.every for schedule in SCHEDULES}
+    minutely = [kind for kind, every in periods.items() if every == timedelta(minutes=1)]
 
     await schedule_due(now)
-    await schedule_due(now + timedelta(minutes=10))  # same hour: same occurrence
+    await schedule_due(now + timedelta(seconds=40))  # same minute: same occurrence for all
     await asyncio.gather(*(schedule_due(now) for _ in range(8)))  # concurrent workers
 
     rows = await Job.select(Job.kind, Job.run_at, Job.unique_key).order_by(Job.id)
     assert sorted(row["kind"] for row in rows) == sorted(kinds)
-    periods = {schedule.kind: schedule.every for schedule in SCHEDULES}
     for row in rows:
         expected = {
+            timedelta(minutes=1): datetime(2026, 11, 23, 22, 31, tzinfo=UTC),
             timedelta(hours=1): datetime(2026, 11, 23, 22, 0, tzinfo=UTC),
             timedelta(days=1): datetime(2026, 11, 23, 0, 0, tzinfo=UTC),
         }[periods[row["kind"]]]
         assert row["run_at"] == expected
         assert row["unique_key"] == f"{row['kind']}@{expected.isoformat()}"
 
-    # An hour later the hourly schedules occur again; the daily ones do not.
+    # Ten minutes later only the minute schedules occur again; an hour later the hourly ones too.
+    await schedule_due(now + timedelta(minutes=10))
+    assert await Job.count() == len(kinds) + len(minutely)
     await asyncio.gather(schedule_due(now + timedelta(hours=1)), schedule_due(now + timedelta(hours=1)))
     hourly = sum(1 for schedule in SCHEDULES if schedule.every == timedelta(hours=1))
-    assert await Job.count() == len(kinds) + hourly
+    assert await Job.count() == len(kinds) + 2 * len(minutely) + hourly
 
 
 async def test_enqueue_with_unique_key_is_idempotent(app):

@@ -120,6 +120,13 @@ ROUTES = {
     "/back/tickets/{number:int}/typing": ("post", "/back/tickets/{n}/typing", {}),
     "/back/tickets/{number:int}/macro": ("post", "/back/tickets/{n}/macro", {"reply": "1"}),
     "/back/tickets/{number:int}/merge/search": ("get", "/back/tickets/{n}/merge/search?q=zanzibar", None),
+    "/back/tickets/{number:int}/cc": ("post", "/back/tickets/{n}/cc", {"cc": "spy@evil.example"}),
+    "/back/tickets/{number:int}/cc/remove": ("post", "/back/tickets/{n}/cc/remove", {"cc": "spy@evil.example"}),
+    "/back/tickets/{number:int}/messages/{message_id:int}/original": (
+        "get",
+        "/back/tickets/{n}/messages/1/original",
+        None,
+    ),
 }
 
 
@@ -149,7 +156,7 @@ async def snapshot() -> tuple:
     )
     counts = await fetch(
         "SELECT (SELECT COUNT(*) FROM message) AS m, (SELECT COUNT(*) FROM ticket_event) AS e, "
-        "(SELECT COUNT(*) FROM ticket_tag) AS g"
+        "(SELECT COUNT(*) FROM ticket_tag) AS g, (SELECT COUNT(*) FROM ticket_participant) AS p"
     )
     return tickets, counts
 
