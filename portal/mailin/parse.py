@@ -195,7 +195,7 @@ def _read(raw: bytes, limits: Limits) -> EmailMessage:
     if containers > limits.max_parts:
         raise MailRejected(f"The mail has more than {limits.max_parts} parts.")
     try:
-        msg = message_from_bytes(raw, policy=policy.default)
+        msg = message_from_bytes(raw, policy=hdr.POLICY)
     except RecursionError:
         raise MailRejected(f"The mail nests its parts more than {limits.max_depth} levels deep.") from None
     _check_structure(msg, limits)
@@ -443,7 +443,7 @@ def automatic_reason(headers: Message, envelope_from: str | None, our_loop_ids: 
     """Why this mail was sent by a machine, "" when a person wrote it. Answering an automatic mail is
     how two robots end up mailing each other forever (RFC 3834)."""
     reasons: list[str] = []
-    submitted = hdr.first_value(headers, "auto-submitted").split(";")[0].strip().lower()
+    submitted = repair_surrogates(hdr.first_value(headers, "auto-submitted")).split(";")[0].strip().lower()
     if submitted and submitted != "no":
         reasons.append(f"Auto-Submitted: {one_line(submitted)[:40]}")
     precedence = hdr.first_value(headers, "precedence").strip().lower()
@@ -460,7 +460,7 @@ def automatic_reason(headers: Message, envelope_from: str | None, our_loop_ids: 
     loop_ids = {loop_id.strip().lower() for loop_id in our_loop_ids}
     for value in hdr.raw_values(headers, "x-loop"):
         if value.strip().lower() in loop_ids:
-            reasons.append(f"X-Loop: {one_line(value)}")
+            reasons.append(f"X-Loop: {one_line(repair_surrogates(value))}")
     for _, address in hdr.addresses(headers, "from")[:1]:
         daemon = _DAEMONS.get(address.partition("@")[0])
         if daemon:
