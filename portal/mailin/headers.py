@@ -3,7 +3,8 @@
 The ``email`` package's header objects (``msg["From"]``) run its header parser, which in CPython 3.11 still
 raises IndexError, AttributeError or TypeError on some malformed values (``From: "`` is enough). So values
 are read with ``raw_items()`` (what the generator uses) and decoded here; addresses go through the header
-registry's parser when it copes, and through the older, lenient ``getaddresses`` when it does not.
+registry's parser when it copes, and through the older, lenient ``getaddresses`` when it does not. The
+message itself is parsed with ``POLICY``: ``policy.default`` made tolerant of those same bugs.
 """
 
 from __future__ import annotations
@@ -34,8 +35,8 @@ _MAX_ID_CHARS = 998
 
 class _TolerantPolicy(_EmailPolicy):
     """``policy.default`` whose header objects fall back to the raw text when the parser trips over a
-    malformed value (``Content-Type: a/b; .*`` raises IndexError inside the parser in CPython 3.11, and the
-    parser asks for the Content-Type of every part). Plain strings are what ``Message`` had before header
+    malformed value (``Content-Type: a/b; x*`` raises IndexError in CPython 3.11, from inside the message
+    parser, which asks for the Content-Type of every part). Plain strings are what ``Message`` had before header
     objects existed, so its methods (get_content_type, get_param, get_filename...) work with them."""
 
     def header_fetch_parse(self, name: str, value: str) -> Any:

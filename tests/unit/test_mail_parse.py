@@ -439,6 +439,13 @@ def test_an_attached_mail_is_named_by_its_subject() -> None:
     assert parsed.text == "See attached.\n"  # the attached mail's text is not the body
 
 
+def test_an_attached_mail_with_a_broken_multipart_and_8bit_bytes() -> None:
+    inner = b"Subject: broken\nContent-Type: multipart/mixed; boundary=zz\n\ncaf\xe9 and no boundary at all\n"
+    data = multipart(TEXT_PART, "Content-Type: message/rfc822\n\n@INNER@").replace(b"@INNER@", inner)
+    [attached] = parse(data).attachments
+    assert attached.filename == "broken.eml" and b"and no boundary at all" in attached.data
+
+
 def test_inline_means_shown_by_the_html() -> None:
     html = 'Content-Type: text/html; charset=utf-8\n\n<p>Look: <img src="cid:shown@x"></p>\n'
     shown = "Content-Type: image/png\nContent-ID: <shown@x>\nContent-Transfer-Encoding: base64\n\niVBORw0KGgo=\n"
