@@ -9,12 +9,11 @@ others send this shape. Bounces in free text (old qmail) are only recognised as 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from email import policy
 from email.message import Message
 from email.parser import BytesHeaderParser
 
-from portal.mailin.charsets import decode_bytes, one_line
-from portal.mailin.headers import message_id, raw_values
+from portal.mailin.charsets import decode_bytes, one_line, repair_surrogates
+from portal.mailin.headers import POLICY, message_id, raw_values
 
 _STATUS_TYPES = ("message/delivery-status", "message/global-delivery-status")
 _RETURNED_MAIL = ("message/rfc822", "message/global")
@@ -60,7 +59,7 @@ def _status_blocks(status: Message) -> list[dict[str, str]]:
 def _fields(block: Message) -> dict[str, str]:
     fields: dict[str, str] = {}
     for name in block:
-        fields.setdefault(name.lower(), (raw_values(block, name) or [""])[0])
+        fields.setdefault(name.lower(), repair_surrogates((raw_values(block, name) or [""])[0]))
     return fields
 
 
@@ -106,7 +105,7 @@ def _original_id(parts: list[Message]) -> str:
         elif kind in _RETURNED_HEADERS:
             data = part.get_payload(decode=True)
             if isinstance(data, bytes):
-                headers = BytesHeaderParser(policy=policy.default).parsebytes(data.lstrip())
+                headers = BytesHeaderParser(policy=POLICY).parsebytes(data.lstrip())
                 if raw_values(headers, "message-id"):
                     return message_id(headers)
     return ""

@@ -3,24 +3,50 @@
 The ``email`` package's header objects (``msg["From"]``) run its header parser, which in CPython 3.11 still
 raises IndexError, AttributeError or TypeError on some malformed values (``From: "`` is enough). So values
 are read with ``raw_items()`` (what the generator uses) and decoded here; addresses go through the header
-registry's parser when it copes, and through the older, lenient ``getaddresses`` when it does not.
+registry's parser when it copes, and through the older, lenient ``getaddresses`` when it does not. The
+message itself is parsed with ``POLICY``: ``policy.default`` made tolerant of those same bugs.
 """
 
 from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
-from email import policy
 from email.message import Message
+from email.policy import EmailPolicy
 from email.utils import getaddresses, parsedate_to_datetime
+from typing import TYPE_CHECKING, Any
 
 from portal.mailin.charsets import decode_header, one_line, repair_surrogates
+
+if TYPE_CHECKING:
+    from email.message import EmailMessage
+
+    _EmailPolicy = EmailPolicy[EmailMessage]
+else:
+    _EmailPolicy = EmailPolicy
 
 _FOLD = re.compile(r"\r?\n(?=[ \t])")
 _NEWLINES = re.compile(r"[\r\n]")
 _BRACKETED_ID = re.compile(r"<([^<>\s]+)>")
+_LOOSE_ID = re.compile(r"<?[^<>@\s]+@[^<>@\s]+>?$")  # an id without its brackets (or with one missing)
 MAX_IDS = 100
 _MAX_ID_CHARS = 998
+
+
+class _TolerantPolicy(_EmailPolicy):
+    """``policy.default`` whose header objects fall back to the raw text when the parser trips over a
+    malformed value (``Content-Type: a/b; x*`` raises IndexError in CPython 3.11, from inside the message
+    parser, which asks for the Content-Type of every part). Plain strings are what ``Message`` had before header
+    objects existed, so its methods (get_content_type, get_param, get_filename...) work with them."""
+
+    def header_fetch_parse(self, name: str, value: str) -> Any:
+        try:
+            return super().header_fetch_parse(name, value)
+        except Exception:  # the stdlib header parser's own bugs, see above
+            return _unfold(value)
+
+
+POLICY = _TolerantPolicy()
 
 
 def raw_values(msg: Message, name: str) -> list[str]:
@@ -56,10 +82,15 @@ def addresses(msg: Message, name: str) -> list[tuple[str, str]]:
 
 def _parse_addresses(value: str) -> list[tuple[str, str]]:
     try:
-        header = policy.default.header_factory("to", value)
-        return [(address.display_name, address.addr_spec) for address in header.addresses]
+        header = POLICY.header_factory("to", value)
+        found = [(address.display_name, address.addr_spec) for address in header.addresses]
     except Exception:  # the stdlib header parser's own bugs (see above): the lenient parser takes over
         return getaddresses([value])
+    if len(found) == 1 and not found[0][0] and "(" in value:  # old style: "daemon@example.com (Mail System)"
+        lenient = getaddresses([value])
+        if len(lenient) == 1 and lenient[0][1].lower() == found[0][1].lower():
+            return lenient
+    return found
 
 
 def _clean_address(address: str) -> str:
@@ -79,7 +110,7 @@ def message_ids(msg: Message, name: str) -> tuple[str, ...]:
     """Message ids (without <>) in the ``name`` headers; long lists keep the first and the latest."""
     ids: list[str] = []
     for value in raw_values(msg, name):
-        found = _BRACKETED_ID.findall(value) or [token.strip("<>") for token in value.split() if "@" in token]
+        found = _BRACKETED_ID.findall(value) or [token.strip("<>") for token in value.split() if _LOOSE_ID.match(token)]
         ids.extend(one_line(repair_surrogates(found_id))[:_MAX_ID_CHARS] for found_id in found)
     unique = list(dict.fromkeys(found_id for found_id in ids if found_id))
     if len(unique) > MAX_IDS:

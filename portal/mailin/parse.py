@@ -3,10 +3,11 @@ history, attachments, whether a machine sent it, and delivery failures.
 
 Pure and synchronous: bytes in, a frozen ``ParsedMail`` out, no database, no clock. The intake calls it
 from ``asyncio.to_thread``. Nothing here trusts the mail: size and structure are capped first (``Limits``,
-``MailRejected``), charsets are repaired rather than believed (``charsets``), header values are read raw
-because the ``email`` package's header objects can raise on malformed input (``headers``), and any other
-exception escaping ``parse`` is a bug (the tests fuzz it). The HTML is returned as sent: sanitizing it is
-the renderer's job. No ``X-Portal-*`` header is ever read: a sender can forge any of them.
+``MailRejected``); charsets are repaired rather than believed (``charsets``); the ``email`` package parses
+(``policy.default``, made tolerant), but header values are read raw, because its header objects raise on
+some malformed input (``headers``). Any other exception escaping ``parse`` is a bug (the tests fuzz it).
+The HTML is returned as sent: sanitizing it is the renderer's job. No ``X-Portal-*`` header is ever read:
+a sender can forge any of them.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from datetime import datetime
 from email import message_from_bytes, policy
 from email.generator import BytesGenerator
 from email.message import EmailMessage, Message
+from typing import TYPE_CHECKING
 
 from portal.mailin import headers as hdr
 from portal.mailin.charsets import (
@@ -195,7 +197,7 @@ def _read(raw: bytes, limits: Limits) -> EmailMessage:
     if containers > limits.max_parts:
         raise MailRejected(f"The mail has more than {limits.max_parts} parts.")
     try:
-        msg = message_from_bytes(raw, policy=policy.default)
+        msg = message_from_bytes(raw, policy=hdr.POLICY)
     except RecursionError:
         raise MailRejected(f"The mail nests its parts more than {limits.max_depth} levels deep.") from None
     _check_structure(msg, limits)
@@ -338,6 +340,10 @@ _EXTENSIONS = {
     "message/global": ".eml",
 }
 _NOT_ATTACHMENTS = {"message/delivery-status", "message/global-delivery-status", "text/rfc822-headers"}
+if TYPE_CHECKING:
+    _BytesGenerator = BytesGenerator[Message]
+else:
+    _BytesGenerator = BytesGenerator
 _RAW = policy.compat32.clone(max_line_length=0, linesep="\r\n")
 _UNSAFE_NAME = re.compile(r'[\\/:*?"<>|\x00-\x1f\x7f]+')
 
@@ -422,9 +428,18 @@ def _message_bytes(part: Message) -> tuple[bytes, str]:
     if not isinstance(inner, Message):
         return b"", ""
     buffer = io.BytesIO()
-    BytesGenerator(buffer, mangle_from_=False, policy=_RAW).flatten(inner)
+    _EmlWriter(buffer, mangle_from_=False, policy=_RAW).flatten(inner)
     subject = _safe_filename(hdr.text_value(inner, "subject"))[:100].strip()
     return buffer.getvalue(), (subject or "message") + ".eml"
+
+
+class _EmlWriter(_BytesGenerator):
+    """BytesGenerator writing its text as utf-8 rather than ascii: a broken multipart (no closing
+    boundary) keeps its body as text, and ``get_payload()`` turns its 8-bit bytes into U+FFFD, which the
+    stock generator cannot write."""
+
+    def write(self, s: str) -> None:
+        self._fp.write(s.encode("utf-8", "surrogateescape"))  # type: ignore[attr-defined]
 
 
 def _safe_filename(name: str) -> str:
@@ -443,7 +458,7 @@ def automatic_reason(headers: Message, envelope_from: str | None, our_loop_ids: 
     """Why this mail was sent by a machine, "" when a person wrote it. Answering an automatic mail is
     how two robots end up mailing each other forever (RFC 3834)."""
     reasons: list[str] = []
-    submitted = hdr.first_value(headers, "auto-submitted").split(";")[0].strip().lower()
+    submitted = repair_surrogates(hdr.first_value(headers, "auto-submitted")).split(";")[0].strip().lower()
     if submitted and submitted != "no":
         reasons.append(f"Auto-Submitted: {one_line(submitted)[:40]}")
     precedence = hdr.first_value(headers, "precedence").strip().lower()
@@ -460,7 +475,7 @@ def automatic_reason(headers: Message, envelope_from: str | None, our_loop_ids: 
     loop_ids = {loop_id.strip().lower() for loop_id in our_loop_ids}
     for value in hdr.raw_values(headers, "x-loop"):
         if value.strip().lower() in loop_ids:
-            reasons.append(f"X-Loop: {one_line(value)}")
+            reasons.append(f"X-Loop: {one_line(repair_surrogates(value))}")
     for _, address in hdr.addresses(headers, "from")[:1]:
         daemon = _DAEMONS.get(address.partition("@")[0])
         if daemon:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from email import message_from_bytes, policy
 from email.message import Message
@@ -335,6 +336,7 @@ def test_postfix_bounce(line_ends: str) -> None:
     assert (
         mail.automatic == "Auto-Submitted: auto-replied, null return path, delivery-status report, From: MAILER-DAEMON"
     )
+    assert (mail.from_address, mail.from_name) == ("mailer-daemon@mx.desk.example.com", "Mail Delivery System")
     assert mail.attachments == ()  # the delivery status and the returned headers are no files
     assert mail.text.startswith("This is the mail system at host mx.desk.example.com.")
 
@@ -421,6 +423,13 @@ def test_attachment_names(headers: str, filename: str) -> None:
     )
 
 
+def test_a_content_type_that_trips_the_stdlib_parser() -> None:
+    """CPython 3.11's header parser raises IndexError on this value, from inside the message parser."""
+    part = "Content-Type: application/pdf; x*\nContent-Transfer-Encoding: base64\n\nJVBERi0xLjQK\n"
+    [attachment] = parse(multipart(TEXT_PART, part)).attachments
+    assert (attachment.content_type, attachment.data) == ("application/pdf", b"%PDF-1.4\n")
+
+
 def test_an_attached_mail_is_named_by_its_subject() -> None:
     inner = "From: a@example.com\nSubject: =?utf-8?q?Angebot_f=C3=BCr_M=C3=A4rz?=\nMessage-ID: <inner@x>\n\nBody\n"
     parsed = parse(multipart(TEXT_PART, "Content-Type: message/rfc822\n\n" + inner))
@@ -428,6 +437,13 @@ def test_an_attached_mail_is_named_by_its_subject() -> None:
     assert (attached.filename, attached.content_type) == ("Angebot für März.eml", "message/rfc822")
     assert b"Message-ID: <inner@x>" in attached.data and attached.data.rstrip().endswith(b"Body")
     assert parsed.text == "See attached.\n"  # the attached mail's text is not the body
+
+
+def test_an_attached_mail_with_a_broken_multipart_and_8bit_bytes() -> None:
+    inner = b"Subject: broken\nContent-Type: multipart/mixed; boundary=zz\n\ncaf\xe9 and no boundary at all\n"
+    data = multipart(TEXT_PART, "Content-Type: message/rfc822\n\n@INNER@").replace(b"@INNER@", inner)
+    [attached] = parse(data).attachments
+    assert attached.filename == "broken.eml" and b"and no boundary at all" in attached.data
 
 
 def test_inline_means_shown_by_the_html() -> None:
@@ -622,6 +638,63 @@ def test_portal_headers_change_nothing(name: str) -> None:
     data = raw(name)
     forged = b"X-Portal-Ticket: 5\nX-Portal-Customer: admin@desk.example.com\nX-Portal-Automatic: no\n" + data
     assert parse(forged) == parse(data)
+
+
+def test_parsing_in_threads_gives_the_same_results() -> None:
+    """The intake parses in asyncio.to_thread: nothing is shared between calls."""
+    serial = [corpus(name) for name in NAMES * 3]
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        threaded = list(pool.map(corpus, NAMES * 3))
+    assert threaded == serial
+
+
+@pytest.mark.parametrize(
+    ("value", "address", "name"),
+    [
+        ('"Doe, Jane" <Jane.Doe@Example.COM>', "jane.doe@example.com", "Doe, Jane"),
+        ("jane@example.com (Jane Doe)", "jane@example.com", "Jane Doe"),
+        ("=?utf-8?q?J=C3=BCrgen?= <j@example.com>", "j@example.com", "Jürgen"),
+        ('"', "", ""),  # the stdlib header parser raises IndexError on this one
+        ("<a@", "", ""),
+        ("undisclosed-recipients:;", "", ""),
+        ("no address at all", "", ""),
+    ],
+)
+def test_from_header_values(value: str, address: str, name: str) -> None:
+    parsed = parse(mail().replace(b"From: Jane Doe <jane@example.com>", b"From: " + value.encode()))
+    assert (parsed.from_address, parsed.from_name) == (address, name)
+
+
+@pytest.mark.parametrize(
+    ("headers", "in_reply_to", "references"),
+    [
+        ("In-Reply-To: <a@x> (Jane's message of Tuesday)\nReferences: <r1@x>\n <r2@x>", ("a@x",), ("r1@x", "r2@x")),
+        ("In-Reply-To: a@x\nReferences: <r1@x><r2@x> <r1@x>", ("a@x",), ("r1@x", "r2@x")),
+        ("In-Reply-To: <a@", (), ()),
+        (
+            "References: " + " ".join(f"<r{n}@x>" for n in range(300)),
+            (),
+            ("r0@x", *(f"r{n}@x" for n in range(201, 300))),
+        ),
+    ],
+)
+def test_threading_ids(headers: str, in_reply_to: tuple[str, ...], references: tuple[str, ...]) -> None:
+    parsed = parse(mail(headers + "\n"))
+    assert (parsed.in_reply_to, parsed.references) == (in_reply_to, references)
+
+
+def test_missing_and_odd_headers() -> None:
+    bare = parse(b"\njust a body\n")
+    assert (bare.message_id, bare.from_address, bare.subject, bare.date, bare.text) == (
+        "",
+        "",
+        "",
+        None,
+        "just a body\n",
+    )
+    assert parse(mail().replace(b"Date: Tue, 4 Mar 2025 10:00:00 +0100", b"Date: yesterday")).date is None
+    no_zone = parse(mail().replace(b"+0100", b"-0000")).date
+    assert no_zone == datetime(2025, 3, 4, 10, 0, tzinfo=UTC)
 
 
 @pytest.mark.parametrize("name", NAMES)

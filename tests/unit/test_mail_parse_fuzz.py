@@ -14,7 +14,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from portal.mailin.htmltext import html_to_text
-from portal.mailin.parse import Limits, MailRejected, ParsedMail, content_hash, parse
+from portal.mailin.parse import REPLY_MARKER, Limits, MailRejected, ParsedMail, content_hash, parse
+from portal.mailin.quotes import strip_html, strip_text
 
 CORPUS = [
     path.read_bytes() for path in sorted((Path(__file__).resolve().parents[1] / "fixtures" / "mail").glob("*.eml"))
@@ -177,8 +178,40 @@ def test_random_mime_trees(body: bytes, crlf: bool) -> None:
     check(raw.replace(b"\n", b"\r\n") if crlf else raw)
 
 
+HTML_TOKENS = [
+    *HTML_PIECES,
+    "<div>",
+    "</div>",
+    "</blockquote>",
+    '<div id="divRplyFwdMsg">',
+    '<div id="appendonsend"></div>',
+    "<hr>",
+    '<div style="border:none;border-top:solid #E1E1E1 1.0pt;padding:3.0pt 0cm 0cm 0cm">',
+    "<o:p>",
+    "<v:shape>",
+    "<addr@x>",
+    "<?xml version='1.0' encoding='utf-8'?>",
+    "<![CDATA[",
+    "<script>",
+    "</html>",
+    "<body>",
+    "&nbsp;",
+    "&#0;",
+    "\x00",
+    "\x0b",
+    "text",
+    "\n",
+    "From: x",
+    "Sent: y",
+    "> ",
+    "##- Please type your reply above this line -##",
+]
+
+
 @FUZZ
-@given(st.text(max_size=400))
-def test_html_to_text_takes_anything(html: str) -> None:
-    text = html_to_text(html)
-    assert isinstance(text, str)
+@given(st.one_of(st.text(max_size=400), st.lists(st.sampled_from(HTML_TOKENS), max_size=40).map("".join)))
+def test_html_helpers_take_anything(html: str) -> None:
+    assert isinstance(html_to_text(html), str)
+    reply = strip_html(html, REPLY_MARKER)
+    assert reply == html or len(html_to_text(reply)) <= len(html_to_text(html)) + 1
+    assert isinstance(strip_text(html, REPLY_MARKER), str)
