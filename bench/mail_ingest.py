@@ -253,11 +253,12 @@ def main() -> None:
         "PORTAL_LOGIN_MAX_PER_IP": "1000",
     }
     prepare(env)
+    log = open(workdir / "server.log", "wb")  # noqa: SIM115 - open for the server's whole life
     server = subprocess.Popen(
         [PORTAL, "serve", "--host", "127.0.0.1", "--port", str(web_port), "--no-migrate"],
         env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
+        stdout=log,
+        stderr=subprocess.STDOUT,
         start_new_session=True,
     )
     try:
@@ -272,6 +273,7 @@ def main() -> None:
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=30)
+        log.close()
         shutil.rmtree(workdir, ignore_errors=True)
     if args.json:
         print(json.dumps(result, indent=2))
