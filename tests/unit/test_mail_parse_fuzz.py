@@ -166,7 +166,9 @@ def container(children: list[bytes], kind: str, boundary: str) -> bytes:
 def tree(draw: st.DrawFn, depth: int = 0) -> bytes:
     if depth >= 4 or draw(st.integers(0, 2)) == 0:
         return draw(leaf())
-    kind = draw(st.sampled_from(["mixed", "alternative", "related", "report", "signed", "digest"]))
+    kind = draw(st.sampled_from(["mixed", "alternative", "related", "report", "signed", "digest", "rfc822"]))
+    if kind == "rfc822":  # an attached mail with a structure of its own
+        return b"Content-Type: message/rfc822\n\nSubject: inner\n" + draw(tree(depth + 1))
     children = draw(st.lists(tree(depth + 1), max_size=4))
     return container(children, kind, f"b{depth}{draw(st.integers(0, 9))}")
 
