@@ -38,6 +38,7 @@ import tempfile
 import threading
 import time
 from email.message import EmailMessage
+from email.policy import SMTP
 from email.utils import make_msgid, parseaddr
 from pathlib import Path
 
@@ -144,7 +145,7 @@ def new_mail(index: int, big: bool) -> Mail:
         message.add_attachment(
             os.urandom(5 * 1024 * 1024 * 3 // 4), maintype="application", subtype="pdf", filename="scan.pdf"
         )
-    return sender, DESK, message.as_bytes()
+    return sender, DESK, message.as_bytes(policy=SMTP)
 
 
 def reply_mail(recipient: str, reply_address: str, message_id: str, subject: str) -> Mail:
@@ -156,7 +157,7 @@ def reply_mail(recipient: str, reply_address: str, message_id: str, subject: str
     message["In-Reply-To"] = f"<{message_id}>"
     message["References"] = f"<{message_id}>"
     message.set_content("Thanks, one more detail: it happens every morning.\n\n> quoted acknowledgement\n")
-    return recipient, reply_address, message.as_bytes()
+    return recipient, reply_address, message.as_bytes(policy=SMTP)
 
 
 def send_all(port: int, mails: list[Mail], clients: int) -> list[float]:
@@ -173,11 +174,21 @@ def send_all(port: int, mails: list[Mail], clients: int) -> list[float]:
                 with lock:
                     times.append(time.perf_counter() - start)
 
-    threads = [threading.Thread(target=work, args=(chunk,)) for chunk in chunks if chunk]
+    errors: list[BaseException] = []
+
+    def guarded(chunk: list[Mail]) -> None:
+        try:
+            work(chunk)
+        except BaseException as error:  # noqa: BLE001 - reported by the main thread
+            errors.append(error)
+
+    threads = [threading.Thread(target=guarded, args=(chunk,)) for chunk in chunks if chunk]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
+    if errors:
+        raise SystemExit(f"sending failed: {errors[0]!r}")
     return times
 
 
@@ -237,6 +248,10 @@ def main() -> None:
     parser.add_argument("--mails", type=int, default=2000, help="new mails (plus a quarter as many replies)")
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--big", type=int, default=5, help="5 MB mails among them")
+    parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes of portal serve")
+    parser.add_argument(
+        "--job-workers", type=int, default=0, help="separate `portal worker` processes (then serve runs no jobs)"
+    )
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
 
@@ -248,19 +263,20 @@ def main() -> None:
         "PORTAL_VAR_DIR": str(workdir / "var"),
         "PORTAL_SECRET_KEY": "bench-secret",
         "PORTAL_MAIL_IN_LISTEN": f"127.0.0.1:{smtp_port}",
-        "PORTAL_WORKER": "inprocess",
+        "PORTAL_WORKER": "off" if args.job_workers else "inprocess",
         "PORTAL_MAIL_SENDER_HOURLY_LIMIT": "1000",
         "PORTAL_LOGIN_MAX_PER_IP": "1000",
     }
     prepare(env)
     log = open(workdir / "server.log", "wb")  # noqa: SIM115 - open for the server's whole life
+    serve = [PORTAL, "serve", "--host", "127.0.0.1", "--port", str(web_port), "--no-migrate"]
     server = subprocess.Popen(
-        [PORTAL, "serve", "--host", "127.0.0.1", "--port", str(web_port), "--no-migrate"],
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
+        [*serve, "--workers", str(args.workers)], env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
     )
+    workers = [
+        subprocess.Popen([PORTAL, "worker", "--poll", "0.05"], env=env, stdout=log, stderr=subprocess.STDOUT)
+        for _ in range(args.job_workers)
+    ]
     try:
         base = f"http://127.0.0.1:{web_port}"
         for _ in range(200):
@@ -271,6 +287,9 @@ def main() -> None:
                 time.sleep(0.1)
         result = run(args, env, base, smtp_port)
     finally:
+        for worker in workers:
+            worker.terminate()
+            worker.wait(timeout=30)
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=30)
         log.close()
@@ -279,8 +298,10 @@ def main() -> None:
         print(json.dumps(result, indent=2))
         return
     engine = "PostgreSQL" if env["PORTAL_DATABASE_URL"].startswith("postgres") else "SQLite"
+    shape = f"serve --workers {args.workers}" + (f" + {args.job_workers} portal worker" if args.job_workers else "")
     print(
-        f"{engine}: {result['mails']} mails ({result['big']} of 5 MB, {result['replies']} replies), {args.clients} SMTP clients"
+        f"{engine} ({shape}): {result['mails']} mails ({result['big']} of 5 MB, {result['replies']} replies), "
+        f"{args.clients} SMTP clients"
     )
     print(
         f"  ingest end to end: {result['ingest_per_s']} mails/s ({result['seconds']} s)  statuses {result['statuses']}"

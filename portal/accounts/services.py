@@ -14,7 +14,7 @@ from portal.accounts.passwords import hash_password, needs_rehash, verify_passwo
 from portal.accounts.rules import Actor
 from portal.accounts.tables import AuditEvent, Team, TeamMember, User
 from portal.clock import timezone_problem, utcnow, zone_or_utc
-from portal.db import ilike, required_row, write_transaction
+from portal.db import fetch, ilike, required_row, write_transaction
 from portal.errors import Forbidden, Invalid, NotFound, Throttled
 from portal.jobs.queue import enqueue
 from portal.mail.services import queue_mail
@@ -173,12 +173,13 @@ async def admin_addresses() -> list[str]:
 
 async def staff_by_email(email: str) -> Actor | None:
     """The active agent or admin with this address (a mailed reply from them is staff's)."""
-    row = (
-        await User.select(User.id, User.email, User.name, User.role, User.timezone, User.session_version)
-        .where((User.email == email) & (User.is_active == True) & User.role.is_in(["agent", "admin"]))
-        .first()
+    rows = await fetch(
+        "SELECT id, email, name, role, timezone, session_version FROM portal_user "
+        "WHERE email = {} AND is_active = {} AND role IN ('agent', 'admin')",
+        email,
+        True,
     )
-    return _actor(row) if row else None
+    return _actor(rows[0]) if rows else None
 
 
 async def verification_user(raw: str) -> int:

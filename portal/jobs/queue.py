@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from portal.clock import utcnow
-from portal.db import current_engine, fetch, write_transaction
+from portal.db import current_engine, fetch, insert_row, write_transaction
 from portal.jobs.tables import Job
 
 LEASE = timedelta(minutes=5)
@@ -58,16 +58,16 @@ async def enqueue(
             now,
         )
         return rows[0]["id"] if rows else None
-    rows = await Job.insert(
-        Job(
-            kind=kind,
-            payload=json.dumps(payload or {}),
-            run_at=run_at or now,
-            max_attempts=max_attempts,
-            created_at=now,
-        )
-    ).run()
-    return rows[0]["id"]
+    return await insert_row(
+        "job",
+        {
+            "kind": kind,
+            "payload": json.dumps(payload or {}),
+            "run_at": run_at or now,
+            "max_attempts": max_attempts,
+            "created_at": now,
+        },
+    )
 
 
 _PG_CLAIM = (

@@ -104,6 +104,7 @@ async def drain(worker_id: str | None = None, limit: int = 1000) -> int:
 
 
 _running: set[Worker] = set()
+LANES = 4  # jobs one worker runs at once
 
 
 def wake_workers() -> None:
@@ -113,7 +114,8 @@ def wake_workers() -> None:
 
 
 class Worker:
-    def __init__(self, poll_seconds: float = 1.0, worker_id: str | None = None) -> None:
+    def __init__(self, poll_seconds: float = 1.0, worker_id: str | None = None, lanes: int = LANES) -> None:
+        self.lanes = lanes
         self.poll_seconds = poll_seconds
         self.worker_id = worker_id or worker_name()
         self.wakeup = asyncio.Event()
@@ -122,6 +124,14 @@ class Worker:
 
     def notify(self) -> None:
         self.wakeup.set()
+
+    async def _lane(self) -> None:
+        """Run due jobs one after another until none is left. A worker runs ``lanes`` of these at
+        once: while one job waits on the disk or the network (a commit, an SMTP server, a mail's
+        parse in its thread), another gets on. Each job is still claimed once (SKIP LOCKED on
+        PostgreSQL, one writer at a time on SQLite)."""
+        while not self.stopping.is_set() and await run_one(self.worker_id):
+            self.processed += 1
 
     def stop(self) -> None:
         self.stopping.set()
@@ -142,8 +152,7 @@ class Worker:
                 if last_schedule is None or now - last_schedule > timedelta(minutes=1):
                     await schedule_due(now)
                     last_schedule = now
-                while not self.stopping.is_set() and await run_one(self.worker_id):
-                    self.processed += 1
+                await asyncio.gather(*(self._lane() for _ in range(self.lanes)))
             except Exception:  # noqa: BLE001 - a database hiccup must not kill the loop
                 log.exception("job worker loop error; retrying")
             self.wakeup.clear()

@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from portal.clock import utcnow
-from portal.db import write_transaction
+from portal.db import insert_row, write_transaction
 from portal.errors import NotFound
 from portal.jobs import queue
 from portal.mail.tables import OutboundMail
@@ -85,23 +85,23 @@ async def queue_mail(
     envelope: Envelope = PLAIN,
 ) -> int:
     mail = render(template, context)
-    rows = await OutboundMail.insert(
-        OutboundMail(
-            to_address=to,
-            subject=mail.subject,
-            body_text=mail.text,
-            body_html=mail.html,
-            template=template,
-            status="queued",
-            created_at=utcnow(),
-            attachments=json.dumps([a.as_json() for a in attachments or []]),
-            from_address=envelope.sender,
-            headers=json.dumps(envelope.all_headers()),
-            ticket=envelope.ticket,
-            message_id=envelope.message_id,
-        )
-    ).run()
-    mail_id = rows[0]["id"]
+    mail_id = await insert_row(
+        "outbound_mail",
+        {
+            "to_address": to,
+            "subject": mail.subject,
+            "body_text": mail.text,
+            "body_html": mail.html,
+            "template": template,
+            "status": "queued",
+            "created_at": utcnow(),
+            "attachments": json.dumps([a.as_json() for a in attachments or []]),
+            "from_address": envelope.sender,
+            "headers": json.dumps(envelope.all_headers()),
+            "ticket": envelope.ticket,
+            "message_id": envelope.message_id,
+        },
+    )
     await queue.enqueue("mail.send", {"mail_id": mail_id})
     return mail_id
 

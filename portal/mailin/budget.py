@@ -12,7 +12,7 @@ from datetime import timedelta
 
 from portal.accounts.services import admin_addresses
 from portal.clock import utcnow
-from portal.db import fetch, write_transaction
+from portal.db import fetch
 from portal.mail.services import queue_mail
 from portal.settings import get_settings
 
@@ -34,48 +34,41 @@ async def may_acknowledge(address: str) -> bool:
 
 async def over_budget(inbound_id: int, sender: str, ticket: int | None) -> str:
     """Why the breaker holds this mail ("" when within budget): the mails received in the last
-    hour from its sender, or naming its ticket, counting this one."""
+    hour before it from its sender, or into its ticket, reached the limit."""
     limit = get_settings().mail_sender_hourly_limit
     since = utcnow() - BREAKER_WINDOW
     if sender:
         rows = await fetch(
-            "SELECT COUNT(*) AS n FROM inbound_mail WHERE from_address = {} AND received_at > {} AND id <= {}",
+            "SELECT COUNT(*) AS n FROM inbound_mail WHERE from_address = {} AND received_at > {} AND id < {}",
             sender,
             since,
             inbound_id,
         )
-        if rows[0]["n"] > limit:
+        if rows[0]["n"] >= limit:
             return f"more than {limit} mails from {sender} within an hour"
     if ticket is not None:
         rows = await fetch(
-            "SELECT COUNT(*) AS n FROM inbound_mail WHERE ticket = {} AND received_at > {} AND id <= {}",
+            "SELECT COUNT(*) AS n FROM inbound_mail WHERE ticket = {} AND received_at > {} AND id < {}",
             ticket,
             since,
             inbound_id,
         )
-        if rows[0]["n"] >= limit:  # this mail is not counted on the ticket yet
+        if rows[0]["n"] >= limit:
             return f"more than {limit} mails into #{ticket} within an hour"
     return ""
 
 
-async def hold(inbound_id: int, sender: str, reason: str) -> None:
-    """Hold the mail; the first mail held from a sender in an hour tells the admins."""
-    since = utcnow() - BREAKER_WINDOW
-    async with write_transaction():
-        earlier = await fetch(
-            "SELECT 1 AS found FROM inbound_mail WHERE status = 'held' AND from_address = {} AND received_at > {} "
-            "AND id <> {} LIMIT 1",
-            sender,
-            since,
-            inbound_id,
-        )
-        await fetch(
-            "UPDATE inbound_mail SET status = 'held', outcome = {}, processed_at = {} WHERE id = {}",
-            reason[:300],
-            utcnow(),
-            inbound_id,
-        )
-        if not earlier:
-            link = f"{get_settings().base_url}/back/inbound?status=held"
-            for address in await admin_addresses():
-                await queue_mail(address, "mail_held", {"sender": sender, "reason": reason, "link": link})
+async def tell_admins(inbound_id: int, sender: str, reason: str) -> None:
+    """Inside the transaction that holds a mail: the first mail held from a sender in an hour tells
+    the admins (once, not once per mail)."""
+    earlier = await fetch(
+        "SELECT 1 AS found FROM inbound_mail WHERE status = 'held' AND from_address = {} AND received_at > {} "
+        "AND id <> {} LIMIT 1",
+        sender,
+        utcnow() - BREAKER_WINDOW,
+        inbound_id,
+    )
+    if not earlier:
+        link = f"{get_settings().base_url}/back/inbound?status=held"
+        for address in await admin_addresses():
+            await queue_mail(address, "mail_held", {"sender": sender, "reason": reason, "link": link})

@@ -11,10 +11,9 @@ import hashlib
 import json
 
 from portal.clock import utcnow
-from portal.db import fetch, write_transaction
+from portal.db import fetch, insert_row, write_transaction
 from portal.jobs import queue
 from portal.mail import threads
-from portal.mailin.tables import InboundMail
 from portal.settings import get_settings
 
 PROCESS_JOB = "mailin.process"
@@ -36,19 +35,19 @@ async def receive(
     if len(raw) > get_settings().mail_max_bytes:
         raise MailTooLarge(f"message of {len(raw):,} bytes is over the limit")
     async with write_transaction():
-        rows = await InboundMail.insert(
-            InboundMail(
-                mailbox=mailbox_id,
-                source=source,
-                envelope_from=envelope_from[:320],
-                envelope_to=json.dumps([address[:320] for address in envelope_to][:100]),
-                raw_message=raw,
-                size=len(raw),
-                sha256=hashlib.sha256(raw).hexdigest(),
-                received_at=utcnow(),
-            )
-        ).run()
-        inbound_id = int(rows[0]["id"])
+        inbound_id = await insert_row(
+            "inbound_mail",
+            {
+                "mailbox": mailbox_id,
+                "source": source,
+                "envelope_from": envelope_from[:320],
+                "envelope_to": json.dumps([address[:320] for address in envelope_to][:100]),
+                "raw_message": raw,
+                "size": len(raw),
+                "sha256": hashlib.sha256(raw).hexdigest(),
+                "received_at": utcnow(),
+            },
+        )
         await queue.enqueue(PROCESS_JOB, {"inbound_id": inbound_id}, max_attempts=5)
     return inbound_id
 

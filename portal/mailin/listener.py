@@ -24,6 +24,7 @@ from portal.mailin.intake import MailTooLarge, accepts_recipient, receive
 from portal.settings import get_settings
 
 log = logging.getLogger("portal.mailin")
+logging.getLogger("mail.log").setLevel(logging.WARNING)  # aiosmtpd logs every SMTP command at INFO
 MAX_RECIPIENTS = 100
 NULL_SENDER = "<>"  # stored for the null return path (bounces, auto-replies): "" means unknown
 

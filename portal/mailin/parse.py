@@ -23,6 +23,7 @@ from email.generator import BytesGenerator
 from email.message import EmailMessage, Message
 from typing import TYPE_CHECKING
 
+from portal.mail import threads
 from portal.mailin import headers as hdr
 from portal.mailin.charsets import (
     clean_text,
@@ -50,7 +51,7 @@ __all__ = [
     "parse",
 ]
 
-REPLY_MARKER = "##- Please type your reply above this line -##"
+REPLY_MARKER = threads.REPLY_MARKER  # the first line of our ticket mails (one definition, in mail.threads)
 
 
 @dataclass(frozen=True)

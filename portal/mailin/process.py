@@ -62,31 +62,30 @@ async def _process(inbound: dict[str, Any]) -> None:
     except MailRejected as rejected:
         await _finish(inbound["id"], "failed", error=rejected.reason)
         return
-    if not await _claim(inbound, mail, raw):
+    found = _Found.of(mail, raw)
+    if await fetch("SELECT id FROM inbound_mail WHERE dedupe_key = {} AND id <> {}", found.key, inbound["id"]):
         await _finish(inbound["id"], "ignored", outcome="a copy of a mail already received")
         return
     facts, mailbox = await _facts(inbound, mail, ours)
     decided = route(facts)
-    await _carry_out(decided, inbound, mail, mailbox)
+    await _carry_out(decided, inbound, mail, mailbox, found)
 
 
-async def _claim(inbound: dict[str, Any], mail: ParsedMail, raw: bytes) -> bool:
-    """Record what the parse found and take the mail's dedupe key; False when another delivery of
-    the same mail (same Message-ID and content) holds it."""
-    key = hashlib.sha256(f"{mail.message_id}\n{parse.content_hash(raw)}".encode()).hexdigest()
-    held = await fetch("SELECT id FROM inbound_mail WHERE dedupe_key = {} AND id <> {}", key, inbound["id"])
-    if held:
-        return False
-    async with write_transaction():
-        await fetch(
-            "UPDATE inbound_mail SET dedupe_key = {}, message_id = {}, from_address = {}, subject = {} WHERE id = {}",
-            key,
-            mail.message_id[:255],
-            mail.from_address[:254],
-            rules.one_line(mail.subject)[:300],
-            inbound["id"],
-        )
-    return True
+@dataclass(frozen=True)
+class _Found:
+    """What the parse found that the inbound row keeps, written with its outcome. The dedupe key
+    (Message-ID + content hash) is unique: a copy that slipped past the check above, processed at
+    the same moment elsewhere, fails its commit instead of making a second ticket."""
+
+    key: str
+    message_id: str
+    from_address: str
+    subject: str
+
+    @classmethod
+    def of(cls, mail: ParsedMail, raw: bytes) -> _Found:
+        key = hashlib.sha256(f"{mail.message_id}\n{parse.content_hash(raw)}".encode()).hexdigest()
+        return cls(key, mail.message_id[:255], mail.from_address[:254], rules.one_line(mail.subject)[:300])
 
 
 @dataclass(frozen=True)
@@ -174,17 +173,21 @@ def _takes_replies(ticket: dict[str, Any]) -> bool:
 # --- carrying out ----------------------------------------------------------------------------------------
 
 
-async def _carry_out(decided: Route, inbound: dict[str, Any], mail: ParsedMail, mailbox: _Mailbox) -> None:
+async def _carry_out(
+    decided: Route, inbound: dict[str, Any], mail: ParsedMail, mailbox: _Mailbox, found: _Found
+) -> None:
     if decided.action == Action.ignore:
-        await _finish(inbound["id"], "ignored", outcome=decided.reason)
+        await _finish(inbound["id"], "ignored", outcome=decided.reason, found=found)
     elif decided.action == Action.hold:
-        await budget.hold(inbound["id"], mail.from_address, decided.reason)
+        async with write_transaction():
+            await _finish(inbound["id"], "held", outcome=decided.reason, found=found)
+            await budget.tell_admins(inbound["id"], mail.from_address, decided.reason)
     elif decided.action == Action.bounce:
         assert mail.bounce is not None
         outcome = await bounces.record(mail.bounce)
-        await _finish(inbound["id"], "ignored", outcome=outcome)
+        await _finish(inbound["id"], "ignored", outcome=outcome, found=found)
     else:
-        await _write(decided, inbound, mail, mailbox)
+        await _write(decided, inbound, mail, mailbox, found)
 
 
 def _body(mail: ParsedMail) -> str:
@@ -211,7 +214,7 @@ def _uploads(mail: ParsedMail) -> list[Upload]:
     return [Upload(a.filename, a.data, a.content_id) for a in kept[: write.MAIL_FILES_MAX]]
 
 
-async def _write(decided: Route, inbound: dict[str, Any], mail: ParsedMail, mailbox: _Mailbox) -> None:
+async def _write(decided: Route, inbound: dict[str, Any], mail: ParsedMail, mailbox: _Mailbox, found: _Found) -> None:
     body, uploads, mailed = _body(mail), _uploads(mail), _mailed(inbound, mail)
     async with write.one_transaction():
         if decided.action == Action.new_ticket:
@@ -237,7 +240,7 @@ async def _write(decided: Route, inbound: dict[str, Any], mail: ParsedMail, mail
             assert decided.ticket is not None
             ticket = await _add_to(decided, body, uploads, mailed)
             outcome = f"{decided.reason} on #{ticket['number']}"
-        await _finish(inbound["id"], "done", outcome=outcome, ticket=ticket["number"])
+        await _finish(inbound["id"], "done", outcome=outcome, ticket=ticket["number"], found=found)
 
 
 async def _add_to(decided: Route, body: str, uploads: list[Upload], mailed: write.Mailed) -> dict[str, Any]:
@@ -259,16 +262,29 @@ async def _add_to(decided: Route, body: str, uploads: list[Upload], mailed: writ
 
 
 async def _finish(
-    inbound_id: int, status: str, *, outcome: str = "", error: str = "", ticket: int | None = None
+    inbound_id: int,
+    status: str,
+    *,
+    outcome: str = "",
+    error: str = "",
+    ticket: int | None = None,
+    found: _Found | None = None,
 ) -> None:
+    """The mail's outcome, with what the parse found (in the caller's transaction when there is one)."""
+    found_sql = ""
+    found_args: tuple[str, ...] = ()
+    if found is not None:
+        found_sql = ", dedupe_key = {}, message_id = {}, from_address = {}, subject = {}"
+        found_args = (found.key, found.message_id, found.from_address, found.subject)
     async with write_transaction():
         await fetch(
             "UPDATE inbound_mail SET status = {}, outcome = {}, error = {}, ticket = COALESCE({}, ticket), "
-            "processed_at = {}, attempts = attempts + 1 WHERE id = {}",
+            f"processed_at = {{}}, attempts = attempts + 1{found_sql} WHERE id = {{}}",
             status,
             outcome[:300],
             error,
             ticket,
             utcnow(),
+            *found_args,
             inbound_id,
         )

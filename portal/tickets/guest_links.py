@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import Any
 
 from portal.clock import utcnow
-from portal.db import write_transaction
+from portal.db import insert_row, write_transaction
 from portal.errors import NotFound
 from portal.settings import get_settings
 from portal.tickets import rules
@@ -42,11 +42,15 @@ async def issue(ticket_id: int) -> str:
     """A fresh link path for a mail; call inside the write transaction that sends the mail."""
     raw = new_token()
     now = utcnow()
-    await TicketToken.insert(
-        TicketToken(
-            ticket=ticket_id, token_hash=token_digest(raw), expires_at=now + rules.GUEST_LINK_IDLE, created_at=now
-        )
-    ).run()
+    await insert_row(
+        "ticket_token",
+        {
+            "ticket": ticket_id,
+            "token_hash": token_digest(raw),
+            "expires_at": now + rules.GUEST_LINK_IDLE,
+            "created_at": now,
+        },
+    )
     return f"/t/{raw}"
 
 

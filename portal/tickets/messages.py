@@ -15,11 +15,12 @@ from portal import files
 from portal.accounts.rules import Actor
 from portal.clock import utcnow
 from portal.content import link_inline_images, render_plain_text, render_stored
+from portal.db import insert_row
 from portal.errors import Invalid, Throttled, TooLarge
 from portal.settings import get_settings
 from portal.throttle import Throttle, minutes_text
 from portal.tickets import rules
-from portal.tickets.tables import Attachment, Message
+from portal.tickets.tables import Message
 
 
 @dataclass(frozen=True)
@@ -133,38 +134,39 @@ async def add_message(
         html = await render_off_loop(body, attachment_url_prefixes(ticket["number"]))
     else:
         html = origin.html or render_plain_text(body)
-    rows = await Message.insert(
-        Message(
-            ticket=ticket["id"],
-            author=author.id,
-            author_name=author.name,
-            author_is_staff=author.staff,
-            kind=kind,
-            via=via,
-            body_source=body,
-            body_html=html,
-            created_at=now,
-            source_mail=origin.inbound_id if origin else None,
-            mail_message_id=origin.message_id if origin else "",
-        )
-    ).run()
-    message_id = int(rows[0]["id"])
+    message_id = await insert_row(
+        "message",
+        {
+            "ticket": ticket["id"],
+            "author": author.id,
+            "author_name": author.name,
+            "author_is_staff": author.staff,
+            "kind": kind,
+            "via": str(via),
+            "body_source": body,
+            "body_html": html,
+            "created_at": now,
+            "source_mail": origin.inbound_id if origin else None,
+            "mail_message_id": origin.message_id if origin else "",
+        },
+    )
     inline: dict[str, int] = {}
     for index, item in enumerate(stored):
-        attachment = await Attachment.insert(
-            Attachment(
-                ticket=ticket["id"],
-                message=message_id,
-                filename=item.filename,
-                content_type=item.content_type,
-                size=item.size,
-                sha256=item.sha256,
-                storage_key=item.storage_key,
-                created_at=now,
-            )
-        ).run()
+        attachment_id = await insert_row(
+            "attachment",
+            {
+                "ticket": ticket["id"],
+                "message": message_id,
+                "filename": item.filename,
+                "content_type": item.content_type,
+                "size": item.size,
+                "sha256": item.sha256,
+                "storage_key": item.storage_key,
+                "created_at": now,
+            },
+        )
         if index < len(content_ids) and content_ids[index]:
-            inline[content_ids[index]] = int(attachment[0]["id"])
+            inline[content_ids[index]] = attachment_id
     if origin and "cid:" in html:
         linked = link_inline_images(html, inline)
         await Message.update({Message.body_html: linked}).where(Message.id == message_id).run()

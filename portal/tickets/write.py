@@ -23,7 +23,7 @@ from portal.accounts.contact import GuestContact, GuestOwnership
 from portal.accounts.rules import Actor, email_problem, normalize_email
 from portal.accounts.services import verified_account
 from portal.clock import utcnow
-from portal.db import fetch, is_sqlite, required_row, write_transaction
+from portal.db import fetch, insert_row, is_sqlite, write_transaction
 from portal.errors import Invalid, NotFound, Throttled
 from portal.ids import MAX_NUMBER, parse_int
 from portal.jobs import queue
@@ -36,7 +36,7 @@ from portal.tickets.access import NOT_FOUND, SYSTEM, TicketAccess, for_guest
 from portal.tickets.history import record_event
 from portal.tickets.messages import Author, MailOrigin, Upload, add_message, store_uploads, system_note, upload_root
 from portal.tickets.reads import tags
-from portal.tickets.rows import Row, aware_row, first_id
+from portal.tickets.rows import Row, aware_row
 from portal.tickets.tables import Category, Tag, Ticket, TicketParticipant, TicketTag
 
 Channel = rules.Channel
@@ -203,28 +203,28 @@ async def _file(filing: _Filing, *, author_id: int | None, stored: list[Any]) ->
     its SLA clock, inside the caller's transaction."""
     now = utcnow()
     category = filing.category
-    rows = await Ticket.insert(
-        Ticket(
-            number=0,
-            subject=rules.one_line(filing.subject),
-            status=rules.Status.new,
-            priority=rules.Priority.normal,
-            category=category["id"] if category else None,
-            team=category["team"] if category else filing.team,
-            mailbox=filing.mailbox,
-            requester=filing.requester,
-            requester_email=filing.email,
-            requester_name=filing.name,
-            via=filing.via,
-            created_at=now,
-            updated_at=now,
-            customer_seen_at=now,
-            customer_replied_at=now,
-        )
-    ).run()
-    ticket_id = first_id(rows)
-    await Ticket.update({Ticket.number: ticket_id}).where(Ticket.id == ticket_id).run()
-    ticket = required_row(await Ticket.select().where(Ticket.id == ticket_id).first())
+    ticket_id = await insert_row(
+        "ticket",
+        {
+            "number": -1,  # unique: the id is only known once inserted
+            "subject": rules.one_line(filing.subject),
+            "status": rules.Status.new.value,
+            "priority": rules.Priority.normal.value,
+            "priority_rank": rules.PRIORITY_RANK[rules.Priority.normal],
+            "category": category["id"] if category else None,
+            "team": category["team"] if category else filing.team,
+            "mailbox": filing.mailbox,
+            "requester": filing.requester,
+            "requester_email": filing.email,
+            "requester_name": filing.name,
+            "via": filing.via.value,
+            "created_at": now,
+            "updated_at": now,
+            "customer_seen_at": now,
+            "customer_replied_at": now,
+        },
+    )
+    ticket = aware_row((await fetch("UPDATE ticket SET number = id WHERE id = {} RETURNING *", ticket_id))[0])
     await add_message(
         ticket,
         Author(author_id, filing.name, staff=False),
@@ -238,7 +238,7 @@ async def _file(filing: _Filing, *, author_id: int | None, stored: list[Any]) ->
     await search.index_ticket(ticket_id)
     await teams.assign_by_rotation(ticket)
     await sla.refresh(ticket_id)
-    return aware_row(required_row(await Ticket.select().where(Ticket.id == ticket_id).first()))
+    return aware_row((await fetch("SELECT * FROM ticket WHERE id = {}", ticket_id))[0])
 
 
 async def _mail_received(ticket: Row, body: str) -> None:
