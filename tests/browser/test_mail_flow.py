@@ -83,6 +83,7 @@ def test_a_mailed_reply_appears_live_in_the_agents_open_ticket(new_page, portal_
 
     agent = new_page()
     log_in(agent, ADMIN_EMAIL)
+    agent.wait_for_url(f"{base_url}/back")
     agent.goto(f"/back/tickets?q={tag}")
     link = agent.get_by_role("link", name=f"Heating broken {tag}")
     expect(link).to_be_visible(timeout=15_000)
