@@ -148,12 +148,15 @@ async def outbox_page(before_id: int | None = None, to: str = "") -> tuple[list[
 
 async def outbox_message(mail_id: int) -> dict:
     """A message as an administrator may read it: links that carry a secret are masked, except in
-    mail kept here because no SMTP server is configured (``stored``), for which the outbox is the
-    only mailbox there is."""
+    mail kept here because no SMTP server is configured (``stored``, or still ``queued`` for it),
+    for which the outbox is the only mailbox there is."""
     row = await OutboundMail.select().where(OutboundMail.id == mail_id).first()
     if row is None:
         raise NotFound("No such message in the outbox.")
-    row["links_masked"] = row["status"] != "stored"
+    # Without SMTP a queued mail is on its way to ``stored`` (the job has not run yet): the outbox is
+    # its mailbox too, so its links stay readable.
+    kept_here = row["status"] == "stored" or (row["status"] == "queued" and not get_settings().smtp_url)
+    row["links_masked"] = not kept_here
     if row["links_masked"]:
         row["body_text"], row["body_html"] = mask_secret_links(row["body_text"]), mask_secret_links(row["body_html"])
     row["attachment_list"] = mail_attachments(row)
