@@ -36,26 +36,23 @@ async def over_budget(inbound_id: int, sender: str, ticket: int | None) -> str:
     """Why the breaker holds this mail ("" when within budget): the mails received in the last
     hour before it from its sender, or into its ticket, reached the limit."""
     limit = get_settings().mail_sender_hourly_limit
-    since = utcnow() - BREAKER_WINDOW
-    if sender:
-        rows = await fetch(
-            "SELECT COUNT(*) AS n FROM inbound_mail WHERE from_address = {} AND received_at > {} AND id < {}",
-            sender,
-            since,
-            inbound_id,
-        )
-        if rows[0]["n"] >= limit:
-            return f"more than {limit} mails from {sender} within an hour"
-    if ticket is not None:
-        rows = await fetch(
-            "SELECT COUNT(*) AS n FROM inbound_mail WHERE ticket = {} AND received_at > {} AND id < {}",
-            ticket,
-            since,
-            inbound_id,
-        )
-        if rows[0]["n"] >= limit:
-            return f"more than {limit} mails into #{ticket} within an hour"
+    if sender and await _received_in_the_hour("from_address", sender, inbound_id) >= limit:
+        return f"more than {limit} mails from {sender} within an hour"
+    if ticket is not None and await _received_in_the_hour("ticket", ticket, inbound_id) >= limit:
+        return f"more than {limit} mails into #{ticket} within an hour"
     return ""
+
+
+async def _received_in_the_hour(column: str, value: str | int, before_id: int) -> int:
+    """Mails received in the breaker's window before ``before_id`` with ``column`` = ``value``
+    (``column`` is one of this module's names, never input)."""
+    rows = await fetch(
+        f"SELECT COUNT(*) AS n FROM inbound_mail WHERE {column} = {{}} AND received_at > {{}} AND id < {{}}",
+        value,
+        utcnow() - BREAKER_WINDOW,
+        before_id,
+    )
+    return int(rows[0]["n"])
 
 
 async def tell_admins(inbound_id: int, sender: str, reason: str) -> None:
